@@ -1,0 +1,36 @@
+# folio: the two commands a new machine needs are `make demo` and `make test`.
+GO      ?= go
+BIN     := bin/folio
+PKGS    := ./...
+FUZZTIME ?= 30s
+
+.PHONY: build test demo bench fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/folio
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+demo: build
+	./testdata/demo.sh $(BIN)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'run gofmt -w'; exit 1; }
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,27 @@
+package objects
+
+import "errors"
+
+// Sentinel errors. Callers test them with errors.Is; they keep their meaning
+// across the HTTP round trip (the remote package maps them to stable codes).
+var (
+	// ErrNotFound: the object or ref does not exist.
+	ErrNotFound = errors.New("objects: not found")
+	// ErrCorrupt marks data that fails its hash, structure or canonical-form
+	// checks. Wrapped errors carry the detail.
+	ErrCorrupt = errors.New("objects: corrupt object")
+	// ErrUnknownFormat: a type tag, format version or repository format
+	// this build does not know. Never guessed at.
+	ErrUnknownFormat = errors.New("objects: unknown format")
+	// ErrInvalidID: text that is not a valid ID.
+	ErrInvalidID = errors.New("objects: invalid ID")
+	// ErrInvalidKey: a document key that breaks the key rules.
+	ErrInvalidKey = errors.New("objects: invalid key")
+	// ErrInvalidRef: a ref name that breaks the ref name rules.
+	ErrInvalidRef = errors.New("objects: invalid ref name")
+	// ErrRefChanged: a compare-and-swap on a ref found another value than
+	// the one the writer read.
+	ErrRefChanged = errors.New("objects: ref changed")
+	// ErrTooLarge: an object or request over a size limit.
+	ErrTooLarge = errors.New("objects: too large")
+)

@@ -1,0 +1,111 @@
+package objects
+
+import "fmt"
+
+// Entry is the value a map stores under a key. In a leaf of an index it
+// names a document version: its blob (or chunked blob) ID, its kind and its
+// size in bytes. In a leaf of a conflicts map Kind is KindConflict and ID
+// names a Conflict record. In an internal node Kind is 0, ID names the child
+// node and Size counts the leaf entries below it.
+type Entry struct {
+	ID   ID
+	Kind Kind
+	Size uint64
+}
+
+// NodeItem is one key and its entry in a prolly map node. In internal nodes
+// the key is the last key of the child.
+type NodeItem struct {
+	Key   string
+	Entry Entry
+}
+
+// MaxNodeLevel bounds the height of a prolly tree; far above any real tree.
+const MaxNodeLevel = 40
+
+// Node is one node of a prolly map: a leaf (Level 0) or an internal node.
+// Keys are strictly increasing. Nodes are never empty: the empty map is the
+// zero ID.
+type Node struct {
+	Level uint8
+	Items []NodeItem
+}
+
+// ItemSize is the number of bytes an item takes in the encoding of a node at
+// level; chunking boundaries are decided on it.
+func ItemSize(level uint8, it NodeItem) int {
+	n := uvarintLen(uint64(len(it.Key))) + len(it.Key) + IDSize + uvarintLen(it.Entry.Size)
+	if level == 0 {
+		n++ // kind
+	}
+	return n
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// Encode returns the canonical encoding.
+func (n *Node) Encode() Object {
+	size := 8
+	for _, it := range n.Items {
+		size += ItemSize(n.Level, it)
+	}
+	e := newEncoder(TypeNode, size)
+	e.byte(n.Level)
+	e.uvarint(uint64(len(n.Items)))
+	for _, it := range n.Items {
+		e.string(it.Key)
+		e.id(it.Entry.ID)
+		if n.Level == 0 {
+			e.byte(byte(it.Entry.Kind))
+		}
+		e.uvarint(it.Entry.Size)
+	}
+	return e.object()
+}
+
+// DecodeNode decodes a prolly map node and checks its structure.
+func DecodeNode(data []byte) (*Node, error) {
+	d := newDecoder(data, TypeNode)
+	n := &Node{Level: d.byte()}
+	if d.err == nil && n.Level > MaxNodeLevel {
+		d.fail("level %d", n.Level)
+	}
+	count := d.count(IDSize + 2)
+	if d.err == nil && count == 0 {
+		d.fail("empty node")
+	}
+	n.Items = make([]NodeItem, 0, count)
+	for i := 0; i < count && d.err == nil; i++ {
+		it := NodeItem{Key: d.string(), Entry: Entry{ID: d.id()}}
+		if n.Level == 0 {
+			it.Entry.Kind = Kind(d.byte())
+			if d.err == nil && !it.Entry.Kind.valid() {
+				d.fail("unknown kind %d", it.Entry.Kind)
+			}
+		}
+		it.Entry.Size = d.uvarint()
+		if d.err == nil && i > 0 && n.Items[i-1].Key >= it.Key {
+			d.fail("keys out of order: %q after %q", it.Key, n.Items[i-1].Key)
+		}
+		if d.err == nil && ValidateKey(it.Key) != nil {
+			d.fail("invalid key %q", it.Key)
+		}
+		if d.err == nil && it.Entry.ID.IsZero() {
+			d.fail("zero ID for key %q", it.Key)
+		}
+		n.Items = append(n.Items, it)
+	}
+	return n, d.finish(func() []byte { return n.Encode().Data })
+}
+
+// String is for debugging.
+func (n *Node) String() string {
+	return fmt.Sprintf("node(level %d, %d items)", n.Level, len(n.Items))
+}

@@ -1,0 +1,71 @@
+package objects
+
+import "context"
+
+// Ref is a named pointer to an object: a branch, tag, remote-tracking
+// branch or working set.
+type Ref struct {
+	Name string `json:"name"`
+	ID   ID     `json:"id"`
+}
+
+// RefUpdate is one compare-and-swap of a ref: it moves Name from Old to New.
+// A zero Old means the ref must not exist yet; a zero New deletes it.
+type RefUpdate struct {
+	Name string
+	Old  ID
+	New  ID
+}
+
+// ObjectReader reads objects by ID.
+type ObjectReader interface {
+	// Get returns the encoded object, or an error wrapping ErrNotFound.
+	// The caller owns the returned bytes.
+	Get(ctx context.Context, id ID) ([]byte, error)
+	// Has reports whether the object is stored.
+	Has(ctx context.Context, id ID) (bool, error)
+}
+
+// ObjectWriter stores objects.
+type ObjectWriter interface {
+	// Put stores encoded objects; each Data must hash to its ID (callers
+	// that got the bytes from outside check that with Verify first).
+	// Storing an object twice is harmless. Put need not be durable on its
+	// own: UpdateRefs makes every object put before it durable first.
+	Put(ctx context.Context, objs ...Object) error
+}
+
+// ObjectWalker visits every stored object.
+type ObjectWalker interface {
+	// Objects calls fn for each object whose ID starts with prefix, in ID
+	// order. data is only valid during the call.
+	Objects(ctx context.Context, prefix []byte, fn func(id ID, data []byte) error) error
+}
+
+// RefReader reads refs.
+type RefReader interface {
+	// Ref returns the ID a ref points at, or an error wrapping ErrNotFound.
+	Ref(ctx context.Context, name string) (ID, error)
+	// Refs lists the refs whose names start with prefix, sorted by name.
+	Refs(ctx context.Context, prefix string) ([]Ref, error)
+}
+
+// RefUpdater moves refs.
+type RefUpdater interface {
+	// UpdateRefs applies all updates or none: if any ref is not at its Old
+	// value it returns an error wrapping ErrRefChanged and changes nothing.
+	// Objects put before the call are durable before any ref moves, and
+	// the refs are durable when it returns.
+	UpdateRefs(ctx context.Context, updates ...RefUpdate) error
+}
+
+// Store is everything one leader keeps: objects and refs, in one place so
+// that a commit (objects, then refs) is atomic.
+type Store interface {
+	ObjectReader
+	ObjectWriter
+	ObjectWalker
+	RefReader
+	RefUpdater
+	Close() error
+}
