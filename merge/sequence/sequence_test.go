@@ -1,0 +1,199 @@
+package sequence
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// apply rebuilds b from a and the hunks, checking that unchanged tokens
+// really are equal.
+func apply(t *testing.T, a, b []uint64, hunks []Hunk) []uint64 {
+	t.Helper()
+	var out []uint64
+	ai, bi := 0, 0
+	for _, h := range hunks {
+		if h.A0 < ai || h.A1 < h.A0 || h.B1 < h.B0 || h.A0-ai != h.B0-bi {
+			t.Fatalf("bad hunk %+v after a=%d b=%d", h, ai, bi)
+		}
+		if !slices.Equal(a[ai:h.A0], b[bi:h.B0]) {
+			t.Fatalf("unchanged stretch before %+v differs", h)
+		}
+		out = append(out, a[ai:h.A0]...)
+		out = append(out, b[h.B0:h.B1]...)
+		ai, bi = h.A1, h.B1
+	}
+	out = append(out, a[ai:]...)
+	return out
+}
+
+func cost(hunks []Hunk) int {
+	n := 0
+	for _, h := range hunks {
+		n += h.A1 - h.A0 + h.B1 - h.B0
+	}
+	return n
+}
+
+// lcsCost is the shortest edit script length by dynamic programming.
+func lcsCost(a, b []uint64) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			if a[i-1] == b[j-1] {
+				cur[j] = prev[j-1] + 1
+			} else {
+				cur[j] = max(prev[j], cur[j-1])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return len(a) + len(b) - 2*prev[len(b)]
+}
+
+func randomSeq(r *rand.Rand, n, alphabet int) []uint64 {
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = uint64(r.IntN(alphabet))
+	}
+	return s
+}
+
+func mutate(r *rand.Rand, s []uint64, edits, alphabet int) []uint64 {
+	out := slices.Clone(s)
+	for range edits {
+		pos := r.IntN(len(out) + 1)
+		switch r.IntN(3) {
+		case 0:
+			out = slices.Insert(out, pos, uint64(r.IntN(alphabet)))
+		case 1:
+			if pos < len(out) {
+				out = slices.Delete(out, pos, pos+1)
+			}
+		default:
+			if pos < len(out) {
+				out[pos] = uint64(r.IntN(alphabet))
+			}
+		}
+	}
+	return out
+}
+
+func TestDiffIsShortestAndCorrect(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 5000 {
+		a := randomSeq(r, r.IntN(30), 1+r.IntN(6))
+		b := mutate(r, a, r.IntN(12), 6)
+		if r.IntN(4) == 0 {
+			b = randomSeq(r, r.IntN(30), 1+r.IntN(6))
+		}
+		hunks := Diff(a, b)
+		if got := apply(t, a, b, hunks); !slices.Equal(got, b) {
+			t.Fatalf("case %d: diff of %v -> %v rebuilds %v", i, a, b, got)
+		}
+		if got, want := cost(hunks), lcsCost(a, b); got != want {
+			t.Fatalf("case %d: edit cost %d, shortest is %d (%v -> %v)", i, got, want, a, b)
+		}
+	}
+}
+
+func TestDiffPastCostLimitIsStillCorrect(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	a := randomSeq(r, 3000, 50)
+	b := randomSeq(r, 3000, 50)
+	hunks := Diff(a, b)
+	if got := apply(t, a, b, hunks); !slices.Equal(got, b) {
+		t.Fatal("diff past the cost limit does not rebuild b")
+	}
+}
+
+// rebuild concatenates a merge taking ours for conflicts.
+func rebuild(base, ours, theirs []uint64, regions []Region) []uint64 {
+	var out []uint64
+	for _, r := range regions {
+		switch r.Kind {
+		case Stable:
+			out = append(out, base[r.Base.Lo:r.Base.Hi]...)
+		case TheirsOnly:
+			out = append(out, theirs[r.Theirs.Lo:r.Theirs.Hi]...)
+		default:
+			out = append(out, ours[r.Ours.Lo:r.Ours.Hi]...)
+		}
+	}
+	return out
+}
+
+func checkCoverage(t *testing.T, base, ours, theirs []uint64, regions []Region) {
+	t.Helper()
+	var b, o, th int
+	for _, r := range regions {
+		if r.Base.Lo != b || r.Ours.Lo != o || r.Theirs.Lo != th {
+			t.Fatalf("gap before %+v (at %d %d %d)", r, b, o, th)
+		}
+		b, o, th = r.Base.Hi, r.Ours.Hi, r.Theirs.Hi
+		if r.Kind == Stable && (!slices.Equal(base[r.Base.Lo:r.Base.Hi], ours[r.Ours.Lo:r.Ours.Hi]) ||
+			!slices.Equal(base[r.Base.Lo:r.Base.Hi], theirs[r.Theirs.Lo:r.Theirs.Hi])) {
+			t.Fatalf("stable region %+v differs between inputs", r)
+		}
+	}
+	if b != len(base) || o != len(ours) || th != len(theirs) {
+		t.Fatalf("regions end at %d %d %d, inputs are %d %d %d long", b, o, th, len(base), len(ours), len(theirs))
+	}
+}
+
+func TestMergeIdentities(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 3000 {
+		base := randomSeq(r, r.IntN(40), 8)
+		x := mutate(r, base, r.IntN(8), 8)
+		y := mutate(r, base, r.IntN(8), 8)
+		for _, c := range []struct {
+			ours, theirs, want []uint64
+		}{{x, base, x}, {base, y, y}, {x, x, x}} {
+			regions := Merge(base, c.ours, c.theirs)
+			checkCoverage(t, base, c.ours, c.theirs, regions)
+			for _, reg := range regions {
+				if reg.Kind == Conflict {
+					t.Fatalf("identity merge conflicted: base %v ours %v theirs %v", base, c.ours, c.theirs)
+				}
+			}
+			if got := rebuild(base, c.ours, c.theirs, regions); !slices.Equal(got, c.want) {
+				t.Fatalf("merge(%v, %v, %v) = %v, want %v", base, c.ours, c.theirs, got, c.want)
+			}
+		}
+		regions := Merge(base, x, y)
+		checkCoverage(t, base, x, y, regions)
+	}
+}
+
+func TestMergeTable(t *testing.T) {
+	seq := func(s string) []uint64 {
+		out := make([]uint64, len(s))
+		for i, c := range s {
+			out[i] = uint64(c)
+		}
+		return out
+	}
+	kinds := func(regions []Region) string {
+		s := ""
+		for _, r := range regions {
+			s += r.Kind.String()[:1]
+		}
+		return s
+	}
+	for _, c := range []struct{ base, ours, theirs, kinds string }{
+		{"abcdefg", "aXcdefg", "abcdeYg", "sosts"}, // apart: clean
+		{"abcdefg", "aXcdefg", "abYdefg", "scs"},   // touching: conflict, as git
+		{"abcdefg", "aXcdefg", "aXcdefg", "sbs"},   // same change
+		{"abcdefg", "aXcdefg", "aYcdefg", "scs"},   // same spot
+		{"abc", "abcX", "abcY", "sc"},              // both append
+		{"", "X", "Y", "c"},                        // add/add
+		{"abc", "aXc", "ac", "scs"},                // modify/delete
+	} {
+		got := kinds(Merge(seq(c.base), seq(c.ours), seq(c.theirs)))
+		if got != c.kinds {
+			t.Errorf("merge(%q, %q, %q) kinds %q, want %q", c.base, c.ours, c.theirs, got, c.kinds)
+		}
+	}
+}
