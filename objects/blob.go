@@ -106,7 +106,7 @@ func DecodeChunked(data []byte) (*Chunked, error) {
 		sum += ch.Size
 		c.Chunks = append(c.Chunks, ch)
 	}
-	if d.err == nil && (n < 2 || sum != c.Size) {
+	if d.err == nil && (n == 0 || sum != c.Size) {
 		d.fail("%d chunks adding up to %d bytes for a size of %d", n, sum, c.Size)
 	}
 	return c, d.finish(func() []byte { return c.Encode().Data })
