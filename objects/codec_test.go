@@ -258,3 +258,31 @@ func TestBlobContent(t *testing.T) {
 		t.Error("EncodeBlob shares memory with its input")
 	}
 }
+
+// ItemSize, which the chunker cuts on, is exactly what an item adds to a
+// node's encoding at each level.
+func TestItemSizeMatchesEncoding(t *testing.T) {
+	items := []objects.NodeItem{
+		{Key: "a", Entry: objects.Entry{ID: fakeID(1), Kind: objects.KindText, Size: 0}},
+		{Key: "b" + longKey(200), Entry: objects.Entry{ID: fakeID(2), Kind: objects.KindJSON, Size: 1 << 20}},
+		{Key: "c", Entry: objects.Entry{ID: fakeID(3), Kind: objects.KindBinary, Size: 1<<64 - 1}},
+	}
+	for _, level := range []uint8{0, 1, objects.MaxNodeLevel} {
+		var prev int
+		for n := 1; n <= len(items); n++ {
+			node := &objects.Node{Level: level, Items: items[:n]}
+			size := len(node.Encode().Data)
+			if n > 1 {
+				if got, want := size-prev, objects.ItemSize(level, items[n-1]); got != want {
+					t.Errorf("level %d: item %d added %d bytes, ItemSize says %d", level, n-1, got, want)
+				}
+			} else if want := objects.HeaderSize + 2 + objects.ItemSize(level, items[0]); size != want {
+				t.Errorf("level %d: one-item node is %d bytes, want %d", level, size, want)
+			}
+			prev = size
+		}
+	}
+	if s := (&objects.Node{Level: 2, Items: items}).String(); s != "node(level 2, 3 items)" {
+		t.Errorf("Node.String() = %q", s)
+	}
+}

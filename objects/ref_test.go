@@ -171,3 +171,20 @@ func TestRefChangedError(t *testing.T) {
 		}
 	}
 }
+
+// Every branch has a working set, kept under WorkingSetPrefix + its full
+// ref name, so every valid branch name must give a valid working-set ref
+// name too. The longest branch names ValidateBranchName accepts give names
+// longer than MaxRefLen.
+func TestEveryBranchHasAValidWorkingSetRef(t *testing.T) {
+	for _, n := range []int{1, 100, objects.MaxRefLen - len(objects.WorkingSetPrefix+objects.BranchPrefix), objects.MaxRefLen - len(objects.BranchPrefix)} {
+		branch := strings.Repeat("b", n)
+		if objects.ValidateBranchName(branch) != nil {
+			continue
+		}
+		ws := objects.WorkingSetPrefix + objects.BranchPrefix + branch
+		if err := objects.ValidateRefName(ws); err != nil {
+			t.Errorf("a %d-byte branch name is valid, but its %d-byte working-set ref name is not", n, len(ws))
+		}
+	}
+}
