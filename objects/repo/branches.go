@@ -1,0 +1,140 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Branch is a branch and the commit it points at.
+type Branch struct {
+	Name    string     `json:"name"`
+	Commit  objects.ID `json:"commit"`
+	Current bool       `json:"current"`
+}
+
+// Branches lists the local branches, sorted by name. An unborn current
+// branch is listed with a zero commit.
+func (r *Repo) Branches(ctx context.Context) ([]Branch, error) {
+	current, err := r.HeadRef()
+	if err != nil {
+		return nil, err
+	}
+	refs, err := r.store.Refs(ctx, objects.BranchPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []Branch
+	sawCurrent := false
+	for _, ref := range refs {
+		b := Branch{Name: strings.TrimPrefix(ref.Name, objects.BranchPrefix), Commit: ref.ID, Current: ref.Name == current}
+		sawCurrent = sawCurrent || b.Current
+		out = append(out, b)
+	}
+	if !sawCurrent {
+		out = append(out, Branch{Name: strings.TrimPrefix(current, objects.BranchPrefix), Current: true})
+	}
+	return out, nil
+}
+
+// CreateBranch makes a new branch at a commit.
+func (r *Repo) CreateBranch(ctx context.Context, name string, at objects.ID) error {
+	if err := r.checkWritable(); err != nil {
+		return err
+	}
+	if err := objects.ValidateBranchName(name); err != nil {
+		return err
+	}
+	return r.createRef(ctx, objects.BranchPrefix+name, at, ErrBranchExists)
+}
+
+// CreateTag makes a new tag at a commit.
+func (r *Repo) CreateTag(ctx context.Context, name string, at objects.ID) error {
+	if err := r.checkWritable(); err != nil {
+		return err
+	}
+	if err := objects.ValidateRefName(objects.TagPrefix + name); err != nil {
+		return err
+	}
+	return r.createRef(ctx, objects.TagPrefix+name, at, ErrTagExists)
+}
+
+func (r *Repo) createRef(ctx context.Context, name string, at objects.ID, exists error) error {
+	if at.IsZero() {
+		return ErrNoCommits
+	}
+	err := r.store.UpdateRefs(ctx, objects.RefUpdate{Name: name, New: at})
+	if err != nil && isRefChanged(err) {
+		return fmt.Errorf("%w: %s", exists, name)
+	}
+	return err
+}
+
+// DeleteBranch removes a branch and its working set. The current branch
+// cannot be deleted.
+func (r *Repo) DeleteBranch(ctx context.Context, name string) (objects.ID, error) {
+	if err := r.checkWritable(); err != nil {
+		return objects.ID{}, err
+	}
+	ref := objects.BranchPrefix + name
+	current, err := r.HeadRef()
+	if err != nil {
+		return objects.ID{}, err
+	}
+	if ref == current {
+		return objects.ID{}, fmt.Errorf("%w %q: switch to another branch first", ErrCurrentBranch, name)
+	}
+	id, err := r.store.Ref(ctx, ref)
+	if err != nil {
+		return objects.ID{}, fmt.Errorf("branch %q: %w", name, err)
+	}
+	updates := []objects.RefUpdate{{Name: ref, Old: id}}
+	if ws, err := r.RefOrZero(ctx, WorkingSetRef(ref)); err != nil {
+		return objects.ID{}, err
+	} else if !ws.IsZero() {
+		updates = append(updates, objects.RefUpdate{Name: WorkingSetRef(ref), Old: ws})
+	}
+	return id, r.store.UpdateRefs(ctx, updates...)
+}
+
+// Switch makes another branch current; with create it first makes the
+// branch at the current head. Each branch keeps its own staged changes, so
+// switching never loses or carries them.
+func (r *Repo) Switch(ctx context.Context, name string, create bool) error {
+	if err := r.checkWritable(); err != nil {
+		return err
+	}
+	if err := objects.ValidateBranchName(name); err != nil {
+		return err
+	}
+	ref := objects.BranchPrefix + name
+	if create {
+		head, err := r.HeadRef()
+		if err != nil {
+			return err
+		}
+		at, err := r.RefOrZero(ctx, head)
+		if err != nil {
+			return err
+		}
+		if !at.IsZero() {
+			if err := r.CreateBranch(ctx, name, at); err != nil {
+				return err
+			}
+		} else if exists, err := r.RefOrZero(ctx, ref); err != nil {
+			return err
+		} else if !exists.IsZero() {
+			return fmt.Errorf("%w: %s", ErrBranchExists, name)
+		}
+	} else if _, err := r.store.Ref(ctx, ref); err != nil {
+		return fmt.Errorf("branch %q: %w (use 'folio switch -c %s' to create it)", name, err, name)
+	}
+	return r.setHead(name)
+}
+
+// Tags lists the tags, sorted by name.
+func (r *Repo) Tags(ctx context.Context) ([]objects.Ref, error) {
+	return r.store.Refs(ctx, objects.TagPrefix)
+}

@@ -1,0 +1,205 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// FsckReport is what Fsck found.
+type FsckReport struct {
+	Objects  int       `json:"objects"`
+	Refs     int       `json:"refs"`
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one damaged or missing object.
+type Problem struct {
+	ID      objects.ID `json:"id"`
+	Ref     string     `json:"ref,omitempty"` // a ref from which it is reachable, for missing objects
+	Message string     `json:"message"`
+}
+
+// OK reports a clean repository.
+func (f *FsckReport) OK() bool { return len(f.Problems) == 0 }
+
+// Fsck re-hashes and decodes every stored object, then checks that every
+// ref's closure (commits, parents, maps, conflict records, documents,
+// chunks) is fully stored.
+func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
+	rep := &FsckReport{Problems: []Problem{}}
+	err := r.store.Objects(ctx, nil, func(id objects.ID, data []byte) error {
+		rep.Objects++
+		if err := objects.Verify(id, data); err != nil {
+			rep.Problems = append(rep.Problems, Problem{ID: id, Message: err.Error()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	refs, err := r.store.Refs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	rep.Refs = len(refs)
+	c := &closure{r: r, seen: map[objects.ID]bool{}}
+	for _, ref := range refs {
+		c.missing = nil
+		if err := c.visitRef(ctx, ref); err != nil {
+			return nil, err
+		}
+		for _, m := range c.missing {
+			m.Ref = ref.Name
+			rep.Problems = append(rep.Problems, m)
+		}
+	}
+	return rep, nil
+}
+
+// closure walks everything reachable from refs, once per object.
+type closure struct {
+	r       *Repo
+	seen    map[objects.ID]bool
+	missing []Problem
+}
+
+func (c *closure) get(ctx context.Context, id objects.ID, what string) ([]byte, error) {
+	data, err := c.r.store.Get(ctx, id)
+	if errors.Is(err, objects.ErrNotFound) {
+		c.missing = append(c.missing, Problem{ID: id, Message: "missing " + what})
+		return nil, nil
+	}
+	return data, err
+}
+
+func (c *closure) visitRef(ctx context.Context, ref objects.Ref) error {
+	data, err := c.get(ctx, ref.ID, "ref target")
+	if err != nil || data == nil {
+		return err
+	}
+	switch t, _ := objects.TypeOf(data); t {
+	case objects.TypeCommit:
+		return c.visitCommits(ctx, ref.ID)
+	case objects.TypeWorkingSet:
+		ws, err := objects.DecodeWorkingSet(data)
+		if err != nil {
+			return nil // reported by the object pass
+		}
+		for _, id := range []objects.ID{ws.Base, ws.MergeHead} {
+			if !id.IsZero() {
+				if err := c.visitCommits(ctx, id); err != nil {
+					return err
+				}
+			}
+		}
+		return c.visitMaps(ctx, ws.Index, ws.Conflicts)
+	}
+	c.missing = append(c.missing, Problem{ID: ref.ID, Message: "ref points at neither a commit nor a working set"})
+	return nil
+}
+
+func (c *closure) visitCommits(ctx context.Context, start objects.ID) error {
+	stack := []objects.ID{start}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if c.seen[id] {
+			continue
+		}
+		c.seen[id] = true
+		data, err := c.get(ctx, id, "commit")
+		if err != nil {
+			return err
+		}
+		if data == nil {
+			continue
+		}
+		commit, err := objects.DecodeCommit(data)
+		if err != nil {
+			continue // reported by the object pass
+		}
+		if err := c.visitMaps(ctx, commit.Index, commit.Conflicts); err != nil {
+			return err
+		}
+		stack = append(stack, commit.Parents...)
+	}
+	return nil
+}
+
+func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
+	for _, root := range roots {
+		if root.IsZero() || c.seen[root] {
+			continue
+		}
+		if ok, err := c.r.store.Has(ctx, root); err != nil {
+			return err
+		} else if !ok {
+			c.missing = append(c.missing, Problem{ID: root, Message: "missing map root"})
+			continue
+		}
+		err := c.r.tree.Walk(ctx, root, func(id objects.ID, n *objects.Node) (bool, error) {
+			if c.seen[id] {
+				return false, nil
+			}
+			c.seen[id] = true
+			if n.Level > 0 {
+				return true, nil
+			}
+			for _, it := range n.Items {
+				if err := c.visitEntry(ctx, it.Entry); err != nil {
+					return false, err
+				}
+			}
+			return false, nil
+		})
+		if errors.Is(err, objects.ErrNotFound) {
+			c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map incomplete: %v", err)})
+			continue
+		}
+		if err != nil && !errors.Is(err, objects.ErrCorrupt) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *closure) visitEntry(ctx context.Context, e objects.Entry) error {
+	if c.seen[e.ID] {
+		return nil
+	}
+	c.seen[e.ID] = true
+	data, err := c.get(ctx, e.ID, e.Kind.String()+" document")
+	if err != nil || data == nil {
+		return err
+	}
+	switch t, _ := objects.TypeOf(data); t {
+	case objects.TypeChunked:
+		doc, err := objects.DecodeChunked(data)
+		if err != nil {
+			return nil
+		}
+		for _, ch := range doc.Chunks {
+			if ok, err := c.r.store.Has(ctx, ch.ID); err != nil {
+				return err
+			} else if !ok {
+				c.missing = append(c.missing, Problem{ID: ch.ID, Message: "missing chunk"})
+			}
+		}
+	case objects.TypeConflict:
+		rec, err := objects.DecodeConflict(data)
+		if err != nil {
+			return nil
+		}
+		for _, side := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
+			if !side.ID.IsZero() {
+				if err := c.visitEntry(ctx, side); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/folio-db/folio/objects"
+	"golang.org/x/sync/errgroup"
+)
+
+// ImportReport says what an import staged.
+type ImportReport struct {
+	Files   int      `json:"files"`
+	Bytes   int64    `json:"bytes"`
+	Skipped []string `json:"skipped"` // symlinks and special files, not imported
+}
+
+// putBatchBytes is how much blob data an import buffers between Puts.
+const putBatchBytes = 8 << 20
+
+// Import stages every regular file under dir as a document keyed by prefix
+// plus its path relative to dir ('/'-separated). The .folio and .git
+// folders are skipped, as are symlinks and special files (listed in the
+// report). Every key is checked before anything is stored: a file whose
+// key would be invalid fails the whole import and stages nothing.
+func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*ImportReport, error) {
+	if err := r.checkWritable(); err != nil {
+		return nil, err
+	}
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		if err := objects.ValidateKey(prefix); err != nil {
+			return nil, err
+		}
+	}
+	files, rep, err := listImport(dir, prefix)
+	if err != nil {
+		return nil, err
+	}
+	edits, err := r.storeFiles(ctx, files, rep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.StageEdits(ctx, branchRef, edits); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+type importFile struct {
+	path string
+	key  string
+}
+
+func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !info.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	rep := &ImportReport{Skipped: []string{}}
+	var files []importFile
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && (d.Name() == DirName || d.Name() == ".git") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			rep.Skipped = append(rep.Skipped, filepath.ToSlash(rel))
+			return nil
+		}
+		key := filepath.ToSlash(rel)
+		if prefix != "" {
+			key = prefix + "/" + key
+		}
+		if err := objects.ValidateKey(key); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		files = append(files, importFile{path: p, key: key})
+		return nil
+	})
+	return files, rep, err
+}
+
+// storeFiles reads and stores the files in parallel, batching small blobs
+// into large Puts, and returns the edits that stage them.
+func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportReport) ([]Edit, error) {
+	edits := make([]Edit, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
+	var (
+		mu      sync.Mutex
+		batch   []objects.Object
+		batched int
+	)
+	flush := func(ctx context.Context, force bool) error {
+		mu.Lock()
+		if !force && batched < putBatchBytes {
+			mu.Unlock()
+			return nil
+		}
+		out := batch
+		batch, batched = nil, 0
+		mu.Unlock()
+		if len(out) == 0 {
+			return nil
+		}
+		return r.store.Put(ctx, out...)
+	}
+	var total int64
+	for i, f := range files {
+		g.Go(func() error {
+			content, err := os.ReadFile(f.path)
+			if err != nil {
+				return err
+			}
+			var entry objects.Entry
+			if obj, e, small := EncodeSmallDocument(content); small {
+				mu.Lock()
+				batch = append(batch, obj)
+				batched += len(obj.Data)
+				total += int64(len(content))
+				mu.Unlock()
+				entry = e
+				if err := flush(gctx, false); err != nil {
+					return err
+				}
+			} else {
+				if entry, err = r.WriteDocumentBytes(gctx, content); err != nil {
+					return err
+				}
+				mu.Lock()
+				total += int64(len(content))
+				mu.Unlock()
+			}
+			edits[i] = Edit{Key: f.key, Entry: entry}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := flush(ctx, true); err != nil {
+		return nil, err
+	}
+	rep.Files, rep.Bytes = len(files), total
+	return edits, nil
+}
+
+// ExportReport says what an export wrote.
+type ExportReport struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// Export writes the documents of a commit's index under prefix into dir,
+// at their keys relative to prefix. Writes go through an os.Root, so no key
+// and no symlink inside dir can make a file appear outside it. Clashes (a
+// key that is both a document and a folder of others) are found before
+// anything is written.
+func (r *Repo) Export(ctx context.Context, commit objects.ID, dir, prefix string) (*ExportReport, error) {
+	prefix = strings.Trim(prefix, "/")
+	if err := objects.ValidatePrefix(prefix); err != nil {
+		return nil, err
+	}
+	c, err := r.ReadCommit(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	type doc struct {
+		rel   string
+		entry objects.Entry
+	}
+	var docs []doc
+	isDoc := map[string]bool{}
+	listPrefix := ""
+	if prefix != "" {
+		listPrefix = prefix + "/"
+	}
+	err = r.tree.Iterate(ctx, c.Index, listPrefix, "", func(key string, e objects.Entry) error {
+		rel := strings.TrimPrefix(key, listPrefix)
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return fmt.Errorf("%w: %s cannot be a file name here", ErrExportConflict, key)
+		}
+		docs = append(docs, doc{rel, e})
+		isDoc[rel] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		for parent := path.Dir(d.rel); parent != "."; parent = path.Dir(parent) {
+			if isDoc[parent] {
+				return nil, fmt.Errorf("%w: %s is a document and also a folder holding %s", ErrExportConflict, listPrefix+parent, listPrefix+d.rel)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	rep := &ExportReport{}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
+	var mu sync.Mutex
+	for _, d := range docs {
+		g.Go(func() error {
+			name := filepath.FromSlash(d.rel)
+			if parent := filepath.Dir(name); parent != "." {
+				if err := root.MkdirAll(parent, 0o755); err != nil {
+					return err
+				}
+			}
+			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+			if err != nil {
+				return err
+			}
+			if err := r.CopyDocument(ctx, f, d.entry); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			mu.Lock()
+			rep.Files++
+			rep.Bytes += int64(d.entry.Size)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return rep, fmt.Errorf("export into %s: %w", dir, err)
+		}
+		return rep, err
+	}
+	return rep, nil
+}

@@ -1,0 +1,205 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore"
+	"github.com/folio-db/folio/objects/prolly"
+)
+
+// DefaultBranch is the branch a new repository starts on.
+const DefaultBranch = "main"
+
+// Repo is one leader: its store, its HEAD and config files.
+type Repo struct {
+	dir      string // the .folio folder
+	store    objects.Store
+	tree     *prolly.Tree
+	readOnly bool
+}
+
+// Options say how to open a repository.
+type Options struct {
+	// ReadOnly opens the store for reading: several readers may share it.
+	ReadOnly bool
+	// LockWait is how long to wait for another process to release the
+	// repository before failing with badgerstore.ErrLocked.
+	LockWait time.Duration
+	// Logger receives the store's warnings; nil keeps them silent.
+	Logger *slog.Logger
+	// Store replaces the Badger store (unit tests use memstore).
+	Store objects.Store
+}
+
+// Init creates a repository in worktree/.folio on branch (DefaultBranch if
+// empty) and opens it.
+func Init(ctx context.Context, worktree, branch string, opts Options) (*Repo, error) {
+	if branch == "" {
+		branch = DefaultBranch
+	}
+	if err := objects.ValidateBranchName(branch); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(worktree, DirName)
+	if _, err := os.Stat(dir); err == nil {
+		return nil, fmt.Errorf("%w in %s", ErrExists, worktree)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if opts.Store == nil {
+		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{Create: true, Logger: opts.Logger})
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		opts.Store = store
+	}
+	// The format file goes last: until it exists the folder is not a repository.
+	for _, f := range []struct{ name, content string }{
+		{headFile, objects.BranchPrefix + branch + "\n"},
+		{formatFile, formatLine},
+	} {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), []byte(f.content)); err != nil {
+			opts.Store.Close()
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	return newRepo(dir, opts.Store, false), nil
+}
+
+// Open opens the repository whose .folio folder is dir.
+func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
+	if err := checkFormat(dir); err != nil {
+		return nil, err
+	}
+	if opts.Store == nil {
+		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{
+			ReadOnly: opts.ReadOnly, LockWait: opts.LockWait, Logger: opts.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		opts.Store = store
+	}
+	return newRepo(dir, opts.Store, opts.ReadOnly), nil
+}
+
+func newRepo(dir string, store objects.Store, readOnly bool) *Repo {
+	return &Repo{dir: dir, store: store, tree: prolly.New(store), readOnly: readOnly}
+}
+
+// Close releases the store.
+func (r *Repo) Close() error { return r.store.Close() }
+
+// Dir is the .folio folder.
+func (r *Repo) Dir() string { return r.dir }
+
+// Store is the object and ref store, for the layers above.
+func (r *Repo) Store() objects.Store { return r.store }
+
+// Tree reads and edits the prolly maps of this repository.
+func (r *Repo) Tree() *prolly.Tree { return r.tree }
+
+func (r *Repo) checkWritable() error {
+	if r.readOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// HeadRef returns the full ref name of the current branch.
+func (r *Repo) HeadRef() (string, error) {
+	data, err := os.ReadFile(filepath.Join(r.dir, headFile))
+	if err != nil {
+		return "", err
+	}
+	ref := strings.TrimSpace(string(data))
+	if !strings.HasPrefix(ref, objects.BranchPrefix) || objects.ValidateRefName(ref) != nil {
+		return "", fmt.Errorf("%w: HEAD holds %q", objects.ErrCorrupt, ref)
+	}
+	return ref, nil
+}
+
+// CurrentBranch returns the short name of the current branch.
+func (r *Repo) CurrentBranch() (string, error) {
+	ref, err := r.HeadRef()
+	return strings.TrimPrefix(ref, objects.BranchPrefix), err
+}
+
+// setHead makes branch (short name) the current branch.
+func (r *Repo) setHead(branch string) error {
+	return writeFileAtomic(filepath.Join(r.dir, headFile), []byte(objects.BranchPrefix+branch+"\n"))
+}
+
+// RefOrZero returns the ID a ref points at, or the zero ID if it does not
+// exist (an unborn branch).
+func (r *Repo) RefOrZero(ctx context.Context, name string) (objects.ID, error) {
+	id, err := r.store.Ref(ctx, name)
+	if errors.Is(err, objects.ErrNotFound) {
+		return objects.ID{}, nil
+	}
+	return id, err
+}
+
+// Config returns the repository's settings over the user's global ones.
+func (r *Repo) Config() (Config, error) {
+	cfg, err := readConfig(GlobalConfigPath())
+	if err != nil {
+		return nil, err
+	}
+	local, err := readConfig(filepath.Join(r.dir, configFile))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range local {
+		cfg[k] = v
+	}
+	return cfg, nil
+}
+
+// LocalConfig returns the repository's own settings.
+func (r *Repo) LocalConfig() (Config, error) {
+	return readConfig(filepath.Join(r.dir, configFile))
+}
+
+// SetConfig sets (or, with an empty value and unset, removes) a setting in
+// the repository's config, or in the user's global config.
+func (r *Repo) SetConfig(key, value string, unset bool) error {
+	return SetConfigFile(filepath.Join(r.dir, configFile), key, value, unset)
+}
+
+// SetConfigFile edits one config file.
+func SetConfigFile(path, key, value string, unset bool) error {
+	if err := ValidateConfigKey(key); err != nil {
+		return err
+	}
+	cfg, err := readConfig(path)
+	if err != nil {
+		return err
+	}
+	if unset {
+		if _, ok := cfg[key]; !ok {
+			return fmt.Errorf("%w: %s is not set", objects.ErrNotFound, key)
+		}
+		delete(cfg, key)
+	} else {
+		cfg[key] = value
+	}
+	return writeConfig(path, cfg)
+}
+
+// ReadConfigFile reads one config file (the global one, for example).
+func ReadConfigFile(path string) (Config, error) { return readConfig(path) }
