@@ -154,4 +154,3 @@ func (r *Repo) errIfStaged(ctx context.Context, branchRef string) error {
 	}
 	return nil
 }
-
