@@ -7,195 +7,198 @@ type Hunk struct {
 	B0, B1 int
 }
 
-// minCostLimit is the least edit cost explored before the heuristic may
-// cut the search short; larger inputs get a limit near the square root of
-// their size (the same scale as Git's xdiff).
-const minCostLimit = 256
-
-// Diff returns the changed regions between a and b, in order, as a
-// shortest (or, past the cost limit, a short) edit script.
-func Diff(a, b []uint64) []Hunk {
-	d := newDiffer(a, b)
-	d.compare(0, len(a), 0, len(b))
-	return d.hunks()
-}
-
-type differ struct {
-	a, b      []uint64
-	changedA  []bool
-	changedB  []bool
-	costLimit int
-}
-
-func newDiffer(a, b []uint64) *differ {
-	limit := minCostLimit
-	for limit*limit < len(a)+len(b) {
-		limit *= 2
-	}
-	return &differ{
-		a: a, b: b,
-		changedA: make([]bool, len(a)), changedB: make([]bool, len(b)),
-		costLimit: limit,
-	}
-}
-
-// compare marks the changed tokens of a[aLo:aHi] against b[bLo:bHi].
-func (d *differ) compare(aLo, aHi, bLo, bHi int) {
-	for aLo < aHi && bLo < bHi && d.a[aLo] == d.b[bLo] {
-		aLo++
-		bLo++
-	}
-	for aLo < aHi && bLo < bHi && d.a[aHi-1] == d.b[bHi-1] {
-		aHi--
-		bHi--
-	}
-	switch {
-	case aLo == aHi:
-		markRange(d.changedB, bLo, bHi)
-	case bLo == bHi:
-		markRange(d.changedA, aLo, aHi)
-	default:
-		x, y, ok := d.split(d.a[aLo:aHi], d.b[bLo:bHi])
-		if !ok {
-			markRange(d.changedA, aLo, aHi)
-			markRange(d.changedB, bLo, bHi)
-			return
-		}
-		d.compare(aLo, aLo+x, bLo, bLo+y)
-		d.compare(aLo+x, aHi, bLo+y, bHi)
-	}
-}
-
-func markRange(marks []bool, lo, hi int) {
-	for i := lo; i < hi; i++ {
-		marks[i] = true
-	}
-}
-
-// split finds a point (x, y) on a shortest edit path from (0,0) to
-// (len(a), len(b)), strictly between the two ends, by searching from both
-// ends until the paths meet (Myers' middle snake). a and b are non-empty
-// and share no prefix or suffix. ok is false only if no inner point was
-// found, which the caller handles by replacing the whole range.
+// Diff returns the changed regions between a and b, in order. It makes the
+// same choices as Git's xdiff (the Myers algorithm git merge-file and git
+// diff use by default, without the indent heuristic), so that merges built
+// on it agree with Git line for line:
 //
-// Diagonal k holds the points with x - y = k; fwd[k] is the furthest x
-// the forward search reached on it, bwd[k] the same for the search run on
-// the reversed sequences, whose diagonal k is diagonal delta-k here. -1
-// marks a diagonal not reached yet. Diagonals that leave the grid are
-// dropped from the band (kLo/kHi), as in Myers' paper.
-func (d *differ) split(a, b []uint64) (x, y int, ok bool) {
-	n, m := len(a), len(b)
-	maxCost := (n + m + 1) / 2
-	off := maxCost + 1
-	fwd := make([]int, 2*off+1)
-	bwd := make([]int, 2*off+1)
-	for i := range fwd {
-		fwd[i], bwd[i] = -1, -1
-	}
-	fwd[off+1], bwd[off+1] = 0, 0
-	delta := n - m
-	odd := delta&1 != 0
-	var fLo, fHi, bLo, bHi int // band trims
-	for cost := 0; cost <= maxCost; cost++ {
-		for k := -cost + fLo; k <= cost-fHi; k += 2 {
-			x := furthest(fwd, off, k, cost)
-			y := x - k
-			for x < n && y < m && a[x] == b[y] {
-				x++
-				y++
-			}
-			fwd[off+k] = x
-			switch {
-			case x > n:
-				fHi += 2
-			case y > m:
-				fLo += 2
-			case odd:
-				if kb := delta - k; kb >= -cost && kb <= cost && bwd[off+kb] >= 0 && x >= n-bwd[off+kb] {
-					return x, y, inside(x, y, n, m)
-				}
-			}
-		}
-		for k := -cost + bLo; k <= cost-bHi; k += 2 {
-			x := furthest(bwd, off, k, cost)
-			y := x - k
-			for x < n && y < m && a[n-1-x] == b[m-1-y] {
-				x++
-				y++
-			}
-			bwd[off+k] = x
-			switch {
-			case x > n:
-				bHi += 2
-			case y > m:
-				bLo += 2
-			case !odd:
-				if kf := delta - k; kf >= -cost && kf <= cost && fwd[off+kf] >= 0 && fwd[off+kf] >= n-x {
-					return n - x, m - y, inside(n-x, m-y, n, m)
-				}
-			}
-		}
-		if cost >= d.costLimit {
-			return bestEffortSplit(fwd, bwd, off, n, m)
-		}
-	}
-	return 0, 0, false
+//  1. the common prefix and suffix are set aside;
+//  2. tokens that never occur in the other input are marked changed
+//     without being searched, and so are tokens that occur very often in
+//     the other input when they sit in a run of such changed tokens;
+//  3. the rest is diffed by Myers' middle-snake recursion, with xdiff's
+//     cost limits for inputs that share little;
+//  4. each group of changes is slid down as far as it goes, then back up
+//     to line up with a change group of the other input if it met one.
+//
+// The script is correct (it rebuilds b from a) and short, though step 2
+// and the cost limits can make it longer than the shortest one.
+func Diff(a, b []uint64) []Hunk {
+	x := newSide(a)
+	y := newSide(b)
+	markChanges(x, y)
+	compact(x, y)
+	compact(y, x)
+	return hunks(x, y)
 }
 
-// furthest picks the better predecessor for diagonal k at the given cost:
-// a step down from k+1 or a step right from k-1.
-func furthest(v []int, off, k, cost int) int {
-	if k == -cost || (k != cost && v[off+k-1] < v[off+k+1]) {
-		return v[off+k+1]
+// side is one input of a diff and its change marks. changed has a false
+// sentinel before the first and after the last token, so group scans need
+// no bounds checks.
+type side struct {
+	tok     []uint64
+	changed []bool
+}
+
+func newSide(tok []uint64) *side {
+	return &side{tok: tok, changed: make([]bool, len(tok)+2)}
+}
+
+func (s *side) isChanged(i int) bool { return s.changed[i+1] }
+func (s *side) mark(i int, c bool)   { s.changed[i+1] = c }
+
+// markChanges marks every changed token of x and y (steps 1 to 3).
+func markChanges(x, y *side) {
+	n, m := len(x.tok), len(y.tok)
+	pre := 0
+	for pre < n && pre < m && x.tok[pre] == y.tok[pre] {
+		pre++
 	}
-	return v[off+k-1] + 1
+	suf := 0
+	for suf < n-pre && suf < m-pre && x.tok[n-1-suf] == y.tok[m-1-suf] {
+		suf++
+	}
+	countX, countY := countTokens(x.tok, y.tok)
+	keptX, idxX := prune(x, pre, n-suf, countY)
+	keptY, idxY := prune(y, pre, m-suf, countX)
+	s := newSearch(keptX, keptY, idxX, idxY, x, y)
+	s.compare(0, len(keptX), 0, len(keptY), false)
 }
 
-func inside(x, y, n, m int) bool {
-	return (x > 0 || y > 0) && (x < n || y < m)
-}
+// Token classes for pruning, as in xdiff's xdl_cleanup_records.
+const (
+	tokDiscard     = 0 // no match in the other input: changed for sure
+	tokKeep        = 1 // some matches: searched
+	tokInvestigate = 2 // very many matches: kept unless amid discarded tokens
+)
 
-// bestEffortSplit is the cost-limit heuristic: split at the point either
-// search pushed furthest (largest x+y), preferring the forward search and
-// the lowest diagonal on ties, so the choice is deterministic.
-func bestEffortSplit(fwd, bwd []int, off, n, m int) (int, int, bool) {
-	bestX, bestY, best := 0, 0, -1
-	consider := func(v []int, reversed bool) {
-		for i, x := range v {
-			k := i - off
-			y := x - k
-			if x < 0 || x > n || y < 0 || y > m || x+y <= best {
-				continue
-			}
-			px, py := x, y
-			if reversed {
-				px, py = n-x, m-y
-			}
-			if inside(px, py, n, m) {
-				bestX, bestY, best = px, py, x+y
-			}
+// maxEqualLimit caps the match count that makes a token "very common".
+const maxEqualLimit = 1024
+
+// prune returns the tokens of s[lo:hi] that the search must consider and
+// their positions in s; the others are marked changed at once.
+func prune(s *side, lo, hi int, otherCount func(uint64) int) ([]uint64, []int) {
+	limit := min(bogoSqrt(len(s.tok)), maxEqualLimit)
+	class := make([]uint8, hi-lo)
+	for i := lo; i < hi; i++ {
+		switch nm := otherCount(s.tok[i]); {
+		case nm == 0:
+			class[i-lo] = tokDiscard
+		case nm >= limit:
+			class[i-lo] = tokInvestigate
+		default:
+			class[i-lo] = tokKeep
 		}
 	}
-	consider(fwd, false)
-	consider(bwd, true)
-	return bestX, bestY, best >= 0
+	kept := make([]uint64, 0, hi-lo)
+	idx := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		c := class[i-lo]
+		if c == tokKeep || (c == tokInvestigate && !amidDiscards(class, i-lo)) {
+			kept = append(kept, s.tok[i])
+			idx = append(idx, i)
+		} else {
+			s.mark(i, true)
+		}
+	}
+	return kept, idx
+}
+
+// scanWindow bounds how far amidDiscards looks on each side.
+const scanWindow = 100
+
+// amidDiscards reports whether the very common token at i sits in a run of
+// discarded and very common tokens that is mostly discarded ones: such a
+// token would only lure the search into a poor alignment.
+func amidDiscards(class []uint8, i int) bool {
+	lo, hi := max(0, i-scanWindow), min(len(class)-1, i+scanWindow)
+	discBefore, commonBefore := 0, 1
+	for j := i - 1; j >= lo && class[j] != tokKeep; j-- {
+		if class[j] == tokDiscard {
+			discBefore++
+		} else {
+			commonBefore++
+		}
+	}
+	if discBefore == 0 {
+		return false
+	}
+	discAfter, commonAfter := 0, 1
+	for j := i + 1; j <= hi && class[j] != tokKeep; j++ {
+		if class[j] == tokDiscard {
+			discAfter++
+		} else {
+			commonAfter++
+		}
+	}
+	if discAfter == 0 {
+		return false
+	}
+	disc := discBefore + discAfter
+	common := commonBefore + commonAfter
+	return common*4 < common+disc
+}
+
+// bogoSqrt is xdiff's power-of-two estimate of the square root (at least
+// 1, at most twice the true root); the limits derived from it must match
+// xdiff's exactly.
+func bogoSqrt(n int) int {
+	r := 1
+	for ; n > 0; n >>= 2 {
+		r <<= 1
+	}
+	return r
+}
+
+// countTokens returns, for each input, how often a token occurs in it. Dense
+// token values (as text merge assigns them) are counted in a slice, others
+// in a map.
+func countTokens(a, b []uint64) (countA, countB func(uint64) int) {
+	var top uint64
+	for _, t := range a {
+		top = max(top, t)
+	}
+	for _, t := range b {
+		top = max(top, t)
+	}
+	if top < uint64(4*(len(a)+len(b))+64) {
+		ca := make([]int32, top+1)
+		cb := make([]int32, top+1)
+		for _, t := range a {
+			ca[t]++
+		}
+		for _, t := range b {
+			cb[t]++
+		}
+		return func(t uint64) int { return int(ca[t]) }, func(t uint64) int { return int(cb[t]) }
+	}
+	ma := make(map[uint64]int, len(a))
+	mb := make(map[uint64]int, len(b))
+	for _, t := range a {
+		ma[t]++
+	}
+	for _, t := range b {
+		mb[t]++
+	}
+	return func(t uint64) int { return ma[t] }, func(t uint64) int { return mb[t] }
 }
 
 // hunks turns the change marks into ordered hunks.
-func (d *differ) hunks() []Hunk {
+func hunks(x, y *side) []Hunk {
 	var out []Hunk
+	n, m := len(x.tok), len(y.tok)
 	i, j := 0, 0
-	for i < len(d.a) || j < len(d.b) {
-		if i < len(d.a) && j < len(d.b) && !d.changedA[i] && !d.changedB[j] {
+	for i < n || j < m {
+		if i < n && j < m && !x.isChanged(i) && !y.isChanged(j) {
 			i++
 			j++
 			continue
 		}
 		h := Hunk{A0: i, B0: j}
-		for i < len(d.a) && d.changedA[i] {
+		for i < n && x.isChanged(i) {
 			i++
 		}
-		for j < len(d.b) && d.changedB[j] {
+		for j < m && y.isChanged(j) {
 			j++
 		}
 		if h.A0 == i && h.B0 == j {

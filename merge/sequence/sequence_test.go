@@ -80,19 +80,52 @@ func mutate(r *rand.Rand, s []uint64, edits, alphabet int) []uint64 {
 	return out
 }
 
+// hasVeryCommonToken reports whether pruning may drop a token that has
+// matches (one that occurs at least bogoSqrt(len) times in the other
+// input): only then may Diff's script be longer than the shortest.
+func hasVeryCommonToken(a, b []uint64) bool {
+	count := func(s []uint64, t uint64) int {
+		n := 0
+		for _, u := range s {
+			if u == t {
+				n++
+			}
+		}
+		return n
+	}
+	for _, t := range a {
+		if count(b, t) >= bogoSqrt(len(a)) {
+			return true
+		}
+	}
+	for _, t := range b {
+		if count(a, t) >= bogoSqrt(len(b)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDiffIsShortestAndCorrect: the script always rebuilds b, and it is a
+// shortest one unless pruning of very common tokens applies.
 func TestDiffIsShortestAndCorrect(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 5000 {
-		a := randomSeq(r, r.IntN(30), 1+r.IntN(6))
-		b := mutate(r, a, r.IntN(12), 6)
+		alphabet := 1 + r.IntN(6)
+		if r.IntN(2) == 0 {
+			alphabet = 20 + r.IntN(40) // few repeats: pruning rarely applies
+		}
+		a := randomSeq(r, r.IntN(30), alphabet)
+		b := mutate(r, a, r.IntN(12), alphabet)
 		if r.IntN(4) == 0 {
-			b = randomSeq(r, r.IntN(30), 1+r.IntN(6))
+			b = randomSeq(r, r.IntN(30), alphabet)
 		}
 		hunks := Diff(a, b)
 		if got := apply(t, a, b, hunks); !slices.Equal(got, b) {
 			t.Fatalf("case %d: diff of %v -> %v rebuilds %v", i, a, b, got)
 		}
-		if got, want := cost(hunks), lcsCost(a, b); got != want {
+		got, want := cost(hunks), lcsCost(a, b)
+		if got < want || (got != want && !hasVeryCommonToken(a, b)) {
 			t.Fatalf("case %d: edit cost %d, shortest is %d (%v -> %v)", i, got, want, a, b)
 		}
 	}
