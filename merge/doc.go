@@ -1,0 +1,27 @@
+// Package merge reconciles divergent histories: it finds merge bases, merges
+// documents (line diff3 for text, structural merge for JSON, whole values
+// for binary) and whole indexes, and builds merge commits.
+//
+// Merges are pure: the same inputs give the same bytes on every machine.
+// Nothing inside depends on time-outs, randomness, map iteration order,
+// the wall clock or the locale.
+//
+// Conflicts are data, not errors. A conflicting document still gets a
+// merged version: every clean change, plus the winner's side of each
+// conflicting region. The winner is the side whose head commit is newer,
+// ties broken by the larger commit ID, so both sides of a merge agree on
+// it. A conflict record keeps the whole base, ours and theirs versions, so
+// nothing of the losing side is lost; records live in the commit's
+// conflicts map until resolved.
+//
+// An index merge is driven by the prolly diffs base->ours and
+// base->theirs, so its work grows with the documents that changed, not
+// with the size of the index.
+//
+// Several merge bases (criss-cross histories) are first merged into one
+// virtual base, in a fixed order, as Git's recursive strategy does.
+//
+// Converge builds the merge commit that sync uses: the two heads are put in
+// canonical order and the commit's metadata comes from the parents only, so
+// any leader merging the same two heads creates a byte-identical commit.
+package merge
