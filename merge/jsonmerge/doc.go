@@ -1,0 +1,89 @@
+// Package jsonmerge three-way merges JSON documents and diffs them path by
+// path. Merge results are data: a merge always yields a valid JSON
+// document plus the list of places where the two sides conflicted, each
+// named by an RFC 6901 JSON pointer; errors are only for input that is not
+// JSON or breaks a limit, and tell the caller to merge the document some
+// other way (as text).
+//
+// # Values
+//
+// Inputs are parsed by a scanner of our own that keeps the text: every
+// value remembers where it is written, so output copies numbers and
+// strings exactly as written (1.0 stays 1.0, escapes stay escapes). Each
+// value also gets a digest, a BLAKE3 of a canonical form, that says when
+// two values are equal as JSON: numbers compare as exact decimals (1, 1.0
+// and 10e-1 are equal; nothing is rounded through float64), strings by
+// what they decode to, objects by their members whatever the key order.
+// Comparisons in merge and diff use digests, so formatting never counts as
+// a change. Input must be UTF-8. An object that repeats a key is rejected
+// (ErrNotJSON): JSON parsers disagree on which value counts, and the
+// merge will not guess.
+//
+// # Merge rules
+//
+// Per value, with base, ours and theirs at the same path:
+//
+//   - theirs equals base, or ours equals theirs: ours;
+//   - all three objects (or base absent): merge key by key;
+//   - all three arrays (or base absent): merge as sequences, below;
+//   - ours equals base: theirs;
+//   - anything else (both changed a scalar, or a type) conflicts at that
+//     path and the winner's value stands.
+//
+// For a key only one side has: added there (no base) is kept; deleted by
+// the other side is deleted if the keeping side left it unchanged, and is
+// a delete/modify conflict otherwise, where the winner's choice stands
+// (gone, or the modified value). A key added on both sides merges as above
+// with no base, so two added objects merge against an empty object. A
+// key deleted on both sides is gone. An empty base (the document did not
+// exist) merges the whole documents the same way.
+//
+// Arrays are diff3 over elements (merge/sequence), elements compared by
+// digest. Changes on one side apply; the same change on both applies once.
+// Changes that overlap or touch form a conflicting region, as in git
+// merge-file: so both sides appending to the same array conflict. A
+// conflicting region with as many elements in base, ours and theirs is
+// merged position by position instead, which makes edits to different
+// elements merge (adjacent ones too) and edits to different fields of the
+// same element merge recursively. Any other conflicting region takes the
+// winner's elements and records one conflict at the array's own path,
+// whose Base, Ours and Theirs are the three whole arrays.
+//
+// Conflicts are listed in document order of the merged document, a
+// parent before what is inside it; a key the winner deleted is listed
+// where it would have been.
+//
+// # Output layout
+//
+// The merged document is written around ours: ours' whitespace before and
+// after the top value, ours' key order, and ours' text for every value
+// taken from ours or merged inside. New members take the whitespace of
+// ours' neighbouring members, or of ours' detected style: compact or one
+// line, newline (LF or CRLF) plus N spaces or tabs per level, the
+// spacing after colons and commas. A composite ours keeps on one line
+// stays on one line. Values from theirs are copied as written when theirs
+// has the same style, and laid out again in ours' style otherwise.
+//
+// A key only theirs has goes right after the nearest key before it in
+// theirs that ours has too; if no shared key comes before it, right before
+// the first shared key after it; if theirs shares no key with ours, at the
+// end. So an inserted key lands next to the neighbours it had in theirs.
+//
+// When theirs equals base or ours equals theirs, byte for byte, the
+// result is ours exactly; when ours equals base, it is theirs exactly.
+// Merges are pure: no map iteration order, clock, randomness or floating
+// point reaches the output.
+//
+// # Diff
+//
+// Diff lists the changes from one document to another by value, as JSON
+// Patch operations (add, remove, replace) at JSON pointers, in document
+// order. Applied in order they turn the first document into one equal in
+// value to the second, which is how the tests check them.
+//
+// # Limits
+//
+// Inputs over MaxSize bytes fail with ErrTooLarge and nesting deeper than
+// MaxDepth fails with ErrTooDeep, before any deep recursion: the parser
+// stops at the limit, and every later walk is bounded by it.
+package jsonmerge
