@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+)
+
+// app holds what every command shares: the streams and the global flags.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	repoFlag string // --repo
+	jsonOut  bool   // --json
+}
+
+// defaultLockWait is how long a command waits for another folio process to
+// release the repository.
+const defaultLockWait = 3 * time.Second
+
+// openRepo finds and opens the repository; read-only opens share it with
+// other readers.
+func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := repo.Find(a.repoFlag, cwd)
+	if err != nil {
+		return nil, err
+	}
+	wait := defaultLockWait
+	if v := os.Getenv("FOLIO_LOCK_WAIT"); v != "" {
+		if wait, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("FOLIO_LOCK_WAIT=%q: %w", v, err)
+		}
+	}
+	return repo.Open(ctx, dir, repo.Options{ReadOnly: !writable, LockWait: wait})
+}
+
+// withRepo opens the repository, runs fn and closes it, keeping the first
+// error.
+func (a *app) withRepo(ctx context.Context, writable bool, fn func(*repo.Repo) error) (err error) {
+	r, err := a.openRepo(ctx, writable)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := r.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	return fn(r)
+}
+
+// author is who new commits are by: FOLIO_AUTHOR_NAME/EMAIL, else the
+// user.name and user.email settings.
+func author(r *repo.Repo) (objects.Signature, error) {
+	cfg, err := r.Config()
+	if err != nil {
+		return objects.Signature{}, err
+	}
+	sig := objects.Signature{Name: cfg["user.name"], Email: cfg["user.email"]}
+	if v := os.Getenv("FOLIO_AUTHOR_NAME"); v != "" {
+		sig.Name = v
+	}
+	if v := os.Getenv("FOLIO_AUTHOR_EMAIL"); v != "" {
+		sig.Email = v
+	}
+	if sig.Name == "" || sig.Email == "" {
+		return sig, fmt.Errorf("tell folio who you are first:\n  folio config --global user.name \"Your Name\"\n  folio config --global user.email you@example.com")
+	}
+	return sig, nil
+}
+
+// now is the commit time: FOLIO_AUTHOR_DATE (RFC 3339) if set, so tests and
+// scripts can make reproducible commits, else the clock.
+func now() (time.Time, error) {
+	if v := os.Getenv("FOLIO_AUTHOR_DATE"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return t, fmt.Errorf("FOLIO_AUTHOR_DATE=%q: want RFC 3339, e.g. 2026-01-02T15:04:05+01:00", v)
+		}
+		return t, nil
+	}
+	return time.Now(), nil
+}
+
+// printJSON writes v as indented JSON on stdout.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func (a *app) printf(format string, args ...any) {
+	fmt.Fprintf(a.stdout, format, args...)
+}
+
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "folio: "+format+"\n", args...)
+}
+
+// firstLine is a commit message's subject.
+func firstLine(msg string) string {
+	line, _, _ := strings.Cut(msg, "\n")
+	return line
+}

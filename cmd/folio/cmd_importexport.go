@@ -1,0 +1,78 @@
+package main
+
+import (
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/spf13/cobra"
+)
+
+func newImportCommand(a *app) *cobra.Command {
+	var prefix string
+	cmd := &cobra.Command{
+		Use:   "import DIR",
+		Short: "Stage every file of a folder as a document",
+		Long: `Stage every regular file under DIR as a document whose key is its path
+relative to DIR ('/'-separated), under PREFIX/ if --prefix is given. Files are
+read in parallel; .folio and .git folders, symlinks and special files are
+skipped. If any file's key would be invalid, nothing is staged.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
+				branch, err := r.HeadRef()
+				if err != nil {
+					return err
+				}
+				rep, err := r.Import(cmd.Context(), branch, args[0], prefix)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return a.printJSON(rep)
+				}
+				for _, s := range rep.Skipped {
+					a.warnf("skipped %s (not a regular file)", s)
+				}
+				a.printf("staged %d documents (%s)\n", rep.Files, humanBytes(rep.Bytes))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "prefix", "", "key prefix for the imported documents")
+	return cmd
+}
+
+func newExportCommand(a *app) *cobra.Command {
+	var prefix, rev string
+	cmd := &cobra.Command{
+		Use:   "export DIR",
+		Short: "Write documents out as files",
+		Long: `Write the documents of a revision (default HEAD) into DIR as files, at their
+keys relative to --prefix (only documents under PREFIX/ are written). Files
+never land outside DIR, whatever the keys or symlinks inside DIR. A key that
+is both a document and a folder of other documents stops the export before
+anything is written.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rev == "" {
+				rev = "HEAD"
+			}
+			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
+				id, err := r.ResolveRevision(cmd.Context(), rev)
+				if err != nil {
+					return err
+				}
+				rep, err := r.Export(cmd.Context(), id, args[0], prefix)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return a.printJSON(rep)
+				}
+				a.printf("wrote %d files (%s)\n", rep.Files, humanBytes(rep.Bytes))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "prefix", "", "export only documents under this prefix, relative to it")
+	cmd.Flags().StringVar(&rev, "rev", "HEAD", "revision to export")
+	return cmd
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/spf13/cobra"
+)
+
+func newBranchCommand(a *app) *cobra.Command {
+	var del string
+	cmd := &cobra.Command{
+		Use:   "branch [NAME [REV]] [-d NAME]",
+		Short: "List, create or delete branches",
+		Long: `With no arguments, list branches (the current one marked with *). With NAME,
+create a branch at REV (default HEAD) without switching to it. With -d NAME,
+delete a branch (not the current one) and its staged changes.`,
+		Args: rangeArgs(0, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			switch {
+			case del != "":
+				if len(args) > 0 {
+					return usagef("branch -d takes no other arguments")
+				}
+				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					id, err := r.DeleteBranch(ctx, del)
+					if err != nil {
+						return err
+					}
+					if !a.jsonOut {
+						a.printf("Deleted branch %s (was %s).\n", del, id.Short())
+					}
+					return nil
+				})
+			case len(args) > 0:
+				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					rev := "HEAD"
+					if len(args) == 2 {
+						rev = args[1]
+					}
+					at, err := r.ResolveRevision(ctx, rev)
+					if err != nil {
+						return err
+					}
+					return r.CreateBranch(ctx, args[0], at)
+				})
+			}
+			return a.withRepo(ctx, false, func(r *repo.Repo) error {
+				branches, err := r.Branches(ctx)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return a.printJSON(branches)
+				}
+				for _, b := range branches {
+					mark := " "
+					if b.Current {
+						mark = "*"
+					}
+					a.printf("%s %s\n", mark, b.Name)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&del, "delete", "d", "", "delete branch `NAME`")
+	return cmd
+}
+
+func newSwitchCommand(a *app) *cobra.Command {
+	var create bool
+	cmd := &cobra.Command{
+		Use:   "switch [-c] BRANCH",
+		Short: "Make another branch current",
+		Long: `Make BRANCH the current branch; with -c, create it at the current head first.
+Staged changes belong to their branch: they stay there and come back when you
+switch back.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
+				if err := r.Switch(cmd.Context(), args[0], create); err != nil {
+					return err
+				}
+				if !a.jsonOut {
+					a.printf("Switched to branch %s\n", args[0])
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&create, "create", "c", false, "create the branch first")
+	return cmd
+}
+
+func newTagCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tag [NAME [REV]]",
+		Short: "List tags, or tag a revision",
+		Long:  `With no arguments, list tags. With NAME, tag REV (default HEAD). Tags never move.`,
+		Args:  rangeArgs(0, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if len(args) == 0 {
+				return a.withRepo(ctx, false, func(r *repo.Repo) error {
+					tags, err := r.Tags(ctx)
+					if err != nil {
+						return err
+					}
+					if a.jsonOut {
+						out := []map[string]any{}
+						for _, t := range tags {
+							out = append(out, map[string]any{"name": strings.TrimPrefix(t.Name, objects.TagPrefix), "commit": t.ID})
+						}
+						return a.printJSON(out)
+					}
+					for _, t := range tags {
+						a.printf("%s\n", strings.TrimPrefix(t.Name, objects.TagPrefix))
+					}
+					return nil
+				})
+			}
+			return a.withRepo(ctx, true, func(r *repo.Repo) error {
+				rev := "HEAD"
+				if len(args) == 2 {
+					rev = args[1]
+				}
+				at, err := r.ResolveRevision(ctx, rev)
+				if err != nil {
+					return err
+				}
+				return r.CreateTag(ctx, args[0], at)
+			})
+		},
+	}
+	return cmd
+}
