@@ -45,7 +45,8 @@ func FuzzDecodeNode(f *testing.F) {
 		checkDecoded(t, data, n, err)
 		if err == nil {
 			for i, it := range n.Items {
-				if objects.ValidateKey(it.Key) != nil || it.Entry.ID.IsZero() || (i > 0 && n.Items[i-1].Key >= it.Key) {
+				if objects.ValidateKey(it.Key) != nil || it.Entry.ID.IsZero() || (i > 0 && n.Items[i-1].Key >= it.Key) ||
+					(n.Level > 0 && it.Entry.Size == 0) {
 					t.Fatalf("accepted item %d: %+v", i, it)
 				}
 			}
@@ -72,6 +73,13 @@ func FuzzDecodeConflict(f *testing.F) {
 		if err == nil && objects.ValidateKey(c.Key) != nil {
 			t.Fatalf("accepted key %q", c.Key)
 		}
+		if err == nil {
+			for _, e := range []objects.Entry{c.Base, c.Ours, c.Theirs} {
+				if e.ID.IsZero() && e != (objects.Entry{}) {
+					t.Fatalf("accepted an absent side with fields set: %+v", e)
+				}
+			}
+		}
 	})
 }
 
@@ -91,6 +99,9 @@ func FuzzDecodeChunked(f *testing.F) {
 		if err == nil {
 			var sum uint64
 			for _, ch := range c.Chunks {
+				if ch.ID.IsZero() {
+					t.Fatal("accepted a zero chunk ID")
+				}
 				if ch.Size > c.Size-sum {
 					t.Fatalf("accepted chunks that add up past the size %d", c.Size)
 				}
