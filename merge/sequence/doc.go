@@ -2,15 +2,39 @@
 // merge feeds it lines, JSON merge feeds it array elements; each caller
 // turns its items into uint64 tokens (equal items, equal tokens) first.
 //
-// Diff is Myers' O(ND) algorithm in linear space (the middle-snake
-// recursion), after trimming the common prefix and suffix. A cost limit
-// bounds the work on inputs that share almost nothing: past it the
-// recursion splits at the furthest-reaching point instead of the optimal
-// one, as Git's xdiff does. The result is still a correct edit script, and
-// it depends only on the inputs: no time-outs, no randomness.
+// # Diff
+//
+// Diff makes the same choices as Git's xdiff in its default (Myers) mode,
+// because text merges are judged against git merge-file and a diff that
+// is merely as short as Git's can still align changes differently (which
+// of two equal lines is "kept" decides where a conflict lands). The steps:
+//
+//   - The common prefix and suffix are set aside.
+//   - Pruning: a token that never occurs in the other input is changed
+//     for sure and is not searched at all; a token that occurs very often
+//     in the other input (at least about the square root of the input's
+//     length) is dropped too when it sits in a run that is mostly such
+//     unmatched tokens. This makes the search cheap on real files, and
+//     the script can come out slightly longer than the shortest.
+//   - Myers' O(ND) search in linear space: forward and backward searches
+//     meet in a middle snake, and the box is split there recursively.
+//     Past an edit cost of 256 a long matching run that reaches far may
+//     end the search early, and past about the square root of the input
+//     size (at least 256) the furthest point reached is taken. Both keep
+//     the script correct and bound the work on inputs that share little.
+//   - Compaction: every group of changed tokens is slid as far down as
+//     equal tokens allow, then back up to line up with a change of the
+//     other input if it passed one, so deletions pair with insertions.
+//
+// Everything depends on the inputs alone: no time-outs, no randomness,
+// no map iteration.
+//
+// # Merge
 //
 // Merge is diff3: it diffs base->ours and base->theirs, groups changes
 // whose base ranges overlap or touch, and classifies every span of the
 // base as stable, changed on one side, changed the same way on both, or
-// in conflict. Touching changes conflict, as in git merge-file.
+// in conflict. Touching changes conflict, as in git merge-file. Text merge
+// (merge/text) builds its own, finer grouping on the same Diff, because
+// git merge-file also refines conflicts line by line.
 package sequence

@@ -230,3 +230,111 @@ func TestMergeTable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDiff: any two token sequences (one token per byte) get a script that
+// rebuilds b from a, hunks in order.
+func FuzzDiff(f *testing.F) {
+	f.Add([]byte("abcabba"), []byte("cbabac"))
+	f.Add([]byte(""), []byte("xyz"))
+	f.Add([]byte("aaaaaaaaaabaaaaaaaaa"), []byte("aaaaaaaaaaaaaaaacaaaa"))
+	f.Fuzz(func(t *testing.T, x, y []byte) {
+		a, b := bytesToTokens(x), bytesToTokens(y)
+		if got := apply(t, a, b, Diff(a, b)); !slices.Equal(got, b) {
+			t.Fatalf("diff of %v -> %v rebuilds %v", a, b, got)
+		}
+	})
+}
+
+// FuzzMerge: regions cover the three inputs without gaps, stable regions
+// really are equal, and the merge identities hold.
+func FuzzMerge(f *testing.F) {
+	f.Add([]byte("abcdefg"), []byte("aXcdefg"), []byte("abcdeYg"))
+	f.Add([]byte("abc"), []byte("abcX"), []byte("abcY"))
+	f.Add([]byte(""), []byte("X"), []byte("Y"))
+	f.Fuzz(func(t *testing.T, b, x, y []byte) {
+		base, ours, theirs := bytesToTokens(b), bytesToTokens(x), bytesToTokens(y)
+		checkCoverage(t, base, ours, theirs, Merge(base, ours, theirs))
+		for _, c := range []struct{ ours, theirs, want []uint64 }{{ours, base, ours}, {base, theirs, theirs}, {ours, ours, ours}} {
+			regions := Merge(base, c.ours, c.theirs)
+			checkCoverage(t, base, c.ours, c.theirs, regions)
+			if got := rebuild(base, c.ours, c.theirs, regions); !slices.Equal(got, c.want) {
+				t.Fatalf("merge(%v, %v, %v) = %v, want %v", base, c.ours, c.theirs, got, c.want)
+			}
+		}
+	})
+}
+
+func bytesToTokens(b []byte) []uint64 {
+	out := make([]uint64, len(b))
+	for i, c := range b {
+		out[i] = uint64(c) << 40 // sparse values: the map counter
+	}
+	return out
+}
+
+// TestDiffLargeInputsStayCorrect runs the cost-limit heuristics (long
+// inputs that share many tokens in scrambled order) and checks the script.
+func TestDiffLargeInputsStayCorrect(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 5 {
+		a := randomSeq(r, 4000, 300)
+		b := slices.Clone(a)
+		lo := r.IntN(1000)
+		slices.Reverse(b[lo : lo+2000])
+		b = mutate(r, b, 200, 300)
+		if got := apply(t, a, b, Diff(a, b)); !slices.Equal(got, b) {
+			t.Fatal("diff past the cost limits does not rebuild b")
+		}
+	}
+}
+
+func BenchmarkDiff(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := randomSeq(r, 100_000, 50_000)
+	y := mutate(r, x, 200, 50_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		Diff(x, y)
+	}
+}
+
+// TestDiffMovedBlocksStayCorrect: a large block moved far leaves long
+// matching runs at a high edit cost, where the good-snake heuristic ends
+// the search early; the script must still be correct.
+func TestDiffMovedBlocksStayCorrect(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 5 {
+		a := randomSeq(r, 5000, 100_000)
+		b := append(slices.Clone(a[1500:]), a[:1500]...)
+		b = mutate(r, b, 300, 100_000)
+		if got := apply(t, a, b, Diff(a, b)); !slices.Equal(got, b) {
+			t.Fatal("diff of a moved block does not rebuild b")
+		}
+	}
+}
+
+// TestDiffGoodSnakeHeuristic: inputs long enough (over 65,536 tokens in
+// all) that the cost limit exceeds 256, with a change every 25 tokens so
+// the search finds long matching runs past cost 256 and may split there.
+// The new tokens are copied from elsewhere in a, so pruning keeps them.
+func TestDiffGoodSnakeHeuristic(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	a := randomSeq(r, 40_000, 1<<30)
+	b := slices.Clone(a)
+	for i := 0; i < len(b); i += 25 {
+		b[i] = a[r.IntN(len(a))]
+	}
+	hunks := Diff(a, b)
+	if got := apply(t, a, b, hunks); !slices.Equal(got, b) {
+		t.Fatal("diff with good snakes does not rebuild b")
+	}
+	r2 := rand.New(rand.NewPCG(17, 18))
+	a2 := randomSeq(r2, 40_000, 1<<30)
+	b2 := append(slices.Clone(a2[20_000:]), a2[:20_000]...)
+	for i := 0; i < len(b2); i += 25 {
+		b2[i] = a2[r2.IntN(len(a2))]
+	}
+	if got := apply(t, a2, b2, Diff(a2, b2)); !slices.Equal(got, b2) {
+		t.Fatal("diff with good snakes does not rebuild b")
+	}
+}
