@@ -35,4 +35,13 @@
 //
 // Bytes that enter from outside are checked by Verify, in one place: the
 // hash must match and the object must decode.
+//
+// # Closure on write
+//
+// Every writer stores an object only after everything it references
+// (References): blobs and chunks before the leaves that name them, children
+// before parents, maps and parents before commits. So every stored object's
+// closure is stored too, even after a crash cut a batch short, and a
+// receiver can check an arriving object by looking up its references
+// alone: present in the store means complete.
 package objects
