@@ -1,0 +1,27 @@
+// Package transfer decides which objects one leader sends another and
+// applies what arrives. Server and client use it the same way: the sender
+// of a fetch is the server, the sender of a push is the client.
+//
+// # What to send
+//
+// The receiver names the commits it has (haves); the sender walks from the
+// commits wanted down, highest first, and stops where the walk reaches what
+// the haves reach (commit heights let it stop without reading the rest of
+// history). For each commit to send it compares the commit's maps with its
+// first parent's by walking both prolly trees level by level and keeping
+// only the nodes whose IDs the parent's tree lacks in the same key range,
+// then the documents (and chunks) those new leaves add. The work and the
+// bytes grow with what changed, not with the size of the index.
+//
+// # Order, and checking on arrival
+//
+// Objects are sent in dependency order: chunks before the documents that
+// list them, documents before the leaves that name them, children before
+// parents, conflict records before their maps, maps and parents before
+// commits. The receiver checks, for every object, that all it references
+// is already stored or arrived earlier in the same pack, and refuses the
+// pack otherwise. Together with the closure-on-write rule of package
+// objects, this means anything stored has its whole closure stored, so a
+// ref may move to any stored commit, and a pack cut off halfway leaves
+// only complete, unreferenced objects behind.
+package transfer

@@ -1,0 +1,172 @@
+package transfer
+
+import (
+	"context"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// span is a node and the key range it covers: keys above lo (all keys
+// when lo is "", since keys are never empty) up to and including hi.
+type span struct {
+	id     objects.ID
+	lo, hi string
+}
+
+func overlaps(a, b span) bool {
+	return (a.lo == "" || a.lo < b.hi) && (b.lo == "" || b.lo < a.hi)
+}
+
+// mapDelta is the part of a map the receiver lacks, given a map it has:
+// the new nodes of each level (leaves first) and, from the old map, the
+// entries of the leaves around the changes, by key.
+type mapDelta struct {
+	newNodes   [][]objects.ID // by level, 0 = leaves
+	oldEntries map[string]objects.Entry
+	oldIDs     map[objects.ID]bool
+}
+
+// diffMaps walks the two trees a level at a time from the top. At each
+// level it keeps the nodes of `to` whose IDs the same level of `from`
+// lacks, and goes down only into those, and into the nodes of `from`
+// whose ranges overlap them. Equal subtrees have equal IDs at the same
+// level, so everything skipped is a subtree the receiver has.
+func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*mapDelta, error) {
+	d := &mapDelta{oldEntries: map[string]objects.Entry{}, oldIDs: map[objects.ID]bool{}}
+	if to.IsZero() || to == from {
+		return d, nil
+	}
+	toRoot, err := nodes.read(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	level := int(toRoot.Level)
+	d.newNodes = make([][]objects.ID, level+1)
+	toFront := []span{{id: to, hi: lastKey(toRoot)}}
+	var fromFront []span
+	fromLevel := -1
+	if !from.IsZero() {
+		fromRoot, err := nodes.read(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		fromFront, fromLevel = []span{{id: from, hi: lastKey(fromRoot)}}, int(fromRoot.Level)
+	}
+	for {
+		for fromLevel > level {
+			if fromFront, err = nodes.children(ctx, fromFront, toFront); err != nil {
+				return nil, err
+			}
+			fromLevel--
+		}
+		have := map[objects.ID]bool{}
+		if fromLevel == level {
+			for _, s := range fromFront {
+				have[s.id] = true
+			}
+		}
+		var fresh []span
+		for _, s := range toFront {
+			if !have[s.id] {
+				fresh = append(fresh, s)
+				d.newNodes[level] = append(d.newNodes[level], s.id)
+			}
+		}
+		if level == 0 || len(fresh) == 0 {
+			break
+		}
+		if toFront, err = nodes.children(ctx, fresh, nil); err != nil {
+			return nil, err
+		}
+		if fromLevel == level {
+			if fromFront, err = nodes.children(ctx, fromFront, fresh); err != nil {
+				return nil, err
+			}
+			fromLevel--
+		}
+		level--
+	}
+	if fromLevel == 0 {
+		for _, s := range fromFront {
+			n, err := nodes.read(ctx, s.id)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range n.Items {
+				d.oldEntries[it.Key] = it.Entry
+				d.oldIDs[it.Entry.ID] = true
+			}
+		}
+	}
+	return d, nil
+}
+
+func lastKey(n *objects.Node) string { return n.Items[len(n.Items)-1].Key }
+
+// nodeReader reads and decodes nodes, keeping the ones of the current walk.
+type nodeReader struct {
+	store objects.ObjectReader
+	cache map[objects.ID]*objects.Node
+}
+
+func newNodeReader(store objects.ObjectReader) *nodeReader {
+	return &nodeReader{store: store, cache: map[objects.ID]*objects.Node{}}
+}
+
+// maxCachedNodes bounds the decoded nodes kept between levels.
+const maxCachedNodes = 4096
+
+func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, error) {
+	if n, ok := r.cache[id]; ok {
+		return n, nil
+	}
+	data, err := r.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	n, err := objects.DecodeNode(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.cache) >= maxCachedNodes {
+		clear(r.cache)
+	}
+	r.cache[id] = n
+	return n, nil
+}
+
+// children lists the children of the given nodes with their ranges; with
+// a non-nil within, only the children overlapping one of those spans.
+func (r *nodeReader) children(ctx context.Context, parents, within []span) ([]span, error) {
+	var out []span
+	j := 0
+	for _, p := range parents {
+		n, err := r.read(ctx, p.id)
+		if err != nil {
+			return nil, err
+		}
+		if n.Level == 0 {
+			continue
+		}
+		lo := p.lo
+		for _, it := range n.Items {
+			s := span{id: it.Entry.ID, lo: lo, hi: it.Key}
+			lo = it.Key
+			if within == nil {
+				out = append(out, s)
+				continue
+			}
+			// within is sorted and so are the children: sweep.
+			for j < len(within) && within[j].hi <= s.lo && s.lo != "" {
+				j++
+			}
+			for k := j; k < len(within) && (within[k].lo == "" || within[k].lo < s.hi); k++ {
+				if overlaps(s, within[k]) {
+					out = append(out, s)
+					break
+				}
+			}
+		}
+	}
+	return out, nil
+}

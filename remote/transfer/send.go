@@ -1,0 +1,202 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// PackWriter is where a sender writes objects (wire.PackWriter).
+type PackWriter interface {
+	Write(obj objects.Object) error
+}
+
+// Stats counts what a transfer moved.
+type Stats struct {
+	Commits int   `json:"commits"`
+	Objects int   `json:"objects"`
+	Bytes   int64 `json:"bytes"` // encoded object bytes, before compression
+}
+
+// sender writes the objects the receiver lacks, each once, in dependency
+// order.
+type sender struct {
+	src   Source
+	nodes *nodeReader
+	w     PackWriter
+	sent  map[objects.ID]bool
+	stats Stats
+}
+
+// Send writes to w every object reachable from wants that is not reachable
+// from haves, in dependency order, and returns what it wrote.
+func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID) (Stats, error) {
+	missing, err := MissingCommits(ctx, src, wants, haves)
+	if err != nil {
+		return Stats{}, err
+	}
+	s := &sender{src: src, nodes: newNodeReader(src), w: w, sent: map[objects.ID]bool{}}
+	isMissing := make(map[objects.ID]bool, len(missing))
+	for _, id := range missing {
+		isMissing[id] = true
+	}
+	for _, id := range missing {
+		c, err := readCommit(ctx, src, id)
+		if err != nil {
+			return s.stats, err
+		}
+		// Compare with a parent the receiver has, so a merge sends only what
+		// is new to it; else with the first parent, just sent.
+		var base objects.Commit
+		if len(c.Parents) > 0 {
+			pick := c.Parents[0]
+			for _, p := range c.Parents {
+				if !isMissing[p] {
+					pick = p
+					break
+				}
+			}
+			pc, err := readCommit(ctx, src, pick)
+			if err != nil {
+				return s.stats, err
+			}
+			base = *pc
+		}
+		if err := s.sendMap(ctx, base.Index, c.Index); err != nil {
+			return s.stats, err
+		}
+		if err := s.sendMap(ctx, base.Conflicts, c.Conflicts); err != nil {
+			return s.stats, err
+		}
+		if err := s.sendObject(ctx, id); err != nil {
+			return s.stats, err
+		}
+		s.stats.Commits++
+	}
+	return s.stats, nil
+}
+
+// sendMap sends the documents and nodes of map `to` that map `from` lacks.
+func (s *sender) sendMap(ctx context.Context, from, to objects.ID) error {
+	d, err := diffMaps(ctx, s.nodes, from, to)
+	if err != nil {
+		return err
+	}
+	if len(d.newNodes) == 0 {
+		return nil
+	}
+	for _, leafID := range d.newNodes[0] {
+		leaf, err := s.nodes.read(ctx, leafID)
+		if err != nil {
+			return err
+		}
+		for _, it := range leaf.Items {
+			if d.oldIDs[it.Entry.ID] {
+				continue
+			}
+			if err := s.sendEntry(ctx, it.Entry, d.oldEntries[it.Key]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, level := range d.newNodes {
+		for _, id := range level {
+			if err := s.sendObject(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sendEntry sends a document (a chunked one after the chunks the old
+// version under the same key lacks) or a conflict record (after the
+// versions it keeps, which the receiver may never have seen).
+func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry) error {
+	if s.sent[e.ID] {
+		return nil
+	}
+	data, err := s.src.Get(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	switch t, _ := objects.TypeOf(data); t {
+	case objects.TypeChunked:
+		doc, err := objects.DecodeChunked(data)
+		if err != nil {
+			return err
+		}
+		had, err := s.chunksOf(ctx, old)
+		if err != nil {
+			return err
+		}
+		for _, ch := range doc.Chunks {
+			if !had[ch.ID] {
+				if err := s.sendObject(ctx, ch.ID); err != nil {
+					return err
+				}
+			}
+		}
+	case objects.TypeConflict:
+		rec, err := objects.DecodeConflict(data)
+		if err != nil {
+			return err
+		}
+		for _, side := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
+			if !side.ID.IsZero() {
+				if err := s.sendEntry(ctx, side, objects.Entry{}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return s.write(objects.Object{ID: e.ID, Data: data})
+}
+
+// chunksOf lists the chunks of a chunked document (none for anything else).
+func (s *sender) chunksOf(ctx context.Context, e objects.Entry) (map[objects.ID]bool, error) {
+	out := map[objects.ID]bool{}
+	if e.ID.IsZero() {
+		return out, nil
+	}
+	data, err := s.src.Get(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	if t, _ := objects.TypeOf(data); t != objects.TypeChunked {
+		return out, nil
+	}
+	doc, err := objects.DecodeChunked(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range doc.Chunks {
+		out[ch.ID] = true
+	}
+	return out, nil
+}
+
+func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
+	if s.sent[id] {
+		return nil
+	}
+	data, err := s.src.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("send %s: %w", id.Short(), err)
+	}
+	return s.write(objects.Object{ID: id, Data: data})
+}
+
+func (s *sender) write(obj objects.Object) error {
+	if s.sent[obj.ID] {
+		return nil
+	}
+	if err := s.w.Write(obj); err != nil {
+		return err
+	}
+	s.sent[obj.ID] = true
+	s.stats.Objects++
+	s.stats.Bytes += int64(len(obj.Data))
+	return nil
+}
