@@ -97,7 +97,7 @@ func genCase(files []string, seed uint64, i int) mergeCase {
 	for k := range hot {
 		hot[k] = r.IntN(len(base) + 1)
 	}
-	e := editor{r: r, donor: donor, hot: hot}
+	e := editor{r: r, donor: donor, hot: hot, clustered: r.IntN(2) == 0}
 	ours, theirs := cloneLines(base), cloneLines(base)
 	if r.IntN(5) == 0 { // a shared set of edits first
 		ours = e.edit(ours, 1+r.IntN(3))
@@ -165,15 +165,16 @@ func toCRLF(b []byte) []byte {
 }
 
 type editor struct {
-	r     *rand.Rand
-	donor [][]byte
-	hot   []int
+	r         *rand.Rand
+	donor     [][]byte
+	hot       []int
+	clustered bool // edits gather at hot spots (else anywhere)
 }
 
-// pos picks an edit position: near a hot spot most of the time, so the
-// two sides' edits meet.
+// pos picks an edit position; in clustered cases near a hot spot most of
+// the time, so the two sides' edits meet.
 func (e editor) pos(n int) int {
-	if e.r.IntN(3) > 0 {
+	if e.clustered && e.r.IntN(3) > 0 {
 		p := e.hot[e.r.IntN(len(e.hot))] + e.r.IntN(7) - 3
 		return min(max(p, 0), n)
 	}

@@ -76,7 +76,7 @@ type Result struct {
 // line in the manner of git merge-file (see the package doc). It never
 // fails: conflicts are part of the result.
 func Merge(base, ours, theirs []byte) Result {
-	in := interner{}
+	in := newInterner(lineCount(base, ours, theirs))
 	b, o, t := in.file(base), in.file(ours), in.file(theirs)
 	oursHunks := sequence.Diff(b.tok, o.tok)
 	theirsHunks := sequence.Diff(b.tok, t.tok)

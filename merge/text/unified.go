@@ -18,7 +18,7 @@ import (
 // shows with --no-indent-heuristic.
 func Unified(a, b []byte, nameA, nameB string, context int) []byte {
 	context = max(context, 0)
-	in := interner{}
+	in := newInterner(lineCount(a, b))
 	fa, fb := in.file(a), in.file(b)
 	hunks := sequence.Diff(fa.tok, fb.tok)
 	if len(hunks) == 0 {
