@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"unicode/utf8"
 )
 
@@ -41,7 +42,8 @@ func (k Kind) valid() bool { return k >= KindText && k <= KindConflict }
 // valid UTF-8 without NUL is text, the rest is binary.
 func DetectKind(content []byte) Kind {
 	trimmed := bytes.TrimLeft(content, " \t\r\n")
-	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') && json.Valid(content) {
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') &&
+		utf8.Valid(content) && json.Valid(content) {
 		return KindJSON
 	}
 	if utf8.Valid(content) && bytes.IndexByte(content, 0) < 0 {
@@ -103,6 +105,12 @@ func DecodeChunked(data []byte) (*Chunked, error) {
 	var sum uint64
 	for range n {
 		ch := ChunkRef{ID: d.id(), Size: d.uvarint()}
+		if d.err == nil && ch.ID.IsZero() {
+			d.fail("zero chunk ID")
+		}
+		if d.err == nil && ch.Size > math.MaxUint64-sum {
+			d.fail("chunk sizes add up past 2^64")
+		}
 		sum += ch.Size
 		c.Chunks = append(c.Chunks, ch)
 	}

@@ -76,6 +76,9 @@ func DecodeConflict(data []byte) (*Conflict, error) {
 		if d.err == nil && en.ID.IsZero() != (en.Kind == 0) {
 			d.fail("entry %s has kind %d", en.ID.Short(), en.Kind)
 		}
+		if d.err == nil && en.ID.IsZero() && en.Size != 0 {
+			d.fail("absent entry with size %d", en.Size)
+		}
 		if d.err == nil && en.Kind != 0 && (!en.Kind.valid() || en.Kind == KindConflict) {
 			d.fail("unknown kind %d", en.Kind)
 		}

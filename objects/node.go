@@ -91,6 +91,9 @@ func DecodeNode(data []byte) (*Node, error) {
 			}
 		}
 		it.Entry.Size = d.uvarint()
+		if d.err == nil && n.Level > 0 && it.Entry.Size == 0 {
+			d.fail("child %q counts no entries", it.Key)
+		}
 		if d.err == nil && i > 0 && n.Items[i-1].Key >= it.Key {
 			d.fail("keys out of order: %q after %q", it.Key, n.Items[i-1].Key)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Ref name prefixes.
@@ -27,6 +28,9 @@ func ValidateRefName(name string) error {
 	}
 	if name == "" || len(name) > MaxRefLen {
 		return bad("empty or too long")
+	}
+	if !utf8.ValidString(name) {
+		return bad("not valid UTF-8")
 	}
 	if strings.Contains(name, "..") || strings.Contains(name, "@{") {
 		return bad("contains '..' or '@{'")
@@ -52,7 +56,14 @@ func ValidateBranchName(name string) error {
 	if name == "HEAD" || strings.HasPrefix(name, "-") {
 		return fmt.Errorf("%w %q: not a usable branch name", ErrInvalidRef, name)
 	}
-	return ValidateRefName(BranchPrefix + name)
+	if err := ValidateRefName(BranchPrefix + name); err != nil {
+		return err
+	}
+	// Its working set lives at WorkingSetPrefix + the full ref name.
+	if n := len(WorkingSetPrefix) + len(BranchPrefix) + len(name); n > MaxRefLen {
+		return fmt.Errorf("%w: a %d-byte branch name is too long for its working set", ErrInvalidRef, len(name))
+	}
+	return nil
 }
 
 // CheckRefUpdates validates a batch of ref updates before a store applies
