@@ -105,8 +105,8 @@ func DecodeChunked(data []byte) (*Chunked, error) {
 	var sum uint64
 	for range n {
 		ch := ChunkRef{ID: d.id(), Size: d.uvarint()}
-		if d.err == nil && ch.ID.IsZero() {
-			d.fail("zero chunk ID")
+		if d.err == nil && (ch.ID.IsZero() || ch.Size == 0) {
+			d.fail("empty or zero-ID chunk")
 		}
 		if d.err == nil && ch.Size > math.MaxUint64-sum {
 			d.fail("chunk sizes add up past 2^64")

@@ -73,6 +73,8 @@ func DecodeCommit(data []byte) (*Commit, error) {
 			d.fail("zone offset %d s", offset)
 		case slices.Contains(c.Parents, ID{}):
 			d.fail("zero parent ID")
+		case hasDuplicates(c.Parents):
+			d.fail("a parent listed twice")
 		case len(c.Parents) == 0 && c.Height != 1, len(c.Parents) > 0 && c.Height < 2:
 			d.fail("height %d with %d parents", c.Height, len(c.Parents))
 		}
@@ -97,4 +99,15 @@ func zone(offset int) *time.Location {
 
 func twoDigits(n int) string {
 	return string([]byte{byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+func hasDuplicates(ids []ID) bool {
+	for i := range ids {
+		for j := i + 1; j < len(ids); j++ {
+			if ids[i] == ids[j] {
+				return true
+			}
+		}
+	}
+	return false
 }

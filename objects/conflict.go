@@ -100,6 +100,12 @@ func DecodeConflict(data []byte) (*Conflict, error) {
 		if c.Winner != SideOurs && c.Winner != SideTheirs {
 			d.fail("winner %d", c.Winner)
 		}
+		if c.OursCommit.IsZero() || c.TheirsCommit.IsZero() {
+			d.fail("a head commit is missing")
+		}
+		if c.Ours.ID.IsZero() && c.Theirs.ID.IsZero() {
+			d.fail("both sides absent")
+		}
 	}
 	return c, d.finish(func() []byte { return c.Encode().Data })
 }
@@ -133,5 +139,8 @@ func (w *WorkingSet) Encode() Object {
 func DecodeWorkingSet(data []byte) (*WorkingSet, error) {
 	d := newDecoder(data, TypeWorkingSet)
 	w := &WorkingSet{Base: d.id(), Index: d.id(), Conflicts: d.id(), MergeHead: d.id(), MergeMessage: d.string()}
+	if d.err == nil && w.MergeHead.IsZero() && w.MergeMessage != "" {
+		d.fail("a merge message without a merge head")
+	}
 	return w, d.finish(func() []byte { return w.Encode().Data })
 }
