@@ -18,9 +18,10 @@ const (
 // added (New), removed (Old) or replaced (Old by New). Old and New are
 // the values as written in their document.
 type Change struct {
-	Path     string // RFC 6901 JSON pointer
-	Op       string // OpAdd, OpRemove or OpReplace
-	Old, New json.RawMessage
+	Path string          `json:"path"` // RFC 6901 JSON pointer
+	Op   string          `json:"op"`   // OpAdd, OpRemove or OpReplace
+	Old  json.RawMessage `json:"old,omitempty"`
+	New  json.RawMessage `json:"new,omitempty"`
 }
 
 // Diff lists the changes that turn document a into document b, compared

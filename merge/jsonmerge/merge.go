@@ -16,8 +16,10 @@ import (
 // as written there, or nil where that side has no value at Path (not yet
 // added, or deleted).
 type Conflict struct {
-	Path               string // RFC 6901 JSON pointer; "" is the whole document
-	Base, Ours, Theirs json.RawMessage
+	Path   string          `json:"path"` // RFC 6901 JSON pointer; "" is the whole document
+	Base   json.RawMessage `json:"base,omitempty"`
+	Ours   json.RawMessage `json:"ours,omitempty"`
+	Theirs json.RawMessage `json:"theirs,omitempty"`
 }
 
 // Result is the outcome of a merge. Merged is always valid JSON: at each
