@@ -167,6 +167,11 @@ func checkAgainstGit(t *testing.T, c dataCase) {
 	if !bytes.Equal(out, c.diff3) {
 		t.Errorf("git merge-file --diff3 differs:\n%s", out)
 	}
+	out, _ = gitMerge(t, t.TempDir(), mc, "--zdiff3", "--marker-size=10")
+	zdiff3 := Merge(c.base, c.ours, c.theirs).Markers(MarkerOptions{Style: StyleZDiff3, MarkerSize: 10, Labels: gitLabels})
+	if !bytes.Equal(out, zdiff3) {
+		t.Errorf("git merge-file --zdiff3 --marker-size=10 differs:\n%s\nfolio:\n%s", out, zdiff3)
+	}
 }
 
 // archiveFile is one section of a txtar archive. (A small reader and

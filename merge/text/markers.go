@@ -35,7 +35,7 @@ type MarkerOptions struct {
 // conflict. It is what git merge-file --ours (or --theirs) writes.
 func (r Result) Resolve(winner objects.Side) []byte {
 	var out bytes.Buffer
-	out.Grow(max(len(r.ours.text), len(r.theirs.text)))
+	out.Grow(r.sizeHint())
 	for _, h := range r.Hunks {
 		switch {
 		case h.Kind == TheirsOnly, h.Kind == Conflict && winner == objects.SideTheirs:
@@ -47,6 +47,14 @@ func (r Result) Resolve(winner objects.Side) []byte {
 	return out.Bytes()
 }
 
+// sizeHint guesses the merged size; a zero Result has no inputs.
+func (r Result) sizeHint() int {
+	if r.ours == nil || r.theirs == nil {
+		return 0
+	}
+	return max(len(r.ours.text), len(r.theirs.text)) + 64
+}
+
 // Markers returns the merged text with each conflict shown between git's
 // conflict markers, byte for byte what git merge-file -p writes for the
 // same inputs, style and labels. Marker lines end in CRLF when the lines
@@ -54,7 +62,7 @@ func (r Result) Resolve(winner objects.Side) []byte {
 // lacks a newline gets one so that the next marker starts a line.
 func (r Result) Markers(opts MarkerOptions) []byte {
 	var out bytes.Buffer
-	out.Grow(len(r.ours.text) + len(r.theirs.text)/4)
+	out.Grow(r.sizeHint())
 	for _, h := range r.styleHunks(opts.Style) {
 		switch h.Kind {
 		case TheirsOnly:

@@ -217,3 +217,11 @@ func TestMergeProperties(t *testing.T) {
 		checkIdentities(t, base, mutateText(r, base), mutateText(r, base))
 	}
 }
+
+// TestZeroResult: the zero Result is an empty clean merge.
+func TestZeroResult(t *testing.T) {
+	var r Result
+	if len(r.Resolve(objects.SideOurs)) != 0 || len(r.Markers(MarkerOptions{Style: StyleZDiff3})) != 0 || r.ConflictPaths() != nil {
+		t.Error("zero Result is not an empty merge")
+	}
+}
