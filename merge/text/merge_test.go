@@ -161,6 +161,7 @@ func checkIdentities(t *testing.T, base, x, y []byte) {
 	r := Merge(base, x, y)
 	checkHunks(t, base, x, y, r.Hunks, true)
 	checkHunks(t, base, x, y, r.diff3, false)
+	checkCleanChangesKept(t, r)
 	if r.Conflicts != countConflicts(r.Hunks) {
 		t.Fatalf("Conflicts = %d, hunks hold %d", r.Conflicts, countConflicts(r.Hunks))
 	}
@@ -223,5 +224,29 @@ func TestZeroResult(t *testing.T) {
 	var r Result
 	if len(r.Resolve(objects.SideOurs)) != 0 || len(r.Markers(MarkerOptions{Style: StyleZDiff3})) != 0 || r.ConflictPaths() != nil {
 		t.Error("zero Result is not an empty merge")
+	}
+}
+
+// checkCleanChangesKept: whichever side wins, Resolve holds every clean
+// change of both sides (the new lines of OursOnly, TheirsOnly and Same
+// hunks) at its place, and each conflict as the winner wrote it.
+func checkCleanChangesKept(t *testing.T, r Result) {
+	t.Helper()
+	for _, winner := range []objects.Side{objects.SideOurs, objects.SideTheirs} {
+		out := r.Resolve(winner)
+		at := 0
+		for _, h := range r.Hunks {
+			want := h.Ours
+			if h.Kind == TheirsOnly || (h.Kind == Conflict && winner == objects.SideTheirs) {
+				want = h.Theirs
+			}
+			if !bytes.HasPrefix(out[at:], want) {
+				t.Fatalf("Resolve(%s) lost the %s hunk %q at byte %d", winner, h.Kind, want, at)
+			}
+			at += len(want)
+		}
+		if at != len(out) {
+			t.Fatalf("Resolve(%s) has %d bytes beyond the hunks", winner, len(out)-at)
+		}
 	}
 }
