@@ -15,7 +15,9 @@ import (
 
 // digest identifies a JSON value up to formatting: two values have the
 // same digest exactly when they are equal as JSON values (up to BLAKE3
-// collisions). Numbers compare as exact decimals (1, 1.0 and 10e-1 are
+// collisions). It is the value's canonical form itself when that is
+// shorter than a digest, and otherwise the form's BLAKE3-256 with the top
+// bit set, so the two kinds never meet. Numbers compare as exact decimals (1, 1.0 and 10e-1 are
 // equal; so are 0 and -0), strings by the characters they decode to,
 // objects by their set of members whatever the key order.
 type digest [32]byte
@@ -69,7 +71,18 @@ func (c *canonicalizer) digest(d *document, n int32) (digest, error) {
 		}
 	}
 	c.buf = b
-	return blake3.Sum256(b), nil
+	var dg digest
+	if len(b) < len(dg) {
+		// Short forms (most scalars) are their own digest: a length
+		// byte under 0x80, then the form. Hashing them would be most of
+		// the cost of parsing.
+		dg[0] = byte(len(b))
+		copy(dg[1:], b)
+		return dg, nil
+	}
+	dg = blake3.Sum256(b)
+	dg[0] |= 0x80 // never a short form
+	return dg, nil
 }
 
 // appendCanonicalNumber appends a number literal's exact decimal value as

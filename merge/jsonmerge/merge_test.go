@@ -61,6 +61,8 @@ func TestMergeTable(t *testing.T) {
 		{name: "empty key", base: `{"":1}`, ours: `{"":2}`, theirs: `{"":3}`, winner: objects.SideOurs, want: `{"":2}`, conflicts: `"/"`},
 		{name: "theirs adds to ours' empty object on one line", base: `{"a": {}, "x": 1}`, ours: `{"a": {}, "x": 2}`, theirs: `{"a": {"b": 1, "c": 2}, "x": 1}`,
 			winner: objects.SideOurs, want: `{"a": {"b": 1, "c": 2}, "x": 2}`},
+		{name: "ours' emptied object keeps its whitespace", base: `{"a":{"x":1,"z":1},"b":1}`, ours: `{"a":{ },"b":1}`, theirs: `{"a":{"x":1},"b":2}`,
+			winner: objects.SideOurs, want: `{"a":{ },"b":2}`},
 		{name: "whitespace inside ours' empty object stays", base: `{"a":{ },"b":{"k":1}}`, ours: `{"a":{ },"b":{"k":2}}`, theirs: `{"a":{ },"b":{}}`,
 			winner: objects.SideTheirs, want: `{"a":{ },"b":{}}`, conflicts: `"/b/k"`},
 	} {

@@ -1,6 +1,7 @@
 package jsonmerge
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -105,8 +106,13 @@ func parse(data []byte) (*document, error) {
 		return nil, fmt.Errorf("%w: not valid UTF-8", ErrNotJSON)
 	}
 	p := &parser{doc: &document{src: string(data)}, src: string(data)}
-	p.doc.nodes = make([]node, 0, len(data)/8+1)
-	p.doc.digests = make([]digest, 0, len(data)/8+1)
+	// Every member but the first of a composite follows a comma, so this
+	// bounds the members (and, plus one, the nodes) from above, unless
+	// strings hold many of these bytes; then append grows the slices.
+	members := bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{'['}) + bytes.Count(data, []byte{'{'})
+	p.doc.nodes = make([]node, 0, members+1)
+	p.doc.digests = make([]digest, 0, members+1)
+	p.doc.members = make([]member, 0, members)
 	p.skipSpace()
 	if err := p.value(0); err != nil {
 		return nil, err
