@@ -4,34 +4,12 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/spf13/cobra"
 )
-
-// commitJSON is a commit in --json output.
-type commitJSON struct {
-	ID        objects.ID        `json:"id"`
-	Parents   []objects.ID      `json:"parents"`
-	Index     objects.ID        `json:"index"`
-	Conflicts *objects.ID       `json:"conflicts,omitempty"`
-	Height    uint64            `json:"height"`
-	Author    objects.Signature `json:"author"`
-	Time      time.Time         `json:"time"`
-	Message   string            `json:"message"`
-}
-
-func toCommitJSON(id objects.ID, c *objects.Commit) commitJSON {
-	out := commitJSON{ID: id, Parents: nonNil(c.Parents), Index: c.Index, Height: c.Height,
-		Author: c.Author, Time: c.Time, Message: c.Message}
-	if !c.Conflicts.IsZero() {
-		out.Conflicts = &c.Conflicts
-	}
-	return out
-}
 
 func newLogCommand(a *app) *cobra.Command {
 	var limit int
@@ -76,7 +54,7 @@ func (a *app) log(ctx context.Context, r *repo.Repo, rev string, keys []string, 
 	if err != nil {
 		return err
 	}
-	var out []commitJSON
+	var out []repo.CommitInfo
 	shown := 0
 	w := newLineWriter(a.stdout)
 	err = r.Walk(ctx, []objects.ID{start}, func(id objects.ID, c *objects.Commit) error {
@@ -92,7 +70,7 @@ func (a *app) log(ctx context.Context, r *repo.Repo, rev string, keys []string, 
 		shown++
 		switch {
 		case a.jsonOut:
-			out = append(out, toCommitJSON(id, c))
+			out = append(out, repo.Info(id, c))
 		case oneline:
 			w.printf("%s %s\n", id.Short(), firstLine(c.Message))
 		default:

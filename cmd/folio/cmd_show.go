@@ -57,9 +57,9 @@ With REV:KEY, print document KEY as it was at REV.`,
 						return err
 					}
 					return a.printJSON(struct {
-						commitJSON
+						repo.CommitInfo
 						Changes []docChange `json:"changes"`
-					}{toCommitJSON(id, c), docs})
+					}{repo.Info(id, c), docs})
 				}
 				w := newLineWriter(a.stdout)
 				writeCommitHeader(w, id, c)

@@ -94,3 +94,77 @@ func (r *Repo) WriteCommit(ctx context.Context, c *objects.Commit) (objects.ID, 
 	}
 	return obj.ID, nil
 }
+
+// CommitEdits makes a commit on a branch that applies edits to its head,
+// leaving its working set alone: how the document API and scripts write.
+// If the branch moved since it was read, nothing changes and the error
+// wraps objects.ErrRefChanged. check, when set, sees the head's index
+// before the edits are applied and may refuse them.
+func (r *Repo) CommitEdits(ctx context.Context, branchRef string, edits []Edit, opts CommitOptions,
+	check func(index objects.ID) error) (objects.ID, error) {
+	if err := r.checkWritable(); err != nil {
+		return objects.ID{}, err
+	}
+	head, err := r.RefOrZero(ctx, branchRef)
+	if err != nil {
+		return objects.ID{}, err
+	}
+	c := &objects.Commit{Author: opts.Author, Time: opts.Time, Message: opts.Message}
+	if !head.IsZero() {
+		parent, err := r.ReadCommit(ctx, head)
+		if err != nil {
+			return objects.ID{}, err
+		}
+		c.Index, c.Conflicts, c.Parents = parent.Index, parent.Conflicts, []objects.ID{head}
+	}
+	if check != nil {
+		if err := check(c.Index); err != nil {
+			return objects.ID{}, err
+		}
+	}
+	if c.Index, err = r.applyEdits(ctx, c.Index, edits); err != nil {
+		return objects.ID{}, err
+	}
+	// Writing a document over a recorded conflict settles it.
+	var settled []Edit
+	for _, e := range edits {
+		if _, ok, err := r.tree.Get(ctx, c.Conflicts, e.Key); err != nil {
+			return objects.ID{}, err
+		} else if ok {
+			settled = append(settled, Edit{Key: e.Key, Delete: true})
+		}
+	}
+	if c.Conflicts, err = r.applyEdits(ctx, c.Conflicts, settled); err != nil {
+		return objects.ID{}, err
+	}
+	id, err := r.WriteCommit(ctx, c)
+	if err != nil {
+		return objects.ID{}, err
+	}
+	return id, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: branchRef, Old: head, New: id})
+}
+
+// CommitInfo is a commit as commands and the server report it in JSON.
+type CommitInfo struct {
+	ID        objects.ID        `json:"id"`
+	Parents   []objects.ID      `json:"parents"`
+	Index     objects.ID        `json:"index"`
+	Conflicts *objects.ID       `json:"conflicts,omitempty"`
+	Height    uint64            `json:"height"`
+	Author    objects.Signature `json:"author"`
+	Time      time.Time         `json:"time"`
+	Message   string            `json:"message"`
+}
+
+// Info describes a commit for JSON output.
+func Info(id objects.ID, c *objects.Commit) CommitInfo {
+	out := CommitInfo{ID: id, Parents: c.Parents, Index: c.Index, Height: c.Height,
+		Author: c.Author, Time: c.Time, Message: c.Message}
+	if out.Parents == nil {
+		out.Parents = []objects.ID{}
+	}
+	if !c.Conflicts.IsZero() {
+		out.Conflicts = &c.Conflicts
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+package remote
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/transfer"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// Options are shared by the operations.
+type Options struct {
+	// HTTP replaces the default HTTP client (TLS settings, tests).
+	HTTP *http.Client
+	// Limits bound what a fetch accepts.
+	Limits wire.Limits
+}
+
+// RefChange is a ref an operation moved.
+type RefChange struct {
+	Name string     `json:"name"`
+	Old  objects.ID `json:"old"`
+	New  objects.ID `json:"new"`
+}
+
+// Report is what an operation did, for people and for CI logs.
+type Report struct {
+	Remote          string      `json:"remote"`
+	Requests        int64       `json:"requests"`
+	BytesSent       int64       `json:"bytes_sent"`
+	BytesReceived   int64       `json:"bytes_received"`
+	ObjectsSent     int         `json:"objects_sent"`
+	ObjectsReceived int         `json:"objects_received"`
+	Updated         []RefChange `json:"refs_updated"`
+}
+
+func (rep *Report) addClientStats(c *client.Client) {
+	st := c.Stats()
+	rep.Requests += st.Requests.Load()
+	rep.BytesSent += st.BytesSent.Load()
+	rep.BytesReceived += st.BytesReceived.Load()
+}
+
+func newClient(rm Remote, opts Options) (*client.Client, error) {
+	token, err := TokenFor(rm.URL)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(rm.URL, client.Options{Token: token, HTTP: opts.HTTP})
+}
+
+// haves lists the commits a repository can tell a sender it has: the tips
+// of its branches, tags and remote-tracking refs.
+func haves(ctx context.Context, r *repo.Repo) ([]objects.ID, error) {
+	var out []objects.ID
+	seen := map[objects.ID]bool{}
+	for _, p := range []string{objects.BranchPrefix, objects.TagPrefix, objects.RemotePrefix} {
+		refs, err := r.Store().Refs(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, ref := range refs {
+			if !seen[ref.ID] {
+				seen[ref.ID] = true
+				out = append(out, ref.ID)
+			}
+		}
+	}
+	return out, nil
+}
+
+// fetched is what a fetch learnt: the remote's refs.
+type fetched struct {
+	head     string
+	branches map[string]objects.ID // full branch ref name -> commit
+}
+
+// Fetch brings the objects of a remote's branches and tags that the
+// repository lacks, in one request, then moves the remote-tracking refs
+// (refs/remotes/NAME/...) to the remote's branches, creates tags it lacks,
+// and drops tracking refs of branches the remote no longer has.
+func Fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report, error) {
+	rep, _, err := fetch(ctx, r, rm, opts)
+	return rep, err
+}
+
+func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report, *fetched, error) {
+	rep := &Report{Remote: rm.Name, Updated: []RefChange{}}
+	c, err := newClient(rm, opts)
+	if err != nil {
+		return rep, nil, err
+	}
+	defer rep.addClientStats(c)
+	have, err := haves(ctx, r)
+	if err != nil {
+		return rep, nil, err
+	}
+	got := &fetched{branches: map[string]objects.ID{}}
+	var tags []objects.Ref
+	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
+		stats, err := transfer.Receive(ctx, r.Store(), pr)
+		rep.ObjectsReceived = stats.Objects
+		if err != nil {
+			return err
+		}
+		got.head = head.Head
+		for _, ref := range head.Refs {
+			switch {
+			case strings.HasPrefix(ref.Name, objects.BranchPrefix):
+				got.branches[ref.Name] = ref.ID
+			case strings.HasPrefix(ref.Name, objects.TagPrefix):
+				tags = append(tags, ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, nil, err
+	}
+	updates, err := trackingUpdates(ctx, r, rm.Name, got.branches, tags)
+	if err != nil {
+		return rep, nil, err
+	}
+	if err := r.Store().UpdateRefs(ctx, updates...); err != nil {
+		return rep, nil, err
+	}
+	for _, u := range updates {
+		rep.Updated = append(rep.Updated, RefChange{Name: u.Name, Old: u.Old, New: u.New})
+	}
+	return rep, got, nil
+}
+
+// trackingUpdates computes the ref moves a fetch makes.
+func trackingUpdates(ctx context.Context, r *repo.Repo, remote string, branches map[string]objects.ID, tags []objects.Ref) ([]objects.RefUpdate, error) {
+	current, err := r.Store().Refs(ctx, trackingPrefix(remote))
+	if err != nil {
+		return nil, err
+	}
+	old := map[string]objects.ID{}
+	for _, ref := range current {
+		old[ref.Name] = ref.ID
+	}
+	var updates []objects.RefUpdate
+	for name, id := range branches {
+		tracking := TrackingRef(remote, name)
+		if old[tracking] != id {
+			updates = append(updates, objects.RefUpdate{Name: tracking, Old: old[tracking], New: id})
+		}
+		delete(old, tracking)
+	}
+	for name, id := range old { // gone from the remote
+		updates = append(updates, objects.RefUpdate{Name: name, Old: id})
+	}
+	for _, t := range tags {
+		if _, err := r.Store().Ref(ctx, t.Name); err != nil {
+			updates = append(updates, objects.RefUpdate{Name: t.Name, New: t.ID}) // only tags we lack
+		}
+	}
+	return updates, nil
+}

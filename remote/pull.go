@@ -1,0 +1,100 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+)
+
+// PullReport is what a pull did.
+type PullReport struct {
+	Report
+	Branch BranchSync `json:"branch"`
+}
+
+// Pull fetches from a remote and converges a local branch (full ref name)
+// with the remote's branch of the same name, or of remoteBranch if given.
+func Pull(ctx context.Context, r *repo.Repo, rm Remote, branch, remoteBranch string, opts Options) (*PullReport, error) {
+	rep := &PullReport{}
+	fetchRep, got, err := fetch(ctx, r, rm, opts)
+	rep.Report = *fetchRep
+	if err != nil {
+		return rep, err
+	}
+	if remoteBranch == "" {
+		remoteBranch = branch
+	}
+	theirs, ok := got.branches[remoteBranch]
+	if !ok {
+		return rep, fmt.Errorf("%w: %s has no branch %s", objects.ErrNotFound, rm.Name, strings.TrimPrefix(remoteBranch, objects.BranchPrefix))
+	}
+	local, err := r.RefOrZero(ctx, branch)
+	if err != nil {
+		return rep, err
+	}
+	rep.Branch, err = syncBranch(ctx, r, branch, local, theirs)
+	if err == nil && rep.Branch.Action == "skipped" {
+		err = fmt.Errorf("%w on %s: %s", repo.ErrStagedChanges, rep.Branch.Branch, rep.Branch.Note)
+	}
+	return rep, err
+}
+
+// Clone makes a new repository in dir from the one at rawURL: it adds the
+// remote as origin, fetches everything, and checks out the remote's default
+// branch. A clone that fails removes what it created.
+func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo, rep *Report, err error) {
+	if err := ValidateURL(rawURL); err != nil {
+		return nil, nil, err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, nil, fmt.Errorf("clone into %s: the folder exists and is not empty", dir)
+	}
+	created := false
+	if _, err := os.Stat(dir); err != nil {
+		created = true
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	r, err := repo.Init(ctx, dir, "", repo.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			r.Close()
+			os.RemoveAll(filepath.Join(dir, repo.DirName))
+			if created {
+				os.Remove(dir)
+			}
+		}
+	}()
+	if err = Add(r, "origin", rawURL); err != nil {
+		return nil, nil, err
+	}
+	rm := Remote{Name: "origin", URL: rawURL}
+	rep, got, err := fetch(ctx, r, rm, opts)
+	if err != nil {
+		return nil, rep, err
+	}
+	head := got.head
+	if _, ok := got.branches[head]; !ok {
+		return r, rep, nil // an empty repository: stay on the default branch
+	}
+	var updates []objects.RefUpdate
+	for name, id := range got.branches {
+		updates = append(updates, objects.RefUpdate{Name: name, New: id})
+	}
+	if err = r.Store().UpdateRefs(ctx, updates...); err != nil {
+		return nil, rep, err
+	}
+	if err = r.Switch(ctx, strings.TrimPrefix(head, objects.BranchPrefix), false); err != nil {
+		return nil, rep, err
+	}
+	return r, rep, nil
+}

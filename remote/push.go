@@ -1,0 +1,149 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/folio-db/folio/merge"
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/transfer"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// PushOptions say how to push.
+type PushOptions struct {
+	Options
+	// Lease, when set, forces the push of each branch named in it, as long
+	// as the remote branch is still at the given commit (zero: absent).
+	Lease map[string]objects.ID
+}
+
+// ErrFetchFirst: the remote branch has commits the local one lacks.
+var ErrFetchFirst = errors.New("remote: the remote branch has commits you do not have (fetch and merge first, or sync)")
+
+// Push sends local branches (full ref names) to a remote: the refs listing,
+// then one request with the pack and the updates, which the remote applies
+// all or none. Without a lease, only fast-forwards are pushed.
+func Push(ctx context.Context, r *repo.Repo, rm Remote, branches []string, opts PushOptions) (*Report, error) {
+	rep := &Report{Remote: rm.Name, Updated: []RefChange{}}
+	c, err := newClient(rm, opts.Options)
+	if err != nil {
+		return rep, err
+	}
+	defer rep.addClientStats(c)
+	listing, err := c.Refs(ctx)
+	if err != nil {
+		return rep, err
+	}
+	remoteRefs := map[string]objects.ID{}
+	for _, ref := range listing.Refs {
+		remoteRefs[ref.Name] = ref.ID
+	}
+	var updates []wire.RefUpdate
+	force := false
+	for _, b := range branches {
+		local, err := r.Store().Ref(ctx, b)
+		if err != nil {
+			return rep, fmt.Errorf("branch %s: %w", b, err)
+		}
+		old := remoteRefs[b]
+		if lease, ok := opts.Lease[b]; ok {
+			if lease != old {
+				return rep, fmt.Errorf("%w: %s is at %s on %s, not at the %s you expected to replace",
+					objects.ErrRefChanged, b, describe(old), rm.Name, describe(lease))
+			}
+			force = true
+		} else if !old.IsZero() && old != local {
+			ok, err := containsCommit(ctx, r, old, local)
+			if err != nil {
+				return rep, err
+			}
+			if !ok {
+				return rep, fmt.Errorf("%w: %s on %s", ErrFetchFirst, b, rm.Name)
+			}
+		}
+		if old != local {
+			updates = append(updates, wire.RefUpdate{Name: b, Old: old, New: local})
+		}
+	}
+	if len(updates) == 0 {
+		return rep, nil
+	}
+	if err := pushUpdates(ctx, r, c, rm.Name, updates, force, rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// pushUpdates sends the pack of the updates' commits that the remote lacks
+// and, once the remote took them, moves the remote-tracking refs.
+func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote string, updates []wire.RefUpdate, force bool, rep *Report) error {
+	var wants, have []objects.ID
+	for _, u := range updates {
+		if !u.New.IsZero() {
+			wants = append(wants, u.New)
+		}
+		if !u.Old.IsZero() {
+			have = append(have, u.Old)
+		}
+	}
+	// Everything the remote-tracking refs name, the remote has (or had).
+	if tracked, err := r.Store().Refs(ctx, trackingPrefix(remote)); err == nil {
+		for _, t := range tracked {
+			have = append(have, t.ID)
+		}
+	}
+	resp, err := c.Push(ctx, wire.PushRequest{Updates: updates, Force: force}, func(pw *wire.PackWriter) error {
+		stats, err := transfer.Send(ctx, r.Store(), pw, wants, have)
+		rep.ObjectsSent = stats.Objects
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_ = resp
+	var tracking []objects.RefUpdate
+	for _, u := range updates {
+		if !isBranch(u.Name) {
+			continue
+		}
+		name := TrackingRef(remote, u.Name)
+		cur, err := r.RefOrZero(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cur != u.New {
+			tracking = append(tracking, objects.RefUpdate{Name: name, Old: cur, New: u.New})
+		}
+		rep.Updated = append(rep.Updated, RefChange{Name: u.Name, Old: u.Old, New: u.New})
+	}
+	// The push is done; a tracking ref moved meanwhile by a concurrent
+	// fetch is refreshed by the next one.
+	if err := r.Store().UpdateRefs(ctx, tracking...); err != nil && !errors.Is(err, objects.ErrRefChanged) {
+		return err
+	}
+	return nil
+}
+
+func isBranch(name string) bool {
+	return len(name) > len(objects.BranchPrefix) && name[:len(objects.BranchPrefix)] == objects.BranchPrefix
+}
+
+// containsCommit reports whether local already contains commit old (which
+// may not even be stored here).
+func containsCommit(ctx context.Context, r *repo.Repo, old, local objects.ID) (bool, error) {
+	if ok, err := r.Store().Has(ctx, old); err != nil || !ok {
+		return false, err
+	}
+	return merge.IsAncestor(ctx, r, old, local)
+}
+
+func describe(id objects.ID) string {
+	if id.IsZero() {
+		return "nothing"
+	}
+	return id.Short()
+}

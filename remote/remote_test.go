@@ -1,0 +1,219 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+const main = objects.BranchPrefix + "main"
+
+var clock = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newRepo(t *testing.T) *repo.Repo {
+	t.Helper()
+	r, err := repo.Init(context.Background(), t.TempDir(), "", repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// serve runs a real HTTP server on 127.0.0.1 for a repository.
+func serve(t *testing.T, r *repo.Repo, auth *server.Auth) string {
+	t.Helper()
+	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(r), Auth: auth,
+		Sync: func(ctx context.Context, r *repo.Repo, names []string) (any, error) { return nil, nil }}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+func write(t *testing.T, r *repo.Repo, docs map[string]string) objects.ID {
+	t.Helper()
+	ctx := context.Background()
+	var edits []repo.Edit
+	for k, v := range docs {
+		e, err := r.WriteDocumentBytes(ctx, []byte(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		edits = append(edits, repo.Edit{Key: k, Entry: e})
+	}
+	clock = clock.Add(time.Minute)
+	id, err := r.CommitEdits(ctx, main, edits, repo.CommitOptions{Message: "write", Time: clock,
+		Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func head(t *testing.T, r *repo.Repo) objects.ID {
+	t.Helper()
+	id, err := r.RefOrZero(context.Background(), main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func read(t *testing.T, r *repo.Repo, key string) string {
+	t.Helper()
+	_, e, err := r.ResolveDocument(context.Background(), "main", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := r.ReadDocument(context.Background(), e)
+	return string(data)
+}
+
+func TestCloneFetchPush(t *testing.T) {
+	ctx := context.Background()
+	hub := newRepo(t)
+	for i := range 200 {
+		write(t, hub, map[string]string{fmt.Sprintf("doc%03d.json", i): fmt.Sprintf(`{"n": %d}`, i)})
+	}
+	url := serve(t, hub, nil)
+
+	dir := filepath.Join(t.TempDir(), "clone")
+	leader, rep, err := remote.Clone(ctx, url, dir, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	if rep.Requests != 1 {
+		t.Errorf("clone made %d requests, want 1", rep.Requests)
+	}
+	if head(t, leader) != head(t, hub) || read(t, leader, "doc007.json") != `{"n": 7}` {
+		t.Fatal("clone does not match the hub")
+	}
+
+	// One new commit on the hub: a fetch is one request and small.
+	write(t, hub, map[string]string{"doc100.json": `{"n": "changed"}`})
+	origin, _ := remote.Lookup(leader, "origin")
+	rep, err = remote.Fetch(ctx, leader, origin, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 1 || rep.ObjectsReceived > 6 || rep.BytesReceived > 8<<10 {
+		t.Errorf("fetch of one commit: %d requests, %d objects, %d bytes", rep.Requests, rep.ObjectsReceived, rep.BytesReceived)
+	}
+	tracking, _ := leader.RefOrZero(ctx, remote.TrackingRef("origin", main))
+	if tracking != head(t, hub) {
+		t.Error("remote-tracking ref not moved")
+	}
+
+	// The leader is behind: a push is refused until it merges.
+	write(t, leader, map[string]string{"local.txt": "local\n"})
+	_, err = remote.Push(ctx, leader, origin, []string{main}, remote.PushOptions{})
+	if !errors.Is(err, remote.ErrFetchFirst) {
+		t.Fatalf("push behind the remote: %v", err)
+	}
+	// Sync merges and pushes back.
+	srep, err := remote.Sync(ctx, leader, origin, remote.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head(t, leader) != head(t, hub) || read(t, hub, "local.txt") != "local\n" || read(t, leader, "doc100.json") != `{"n": "changed"}` {
+		t.Fatalf("sync did not converge: %+v", srep)
+	}
+	// A sync with nothing new is one request.
+	srep, err = remote.Sync(ctx, leader, origin, remote.SyncOptions{})
+	if err != nil || srep.Requests != 1 {
+		t.Errorf("idle sync: %d requests, %v", srep.Requests, err)
+	}
+
+	// Force with lease: replaces only the value named.
+	old := head(t, hub)
+	rewritten := write(t, leader, map[string]string{"x": "y"})
+	_, err = remote.Push(ctx, leader, origin, []string{main}, remote.PushOptions{Lease: map[string]objects.ID{main: objects.Hash([]byte("wrong"))}})
+	if !errors.Is(err, objects.ErrRefChanged) {
+		t.Fatalf("push with a stale lease: %v", err)
+	}
+	if _, err = remote.Push(ctx, leader, origin, []string{main}, remote.PushOptions{Lease: map[string]objects.ID{main: old}}); err != nil {
+		t.Fatal(err)
+	}
+	if head(t, hub) != rewritten {
+		t.Error("push with the right lease did not move the branch")
+	}
+}
+
+func TestSyncConvergesConflictingLeaders(t *testing.T) {
+	ctx := context.Background()
+	hub := newRepo(t)
+	write(t, hub, map[string]string{"shared.json": `{"a": 1, "b": 1}`})
+	url := serve(t, hub, nil)
+	var leaders []*repo.Repo
+	for i := range 2 {
+		l, _, err := remote.Clone(ctx, url, filepath.Join(t.TempDir(), fmt.Sprint(i)), remote.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		leaders = append(leaders, l)
+	}
+	write(t, leaders[0], map[string]string{"shared.json": `{"a": 2, "b": 1}`, "zero.txt": "0"})
+	write(t, leaders[1], map[string]string{"shared.json": `{"a": 3, "b": 1}`, "one.txt": "1"})
+	origin := remote.Remote{Name: "origin", URL: url}
+	conflicts := 0
+	for range 2 {
+		for _, l := range leaders {
+			rep, err := remote.Sync(ctx, l, origin, remote.SyncOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conflicts += rep.NewConflicts()
+		}
+	}
+	if conflicts != 1 {
+		t.Errorf("%d conflicts recorded, want 1", conflicts)
+	}
+	if head(t, leaders[0]) != head(t, leaders[1]) || head(t, leaders[0]) != head(t, hub) {
+		t.Fatal("leaders did not converge")
+	}
+	if got := read(t, leaders[0], "shared.json"); got != `{"a": 3, "b": 1}` {
+		t.Errorf("winner's version: %s (the later commit should win)", got)
+	}
+}
+
+func TestAuthScopes(t *testing.T) {
+	ctx := context.Background()
+	hub := newRepo(t)
+	write(t, hub, map[string]string{"a": "a"})
+	auth := &server.Auth{}
+	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil)
+	writeTok, _ := auth.AddToken("writer", server.ScopeReadWrite, nil)
+	url := serve(t, hub, auth)
+	dir := filepath.Join(t.TempDir(), "c")
+
+	t.Setenv("FOLIO_TOKEN", "folio_wrong")
+	if _, _, err := remote.Clone(ctx, url, dir, remote.Options{}); !errors.Is(err, wire.ErrUnauthorized) {
+		t.Fatalf("clone with a wrong token: %v", err)
+	}
+	t.Setenv("FOLIO_TOKEN", readTok)
+	leader, _, err := remote.Clone(ctx, url, dir, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	write(t, leader, map[string]string{"b": "b"})
+	origin := remote.Remote{Name: "origin", URL: url}
+	if _, err := remote.Push(ctx, leader, origin, []string{main}, remote.PushOptions{}); !errors.Is(err, wire.ErrForbidden) {
+		t.Fatalf("push with a read token: %v", err)
+	}
+	t.Setenv("FOLIO_TOKEN", writeTok)
+	if _, err := remote.Push(ctx, leader, origin, []string{main}, remote.PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}

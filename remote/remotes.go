@@ -1,0 +1,195 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+)
+
+// Remote is another leader, known by name.
+type Remote struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// ErrNoRemote: no remote by that name.
+var ErrNoRemote = errors.New("remote: no such remote")
+
+func urlKey(name string) string { return "remote." + name + ".url" }
+
+// List returns the remotes of a repository, sorted by name.
+func List(r *repo.Repo) ([]Remote, error) {
+	cfg, err := r.LocalConfig()
+	if err != nil {
+		return nil, err
+	}
+	var out []Remote
+	for k, v := range cfg {
+		if name, ok := strings.CutPrefix(k, "remote."); ok && strings.HasSuffix(name, ".url") {
+			out = append(out, Remote{Name: strings.TrimSuffix(name, ".url"), URL: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Lookup returns one remote.
+func Lookup(r *repo.Repo, name string) (Remote, error) {
+	all, err := List(r)
+	if err != nil {
+		return Remote{}, err
+	}
+	for _, rm := range all {
+		if rm.Name == name {
+			return rm, nil
+		}
+	}
+	return Remote{}, fmt.Errorf("%w %q (see 'folio remote list')", ErrNoRemote, name)
+}
+
+// ValidateName checks a remote name: one ref-name segment.
+func ValidateName(name string) error {
+	if strings.Contains(name, "/") || strings.Contains(name, ".") {
+		return fmt.Errorf("%w: remote name %q: no '/' or '.'", objects.ErrInvalidRef, name)
+	}
+	return objects.ValidateRefName(objects.RemotePrefix + name + "/x")
+}
+
+// ValidateURL checks a remote URL.
+func ValidateURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("remote URL %q: want http://host[:port]/[path] or https://...", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("remote URL %q: put tokens in $FOLIO_TOKEN or 'folio login', not in the URL", raw)
+	}
+	return nil
+}
+
+// Add records a new remote.
+func Add(r *repo.Repo, name, rawURL string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := ValidateURL(rawURL); err != nil {
+		return err
+	}
+	if _, err := Lookup(r, name); err == nil {
+		return fmt.Errorf("remote %q already exists", name)
+	}
+	return r.SetConfig(urlKey(name), rawURL, false)
+}
+
+// Remove forgets a remote and its remote-tracking refs.
+func Remove(ctx context.Context, r *repo.Repo, name string) error {
+	if _, err := Lookup(r, name); err != nil {
+		return err
+	}
+	refs, err := r.Store().Refs(ctx, trackingPrefix(name))
+	if err != nil {
+		return err
+	}
+	var updates []objects.RefUpdate
+	for _, ref := range refs {
+		updates = append(updates, objects.RefUpdate{Name: ref.Name, Old: ref.ID})
+	}
+	if err := r.Store().UpdateRefs(ctx, updates...); err != nil {
+		return err
+	}
+	return r.SetConfig(urlKey(name), "", true)
+}
+
+// trackingPrefix is where a remote's branches are remembered.
+func trackingPrefix(remote string) string { return objects.RemotePrefix + remote + "/" }
+
+// TrackingRef is the remote-tracking ref of a remote's branch ref.
+func TrackingRef(remote, branchRef string) string {
+	return trackingPrefix(remote) + strings.TrimPrefix(branchRef, objects.BranchPrefix)
+}
+
+// CredentialsPath is the file of stored tokens: $FOLIO_CREDENTIALS, else
+// credentials.json in the user's config folder.
+func CredentialsPath() string {
+	if p := os.Getenv("FOLIO_CREDENTIALS"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "folio", "credentials.json")
+}
+
+// TokenFor finds the token for a URL: $FOLIO_TOKEN, else the stored token
+// of the longest URL prefix that matches. No token is not an error: the
+// server may allow anonymous reads.
+func TokenFor(rawURL string) (string, error) {
+	if t := os.Getenv("FOLIO_TOKEN"); t != "" {
+		return t, nil
+	}
+	creds, err := readCredentials()
+	if err != nil {
+		return "", err
+	}
+	best, token := -1, ""
+	for prefix, t := range creds {
+		if strings.HasPrefix(rawURL, prefix) && len(prefix) > best {
+			best, token = len(prefix), t
+		}
+	}
+	return token, nil
+}
+
+func readCredentials() (map[string]string, error) {
+	path := CredentialsPath()
+	creds := map[string]string{}
+	if path == "" {
+		return creds, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return creds, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &creds); err != nil {
+		return nil, fmt.Errorf("credentials %s: %w", path, err)
+	}
+	return creds, nil
+}
+
+// SaveToken stores a token for a URL prefix, in a file only its owner can read.
+func SaveToken(urlPrefix, token string) error {
+	if err := ValidateURL(urlPrefix); err != nil {
+		return err
+	}
+	creds, err := readCredentials()
+	if err != nil {
+		return err
+	}
+	creds[urlPrefix] = token
+	path := CredentialsPath()
+	if path == "" {
+		return fmt.Errorf("no user config folder: set FOLIO_CREDENTIALS")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(creds, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o600)
+}

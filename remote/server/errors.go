@@ -1,0 +1,82 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// status maps an error's stable code to an HTTP status.
+func status(err error) int {
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxBytes):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, repo.ErrNoSuchKey), errors.Is(err, repo.ErrNoCommits), errors.Is(err, repo.ErrNoRepository):
+		return http.StatusNotFound
+	case errors.Is(err, wire.ErrPrecondition):
+		return http.StatusPreconditionFailed
+	case errors.Is(err, wire.ErrNonFastForward):
+		return http.StatusConflict
+	}
+	switch wire.ErrorCode(err) {
+	case "not_found":
+		return http.StatusNotFound
+	case "ref_changed":
+		return http.StatusConflict
+	case "too_large":
+		return http.StatusRequestEntityTooLarge
+	case "unauthorized":
+		return http.StatusUnauthorized
+	case "forbidden":
+		return http.StatusForbidden
+	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request":
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// code is the stable code of an error, including the server's own.
+func code(err error) string {
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxBytes):
+		return "too_large"
+	case errors.Is(err, repo.ErrNoSuchKey), errors.Is(err, repo.ErrNoCommits), errors.Is(err, repo.ErrNoRepository):
+		return "not_found"
+	case errors.Is(err, wire.ErrPrecondition):
+		return "precondition_failed"
+	case errors.Is(err, wire.ErrNonFastForward):
+		return "non_fast_forward"
+	}
+	return wire.ErrorCode(err)
+}
+
+// writeError sends a JSON error. Internal errors are logged and reported
+// without detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	st := status(err)
+	msg := err.Error()
+	if st == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error"
+	}
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="folio"`)
+	}
+	writeJSON(w, st, wire.Error{Code: code(err), Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, st int, v any) {
+	w.Header().Set("Content-Type", wire.ContentJSON)
+	w.WriteHeader(st)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// badRequest wraps a message as a bad-request error.
+func badRequest(msg string) error { return &wire.Error{Code: "bad_request", Message: msg} }

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/folio-db/folio/merge"
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/transfer"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// replicated says which refs leaders exchange: branches and tags, never
+// working sets or remote-tracking refs.
+func replicated(name string) bool {
+	return strings.HasPrefix(name, objects.BranchPrefix) || strings.HasPrefix(name, objects.TagPrefix)
+}
+
+func (s *Server) listRefs(q *request, prefixes []string) (*wire.RefsResponse, error) {
+	head, err := q.repo.HeadRef()
+	if err != nil {
+		return nil, err
+	}
+	out := &wire.RefsResponse{Head: head, Refs: []objects.Ref{}}
+	for _, p := range prefixes {
+		refs, err := q.repo.Store().Refs(q.Context(), p)
+		if err != nil {
+			return nil, err
+		}
+		out.Refs = append(out.Refs, refs...)
+	}
+	return out, nil
+}
+
+var defaultPrefixes = []string{objects.BranchPrefix, objects.TagPrefix}
+
+func (s *Server) refs(q *request) error {
+	out, err := s.listRefs(q, defaultPrefixes)
+	if err != nil {
+		return err
+	}
+	writeJSON(q.w, http.StatusOK, out)
+	return nil
+}
+
+func readJSON(r io.Reader, v any) error {
+	if err := json.NewDecoder(io.LimitReader(r, wire.MaxFrame)).Decode(v); err != nil {
+		return badRequest(fmt.Sprintf("request body: %v", err))
+	}
+	return nil
+}
+
+// fetch answers with the refs and a pack of what the client lacks.
+func (s *Server) fetch(q *request) error {
+	var req wire.FetchRequest
+	if err := readJSON(q.Body, &req); err != nil {
+		return err
+	}
+	prefixes := req.Prefixes
+	if len(prefixes) == 0 {
+		prefixes = defaultPrefixes
+	}
+	for _, p := range prefixes {
+		if !replicated(p) {
+			return badRequest(fmt.Sprintf("cannot fetch %q: only refs/heads/ and refs/tags/", p))
+		}
+	}
+	refs, err := s.listRefs(q, prefixes)
+	if err != nil {
+		return err
+	}
+	wants := make([]objects.ID, 0, len(refs.Refs))
+	for _, r := range refs.Refs {
+		wants = append(wants, r.ID)
+	}
+	q.w.Header().Set("Content-Type", wire.ContentFramed)
+	q.w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(q.w, 64<<10)
+	err = wire.WriteFrame(bw, wire.FetchResponse{Head: refs.Head, Refs: refs.Refs})
+	if err == nil {
+		pw := wire.NewPackWriter(bw, wire.WriterOptions{})
+		if _, err = transfer.Send(q.Context(), q.repo.Store(), pw, wants, req.Haves); err == nil {
+			err = pw.Close()
+		}
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		// The status is sent: cut the connection, so the client's reader
+		// reports the pack as truncated instead of trusting it.
+		s.log.Warn("fetch cut short", "repo", q.repo.Name, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// push stores a pack and moves the refs of the request, all or none.
+func (s *Server) push(q *request) error {
+	ctx := q.Context()
+	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxPushBytes), 64<<10)
+	var req wire.PushRequest
+	if err := wire.ReadFrame(body, &req); err != nil {
+		return err
+	}
+	updates := make([]objects.RefUpdate, 0, len(req.Updates))
+	for _, u := range req.Updates {
+		if !replicated(u.Name) {
+			return badRequest(fmt.Sprintf("cannot push %q: only branches and tags", u.Name))
+		}
+		updates = append(updates, objects.RefUpdate{Name: u.Name, Old: u.Old, New: u.New})
+	}
+	if err := objects.CheckRefUpdates(updates); err != nil {
+		return err
+	}
+	limits := wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}
+	stats, err := transfer.Receive(ctx, q.repo.Store(), wire.NewPackReader(body, limits))
+	if err != nil {
+		return err
+	}
+	q.repo.writeMu.Lock()
+	defer q.repo.writeMu.Unlock()
+	for _, u := range updates {
+		if err := s.checkUpdate(q, u, req.Force); err != nil {
+			return err
+		}
+	}
+	if err := q.repo.Store().UpdateRefs(ctx, updates...); err != nil {
+		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
+	}
+	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: req.Updates, Objects: stats.Objects})
+	return nil
+}
+
+// checkUpdate refuses a ref update to a commit that is not stored, and,
+// unless forced, one that would drop commits or move a tag.
+func (s *Server) checkUpdate(q *request, u objects.RefUpdate, force bool) error {
+	ctx := q.Context()
+	if !u.New.IsZero() {
+		if _, err := q.repo.ReadCommit(ctx, u.New); err != nil {
+			return fmt.Errorf("push of %s: %w", u.Name, err)
+		}
+	}
+	if force || u.Old.IsZero() || u.New.IsZero() {
+		return nil
+	}
+	if strings.HasPrefix(u.Name, objects.TagPrefix) {
+		return fmt.Errorf("%w: tag %s exists; tags move only when forced", wire.ErrNonFastForward, u.Name)
+	}
+	ok, err := merge.IsAncestor(ctx, q.repo, u.Old, u.New)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s would lose commits (fetch and merge first, or force with the value you replace)", wire.ErrNonFastForward, u.Name)
+	}
+	return nil
+}
+
+// sync runs the server's own sync with its remotes.
+func (s *Server) sync(q *request) error {
+	if s.opts.Sync == nil {
+		return badRequest("this server does not sync")
+	}
+	var req wire.SyncRequest
+	if err := readJSON(q.Body, &req); err != nil {
+		return err
+	}
+	report, err := s.opts.Sync(q.Context(), q.repo.Repo, req.Remotes)
+	if err != nil && report == nil {
+		return err
+	}
+	writeJSON(q.w, http.StatusOK, report)
+	return nil
+}

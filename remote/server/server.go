@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// Limits bound what one request may make the server do.
+type Limits struct {
+	MaxPushBytes    int64         // a push request's body (its pack, compressed)
+	MaxObjectSize   int64         // one object in a pack
+	MaxDocumentSize int64         // one document written through the API
+	TransferTimeout time.Duration // a fetch, push or sync
+	RequestTimeout  time.Duration // any other request
+}
+
+// DefaultLimits suit a server for a few applications and leaders.
+var DefaultLimits = Limits{
+	MaxPushBytes:    8 << 30,
+	MaxObjectSize:   wire.DefaultMaxObjectSize,
+	MaxDocumentSize: 256 << 20,
+	TransferTimeout: 30 * time.Minute,
+	RequestTimeout:  time.Minute,
+}
+
+// SyncFunc syncs a served repository with its remotes, for POST /v1/sync.
+type SyncFunc func(ctx context.Context, r *repo.Repo, remotes []string) (any, error)
+
+// Options configure a server.
+type Options struct {
+	Repos  Repos
+	Auth   *Auth // nil: no authorisation
+	Limits Limits
+	Logger *slog.Logger
+	Sync   SyncFunc
+	// Now is the clock of commits made through the document API.
+	Now func() time.Time
+}
+
+// Server is the HTTP handler of one or many repositories.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns a server; its ServeHTTP is the handler.
+func New(opts Options) *Server {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	prefix := ""
+	if opts.Repos.Multi() {
+		prefix = "/{repo}"
+	}
+	routes := []struct {
+		pattern string
+		scope   Scope
+		timeout time.Duration
+		handle  func(*request) error
+	}{
+		{"GET /" + wire.PathRefs, ScopeRead, opts.Limits.RequestTimeout, s.refs},
+		{"POST /" + wire.PathFetch, ScopeRead, opts.Limits.TransferTimeout, s.fetch},
+		{"POST /" + wire.PathPush, ScopeReadWrite, opts.Limits.TransferTimeout, s.push},
+		{"POST /" + wire.PathSync, ScopeReadWrite, opts.Limits.TransferTimeout, s.sync},
+		{"GET /" + wire.PathLog, ScopeRead, opts.Limits.RequestTimeout, s.log_},
+		{"GET /" + wire.PathDocs, ScopeRead, opts.Limits.RequestTimeout, s.listDocs},
+		{"GET /" + wire.PathDocs + "/{key...}", ScopeRead, opts.Limits.RequestTimeout, s.getDoc},
+		{"PUT /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.putDoc},
+		{"DELETE /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.deleteDoc},
+	}
+	for _, rt := range routes {
+		method, path, _ := cut(rt.pattern)
+		s.mux.HandleFunc(method+" "+prefix+path, s.wrap(rt.scope, rt.timeout, rt.handle))
+	}
+	return s
+}
+
+func cut(pattern string) (method, path string, ok bool) {
+	for i := range pattern {
+		if pattern[i] == ' ' {
+			return pattern[:i], pattern[i+1:], true
+		}
+	}
+	return "", pattern, false
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// request is what a handler gets: the request, its repository and who asked.
+type request struct {
+	*http.Request
+	w     http.ResponseWriter
+	repo  *Repo
+	token string
+}
+
+// wrap authorises, opens the repository, bounds the time, logs, and turns
+// a returned error into a JSON error.
+func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		name := r.PathValue("repo")
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		token, err := s.opts.Auth.check(r, name, scope)
+		var rp *Repo
+		if err == nil {
+			rp, err = s.opts.Repos.Get(ctx, name)
+		}
+		if err == nil {
+			err = handle(&request{Request: r, w: w, repo: rp, token: token})
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "repo", name, "token", token,
+			"status", statusOf(err), "duration", time.Since(start))
+	}
+}
+
+func statusOf(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	return status(err)
+}
+
+// Repo is a served repository. Writes through the server take its lock, so
+// document writes on one branch queue instead of racing.
+type Repo struct {
+	*repo.Repo
+	Name    string
+	writeMu sync.Mutex
+}
+
+// Repos finds served repositories by name.
+type Repos interface {
+	// Get returns a repository; name is "" when one repository is served.
+	Get(ctx context.Context, name string) (*Repo, error)
+	// Multi reports whether repositories are served by name.
+	Multi() bool
+	// Close closes every repository opened.
+	Close() error
+}
+
+// Single serves one open repository at the root.
+func Single(r *repo.Repo) Repos { return &single{r: &Repo{Repo: r}} }
+
+type single struct{ r *Repo }
+
+func (s *single) Get(ctx context.Context, name string) (*Repo, error) { return s.r, nil }
+func (s *single) Multi() bool                                         { return false }
+func (s *single) Close() error                                        { return s.r.Close() }
+
+// Root serves every repository in a folder, at /NAME/, opening each on
+// first use and keeping it open.
+func Root(dir string, open func(ctx context.Context, dir string) (*repo.Repo, error)) Repos {
+	return &root{dir: dir, open: open, repos: map[string]*Repo{}}
+}
+
+type root struct {
+	dir   string
+	open  func(ctx context.Context, dir string) (*repo.Repo, error)
+	mu    sync.Mutex
+	repos map[string]*Repo
+}
+
+func (rt *root) Multi() bool { return true }
+
+func (rt *root) Get(ctx context.Context, name string) (*Repo, error) {
+	if name == "" || name != filepath.Base(name) || name[0] == '.' || objects.ValidateKey(name) != nil {
+		return nil, fmt.Errorf("%w: repository %q", objects.ErrNotFound, name)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if r, ok := rt.repos[name]; ok {
+		return r, nil
+	}
+	dir := filepath.Join(rt.dir, name, repo.DirName)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: repository %q", objects.ErrNotFound, name)
+	}
+	r, err := rt.open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	rt.repos[name] = &Repo{Repo: r, Name: name}
+	return rt.repos[name], nil
+}
+
+func (rt *root) Close() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	var errs []error
+	for _, r := range rt.repos {
+		errs = append(errs, r.Close())
+	}
+	return errors.Join(errs...)
+}

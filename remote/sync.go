@@ -1,0 +1,221 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/folio-db/folio/merge"
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// SyncOptions say how to sync.
+type SyncOptions struct {
+	Options
+	// Attempts bounds the tries per remote when pushes lose races
+	// (default 6); Backoff is the first wait, doubled each time, with
+	// jitter (default 100ms).
+	Attempts int
+	Backoff  time.Duration
+}
+
+// BranchSync is what sync did to one branch.
+type BranchSync struct {
+	Branch    string             `json:"branch"`
+	Action    string             `json:"action"` // up-to-date, created, fast-forward, merged, pushed, skipped
+	Head      objects.ID         `json:"head"`
+	Conflicts []merge.Conflicted `json:"conflicts,omitempty"`
+	Note      string             `json:"note,omitempty"`
+}
+
+// SyncReport is what sync did with one remote.
+type SyncReport struct {
+	Report
+	Attempts int          `json:"attempts"`
+	Branches []BranchSync `json:"branches"`
+	Error    string       `json:"error,omitempty"`
+}
+
+// NewConflicts counts the conflicts the sync's merges recorded.
+func (s *SyncReport) NewConflicts() int {
+	n := 0
+	for _, b := range s.Branches {
+		n += len(b.Conflicts)
+	}
+	return n
+}
+
+// Sync fetches from a remote, converges every branch with its counterpart
+// (creating local branches the remote has, merging with merge.Converge so
+// every leader makes the same merge commit), and pushes back what the remote
+// lacks. A push that lost a race starts over after a backoff. A branch with
+// staged changes is not moved, and is reported as skipped.
+func Sync(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*SyncReport, error) {
+	if opts.Attempts <= 0 {
+		opts.Attempts = 6
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 100 * time.Millisecond
+	}
+	total := &SyncReport{Report: Report{Remote: rm.Name, Updated: []RefChange{}}}
+	wait := opts.Backoff
+	var err error
+	for attempt := 1; attempt <= opts.Attempts; attempt++ {
+		total.Attempts = attempt
+		var round *SyncReport
+		round, err = syncOnce(ctx, r, rm, opts.Options)
+		total.add(round)
+		if err == nil || !retryable(err) {
+			break
+		}
+		if attempt < opts.Attempts {
+			jitter := time.Duration(rand.Int64N(int64(wait)/2 + 1))
+			select {
+			case <-time.After(wait + jitter):
+			case <-ctx.Done():
+				return total, ctx.Err()
+			}
+			wait *= 2
+		}
+	}
+	if err != nil {
+		total.Error = err.Error()
+	}
+	return total, err
+}
+
+// retryable: the remote moved between our fetch and our push.
+func retryable(err error) bool {
+	return errors.Is(err, objects.ErrRefChanged) || errors.Is(err, wire.ErrNonFastForward) || errors.Is(err, ErrFetchFirst)
+}
+
+func (s *SyncReport) add(round *SyncReport) {
+	if round == nil {
+		return
+	}
+	s.Requests += round.Requests
+	s.BytesSent += round.BytesSent
+	s.BytesReceived += round.BytesReceived
+	s.ObjectsSent += round.ObjectsSent
+	s.ObjectsReceived += round.ObjectsReceived
+	s.Updated = append(s.Updated, round.Updated...)
+	// Merges of earlier rounds stay in the history: keep their conflicts.
+	for _, b := range round.Branches {
+		i := slices.IndexFunc(s.Branches, func(x BranchSync) bool { return x.Branch == b.Branch })
+		if i < 0 {
+			s.Branches = append(s.Branches, b)
+			continue
+		}
+		b.Conflicts = append(s.Branches[i].Conflicts, b.Conflicts...)
+		s.Branches[i] = b
+	}
+}
+
+func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*SyncReport, error) {
+	rep := &SyncReport{}
+	fetchRep, got, err := fetch(ctx, r, rm, opts)
+	rep.Report = *fetchRep
+	if err != nil {
+		return rep, err
+	}
+	locals, err := r.Store().Refs(ctx, objects.BranchPrefix)
+	if err != nil {
+		return rep, err
+	}
+	heads := map[string]objects.ID{}
+	for _, l := range locals {
+		heads[l.Name] = l.ID
+	}
+	names := make([]string, 0, len(heads)+len(got.branches))
+	for n := range heads {
+		names = append(names, n)
+	}
+	for n := range got.branches {
+		if _, ok := heads[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var push []wire.RefUpdate
+	for _, name := range names {
+		b, err := syncBranch(ctx, r, name, heads[name], got.branches[name])
+		if err != nil {
+			return rep, err
+		}
+		rep.Branches = append(rep.Branches, b)
+		if b.Action != "skipped" && b.Head != got.branches[name] {
+			push = append(push, wire.RefUpdate{Name: name, Old: got.branches[name], New: b.Head})
+		}
+	}
+	if len(push) == 0 {
+		return rep, nil
+	}
+	c, err := newClient(rm, opts)
+	if err != nil {
+		return rep, err
+	}
+	pushRep := &Report{}
+	err = pushUpdates(ctx, r, c, rm.Name, push, false, pushRep)
+	pushRep.addClientStats(c)
+	rep.Requests += pushRep.Requests
+	rep.BytesSent += pushRep.BytesSent
+	rep.BytesReceived += pushRep.BytesReceived
+	rep.ObjectsSent += pushRep.ObjectsSent
+	rep.Updated = append(rep.Updated, pushRep.Updated...)
+	if err == nil {
+		for i := range rep.Branches {
+			if rep.Branches[i].Action == "ahead" {
+				rep.Branches[i].Action = "pushed"
+			}
+		}
+	}
+	return rep, err
+}
+
+// syncBranch converges one local branch with the remote's and returns the
+// head to push.
+func syncBranch(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, error) {
+	b := BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix), Head: local}
+	switch {
+	case local == remote:
+		b.Action = "up-to-date"
+		return b, nil
+	case remote.IsZero():
+		b.Action = "ahead" // only here: pushed after the merges
+		return b, nil
+	case local.IsZero():
+		b.Action, b.Head = "created", remote
+		return b, r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, New: remote})
+	}
+	staged, err := r.LoadStaged(ctx, name)
+	if err != nil {
+		return b, err
+	}
+	head, res, err := merge.Converge(ctx, r, local, remote)
+	if err != nil {
+		return b, err
+	}
+	switch {
+	case head == local:
+		b.Action = "ahead"
+		return b, nil
+	case staged.HasChanges():
+		b.Action, b.Note = "skipped", "staged changes: commit or reset them, then sync again"
+		return b, nil
+	case head == remote:
+		b.Action = "fast-forward"
+	default:
+		b.Action, b.Conflicts = "merged", res.Conflicted
+	}
+	if err := r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, Old: local, New: head}); err != nil {
+		return b, fmt.Errorf("moving %s: %w", name, err)
+	}
+	b.Head = head
+	return b, nil
+}
