@@ -1,0 +1,313 @@
+package badgerstore
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// The benchmarks import benchDocs generated JSON documents of ~1 KiB
+// (docs_test.go) and measure what a CLI user feels: import time, random
+// reads, the cost of one `folio get` (open, read, close), disk use and
+// peak memory. Run them with
+//
+//	go test -run '^$' -bench . -benchtime 3x ./objects/badgerstore/
+//
+// and FOLIO_BENCH_GIT=1 to compare disk use with git's for the same files.
+const (
+	benchDocs  = 100_000
+	benchBatch = 1000 // objects per Put, as an importer would send them
+)
+
+// importDocs puts documents [0, n) in batches and closes the store.
+func importDocs(ctx context.Context, dir string, n int) error {
+	s, err := Open(dir, Options{Create: true})
+	if err != nil {
+		return err
+	}
+	batch := make([]objects.Object, 0, benchBatch)
+	for i := range n {
+		batch = append(batch, docBlob(i))
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := s.Put(ctx, batch...); err != nil {
+				s.Close()
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(n - 1).ID}); err != nil {
+		s.Close()
+		return err
+	}
+	return s.Close()
+}
+
+// fixture is a store holding benchDocs documents, built once per process
+// and removed by TestMain.
+var fixture struct {
+	once sync.Once
+	root string
+	dir  string
+	err  error
+}
+
+func importedStore(b *testing.B) string {
+	b.Helper()
+	fixture.once.Do(func() {
+		fixture.root, fixture.err = os.MkdirTemp("", "badgerstore-bench-")
+		if fixture.err == nil {
+			fixture.dir = filepath.Join(fixture.root, "store")
+			fixture.err = importDocs(context.Background(), fixture.dir, benchDocs)
+		}
+	})
+	if fixture.err != nil {
+		b.Fatal(fixture.err)
+	}
+	return fixture.dir
+}
+
+func removeFixtures() {
+	if fixture.root != "" {
+		os.RemoveAll(fixture.root)
+	}
+}
+
+// diskUsage returns the apparent size of the files under dir (what
+// `du -sb` reports) and the space they take on disk (`du -s`).
+func diskUsage(tb testing.TB, dir string) (apparent, allocated int64) {
+	tb.Helper()
+	err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		apparent += fi.Size()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			allocated += st.Blocks * 512
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return apparent, allocated
+}
+
+// BenchmarkPut imports benchDocs documents into a new store, in Puts of
+// benchBatch, and closes it. Reports the disk use after Close.
+func BenchmarkPut(b *testing.B) {
+	docs := make([]objects.Object, benchDocs)
+	var size int64
+	for i := range docs {
+		docs[i] = docBlob(i)
+		size += int64(len(docs[i].Data))
+	}
+	b.SetBytes(size)
+	ctx := context.Background()
+	var apparent, allocated int64
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "store")
+		s := openTemp(b, dir, Options{Create: true})
+		for start := 0; start < len(docs); start += benchBatch {
+			if err := s.Put(ctx, docs[start:min(start+benchBatch, len(docs))]...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		apparent, allocated = diskUsage(b, dir)
+	}
+	b.ReportMetric(float64(apparent)/1e6, "disk-MB")
+	b.ReportMetric(float64(allocated)/1e6, "disk-alloc-MB")
+	b.ReportMetric(float64(apparent)/float64(size), "disk/raw")
+}
+
+// BenchmarkPutOne is the cost of one Put of one small object: one
+// synced write.
+func BenchmarkPutOne(b *testing.B) {
+	s := openTemp(b, filepath.Join(b.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		if err := s.Put(ctx, docBlob(i)); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkUpdateRef is the cost of moving one ref.
+func BenchmarkUpdateRef(b *testing.B) {
+	s := openTemp(b, filepath.Join(b.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	ctx := context.Background()
+	var cur objects.ID
+	i := 0
+	for b.Loop() {
+		next := docBlob(i).ID
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: cur, New: next}); err != nil {
+			b.Fatal(err)
+		}
+		cur = next
+		i++
+	}
+}
+
+// BenchmarkGetRandom reads random documents of the imported store.
+func BenchmarkGetRandom(b *testing.B) {
+	s := openTemp(b, importedStore(b), Options{ReadOnly: true})
+	defer s.Close()
+	ids := make([]objects.ID, benchDocs)
+	for i := range ids {
+		ids[i] = docBlob(i).ID
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.Get(ctx, ids[rng.IntN(len(ids))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenGetClose is the store's part of `folio get`: open the
+// imported store read-only, read one document, close.
+func BenchmarkOpenGetClose(b *testing.B) {
+	dir := importedStore(b)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		s := openTemp(b, dir, Options{ReadOnly: true})
+		if _, err := s.Get(ctx, docBlob(i*7919%benchDocs).ID); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkImportMemory imports benchDocs documents in a fresh process
+// and reports its peak resident memory (VmHWM: heap, stacks and the
+// mapped pages of Badger's files), its peak anonymous memory, and the
+// disk use after Close.
+func BenchmarkImportMemory(b *testing.B) {
+	var hwm, anon, apparent float64
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "store")
+		out, err := helperCmd("import", dir).Output()
+		if err != nil {
+			b.Fatalf("import process: %v\n%s", err, out)
+		}
+		if _, err := fmt.Sscanf(string(out), "hwm %f anon %f", &hwm, &anon); err != nil {
+			b.Fatalf("import process printed %q: %v", out, err)
+		}
+		a, _ := diskUsage(b, dir)
+		apparent = float64(a)
+	}
+	b.ReportMetric(hwm/1024, "peak-RSS-MiB")
+	b.ReportMetric(anon/1024, "peak-anon-MiB")
+	b.ReportMetric(apparent/1e6, "disk-MB")
+}
+
+// runImport is the import process: it prints its peak RSS (VmHWM) and
+// the peak of its anonymous memory sampled during the import, in KiB.
+func runImport(dir string) error {
+	n := benchDocs
+	if env := os.Getenv("BADGERSTORE_IMPORT_DOCS"); env != "" {
+		var err error
+		if n, err = strconv.Atoi(env); err != nil {
+			return err
+		}
+	}
+	stop := make(chan struct{})
+	peakAnon := make(chan int64)
+	go func() {
+		var peak int64
+		for {
+			peak = max(peak, procStatus("RssAnon"))
+			select {
+			case <-stop:
+				peakAnon <- peak
+				return
+			default:
+				syscall.Nanosleep(&syscall.Timespec{Nsec: 10e6}, nil)
+			}
+		}
+	}()
+	err := importDocs(context.Background(), dir, n)
+	close(stop)
+	anon := <-peakAnon
+	if err != nil {
+		return err
+	}
+	fmt.Printf("hwm %d anon %d\n", procStatus("VmHWM"), anon)
+	return nil
+}
+
+// procStatus reads a "Name: value kB" line of /proc/self/status.
+func procStatus(name string) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), name+":"); ok {
+			v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// BenchmarkGitSize compares the imported store's size with git's for the
+// same documents: one file each, committed, packed with `git gc`. It takes
+// a minute, so it runs only with FOLIO_BENCH_GIT=1.
+func BenchmarkGitSize(b *testing.B) {
+	if os.Getenv("FOLIO_BENCH_GIT") != "1" {
+		b.Skip("set FOLIO_BENCH_GIT=1 to compare with git")
+	}
+	store, _ := diskUsage(b, importedStore(b))
+	var git int64
+	for b.Loop() {
+		work := b.TempDir()
+		for i := range benchDocs {
+			name := filepath.Join(work, fmt.Sprintf("doc-%06d.json", i))
+			if err := os.WriteFile(name, jsonDoc(i), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, args := range [][]string{
+			{"init", "-q"},
+			{"add", "-A"},
+			{"-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0", "commit", "-q", "-m", "x"},
+			{"gc", "-q"},
+		} {
+			cmd := exec.Command("git", args...)
+			cmd.Dir = work
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("git %v: %v\n%s", args, err, out)
+			}
+		}
+		git, _ = diskUsage(b, filepath.Join(work, ".git"))
+	}
+	b.ReportMetric(float64(git)/1e6, "git-MB")
+	b.ReportMetric(float64(store)/1e6, "store-MB")
+	b.ReportMetric(float64(store)/float64(git), "store/git")
+}

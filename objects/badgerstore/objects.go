@@ -1,0 +1,146 @@
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Get implements objects.ObjectReader.
+func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var data []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(objectKey(id))
+		if err != nil {
+			return err
+		}
+		// The value belongs to the transaction; the caller gets a copy.
+		data, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("badgerstore: object %s: %w", id.Short(), objects.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: get %s: %w", id.Short(), err)
+	}
+	return data, nil
+}
+
+// Has implements objects.ObjectReader.
+func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
+	if err := s.checkOpen(); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	var has bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		has, err = hasKey(txn, objectKey(id))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("badgerstore: has %s: %w", id.Short(), err)
+	}
+	return has, nil
+}
+
+func hasKey(txn *badger.Txn, key []byte) (bool, error) {
+	_, err := txn.Get(key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// cancelCheckEvery is how many objects Put and Objects handle between two
+// looks at their context.
+const cancelCheckEvery = 256
+
+// Put implements objects.ObjectWriter. The objects go through a Badger
+// WriteBatch, which splits them into transactions of the largest size
+// Badger allows and commits those in the background. Putting an object
+// again writes a second copy of the same bytes that compaction drops; that
+// is cheaper than looking every object up first (the lookups of a 100,000
+// object import cost more than the rare duplicate). UpdateRefs makes what
+// Put wrote durable before it moves a ref.
+func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if len(o.Data) > MaxObjectSize {
+			return fmt.Errorf("%w: object %s is %d bytes, the store takes at most %d",
+				objects.ErrTooLarge, o.ID.Short(), len(o.Data), MaxObjectSize)
+		}
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for i, o := range objs {
+		if i%cancelCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := wb.Set(objectKey(o.ID), o.Data); err != nil {
+			return fmt.Errorf("badgerstore: put: %w", err)
+		}
+	}
+	// Flush waits for every transaction, so the caller may reuse the
+	// objects' bytes once Put returns.
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("badgerstore: put: %w", err)
+	}
+	return nil
+}
+
+// Objects implements objects.ObjectWalker. The walk reads one consistent
+// snapshot; objects put during it may or may not be visited.
+func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.ID, data []byte) error) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(prefix) > objects.IDSize {
+		return nil
+	}
+	keyPrefix := objectKeyPrefix(prefix)
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
+		defer it.Close()
+		for it.Seek(keyPrefix); it.ValidForPrefix(keyPrefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			id, err := idFromObjectKey(item.Key())
+			if err != nil {
+				return err
+			}
+			if err := item.Value(func(data []byte) error { return fn(id, data) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,144 @@
+package badgerstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Open opens the store in dir; see Options for creating it, sharing it
+// and waiting for other processes.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Create && opts.ReadOnly {
+		return nil, errors.New("badgerstore: Create and ReadOnly exclude each other")
+	}
+	exists, err := storeExists(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if !opts.Create {
+			return nil, fmt.Errorf("badgerstore: no store in %s: %w", dir, objects.ErrNotFound)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("badgerstore: %w", err)
+		}
+	}
+
+	s, err := openAs(dir, opts, opts.ReadOnly)
+	var refused *badgerRefusal
+	if opts.ReadOnly && errors.As(err, &refused) {
+		// Badger cannot open read-only a database that was not closed
+		// cleanly: its write-ahead logs must be replayed and truncated
+		// first. Open it read-write, which repairs it, and still refuse
+		// writes through this Store.
+		s, err = openAs(dir, opts, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.readOnly = opts.ReadOnly
+	if err := s.checkFormat(opts.Create); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// storeExists reports whether dir holds a Badger database.
+func storeExists(dir string) (bool, error) {
+	_, err := os.Stat(filepath.Join(dir, badger.ManifestFilename))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("badgerstore: %w", err)
+}
+
+// badgerRefusal is Badger declining to open a database that we could lock.
+type badgerRefusal struct{ err error }
+
+func (e *badgerRefusal) Error() string { return "badgerstore: open: " + e.err.Error() }
+
+// openAs locks dir and opens Badger in it.
+func openAs(dir string, opts Options, readOnly bool) (*Store, error) {
+	lock, err := lockDir(dir, readOnly, opts.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openBadger(badgerOptions(dir, readOnly, opts.Logger))
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	return &Store{db: db, lock: lock, dir: dir}, nil
+}
+
+// openBadger turns Badger's failures, including a panic on a damaged
+// table, into an error.
+func openBadger(bopts badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &badgerRefusal{fmt.Errorf("%w: %v", objects.ErrCorrupt, r)}
+		}
+	}()
+	db, err = badger.Open(bopts)
+	if err != nil {
+		return nil, &badgerRefusal{err}
+	}
+	return db, nil
+}
+
+// checkFormat reads the format record, writing it into a new, empty
+// database when create is set.
+func (s *Store) checkFormat(create bool) error {
+	var record []byte
+	empty := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(formatKey))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			it := txn.NewIterator(badger.IteratorOptions{})
+			defer it.Close()
+			it.Rewind()
+			empty = !it.Valid()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		record, err = item.ValueCopy(nil)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("badgerstore: read format record in %s: %w", s.dir, err)
+	case record == nil && empty && create && !s.readOnly:
+		return s.writeFormat()
+	case record == nil:
+		return fmt.Errorf("%w: %s holds a database without a folio format record", objects.ErrUnknownFormat, s.dir)
+	case string(record) != formatRecord:
+		return fmt.Errorf("%w: %s has store format %q, this build reads %q", objects.ErrUnknownFormat, s.dir, record, formatRecord)
+	}
+	return nil
+}
+
+func (s *Store) writeFormat() error {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte(formatKey), []byte(formatRecord))
+	})
+	if err == nil {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: write format record in %s: %w", s.dir, err)
+	}
+	return nil
+}

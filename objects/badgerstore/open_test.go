@@ -1,0 +1,228 @@
+package badgerstore
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// TestOpenMissing: without Create, a missing store is objects.ErrNotFound
+// and Open creates nothing, whether the folder is absent or empty.
+func TestOpenMissing(t *testing.T) {
+	root := t.TempDir()
+	absent := filepath.Join(root, "absent")
+	for _, opts := range []Options{{}, {ReadOnly: true}} {
+		if _, err := Open(absent, opts); !errors.Is(err, objects.ErrNotFound) {
+			t.Errorf("Open(absent, %+v): %v, want objects.ErrNotFound", opts, err)
+		}
+		if _, err := os.Stat(absent); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Open(absent, %+v) created the folder: %v", opts, err)
+		}
+		if _, err := Open(root, opts); !errors.Is(err, objects.ErrNotFound) {
+			t.Errorf("Open(empty folder, %+v): %v, want objects.ErrNotFound", opts, err)
+		}
+		if entries, _ := os.ReadDir(root); len(entries) != 0 {
+			t.Errorf("Open(empty folder, %+v) created %v", opts, entries)
+		}
+	}
+}
+
+func TestCreateAndReadOnlyExclude(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	if _, err := Open(dir, Options{Create: true, ReadOnly: true}); err == nil {
+		t.Fatal("Open with Create and ReadOnly succeeded")
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused Open created the folder: %v", err)
+	}
+}
+
+// TestReopen: what one open wrote, the next reads, read-write or
+// read-only; a read-only store refuses writes. Objects past the value
+// threshold (kept in Badger's value log) come back too.
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	small := docBlob(1)
+	large := objects.EncodeBlob(bytes.Repeat([]byte("large object in the value log "), (valueThreshold+1000)/30))
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Put(ctx, small, large); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: small.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, opts := range []Options{{}, {ReadOnly: true}, {Create: true}} {
+		s := openTemp(t, dir, opts)
+		for _, o := range []objects.Object{small, large} {
+			if data, err := s.Get(ctx, o.ID); err != nil || !bytes.Equal(data, o.Data) {
+				t.Errorf("after reopening with %+v, Get(%s) = %d bytes, %v", opts, o.ID.Short(), len(data), err)
+			}
+		}
+		if id, err := s.Ref(ctx, "refs/heads/main"); err != nil || id != small.ID {
+			t.Errorf("after reopening with %+v, Ref = %s, %v", opts, id.Short(), err)
+		}
+		if opts.ReadOnly {
+			if err := s.Put(ctx, docBlob(2)); !errors.Is(err, ErrReadOnly) {
+				t.Errorf("Put on a read-only store: %v, want ErrReadOnly", err)
+			}
+			err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: small.ID, New: large.ID})
+			if !errors.Is(err, ErrReadOnly) {
+				t.Errorf("UpdateRefs on a read-only store: %v, want ErrReadOnly", err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rawBadger opens dir with Badger directly, as another program might.
+func rawBadger(t *testing.T, dir string, readOnly bool) (*badger.DB, error) {
+	t.Helper()
+	return badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithReadOnly(readOnly))
+}
+
+func setRaw(t *testing.T, dir, key, value string) {
+	t.Helper()
+	db, err := rawBadger(t, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), []byte(value)) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFormatRecord: a new store records its format; a store with another
+// format record, or a Badger database without one, is refused with
+// objects.ErrUnknownFormat, even with Create.
+func TestFormatRecord(t *testing.T) {
+	dir := newStoreDir(t)
+	db, err := rawBadger(t, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var record []byte
+	err = db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(formatKey))
+		if err == nil {
+			record, err = item.ValueCopy(nil)
+		}
+		return err
+	})
+	db.Close()
+	if err != nil || string(record) != "folio-store 1" {
+		t.Fatalf("format record of a new store: %q, %v", record, err)
+	}
+
+	setRaw(t, dir, formatKey, "folio-store 2")
+	foreign := filepath.Join(t.TempDir(), "foreign")
+	setRaw(t, foreign, "some key", "some value")
+	for _, d := range []string{dir, foreign} {
+		for _, opts := range []Options{{}, {ReadOnly: true}, {Create: true}} {
+			s, err := Open(d, opts)
+			if err == nil {
+				s.Close()
+			}
+			if !errors.Is(err, objects.ErrUnknownFormat) {
+				t.Errorf("Open(%s, %+v): %v, want objects.ErrUnknownFormat", filepath.Base(d), opts, err)
+			}
+		}
+	}
+}
+
+// TestReadOnlyAfterUncleanShutdown: Badger refuses a read-only open of a
+// database whose writer died without closing it; Open then falls back to
+// a read-write open, which replays the log, and the store still refuses
+// writes. The next read-only open needs no fallback.
+func TestReadOnlyAfterUncleanShutdown(t *testing.T) {
+	dir := newStoreDir(t)
+	if out, err := helperCmd("unclean", dir).CombinedOutput(); err != nil {
+		t.Fatalf("writer: %v\n%s", err, out)
+	}
+	if db, err := rawBadger(t, dir, true); err == nil {
+		db.Close()
+		t.Fatal("Badger opened the uncleanly closed database read-only: this test no longer tests the fallback")
+	}
+
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	o := uncleanObject()
+	if id, err := s.Ref(t.Context(), "refs/heads/main"); err != nil || id != o.ID {
+		t.Errorf("Ref after the unclean shutdown = %s, %v", id.Short(), err)
+	}
+	if err := s.Put(t.Context(), docBlob(1)); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Put on a read-only store opened read-write underneath: %v, want ErrReadOnly", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := rawBadger(t, dir, true)
+	if err != nil {
+		t.Fatalf("read-only open after the fallback repaired the store: %v", err)
+	}
+	db.Close()
+}
+
+func TestClosedStore(t *testing.T) {
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	ctx := t.Context()
+	if _, err := s.Get(ctx, docBlob(1).ID); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Put(ctx, docBlob(1)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Put after Close: %v, want ErrClosed", err)
+	}
+	if _, err := s.Refs(ctx, ""); !errors.Is(err, ErrClosed) {
+		t.Errorf("Refs after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestPutTooLarge(t *testing.T) {
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	huge := objects.Object{ID: docBlob(1).ID, Data: make([]byte, MaxObjectSize+1)}
+	if err := s.Put(t.Context(), docBlob(2), huge); !errors.Is(err, objects.ErrTooLarge) {
+		t.Fatalf("Put of %d bytes: %v, want objects.ErrTooLarge", len(huge.Data), err)
+	}
+	if has, _ := s.Has(t.Context(), docBlob(2).ID); has {
+		t.Error("a Put refused for size stored part of its objects")
+	}
+}
+
+// TestLogger: Badger's errors reach Options.Logger as slog errors; its
+// warnings and chatter do not.
+func TestLogger(t *testing.T) {
+	var buf bytes.Buffer
+	l := badgerLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	l.Errorf("disk on fire: %d\n", 42)
+	l.Warningf("cache might be too small")
+	l.Infof("replaying")
+	l.Debugf("details")
+	got := buf.String()
+	if !strings.Contains(got, "level=ERROR") || !strings.Contains(got, `msg="badger: disk on fire: 42"`) || strings.Count(got, "\n") != 1 {
+		t.Errorf("logged %q, want only the error", got)
+	}
+	if badgerLogger(nil) != nil {
+		t.Error("a nil slog.Logger must give Badger a nil logger (silence)")
+	}
+}

@@ -1,0 +1,157 @@
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Ref implements objects.RefReader.
+func (s *Store) Ref(ctx context.Context, name string) (objects.ID, error) {
+	if err := s.checkOpen(); err != nil {
+		return objects.ID{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return objects.ID{}, err
+	}
+	var id objects.ID
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		id, err = readRef(txn, name)
+		return err
+	})
+	if err == nil && id.IsZero() {
+		err = fmt.Errorf("badgerstore: ref %s: %w", name, objects.ErrNotFound)
+	}
+	return id, err
+}
+
+// readRef returns the ID name points at, or the zero ID if it is absent.
+func readRef(txn *badger.Txn, name string) (objects.ID, error) {
+	item, err := txn.Get(refKey(name))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return objects.ID{}, nil
+	}
+	if err != nil {
+		return objects.ID{}, fmt.Errorf("badgerstore: ref %s: %w", name, err)
+	}
+	var id objects.ID
+	err = item.Value(func(v []byte) error {
+		id, err = refValue(name, v)
+		return err
+	})
+	return id, err
+}
+
+// Refs implements objects.RefReader. Keys sort bytewise, which is the
+// order of the names.
+func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keyPrefix := refKey(prefix)
+	var refs []objects.Ref
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
+		defer it.Close()
+		for it.Seek(keyPrefix); it.ValidForPrefix(keyPrefix); it.Next() {
+			item := it.Item()
+			name := string(item.Key()[1:])
+			err := item.Value(func(v []byte) error {
+				id, err := refValue(name, v)
+				refs = append(refs, objects.Ref{Name: name, ID: id})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return refs, err
+}
+
+// maxConflictRetries bounds how often UpdateRefs retries a transaction that
+// Badger aborted because another one changed a ref it read. Each retry
+// reads the refs again, so it ends in success or ErrRefChanged long before
+// the bound unless writers keep moving the same refs.
+const maxConflictRetries = 100
+
+// UpdateRefs implements objects.RefUpdater. It checks every Old and writes
+// every New in one read-write transaction, which is durable when it
+// returns. Invariant 2 of DESIGN.md (a ref never moves before what it
+// points at is on disk) holds because every Put returned only once its
+// objects were in the synced write-ahead log (syncWrites in options.go).
+func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) error {
+	if err := objects.CheckRefUpdates(updates); err != nil {
+		return err
+	}
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(updates) == 0 {
+		return nil
+	}
+	for range maxConflictRetries {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			if err := applyRefUpdates(txn, updates); err != nil {
+				return err
+			}
+			if hook := s.beforeRefCommit; hook != nil {
+				hook()
+			}
+			return nil
+		})
+		if errors.Is(err, badger.ErrConflict) {
+			// Another transaction moved a ref we read since we read it.
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, objects.ErrRefChanged) {
+				return err
+			}
+			return fmt.Errorf("badgerstore: update refs: %w", err)
+		}
+		return nil
+	}
+	names := make([]string, len(updates))
+	for i, u := range updates {
+		names[i] = u.Name
+	}
+	return fmt.Errorf("%w: %s kept changing during the update", objects.ErrRefChanged, strings.Join(names, ", "))
+}
+
+func applyRefUpdates(txn *badger.Txn, updates []objects.RefUpdate) error {
+	for _, u := range updates {
+		cur, err := readRef(txn, u.Name)
+		if err != nil {
+			return err
+		}
+		if cur != u.Old {
+			return objects.RefChangedError(u, cur)
+		}
+	}
+	for _, u := range updates {
+		var err error
+		if u.New.IsZero() {
+			err = txn.Delete(refKey(u.Name))
+		} else {
+			err = txn.Set(refKey(u.Name), u.New[:])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

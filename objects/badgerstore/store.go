@@ -1,0 +1,71 @@
+package badgerstore
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Errors of this package; the objects sentinels (ErrNotFound,
+// ErrUnknownFormat, ErrRefChanged ...) keep their meaning here.
+var (
+	// ErrLocked: another process has the store open in a way that excludes
+	// this open (a writer excludes everyone, readers exclude a writer).
+	ErrLocked = errors.New("badgerstore: repository is in use by another process")
+	// ErrReadOnly: a write to a store opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("badgerstore: repository is open read-only")
+	// ErrClosed: a call on a closed store.
+	ErrClosed = errors.New("badgerstore: store is closed")
+)
+
+// Store is an objects.Store kept in one Badger database.
+type Store struct {
+	db       *badger.DB
+	lock     *dirLock
+	dir      string
+	readOnly bool
+	closed   atomic.Bool
+
+	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
+	// the refs were read and before the transaction commits.
+	beforeRefCommit func()
+}
+
+var _ objects.Store = (*Store)(nil)
+
+// Close flushes what is in memory to disk and releases the lock. Calls
+// after the first return nil.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	err := s.db.Close()
+	if lerr := s.lock.release(); err == nil && lerr != nil {
+		err = lerr
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: close %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+func (s *Store) checkOpen() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) checkWritable() error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
