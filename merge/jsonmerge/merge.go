@@ -189,13 +189,31 @@ func reformat(b []byte, d *document, n int32, st *style) []byte {
 }
 
 // frame writes a merged composite around ours' layout: ours' members keep
-// their whitespace, new members take the whitespace of ours' second
-// member (the usual "after a comma" spacing) or, failing that, the
-// style's, on one line if ours kept this composite on one line.
+// the whitespace before them; a new member takes the shortest whitespace
+// that follows a comma in ours' composite (the plain spacing, not a blank
+// line that separates groups) or, if there is none, the style's, on one
+// line if ours keeps the composite on one line.
 type frame struct {
-	m     *merger
-	node  int32 // ours' composite
-	count int   // members written so far
+	m       *merger
+	node    int32 // ours' composite
+	count   int   // members written so far
+	sep     string
+	sepDone bool
+}
+
+// newSeparator is the whitespace before a new member after a comma.
+func (f *frame) newSeparator() (string, bool) {
+	if !f.sepDone {
+		f.sepDone = true
+		d := f.m.ours
+		kids := d.kids(f.node)
+		for i := 1; i < len(kids); i++ {
+			if p := d.prefix(&kids[i]); i == 1 || len(p) < len(f.sep) {
+				f.sep = p
+			}
+		}
+	}
+	return f.sep, len(f.m.ours.kids(f.node)) >= 2
 }
 
 func (m *merger) openFrame(o int32) frame {
@@ -221,10 +239,12 @@ func (f *frame) member(j int) {
 		m.out = append(m.out, d.prefix(&kids[0])...)
 	case f.count > 0 && j > 0:
 		m.out = append(m.out, d.prefix(&kids[j])...)
-	case f.count > 0 && len(kids) >= 2:
-		m.out = append(m.out, d.prefix(&kids[1])...)
 	default:
-		m.out = m.style.appendPrefix(m.out, f.count, int(d.nodes[f.node].depth)+1, f.m.ours.oneLine(f.node))
+		if sep, ok := f.newSeparator(); ok && f.count > 0 {
+			m.out = append(m.out, sep...)
+		} else {
+			m.out = m.style.appendPrefix(m.out, f.count, int(d.nodes[f.node].depth)+1, d.oneLine(f.node))
+		}
 	}
 	f.count++
 }
