@@ -57,12 +57,15 @@
 //
 // The merged document is written around ours: ours' whitespace before and
 // after the top value, ours' key order, and ours' text for every value
-// taken from ours or merged inside. New members take the whitespace of
-// ours' neighbouring members, or of ours' detected style: compact or one
-// line, newline (LF or CRLF) plus N spaces or tabs per level, the
-// spacing after colons and commas. A composite ours keeps on one line
-// stays on one line. Values from theirs are copied as written when theirs
-// has the same style, and laid out again in ours' style otherwise.
+// taken from ours or merged inside. Each of ours' members keeps the
+// whitespace before it. A new member takes the plainest whitespace that
+// follows a comma in ours' composite (so not a blank line that separates
+// groups), or else ours' detected style: compact or one line, newline (LF
+// or CRLF) plus N spaces or tabs per level, the spacing after colons and
+// commas; what ours does not show (an empty object has no colon) comes
+// from theirs. A composite ours keeps on one line stays on one line.
+// Values from theirs are copied as written when theirs has the same
+// style, and laid out again in ours' style otherwise.
 //
 // A key only theirs has goes right after the nearest key before it in
 // theirs that ours has too; if no shared key comes before it, right before
