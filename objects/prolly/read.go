@@ -1,0 +1,146 @@
+package prolly
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Get returns the entry under key; found is false if the map has none.
+// It reads one node per level.
+func (t *Tree) Get(ctx context.Context, root objects.ID, key string) (e objects.Entry, found bool, err error) {
+	c, err := t.newCursor(ctx, root)
+	if err != nil {
+		return e, false, err
+	}
+	if err := c.seek(ctx, 0, func(k string) bool { return k >= key }, false); err != nil {
+		return e, false, err
+	}
+	if c.done() || c.item().Key != key {
+		return e, false, nil
+	}
+	return c.item().Entry, true, nil
+}
+
+// Count returns the number of entries in the map, from the root alone.
+func (t *Tree) Count(ctx context.Context, root objects.ID) (uint64, error) {
+	if root.IsZero() {
+		return 0, nil
+	}
+	n, err := t.root(ctx, root)
+	if err != nil {
+		return 0, err
+	}
+	return count(n), nil
+}
+
+// Iterate calls fn for each entry whose key starts with prefix and is
+// strictly greater than after ("" for no lower bound), in key order. It
+// reads only the nodes that hold those keys (plus the path down to the
+// first). fn returning ErrStop ends the walk and Iterate returns nil; any
+// other error is returned as is.
+func (t *Tree) Iterate(ctx context.Context, root objects.ID, prefix, after string, fn func(key string, e objects.Entry) error) error {
+	c, err := t.newCursor(ctx, root)
+	if err != nil {
+		return err
+	}
+	at := func(k string) bool { return k >= prefix }
+	if after >= prefix {
+		at = func(k string) bool { return k > after }
+	}
+	if err := c.seek(ctx, 0, at, false); err != nil {
+		return err
+	}
+	for !c.done() {
+		if c.level() > 0 {
+			if err := c.descend(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		it := c.item()
+		if pastPrefix(it.Key, prefix) {
+			return nil
+		}
+		if err := fn(it.Key, it.Entry); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+		c.advance()
+	}
+	return nil
+}
+
+// pastPrefix reports whether key sorts after every key that starts with
+// prefix. Keys with a prefix are contiguous in key order, so once a walk in
+// order is past them it can stop.
+func pastPrefix(key, prefix string) bool {
+	return key > prefix && !strings.HasPrefix(key, prefix)
+}
+
+// Walk visits the nodes of a map top-down, depth first, parents before
+// children, each node once. fn returning descend false skips the node's
+// children (a transfer skips subtrees the other side has). fn must not
+// modify n, which may be shared with the cache.
+//
+// Walk checks more than the other reads, as fsck and transfers rely on it:
+// besides each child fitting its parent (level, key range, entry count), it
+// checks that nodes are cut where the chunking rule cuts them, so a map
+// received from elsewhere keeps history independence. A failed check is an
+// error wrapping objects.ErrCorrupt.
+func (t *Tree) Walk(ctx context.Context, root objects.ID, fn func(id objects.ID, n *objects.Node) (descend bool, err error)) error {
+	if root.IsZero() {
+		return nil
+	}
+	n, err := t.root(ctx, root)
+	if err != nil {
+		return err
+	}
+	return t.walk(ctx, root, n, "", true, fn)
+}
+
+func (t *Tree) walk(ctx context.Context, id objects.ID, n *objects.Node, lo string, lastOfLevel bool, fn func(objects.ID, *objects.Node) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkChunking(id, n, lastOfLevel); err != nil {
+		return err
+	}
+	descend, err := fn(id, n)
+	if err != nil || !descend || n.Level == 0 {
+		return err
+	}
+	for i, it := range n.Items {
+		childLo := lowerBound(n, i, lo)
+		c, err := t.child(ctx, n, i, childLo)
+		if err != nil {
+			return err
+		}
+		if err := t.walk(ctx, it.Entry.ID, c, childLo, lastOfLevel && i == len(n.Items)-1, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkChunking checks that no boundary falls inside a node and, unless it
+// is the last node of its level, that one falls after its last item.
+func checkChunking(id objects.ID, n *objects.Node, lastOfLevel bool) error {
+	size := 0
+	for i, it := range n.Items {
+		before := size
+		size += objects.ItemSize(n.Level, it)
+		split := splitAfter(n.Level, it.Key, before, size)
+		switch {
+		case split && i < len(n.Items)-1:
+			return corrupt(id, "chunking: a boundary after item %d of %d", i, len(n.Items))
+		case !split && i == len(n.Items)-1 && !lastOfLevel:
+			return corrupt(id, "chunking: no boundary after the last item")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package prolly
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Sentinel errors.
+var (
+	// ErrStop, returned by an Iterate or Diff callback, ends the walk early
+	// without an error.
+	ErrStop = errors.New("prolly: stop")
+	// ErrBadEdit: edits out of order, a key edited twice, an invalid key or
+	// an entry a leaf cannot hold.
+	ErrBadEdit = errors.New("prolly: bad edit")
+)
+
+// NodeStore is what a map needs from a store.
+type NodeStore interface {
+	objects.ObjectReader
+	objects.ObjectWriter
+}
+
+// Tree reads and writes prolly maps in one store. It keeps a bounded cache
+// of decoded nodes (nodes are immutable, so the cache needs no
+// invalidation). A Tree is safe for concurrent use.
+type Tree struct {
+	store NodeStore
+	cache *nodeCache
+}
+
+// DefaultCacheBytes bounds the encoded size of the nodes a Tree keeps
+// decoded.
+const DefaultCacheBytes = 32 << 20
+
+// New returns a Tree over s.
+func New(s NodeStore) *Tree {
+	return &Tree{store: s, cache: newNodeCache(DefaultCacheBytes)}
+}
+
+// node loads and decodes one node; objects.DecodeNode checks its structure
+// (sorted valid keys, known kinds, canonical encoding).
+func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {
+	if n := t.cache.get(id); n != nil {
+		return n, nil
+	}
+	data, err := t.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("prolly: node %s: %w", id.Short(), err)
+	}
+	n, err := objects.DecodeNode(data)
+	if err != nil {
+		return nil, fmt.Errorf("prolly: node %s: %w", id.Short(), err)
+	}
+	t.cache.put(id, n, len(data))
+	return n, nil
+}
+
+// root loads the root node of a non-empty map. A canonical root is never an
+// internal node with a single child.
+func (t *Tree) root(ctx context.Context, id objects.ID) (*objects.Node, error) {
+	n, err := t.node(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if n.Level > 0 && len(n.Items) == 1 {
+		return nil, corrupt(id, "root at level %d has a single child", n.Level)
+	}
+	return n, nil
+}
+
+// child loads the child under parent.Items[i] and checks that it fits there:
+// one level down, the same last key, a first key above lo (the key before
+// it in the map, "" for none), and as many leaf entries as the parent says.
+func (t *Tree) child(ctx context.Context, parent *objects.Node, i int, lo string) (*objects.Node, error) {
+	it := parent.Items[i]
+	n, err := t.node(ctx, it.Entry.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n.Level+1 != parent.Level:
+		return nil, corrupt(it.Entry.ID, "level %d under a node of level %d", n.Level, parent.Level)
+	case n.Items[len(n.Items)-1].Key != it.Key:
+		return nil, corrupt(it.Entry.ID, "last key %q, its parent says %q", n.Items[len(n.Items)-1].Key, it.Key)
+	case n.Items[0].Key <= lo:
+		return nil, corrupt(it.Entry.ID, "first key %q is not above %q", n.Items[0].Key, lo)
+	case count(n) != it.Entry.Size:
+		return nil, corrupt(it.Entry.ID, "holds %d entries, its parent says %d", count(n), it.Entry.Size)
+	}
+	return n, nil
+}
+
+func corrupt(id objects.ID, format string, args ...any) error {
+	return fmt.Errorf("prolly: node %s: %w: %s", id.Short(), objects.ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// count returns the number of leaf entries under a node.
+func count(n *objects.Node) uint64 {
+	if n.Level == 0 {
+		return uint64(len(n.Items))
+	}
+	var sum uint64
+	for _, it := range n.Items {
+		sum += it.Entry.Size
+	}
+	return sum
+}
+
+// lowerBound returns the key before n.Items[i] in the map, given lo, the key
+// before the whole node.
+func lowerBound(n *objects.Node, i int, lo string) string {
+	if i > 0 {
+		return n.Items[i-1].Key
+	}
+	return lo
+}
