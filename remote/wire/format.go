@@ -53,6 +53,14 @@ const (
 	LevelBetter
 )
 
+// valid maps an unknown level to LevelFastest.
+func (l Level) valid() Level {
+	if l < LevelFastest || l > LevelBetter {
+		return LevelFastest
+	}
+	return l
+}
+
 func (l Level) zstd() zstd.EncoderLevel {
 	switch l {
 	case LevelDefault:

@@ -3,11 +3,13 @@ package wire_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -410,6 +412,45 @@ func TestStreamOverHTTP(t *testing.T) {
 	reply, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(reply)) != strconv.Itoa(len(objs)) {
 		t.Fatalf("server answered %d %q", resp.StatusCode, reply)
+	}
+}
+
+// Encoders and decoders are pooled; one that ended a pack in error must
+// serve the next pack as well as a new one, from any goroutine.
+func TestPooledCodersAfterErrors(t *testing.T) {
+	objs := sampleObjects(50)
+	good := writePack(t, wire.WriterOptions{}, objs)
+	bad := bytes.Clone(good)
+	bad[len(bad)/2] ^= 0x55
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				if _, err := readPack(bytes.NewReader(bad), wire.Limits{}); err == io.EOF {
+					errs <- fmt.Errorf("goroutine %d: a damaged pack was accepted", g)
+					return
+				}
+				pw := wire.NewPackWriter(failingWriter{errors.New("gone")}, wire.WriterOptions{})
+				pw.Write(objs[0])
+				pw.Close()
+				pack, err := packBytes(wire.WriterOptions{Level: wire.Level(i % 3)}, objs)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := readPack(bytes.NewReader(pack), wire.Limits{})
+				if err != io.EOF || len(got) != len(objs) {
+					errs <- fmt.Errorf("goroutine %d, round %d: %d objects, %v", g, i, len(got), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 

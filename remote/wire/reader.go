@@ -56,7 +56,8 @@ func (pr *PackReader) Next() (objects.Object, error) {
 	if err != nil {
 		pr.err = err
 		if pr.dec != nil {
-			pr.dec.Close()
+			putDecoder(pr.dec)
+			pr.dec, pr.records = nil, nil
 		}
 	}
 	return obj, err
@@ -125,12 +126,7 @@ func (pr *PackReader) start() error {
 	if h[len(Magic)] != Version {
 		return fmt.Errorf("wire: %w: pack version %d (this build reads %d)", objects.ErrUnknownFormat, h[len(Magic)], Version)
 	}
-	dec, err := zstd.NewReader(&pr.chunks,
-		// Synchronous: no goroutines to leak if the caller stops early.
-		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxWindow(MaxWindow),
-		zstd.WithDecoderMaxMemory(MaxWindow),
-	)
+	dec, err := getDecoder(&pr.chunks)
 	if err != nil {
 		return fmt.Errorf("wire: starting the decompressor: %w", err)
 	}

@@ -76,8 +76,12 @@ func sampleObjects(n int) []objects.Object {
 					Paths:        []string{"/a", "/b/0"},
 				}).Encode()
 			} else {
-				obj = (&objects.WorkingSet{Base: last, Index: objects.Hash([]byte{byte(i)}), MergeMessage: "wip"}).Encode()
+				obj = (&objects.WorkingSet{Base: last, Index: objects.Hash([]byte{byte(i)}),
+					MergeHead: objects.Hash([]byte("theirs")), MergeMessage: "merge theirs"}).Encode()
 			}
+		}
+		if err := objects.Verify(obj.ID, obj.Data); err != nil {
+			panic(fmt.Sprintf("sample %d does not verify: %v", i, err))
 		}
 		objs = append(objs, obj)
 	}
@@ -122,17 +126,26 @@ func jsonDoc(rng *rand.Rand, i int) []byte {
 // writePack writes objs as a pack and returns its bytes.
 func writePack(t testing.TB, opts wire.WriterOptions, objs []objects.Object) []byte {
 	t.Helper()
+	pack, err := packBytes(opts, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pack
+}
+
+// packBytes is writePack for goroutines other than the test's.
+func packBytes(opts wire.WriterOptions, objs []objects.Object) ([]byte, error) {
 	var buf bytes.Buffer
 	pw := wire.NewPackWriter(&buf, opts)
 	for _, obj := range objs {
 		if err := pw.Write(obj); err != nil {
-			t.Fatalf("Write: %v", err)
+			return nil, err
 		}
 	}
 	if err := pw.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
+		return nil, err
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 // readPack reads a pack to its end and returns the objects before the

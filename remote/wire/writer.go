@@ -78,6 +78,7 @@ func (pw *PackWriter) Close() error {
 	if err := pw.enc.Close(); err != nil {
 		return pw.fail(err)
 	}
+	pw.release()
 	trailer := binary.AppendUvarint(pw.scratch[:0], endMarker)
 	trailer = binary.AppendUvarint(trailer, pw.count)
 	if err := pw.out.writeRaw(trailer); err != nil {
@@ -100,16 +101,7 @@ func (pw *PackWriter) start() error {
 	if err := pw.out.writeRaw(header()); err != nil {
 		return pw.fail(err)
 	}
-	enc, err := zstd.NewWriter(&pw.out,
-		zstd.WithEncoderLevel(pw.opts.Level.zstd()),
-		zstd.WithWindowSize(writerWindow),
-		// Synchronous: no goroutines per request, and memory stays at one
-		// window; a server runs many packs at once on few cores.
-		zstd.WithEncoderConcurrency(1),
-		// The pack's own checksum covers the compressed bytes, and the IDs
-		// the objects: zstd's checksum would add nothing.
-		zstd.WithEncoderCRC(false),
-	)
+	enc, err := getEncoder(pw.opts.Level, &pw.out)
 	if err != nil {
 		return pw.fail(err)
 	}
@@ -119,5 +111,14 @@ func (pw *PackWriter) start() error {
 
 func (pw *PackWriter) fail(err error) error {
 	pw.err = fmt.Errorf("wire: writing pack: %w", err)
+	pw.release()
 	return pw.err
+}
+
+// release returns the encoder to its pool once the stream is done with.
+func (pw *PackWriter) release() {
+	if pw.enc != nil {
+		putEncoder(pw.opts.Level, pw.enc)
+		pw.enc = nil
+	}
 }
