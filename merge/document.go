@@ -36,6 +36,10 @@ func (r DocResult) Conflicted() bool { return len(r.Paths) > 0 }
 // wholeDocument is the conflict path of a document that conflicts as a whole.
 const wholeDocument = ""
 
+// maxPaths bounds the conflict locations a record lists; the record keeps
+// the three whole versions, so the first ones are enough to point a reader.
+const maxPaths = 1000
+
 // Document merges one document changed on both sides. It is pure.
 func Document(base, ours, theirs *Doc, winner objects.Side) DocResult {
 	switch {
@@ -60,7 +64,7 @@ func Document(base, ours, theirs *Doc, winner objects.Side) DocResult {
 		res, err := jsonmerge.Merge(baseContent, ours.Content, theirs.Content, winner)
 		if err == nil {
 			out := DocResult{Content: res.Merged}
-			for _, c := range res.Conflicts {
+			for _, c := range res.Conflicts[:min(len(res.Conflicts), maxPaths)] {
 				out.Paths = append(out.Paths, c.Path)
 			}
 			return out
@@ -70,7 +74,8 @@ func Document(base, ours, theirs *Doc, winner objects.Side) DocResult {
 		}
 	}
 	res := text.Merge(baseContent, ours.Content, theirs.Content)
-	return DocResult{Content: res.Resolve(winner), Paths: res.ConflictPaths()}
+	paths := res.ConflictPaths()
+	return DocResult{Content: res.Resolve(winner), Paths: paths[:min(len(paths), maxPaths)]}
 }
 
 func sameDoc(a, b *Doc) bool {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/folio-db/folio/merge/text"
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/spf13/cobra"
@@ -28,24 +29,16 @@ characters, at most 1024 bytes.`,
 			if err := objects.ValidateKey(key); err != nil {
 				return err
 			}
-			src := a.stdin
+			file := ""
 			if len(args) == 2 && args[1] != "-" {
-				f, err := os.Open(args[1])
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if info, err := f.Stat(); err == nil && info.IsDir() {
-					return fmt.Errorf("%s is a folder; use 'folio import' for folders", args[1])
-				}
-				src = f
+				file = args[1]
 			}
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
 				branch, err := r.HeadRef()
 				if err != nil {
 					return err
 				}
-				entry, err := r.WriteDocument(cmd.Context(), src)
+				entry, err := a.readDocumentArg(cmd.Context(), r, file)
 				if err != nil {
 					return err
 				}
@@ -61,6 +54,24 @@ characters, at most 1024 bytes.`,
 	}
 }
 
+// readDocumentArg stores the content of a file, or of standard input when
+// file is "".
+func (a *app) readDocumentArg(ctx context.Context, r *repo.Repo, file string) (objects.Entry, error) {
+	src := a.stdin
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return objects.Entry{}, err
+		}
+		defer f.Close()
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			return objects.Entry{}, fmt.Errorf("%s is a folder; use 'folio import' for folders", file)
+		}
+		src = f
+	}
+	return r.WriteDocument(ctx, src)
+}
+
 // docJSON describes one document in --json output.
 type docJSON struct {
 	Key      string       `json:"key"`
@@ -72,6 +83,7 @@ type docJSON struct {
 
 func newGetCommand(a *app) *cobra.Command {
 	var rev string
+	var markers bool
 	cmd := &cobra.Command{
 		Use:   "get KEY",
 		Short: "Print a document",
@@ -102,6 +114,12 @@ on standard error.`,
 				if a.jsonOut {
 					return a.printJSON(docJSON{Key: key, ID: entry.ID, Kind: entry.Kind, Size: entry.Size, Conflict: conflicted})
 				}
+				if markers {
+					if !conflicted {
+						return fmt.Errorf("%w: no recorded conflict for %s", objects.ErrNotFound, key)
+					}
+					return a.writeMarkers(ctx, r, conflicts, key)
+				}
 				if conflicted {
 					a.warnf("warning: %s has a recorded conflict; this is the winning version (see 'folio conflicts')", key)
 				}
@@ -110,7 +128,33 @@ on standard error.`,
 		},
 	}
 	cmd.Flags().StringVar(&rev, "rev", "", "read at this revision instead of the staged state")
+	cmd.Flags().BoolVar(&markers, "markers", false, "show a conflicted document's conflicts between markers")
 	return cmd
+}
+
+// writeMarkers shows a recorded conflict as git shows one: the merge of
+// the three recorded versions, conflicts between markers.
+func (a *app) writeMarkers(ctx context.Context, r *repo.Repo, conflicts objects.ID, key string) error {
+	rec, err := readConflict(ctx, r, conflicts, key)
+	if err != nil {
+		return err
+	}
+	var versions [3][]byte
+	for i, e := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
+		if e.ID.IsZero() {
+			continue
+		}
+		if e.Kind == objects.KindBinary {
+			return fmt.Errorf("%s is binary: see the versions with 'folio conflicts --json' and 'folio show'", key)
+		}
+		if versions[i], err = r.ReadDocument(ctx, e); err != nil {
+			return err
+		}
+	}
+	res := text.Merge(versions[0], versions[1], versions[2])
+	_, err = a.stdout.Write(res.Markers(text.MarkerOptions{Labels: [3]string{
+		"ours (" + rec.OursCommit.Short() + ")", "base", "theirs (" + rec.TheirsCommit.Short() + ")"}}))
+	return err
 }
 
 // snapshot returns the index and conflicts roots to read: a revision's, or

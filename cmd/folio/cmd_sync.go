@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/folio-db/folio/objects/badgerstore"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/wire"
+	"github.com/spf13/cobra"
+)
+
+func newSyncCommand(a *app) *cobra.Command {
+	var attempts int
+	cmd := &cobra.Command{
+		Use:   "sync [REMOTE...]",
+		Short: "Fetch, merge and push back: what CI jobs run",
+		Long: `For each REMOTE (default: every remote): fetch, converge every branch with the
+remote's (the same merge commit any leader would make), and push back what the
+remote lacks. A push that lost a race is retried with backoff. Branches with
+staged changes are left alone and reported.
+
+If the repository is being served by 'folio serve', the server runs the sync.
+
+Exit status: 0 synced, 3 synced and new conflicts were recorded, 1 failed.
+With --json the report lists, per remote, requests made, objects and bytes
+sent and received, refs updated, and what happened to each branch.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			var reports []*remote.SyncReport
+			err := a.withRepo(ctx, true, func(r *repo.Repo) error {
+				remotes, err := remotesFor(r, args)
+				if err != nil {
+					return err
+				}
+				reports = syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: attempts})
+				return nil
+			})
+			if errors.Is(err, badgerstore.ErrLocked) {
+				reports, err = a.syncThroughServer(ctx, args, err)
+			}
+			if err != nil {
+				return err
+			}
+			return a.reportSync(reports)
+		},
+	}
+	cmd.Flags().IntVar(&attempts, "attempts", 6, "tries per remote when pushes lose races")
+	return cmd
+}
+
+// syncAll syncs with each remote in turn; one failing does not stop the
+// others.
+func syncAll(ctx context.Context, r *repo.Repo, remotes []remote.Remote, opts remote.SyncOptions) []*remote.SyncReport {
+	var out []*remote.SyncReport
+	for _, rm := range remotes {
+		rep, err := remote.Sync(ctx, r, rm, opts)
+		if err != nil && rep.Error == "" {
+			rep.Error = err.Error()
+		}
+		out = append(out, rep)
+	}
+	return out
+}
+
+func (a *app) reportSync(reports []*remote.SyncReport) error {
+	failed, conflicts := 0, 0
+	for _, rep := range reports {
+		conflicts += rep.NewConflicts()
+		if rep.Error != "" {
+			failed++
+		}
+	}
+	if a.jsonOut {
+		if err := a.printJSON(reports); err != nil {
+			return err
+		}
+	} else {
+		for _, rep := range reports {
+			a.printf("%s: %d requests, %s received, %s sent\n", rep.Remote, rep.Requests, humanBytes(rep.BytesReceived), humanBytes(rep.BytesSent))
+			for _, b := range rep.Branches {
+				a.printf("  ")
+				a.printBranchSync(b)
+			}
+			if rep.Error != "" {
+				a.printf("  failed: %s\n", rep.Error)
+			}
+		}
+	}
+	switch {
+	case failed > 0:
+		return fmt.Errorf("sync failed with %d of %d remotes", failed, len(reports))
+	case conflicts > 0:
+		return &conflictsRecorded{conflicts}
+	}
+	return nil
+}
+
+// servedFile is written by folio serve into a repository it holds, so
+// commands run there can find it.
+const servedFile = "serve.json"
+
+type servedInfo struct {
+	PID   int    `json:"pid"`
+	URL   string `json:"url"`
+	Token string `json:"token,omitempty"`
+}
+
+// served reads the serve.json of the repository a command would open.
+func (a *app) served() (*servedInfo, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := repo.Find(a.repoFlag, cwd)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, servedFile))
+	if err != nil {
+		return nil, err
+	}
+	var info servedInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// syncThroughServer asks the folio serve process holding the repository to
+// run the sync; if none is serving it, the lock error stands.
+func (a *app) syncThroughServer(ctx context.Context, remotes []string, lockErr error) ([]*remote.SyncReport, error) {
+	info, err := a.served()
+	if err != nil {
+		return nil, lockErr
+	}
+	c, err := client.New(info.URL, client.Options{Token: info.Token})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.Sync(ctx, wire.SyncRequest{Remotes: remotes})
+	if err != nil {
+		return nil, fmt.Errorf("sync through folio serve at %s: %w", info.URL, err)
+	}
+	var reports []*remote.SyncReport
+	if err := json.Unmarshal(raw, &reports); err != nil {
+		return nil, fmt.Errorf("sync through folio serve: %w", err)
+	}
+	return reports, nil
+}
