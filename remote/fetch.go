@@ -18,6 +18,8 @@ type Options struct {
 	HTTP *http.Client
 	// Limits bound what a fetch accepts.
 	Limits wire.Limits
+	// Progress, when set, is told of the bytes moved as they move.
+	Progress func(n int64)
 }
 
 // RefChange is a ref an operation moved.
@@ -50,7 +52,7 @@ func newClient(rm Remote, opts Options) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(rm.URL, client.Options{Token: token, HTTP: opts.HTTP})
+	return client.New(rm.URL, client.Options{Token: token, HTTP: opts.HTTP, OnBytes: opts.Progress})
 }
 
 // haves lists the commits a repository can tell a sender it has: the tips

@@ -18,10 +18,11 @@ import (
 
 // Client talks to one repository on a folio server.
 type Client struct {
-	base  *url.URL
-	token string
-	http  *http.Client
-	stats Stats
+	base    *url.URL
+	token   string
+	http    *http.Client
+	stats   Stats
+	onBytes func(int64)
 }
 
 // Stats counts what a client moved.
@@ -37,6 +38,9 @@ type Options struct {
 	Token string
 	// HTTP replaces http.DefaultClient (tests, TLS settings).
 	HTTP *http.Client
+	// OnBytes, when set, is told of every chunk of bytes sent or
+	// received, for progress displays.
+	OnBytes func(n int64)
 }
 
 // New returns a client for the repository at rawURL (http or https).
@@ -51,7 +55,7 @@ func New(rawURL string, opts Options) (*Client, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	c := &Client{base: u, token: opts.Token, http: opts.HTTP}
+	c := &Client{base: u, token: opts.Token, http: opts.HTTP, onBytes: opts.OnBytes}
 	if c.http == nil {
 		c.http = http.DefaultClient
 	}
@@ -71,7 +75,7 @@ func (c *Client) endpoint(path string) string {
 // do sends a request and checks the status; a failed request's JSON error
 // becomes the matching sentinel error.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), countingReader(body, &c.stats.BytesSent))
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), c.counting(body, &c.stats.BytesSent))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +93,7 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	resp.Body = struct {
 		io.Reader
 		io.Closer
-	}{countingReader(resp.Body, &c.stats.BytesReceived), resp.Body}
+	}{c.counting(resp.Body, &c.stats.BytesReceived), resp.Body}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		return nil, responseError(resp)
@@ -117,21 +121,25 @@ func responseError(resp *http.Response) error {
 	return fmt.Errorf("server: %s", msg)
 }
 
-func countingReader(r io.Reader, n *atomic.Int64) io.Reader {
+func (c *Client) counting(r io.Reader, n *atomic.Int64) io.Reader {
 	if r == nil {
 		return nil
 	}
-	return &counter{r: r, n: n}
+	return &counter{r: r, n: n, onBytes: c.onBytes}
 }
 
 type counter struct {
-	r io.Reader
-	n *atomic.Int64
+	r       io.Reader
+	n       *atomic.Int64
+	onBytes func(int64)
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n.Add(int64(k))
+	if c.onBytes != nil && k > 0 {
+		c.onBytes(int64(k))
+	}
 	return k, err
 }
 
