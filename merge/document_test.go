@@ -3,6 +3,7 @@ package merge
 import (
 	"bytes"
 	"encoding/json"
+	"math/big"
 	"reflect"
 	"slices"
 	"strings"
@@ -273,7 +274,7 @@ func TestDocument(t *testing.T) {
 				// document (JSON: the same value; the key order is
 				// ours'), with the same conflicts.
 				swapped := Document(tc.base, tc.theirs, tc.ours, otherSide(w.side))
-				if !sameResult(got, swapped) {
+				if !sameResult(got, swapped, mergedAsJSON(tc.base, tc.ours, tc.theirs)) {
 					t.Errorf("%s wins: sides swapped gives %q %q, not %q %q",
 						w.side, swapped.Content, swapped.Paths, got.Content, got.Paths)
 				}
@@ -290,21 +291,27 @@ func otherSide(s objects.Side) objects.Side {
 }
 
 // sameResult reports whether two merges of the same document agree: the
-// same paths, and the same content, compared as JSON values when both are
-// JSON (the merge keeps ours' key order and layout, so swapping the sides
-// may reorder keys).
-func sameResult(a, b DocResult) bool {
+// same paths, and the same content. Documents merged as JSON (asJSON) are
+// compared as JSON values: the merge keeps ours' key order, layout and
+// number spelling, so swapping the sides may change those.
+func sameResult(a, b DocResult, asJSON bool) bool {
 	if a.Deleted || b.Deleted {
 		return a.Deleted == b.Deleted && slices.Equal(a.Paths, b.Paths)
 	}
-	return slices.Equal(a.Paths, b.Paths) && sameContent(a.Content, b.Content)
+	return slices.Equal(a.Paths, b.Paths) && sameContent(a.Content, b.Content, asJSON)
 }
 
-func sameContent(a, b []byte) bool {
+// mergedAsJSON reports whether Document merges these sides as JSON.
+func mergedAsJSON(base, ours, theirs *Doc) bool {
+	isJSON := func(d *Doc) bool { return d != nil && d.Kind == objects.KindJSON }
+	return isJSON(ours) && isJSON(theirs) && (base == nil || isJSON(base))
+}
+
+func sameContent(a, b []byte, asJSON bool) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	if objects.DetectKind(a) != objects.KindJSON || objects.DetectKind(b) != objects.KindJSON {
+	if !asJSON {
 		return false
 	}
 	va, errA := decodeJSON(a)
@@ -312,12 +319,39 @@ func sameContent(a, b []byte) bool {
 	return errA == nil && errB == nil && reflect.DeepEqual(va, vb)
 }
 
+// decodeJSON decodes a JSON value with numbers as exact rationals, since
+// the merge compares numbers by value (1e2 = 100.0, -0 = 0) and keeps
+// ours' spelling of one that did not change.
 func decodeJSON(data []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	var v any
-	err := d.Decode(&v)
-	return v, err
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return exactNumbers(v), nil
+}
+
+// exactNumber is a JSON number as a rational, a type of its own so that it
+// never equals a string.
+type exactNumber string
+
+func exactNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if r, ok := new(big.Rat).SetString(string(v)); ok {
+			return exactNumber(r.RatString())
+		}
+	case []any:
+		for i := range v {
+			v[i] = exactNumbers(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = exactNumbers(v[k])
+		}
+	}
+	return v
 }
 
 func checkDocResult(t *testing.T, what string, got DocResult, want docWant) {
