@@ -74,6 +74,12 @@ func openAs(dir string, opts Options, readOnly bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !readOnly {
+		if err := removeEmptyLogs(dir); err != nil {
+			lock.release()
+			return nil, err
+		}
+	}
 	db, err := openBadger(badgerOptions(dir, readOnly, opts.Logger))
 	if err != nil {
 		lock.release()
