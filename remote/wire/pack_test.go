@@ -78,14 +78,14 @@ func TestObjectLargerThanWindow(t *testing.T) {
 	}
 }
 
-// Changing any byte of a pack, in any of several ways, is an error, and no
-// object is returned before it that the writer did not write.
+// Changing any byte of a pack (each single bit, and all bits) is an error,
+// and no object is returned before it that the writer did not write.
 func TestCorruptionAtEveryByte(t *testing.T) {
 	objs := sampleObjects(8)
 	pack := writePack(t, wire.WriterOptions{}, objs)
 	t.Logf("pack of %d objects: %d bytes", len(objs), len(pack))
 	for i := range pack {
-		for _, mask := range []byte{0x01, 0x10, 0x80, 0xff} {
+		for _, mask := range []byte{0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff} {
 			bad := bytes.Clone(pack)
 			bad[i] ^= mask
 			got, err := readPack(bytes.NewReader(bad), wire.Limits{})

@@ -30,6 +30,7 @@ type PackReader struct {
 	records *bufio.Reader // the decompressed stream
 	decoded int64         // bytes of it consumed
 	count   uint64        // objects returned
+	id      objects.ID    // the ID being read
 	started bool
 	err     error // sticky: io.EOF after the trailer, or the first failure
 }
@@ -84,6 +85,9 @@ func (pr *PackReader) next() (objects.Object, error) {
 	if err != nil {
 		return objects.Object{}, pr.streamError(err, "record length")
 	}
+	if size < objects.HeaderSize {
+		return objects.Object{}, fmt.Errorf("wire: pack object %d: %w: a %d-byte record", pr.count, objects.ErrCorrupt, size)
+	}
 	if pr.count >= uint64(pr.limits.MaxObjects) {
 		return objects.Object{}, fmt.Errorf("wire: pack: %w: more than %d objects", objects.ErrTooLarge, pr.limits.MaxObjects)
 	}
@@ -94,10 +98,12 @@ func (pr *PackReader) next() (objects.Object, error) {
 	if err := pr.reserve(int64(objects.IDSize) + int64(size)); err != nil {
 		return objects.Object{}, err
 	}
-	var id objects.ID
-	if err := pr.readFull(id[:], "object ID"); err != nil {
+	// Read into a field: a local array passed to io.ReadFull would be
+	// allocated for every object.
+	if err := pr.readFull(pr.id[:], "object ID"); err != nil {
 		return objects.Object{}, err
 	}
+	id := pr.id
 	data := make([]byte, size)
 	if err := pr.readFull(data, "object"); err != nil {
 		return objects.Object{}, err
