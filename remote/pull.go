@@ -74,7 +74,7 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 			}
 		}
 	}()
-	if err = Add(r, "origin", rawURL); err != nil {
+	if err = Add(r.Files, "origin", rawURL); err != nil {
 		return nil, nil, err
 	}
 	rm := Remote{Name: "origin", URL: rawURL}

@@ -28,8 +28,8 @@ var ErrNoRemote = errors.New("remote: no such remote")
 func urlKey(name string) string { return "remote." + name + ".url" }
 
 // List returns the remotes of a repository, sorted by name.
-func List(r *repo.Repo) ([]Remote, error) {
-	cfg, err := r.LocalConfig()
+func List(f *repo.Files) ([]Remote, error) {
+	cfg, err := f.LocalConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -44,8 +44,8 @@ func List(r *repo.Repo) ([]Remote, error) {
 }
 
 // Lookup returns one remote.
-func Lookup(r *repo.Repo, name string) (Remote, error) {
-	all, err := List(r)
+func Lookup(f *repo.Files, name string) (Remote, error) {
+	all, err := List(f)
 	if err != nil {
 		return Remote{}, err
 	}
@@ -78,22 +78,22 @@ func ValidateURL(raw string) error {
 }
 
 // Add records a new remote.
-func Add(r *repo.Repo, name, rawURL string) error {
+func Add(f *repo.Files, name, rawURL string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
 	if err := ValidateURL(rawURL); err != nil {
 		return err
 	}
-	if _, err := Lookup(r, name); err == nil {
+	if _, err := Lookup(f, name); err == nil {
 		return fmt.Errorf("remote %q already exists", name)
 	}
-	return r.SetConfig(urlKey(name), rawURL, false)
+	return f.SetConfig(urlKey(name), rawURL, false)
 }
 
 // Remove forgets a remote and its remote-tracking refs.
 func Remove(ctx context.Context, r *repo.Repo, name string) error {
-	if _, err := Lookup(r, name); err != nil {
+	if _, err := Lookup(r.Files, name); err != nil {
 		return err
 	}
 	refs, err := r.Store().Refs(ctx, trackingPrefix(name))

@@ -47,6 +47,20 @@ func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
 	return repo.Open(ctx, dir, repo.Options{ReadOnly: !writable, LockWait: wait})
 }
 
+// openFiles finds the repository and opens its files only, which works
+// even while another process holds its store.
+func (a *app) openFiles() (*repo.Files, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := repo.Find(a.repoFlag, cwd)
+	if err != nil {
+		return nil, err
+	}
+	return repo.OpenFiles(dir)
+}
+
 // withRepo opens the repository, runs fn and closes it, keeping the first
 // error.
 func (a *app) withRepo(ctx context.Context, writable bool, fn func(*repo.Repo) error) (err error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 
 	"github.com/folio-db/folio/objects"
@@ -32,9 +33,11 @@ Known settings: user.name, user.email (who commits are by).`,
 			if global {
 				return a.configFile(repo.GlobalConfigPath(), args, unset, list)
 			}
-			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
-				return a.configFile(r.Dir()+"/config.json", args, unset, list)
-			})
+			f, err := a.openFiles()
+			if err != nil {
+				return err
+			}
+			return a.configFile(filepath.Join(f.Dir(), "config.json"), args, unset, list)
 		},
 	}
 	cmd.Flags().BoolVar(&global, "global", false, "use the user's settings, shared by every repository")

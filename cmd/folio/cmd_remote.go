@@ -28,7 +28,11 @@ from $FOLIO_TOKEN or from 'folio login', never from the URL or the command line.
 		Short: "Add a remote",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error { return remote.Add(r, args[0], args[1]) })
+			f, err := a.openFiles()
+			if err != nil {
+				return err
+			}
+			return remote.Add(f, args[0], args[1])
 		},
 	}, &cobra.Command{
 		Use:     "remove NAME",
@@ -49,19 +53,21 @@ from $FOLIO_TOKEN or from 'folio login', never from the URL or the command line.
 }
 
 func (a *app) listRemotes(ctx context.Context) error {
-	return a.withRepo(ctx, false, func(r *repo.Repo) error {
-		list, err := remote.List(r)
-		if err != nil {
-			return err
-		}
-		if a.jsonOut {
-			return a.printJSON(nonNil(list))
-		}
-		for _, rm := range list {
-			a.printf("%s\t%s\n", rm.Name, rm.URL)
-		}
-		return nil
-	})
+	f, err := a.openFiles()
+	if err != nil {
+		return err
+	}
+	list, err := remote.List(f)
+	if err != nil {
+		return err
+	}
+	if a.jsonOut {
+		return a.printJSON(nonNil(list))
+	}
+	for _, rm := range list {
+		a.printf("%s\t%s\n", rm.Name, rm.URL)
+	}
+	return nil
 }
 
 func newLoginCommand(a *app) *cobra.Command {
@@ -125,7 +131,7 @@ func cloneDir(url string) string {
 }
 
 // remotesFor resolves remote names (every remote when none are given).
-func remotesFor(r *repo.Repo, names []string) ([]remote.Remote, error) {
+func remotesFor(r *repo.Files, names []string) ([]remote.Remote, error) {
 	if len(names) == 0 {
 		all, err := remote.List(r)
 		if err == nil && len(all) == 0 {
@@ -153,7 +159,7 @@ and move the remote-tracking branches refs/remotes/REMOTE/*.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
-				remotes, err := remotesFor(r, args)
+				remotes, err := remotesFor(r.Files, args)
 				if err != nil {
 					return err
 				}
@@ -256,7 +262,7 @@ func remoteAndBranch(r *repo.Repo, args []string) (remote.Remote, string, error)
 	if len(args) > 0 {
 		name = args[0]
 	}
-	rm, err := remote.Lookup(r, name)
+	rm, err := remote.Lookup(r.Files, name)
 	if err != nil {
 		return rm, "", err
 	}

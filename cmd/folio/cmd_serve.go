@@ -130,7 +130,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	defer opts.Repos.Close()
 	opts.Sync = func(ctx context.Context, r *repo.Repo, names []string) (any, error) {
-		remotes, err := remotesFor(r, names)
+		remotes, err := remotesFor(r.Files, names)
 		if err != nil {
 			return nil, err
 		}

@@ -35,7 +35,7 @@ sent and received, refs updated, and what happened to each branch.`,
 			ctx := cmd.Context()
 			var reports []*remote.SyncReport
 			err := a.withRepo(ctx, true, func(r *repo.Repo) error {
-				remotes, err := remotesFor(r, args)
+				remotes, err := remotesFor(r.Files, args)
 				if err != nil {
 					return err
 				}

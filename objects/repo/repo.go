@@ -19,12 +19,28 @@ import (
 // DefaultBranch is the branch a new repository starts on.
 const DefaultBranch = "main"
 
-// Repo is one leader: its store, its HEAD and config files.
+// Repo is one leader: its store, and its HEAD and config files.
 type Repo struct {
-	dir      string // the .folio folder
+	*Files
 	store    objects.Store
 	tree     *prolly.Tree
 	readOnly bool
+}
+
+// Files are a repository's small files: format, HEAD and config. They can
+// be read and changed while another process holds the store (folio
+// serve), so settings such as remotes stay editable.
+type Files struct {
+	dir string // the .folio folder
+}
+
+// OpenFiles opens the files of the repository whose .folio folder is dir,
+// without its store.
+func OpenFiles(dir string) (*Files, error) {
+	if err := checkFormat(dir); err != nil {
+		return nil, err
+	}
+	return &Files{dir: dir}, nil
 }
 
 // Options say how to open a repository.
@@ -98,14 +114,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 }
 
 func newRepo(dir string, store objects.Store, readOnly bool) *Repo {
-	return &Repo{dir: dir, store: store, tree: prolly.New(store), readOnly: readOnly}
+	return &Repo{Files: &Files{dir: dir}, store: store, tree: prolly.New(store), readOnly: readOnly}
 }
 
 // Close releases the store.
 func (r *Repo) Close() error { return r.store.Close() }
 
 // Dir is the .folio folder.
-func (r *Repo) Dir() string { return r.dir }
+func (f *Files) Dir() string { return f.dir }
 
 // Store is the object and ref store, for the layers above.
 func (r *Repo) Store() objects.Store { return r.store }
@@ -121,8 +137,8 @@ func (r *Repo) checkWritable() error {
 }
 
 // HeadRef returns the full ref name of the current branch.
-func (r *Repo) HeadRef() (string, error) {
-	data, err := os.ReadFile(filepath.Join(r.dir, headFile))
+func (f *Files) HeadRef() (string, error) {
+	data, err := os.ReadFile(filepath.Join(f.dir, headFile))
 	if err != nil {
 		return "", err
 	}
@@ -134,14 +150,14 @@ func (r *Repo) HeadRef() (string, error) {
 }
 
 // CurrentBranch returns the short name of the current branch.
-func (r *Repo) CurrentBranch() (string, error) {
-	ref, err := r.HeadRef()
+func (f *Files) CurrentBranch() (string, error) {
+	ref, err := f.HeadRef()
 	return strings.TrimPrefix(ref, objects.BranchPrefix), err
 }
 
 // setHead makes branch (short name) the current branch.
-func (r *Repo) setHead(branch string) error {
-	return writeFileAtomic(filepath.Join(r.dir, headFile), []byte(objects.BranchPrefix+branch+"\n"))
+func (f *Files) setHead(branch string) error {
+	return writeFileAtomic(filepath.Join(f.dir, headFile), []byte(objects.BranchPrefix+branch+"\n"))
 }
 
 // RefOrZero returns the ID a ref points at, or the zero ID if it does not
@@ -155,12 +171,12 @@ func (r *Repo) RefOrZero(ctx context.Context, name string) (objects.ID, error) {
 }
 
 // Config returns the repository's settings over the user's global ones.
-func (r *Repo) Config() (Config, error) {
+func (f *Files) Config() (Config, error) {
 	cfg, err := readConfig(GlobalConfigPath())
 	if err != nil {
 		return nil, err
 	}
-	local, err := readConfig(filepath.Join(r.dir, configFile))
+	local, err := readConfig(filepath.Join(f.dir, configFile))
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +187,14 @@ func (r *Repo) Config() (Config, error) {
 }
 
 // LocalConfig returns the repository's own settings.
-func (r *Repo) LocalConfig() (Config, error) {
-	return readConfig(filepath.Join(r.dir, configFile))
+func (f *Files) LocalConfig() (Config, error) {
+	return readConfig(filepath.Join(f.dir, configFile))
 }
 
 // SetConfig sets (or, with an empty value and unset, removes) a setting in
 // the repository's config, or in the user's global config.
-func (r *Repo) SetConfig(key, value string, unset bool) error {
-	return SetConfigFile(filepath.Join(r.dir, configFile), key, value, unset)
+func (f *Files) SetConfig(key, value string, unset bool) error {
+	return SetConfigFile(filepath.Join(f.dir, configFile), key, value, unset)
 }
 
 // SetConfigFile edits one config file.
