@@ -101,7 +101,7 @@ func TestCloneFetchPush(t *testing.T) {
 
 	// One new commit on the hub: a fetch is one request and small.
 	write(t, hub, map[string]string{"doc100.json": `{"n": "changed"}`})
-	origin, _ := remote.Lookup(leader, "origin")
+	origin, _ := remote.Lookup(leader.Files, "origin")
 	rep, err = remote.Fetch(ctx, leader, origin, remote.Options{})
 	if err != nil {
 		t.Fatal(err)
