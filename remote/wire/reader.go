@@ -74,17 +74,17 @@ func (pr *PackReader) next() (objects.Object, error) {
 		}
 	}
 	var buf [maxVarintLen]byte
-	if err := pr.reserve(1); err != nil {
-		return objects.Object{}, err
-	}
 	size, n, err := readUvarint(pr.records, &buf)
-	pr.decoded += int64(n)
 	if err == io.EOF {
 		return objects.Object{}, pr.finish()
 	}
 	if err != nil {
 		return objects.Object{}, pr.streamError(err, "record length")
 	}
+	if err := pr.reserve(int64(n)); err != nil {
+		return objects.Object{}, err
+	}
+	pr.decoded += int64(n)
 	if size < objects.HeaderSize {
 		return objects.Object{}, fmt.Errorf("wire: pack object %d: %w: a %d-byte record", pr.count, objects.ErrCorrupt, size)
 	}
