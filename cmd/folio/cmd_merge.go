@@ -210,7 +210,12 @@ version stands.`,
 					return a.printJSON(out)
 				}
 				for _, c := range out {
-					a.printf("%s\t%s wins\t%s\n", c.Key, c.Winner, describePaths(c.Paths))
+					winner := c.OursCommit
+					if c.Winner == objects.SideTheirs {
+						winner = c.TheirsCommit
+					}
+					a.printf("%s\t%s\tours %s, theirs %s; %s's version stands (%s)\n", c.Key, describePaths(c.Paths),
+						c.OursCommit.Short(), c.TheirsCommit.Short(), c.Winner, winner.Short())
 				}
 				return nil
 			})

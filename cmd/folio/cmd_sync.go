@@ -83,7 +83,7 @@ func (a *app) reportSync(reports []*remote.SyncReport) error {
 		}
 	} else {
 		for _, rep := range reports {
-			a.printf("%s: %d requests, %s received, %s sent\n", rep.Remote, rep.Requests, humanBytes(rep.BytesReceived), humanBytes(rep.BytesSent))
+			a.printf("%s: %s, %s received, %s sent\n", rep.Remote, plural(rep.Requests, "request"), humanBytes(rep.BytesReceived), humanBytes(rep.BytesSent))
 			for _, b := range rep.Branches {
 				a.printf("  ")
 				a.printBranchSync(b)

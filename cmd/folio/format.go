@@ -23,3 +23,11 @@ func humanBytes(n int64) string {
 func gitDate(t time.Time) string {
 	return t.Format("Mon Jan 2 15:04:05 2006 -0700")
 }
+
+// plural formats a count with its noun: "1 request", "2 requests".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
