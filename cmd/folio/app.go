@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
 )
 
@@ -44,7 +46,15 @@ func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
 			return nil, fmt.Errorf("FOLIO_LOCK_WAIT=%q: %w", v, err)
 		}
 	}
-	return repo.Open(ctx, dir, repo.Options{ReadOnly: !writable, LockWait: wait})
+	r, err := repo.Open(ctx, dir, repo.Options{ReadOnly: !writable, LockWait: wait})
+	if errors.Is(err, badgerstore.ErrLocked) {
+		if info, serr := a.served(); serr == nil {
+			return nil, fmt.Errorf("%w: %w by 'folio serve' (pid %d) at %s; stop it, or work through it: "+
+				"'folio sync' runs there, and applications read and write with its document API (%sv1/docs/KEY)",
+				err, errServed, info.PID, info.URL, info.URL)
+		}
+	}
+	return r, err
 }
 
 // openFiles finds the repository and opens its files only, which works

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -31,7 +33,31 @@ func TestScripts(t *testing.T) {
 			env.Setenv("FOLIO_AUTHOR_DATE", "2026-01-02T15:04:05+01:00")
 			env.Setenv("FOLIO_CONFIG_GLOBAL", filepath.Join(env.WorkDir, ".folio-global.json"))
 			env.Setenv("FOLIO_LOCK_WAIT", "200ms")
+			env.Setenv("FOLIO_CREDENTIALS", filepath.Join(env.WorkDir, ".folio-credentials.json"))
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitserve": waitServe,
+		},
 	})
+}
+
+// waitServe waits for the folio serve process holding repository DIR to
+// announce itself, and sets VAR to its URL: waitserve DIR VAR.
+func waitServe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitserve DIR VAR")
+	}
+	path := ts.MkAbs(filepath.Join(args[0], ".folio", servedFile))
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(path)
+		var info servedInfo
+		if err == nil && json.Unmarshal(data, &info) == nil && info.URL != "" {
+			ts.Setenv(args[1], info.URL)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("no folio serve announced itself in %s", path)
 }
