@@ -17,12 +17,12 @@ func status(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, repo.ErrNoSuchKey), errors.Is(err, repo.ErrNoCommits), errors.Is(err, repo.ErrNoRepository):
 		return http.StatusNotFound
-	case errors.Is(err, wire.ErrPrecondition):
-		return http.StatusPreconditionFailed
-	case errors.Is(err, wire.ErrNonFastForward):
-		return http.StatusConflict
 	}
 	switch wire.ErrorCode(err) {
+	case "precondition_failed":
+		return http.StatusPreconditionFailed
+	case "non_fast_forward":
+		return http.StatusConflict
 	case "not_found":
 		return http.StatusNotFound
 	case "ref_changed":
@@ -47,10 +47,6 @@ func code(err error) string {
 		return "too_large"
 	case errors.Is(err, repo.ErrNoSuchKey), errors.Is(err, repo.ErrNoCommits), errors.Is(err, repo.ErrNoRepository):
 		return "not_found"
-	case errors.Is(err, wire.ErrPrecondition):
-		return "precondition_failed"
-	case errors.Is(err, wire.ErrNonFastForward):
-		return "non_fast_forward"
 	}
 	return wire.ErrorCode(err)
 }

@@ -62,6 +62,8 @@ var codes = []struct {
 	{"unauthorized", ErrUnauthorized},
 	{"forbidden", ErrForbidden},
 	{"bad_request", ErrBadRequest},
+	{"non_fast_forward", ErrNonFastForward},
+	{"precondition_failed", ErrPrecondition},
 	{"internal", ErrInternal},
 }
 
