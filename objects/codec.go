@@ -78,6 +78,9 @@ func Verify(id ID, data []byte) error {
 	if got := Hash(data); got != id {
 		return fmt.Errorf("%w: %s hashes to %s", ErrCorrupt, id.Short(), got.Short())
 	}
+	if t, err := TypeOf(data); err != nil || t == TypeBlob {
+		return err // any bytes are a blob's content
+	}
 	_, err := Decode(data)
 	return err
 }
