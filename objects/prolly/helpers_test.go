@@ -144,9 +144,9 @@ func iterate(t testing.TB, tr *Tree, root objects.ID, prefix, after string) []st
 }
 
 // modelIterate is what Iterate must return.
-func modelIterate(m model, prefix, after string) []string {
+func modelIterate(keys []string, prefix, after string) []string {
 	var want []string
-	for _, k := range m.keys() {
+	for _, k := range keys {
 		if strings.HasPrefix(k, prefix) && k > after {
 			want = append(want, k)
 		}
@@ -249,7 +249,7 @@ func checkMap(t testing.TB, r *rand.Rand, tr *Tree, st *memstore.Store, root obj
 		if r.IntN(2) == 0 {
 			after = randPrefix(r, keys)
 		}
-		if got, want := iterate(t, tr, root, prefix, after), modelIterate(m, prefix, after); !slices.Equal(got, want) {
+		if got, want := iterate(t, tr, root, prefix, after), modelIterate(keys, prefix, after); !slices.Equal(got, want) {
 			t.Fatalf("Iterate(%q, %q) = %d keys, want %d", prefix, after, len(got), len(want))
 		}
 	}

@@ -69,8 +69,8 @@ func applyInBatches(t *testing.T, r *rand.Rand, tr *Tree, root objects.ID, ops [
 // deletes that end on the same entries.
 func TestHistoryIndependence(t *testing.T) {
 	r := newRand(t)
-	tr, _ := newTree()
 	for c := range 400 {
+		tr, _ := newTree()
 		m := randModel(r, randSize(r))
 		want := build(t, tr, m)
 		keys := m.keys()
@@ -181,8 +181,8 @@ func randEdits(r *rand.Rand, m model, keys []string, n int) []Edit {
 // root is the one Build makes from that map.
 func TestEditsMatchModel(t *testing.T) {
 	r := newRand(t)
-	tr, st := newTree()
 	for c := range 250 {
+		tr, st := newTree()
 		m := randModel(r, randSize(r))
 		root := build(t, tr, m)
 		for step := range 1 + r.IntN(8) {
@@ -245,8 +245,8 @@ func diff(t *testing.T, tr *Tree, from, to objects.ID, prefix string, limit int)
 // gives, both ways, under random prefixes, and stops on ErrStop.
 func TestDiffMatchesModel(t *testing.T) {
 	r := newRand(t)
-	tr, _ := newTree()
 	for c := range 600 {
+		tr, _ := newTree()
 		a := randModel(r, randSize(r))
 		var b model
 		switch r.IntN(4) {

@@ -2,6 +2,7 @@ package prolly
 
 import (
 	"math/bits"
+	"slices"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -90,9 +91,6 @@ type chunker struct {
 
 // add appends an item and returns the node it ends, or nil.
 func (c *chunker) add(it objects.NodeItem) *objects.Node {
-	if c.items == nil {
-		c.items = make([]objects.NodeItem, 0, 64)
-	}
 	before := c.size
 	c.size += objects.ItemSize(c.level, it)
 	c.items = append(c.items, it)
@@ -111,7 +109,7 @@ func (c *chunker) flush() *objects.Node {
 	if len(c.items) == 0 {
 		return nil
 	}
-	n := &objects.Node{Level: c.level, Items: c.items}
-	c.items, c.size = make([]objects.NodeItem, 0, len(n.Items)+len(n.Items)/4), 0
+	n := &objects.Node{Level: c.level, Items: slices.Clone(c.items)}
+	c.items, c.size = c.items[:0], 0
 	return n
 }
