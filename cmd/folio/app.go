@@ -29,14 +29,19 @@ type app struct {
 // release the repository.
 const defaultLockWait = 3 * time.Second
 
+// repoDir finds the .folio folder a command works in.
+func (a *app) repoDir() (string, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return repo.Find(a.repoFlag, cwd)
+}
+
 // openRepo finds and opens the repository; read-only opens share it with
 // other readers.
 func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := repo.Find(a.repoFlag, cwd)
+	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +65,7 @@ func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
 // openFiles finds the repository and opens its files only, which works
 // even while another process holds its store.
 func (a *app) openFiles() (*repo.Files, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := repo.Find(a.repoFlag, cwd)
+	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
 	}

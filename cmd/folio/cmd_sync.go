@@ -114,11 +114,7 @@ type servedInfo struct {
 
 // served reads the serve.json of the repository a command would open.
 func (a *app) served() (*servedInfo, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := repo.Find(a.repoFlag, cwd)
+	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
 	}
