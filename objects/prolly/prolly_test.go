@@ -454,3 +454,49 @@ func TestBuildMatchesEdit(t *testing.T) {
 		t.Errorf("Build = %s, %v; differs from Edit", got.Short(), err)
 	}
 }
+
+// TestConcurrentUse: one Tree (and its cache) serves reads and edits from
+// several goroutines at once; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := newTree()
+	m := model{}
+	for i := range 5000 {
+		m[seqKey(i)] = entry(i, 0)
+	}
+	root := build(t, tr, m)
+	smaller := m.clone()
+	delete(smaller, seqKey(1))
+	want := build(t, New(memstore.New()), smaller)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var err error
+			switch g % 3 {
+			case 0:
+				var got objects.ID
+				if got, err = tr.Edit(ctx, root, []Edit{{Key: seqKey(1), Delete: true}}); err == nil && got != want {
+					err = fmt.Errorf("edit gives %s, want %s", got.Short(), want.Short())
+				}
+			case 1:
+				n := 0
+				if err = tr.Iterate(ctx, root, "", "", func(string, objects.Entry) error { n++; return nil }); err == nil && n != len(m) {
+					err = fmt.Errorf("iterate gives %d keys", n)
+				}
+			default:
+				for i := range 500 {
+					if _, ok, gerr := tr.Get(ctx, root, seqKey(i*10)); !ok || gerr != nil {
+						err = fmt.Errorf("get %d: %v %v", i, ok, gerr)
+						break
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
