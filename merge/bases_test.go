@@ -266,11 +266,12 @@ var basesCases = []struct {
 		want: []string{"B"},
 	},
 	{
-		//   R - A - B - C - D - E - F - G
+		//   R - A - B - C - D - E - F - G - K
 		//    \                         \
 		//     X ------------------------ H
-		// H has a parent far down (X, height 2) and one high up (G): the
-		// old commit R is common but far below the best base G.
+		// H has a parent far down (X, height 2) and one high up (G); K is
+		// another child of G. The old commit R is common but far below the
+		// best base G.
 		name:  "short path to an old commit",
 		graph: "R\nA: R\nB: A\nC: B\nD: C\nE: D\nF: E\nG: F\nX: R\nH: X G\nK: G",
 		a:     "H", b: "K",
