@@ -7,11 +7,13 @@ package main
 // machine is. Every figure is a real process started the way a user starts
 // it (process start included). Run them with
 //
-//	go test -run '^$' -bench . -benchtime 1x ./cmd/folio/
+//	go test -run '^$' -bench . -benchtime 1x -timeout 60m ./cmd/folio/
 //
-// FOLIO_BENCH_DOCS overrides the number of documents (100,000), and
-// FOLIO_BENCH_BIN runs a built folio binary instead of this test binary
-// (e.g. bin/folio from `make build`).
+// (a whole run takes minutes: it writes the corpus once, imports it three
+// times with each tool and packs it once with git gc). FOLIO_BENCH_DOCS
+// overrides the number of documents (100,000), FOLIO_BENCH_BIN runs a
+// built folio binary instead of this test binary (e.g. bin/folio from
+// `make build`), and TMPDIR says where the corpus and repositories go.
 //
 // Both tools read the same flat folder of JSON files: folio imports it into
 // its own repository folder, and git uses it as its work tree with a
@@ -384,9 +386,10 @@ func benchGit(gitDir, workTree string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// procRun is what one finished process took.
+// procRun is what one finished process took. CPU time (user + system)
+// says more than wall time on a machine shared with other work.
 type procRun struct {
-	wall      time.Duration
+	wall, cpu time.Duration
 	maxRSSKiB int64
 	stdout    []byte
 }
@@ -402,7 +405,8 @@ func runProc(cmd *exec.Cmd) (procRun, error) {
 	if err != nil {
 		return procRun{}, fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, stderr.Bytes())
 	}
-	return procRun{wall: wall, maxRSSKiB: maxRSSKiB(cmd.ProcessState), stdout: stdout.Bytes()}, nil
+	ps := cmd.ProcessState
+	return procRun{wall: wall, cpu: ps.UserTime() + ps.SystemTime(), maxRSSKiB: maxRSSKiB(ps), stdout: stdout.Bytes()}, nil
 }
 
 func maxRSSKiB(ps *os.ProcessState) int64 {
@@ -416,17 +420,33 @@ func maxRSSKiB(ps *os.ProcessState) int64 {
 	return int64(ru.Maxrss)
 }
 
-// runSeq runs commands one after another and adds up their wall times.
-func runSeq(cmds ...*exec.Cmd) ([]procRun, time.Duration, error) {
+// selfMaxRSSKiB is this process's peak RSS. Linux keeps a process's peak
+// across exec, and Go starts children with vfork, so no child reports a
+// maxrss below what this process had when it started it.
+func selfMaxRSSKiB() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" {
+		return int64(ru.Maxrss) / 1024
+	}
+	return int64(ru.Maxrss)
+}
+
+// runSeq runs commands one after another and adds up their times.
+func runSeq(cmds ...*exec.Cmd) ([]procRun, procRun, error) {
 	var runs []procRun
-	var total time.Duration
+	var total procRun
 	for _, cmd := range cmds {
 		r, err := runProc(cmd)
 		if err != nil {
-			return nil, 0, err
+			return nil, total, err
 		}
 		runs = append(runs, r)
-		total += r.wall
+		total.wall += r.wall
+		total.cpu += r.cpu
+		total.maxRSSKiB = max(total.maxRSSKiB, r.maxRSSKiB)
 	}
 	return runs, total, nil
 }
@@ -443,10 +463,10 @@ type benchRepos struct {
 }
 
 type importTimings struct {
-	folio, git                 time.Duration // init + import/add + commit
-	folioImport, folioCommit   procRun
-	gitAdd, gitCommit          procRun
-	folioInitWall, gitInitWall time.Duration
+	folio, git               procRun // init + import/add + commit
+	folioImport, folioCommit procRun
+	gitAdd, gitCommit        procRun
+	folioInit, gitInit       procRun
 }
 
 // importBoth makes a folio and a git repository of the corpus under dir,
@@ -468,7 +488,7 @@ func importBoth(c *benchCorpus, dir string, folioFirst bool) (*benchRepos, error
 			return err
 		}
 		t := &r.timings
-		t.folio, t.folioInitWall, t.folioImport, t.folioCommit = total, runs[0].wall, runs[1], runs[2]
+		t.folio, t.folioInit, t.folioImport, t.folioCommit = total, runs[0], runs[1], runs[2]
 		return nil
 	}
 	doGit := func() error {
@@ -480,7 +500,7 @@ func importBoth(c *benchCorpus, dir string, folioFirst bool) (*benchRepos, error
 			return err
 		}
 		t := &r.timings
-		t.git, t.gitInitWall, t.gitAdd, t.gitCommit = total, runs[0].wall, runs[1], runs[2]
+		t.git, t.gitInit, t.gitAdd, t.gitCommit = total, runs[0], runs[1], runs[2]
 		return nil
 	}
 	first, second := doFolio, doGit
@@ -497,8 +517,8 @@ func importBoth(c *benchCorpus, dir string, folioFirst bool) (*benchRepos, error
 }
 
 // sharedRepos imports the corpus once per run for the benchmarks that
-// work on an imported repository. The git repository is packed with
-// git gc, the state git's automatic gc would leave it in.
+// work on an imported repository. git's objects stay loose, as its commit
+// leaves them with automatic gc off; BenchmarkRepoSize packs its own.
 func sharedRepos(b *testing.B) *benchRepos {
 	b.Helper()
 	c := sharedCorpus(b)
@@ -512,9 +532,6 @@ func sharedRepos(b *testing.B) *benchRepos {
 		b.Fatal(err)
 	}
 	r, err := importBoth(c, dir, true)
-	if err == nil {
-		_, err = runProc(benchGit(r.gitDir, c.dir, "gc", "-q"))
-	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -529,7 +546,7 @@ func sharedRepos(b *testing.B) *benchRepos {
 func BenchmarkImportCommit(b *testing.B) {
 	skipUnlessBench(b)
 	c := sharedCorpus(b)
-	var folio, git []time.Duration
+	var folio, git, folioCPU, gitCPU []time.Duration
 	var rss, gitRSS []int64
 	b.ResetTimer()
 	for i := range b.N {
@@ -539,12 +556,12 @@ func BenchmarkImportCommit(b *testing.B) {
 			b.Fatal(err)
 		}
 		t := r.timings
-		folio, git = append(folio, t.folio), append(git, t.git)
+		folio, git = append(folio, t.folio.wall), append(git, t.git.wall)
+		folioCPU, gitCPU = append(folioCPU, t.folio.cpu), append(gitCPU, t.git.cpu)
 		rss, gitRSS = append(rss, t.folioImport.maxRSSKiB), append(gitRSS, t.gitAdd.maxRSSKiB)
-		b.Logf("folio: init %v, import %v (maxrss %d MiB), commit %v (maxrss %d MiB)",
-			rnd(t.folioInitWall), rnd(t.folioImport.wall), t.folioImport.maxRSSKiB>>10, rnd(t.folioCommit.wall), t.folioCommit.maxRSSKiB>>10)
-		b.Logf("git:   init %v, add %v (maxrss %d MiB), commit %v (maxrss %d MiB)",
-			rnd(t.gitInitWall), rnd(t.gitAdd.wall), t.gitAdd.maxRSSKiB>>10, rnd(t.gitCommit.wall), t.gitCommit.maxRSSKiB>>10)
+		b.Logf("folio: init %s, import %s, commit %s", phase(t.folioInit), phase(t.folioImport), phase(t.folioCommit))
+		b.Logf("git:   init %s, add %s, commit %s", phase(t.gitInit), phase(t.gitAdd), phase(t.gitCommit))
+		b.Logf("maxrss floor: %d MiB, this process's peak, which its children inherit through vfork and exec", selfMaxRSSKiB()>>10)
 		b.StopTimer()
 		os.RemoveAll(dir) // before the next iteration, to keep the disk free
 		b.StartTimer()
@@ -553,8 +570,15 @@ func BenchmarkImportCommit(b *testing.B) {
 	b.ReportMetric(f.Seconds(), "folio-s")
 	b.ReportMetric(g.Seconds(), "git-s")
 	b.ReportMetric(f.Seconds()/g.Seconds(), "folio/git")
+	b.ReportMetric(median(folioCPU).Seconds(), "folio-cpu-s")
+	b.ReportMetric(median(gitCPU).Seconds(), "git-cpu-s")
 	b.ReportMetric(float64(slices.Max(rss))/1024, "folio-import-maxrss-MiB")
 	b.ReportMetric(float64(slices.Max(gitRSS))/1024, "git-add-maxrss-MiB")
+}
+
+// phase describes one process of an import for the log.
+func phase(r procRun) string {
+	return fmt.Sprintf("%v (cpu %v, maxrss %d MiB)", rnd(r.wall), rnd(r.cpu), r.maxRSSKiB>>10)
 }
 
 // BenchmarkRepoSize: the allocated size of .folio after import and commit
@@ -617,6 +641,7 @@ func BenchmarkOneDocChange(b *testing.B) {
 	r := sharedRepos(b)
 	c := r.corpus
 	var folioTimes, gitTimes []time.Duration
+	var steps [4][]time.Duration // folio put, folio commit, git add, git commit
 	var folioNew, gitNew, gitNewRaw []int64
 
 	// Documents spread over the key space, each changed to a new version
@@ -651,22 +676,29 @@ func BenchmarkOneDocChange(b *testing.B) {
 			b.StartTimer()
 
 			folioFirst := run%2 == 0
-			var ft, gt time.Duration
+			var ft, gt procRun
 			for _, tool := range []bool{folioFirst, !folioFirst} {
+				var runs []procRun
 				if tool {
-					_, ft, err = runSeq(
+					runs, ft, err = runSeq(
 						benchFolio(r.folio, "put", c.names[doc], path),
 						benchFolio(r.folio, "commit", "-m", "x"))
 				} else {
-					_, gt, err = runSeq(
+					runs, gt, err = runSeq(
 						benchGit(r.gitDir, c.dir, "add", c.names[doc]),
 						benchGit(r.gitDir, c.dir, "commit", "-q", "-m", "x"))
 				}
 				if err != nil {
 					b.Fatal(err)
 				}
+				for k, run := range runs {
+					if !tool {
+						k += 2
+					}
+					steps[k] = append(steps[k], run.wall)
+				}
 			}
-			folioTimes, gitTimes = append(folioTimes, ft), append(gitTimes, gt)
+			folioTimes, gitTimes = append(folioTimes, ft.wall), append(gitTimes, gt.wall)
 
 			b.StopTimer()
 			after, err := folioStats(r.folio)
@@ -686,6 +718,8 @@ func BenchmarkOneDocChange(b *testing.B) {
 			b.StartTimer()
 		}
 	}
+	b.Logf("medians: folio put %v + commit %v, git add %v + commit %v",
+		rnd(median(steps[0])), rnd(median(steps[1])), rnd(median(steps[2])), rnd(median(steps[3])))
 	b.ReportMetric(ms(median(folioTimes)), "folio-ms")
 	b.ReportMetric(ms(median(gitTimes)), "git-ms")
 	b.ReportMetric(float64(median(folioNew)), "folio-new-B")
