@@ -3,7 +3,9 @@ package merge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -365,4 +367,62 @@ func TestRepeatedConflictKeepsEveryLosingVersion(t *testing.T) {
 			t.Errorf("version %q of k is neither in the head nor in its conflict records", content)
 		}
 	}
+}
+
+// TestLargeDocuments merges documents stored in chunks: over
+// repo.SingleBlobMax they merge by content like any other; over
+// MaxMergeSize they conflict whole and the winner's version stands
+// without being read.
+func TestLargeDocuments(t *testing.T) {
+	ctx := context.Background()
+	lines := func(n int, first, last string) string {
+		var b strings.Builder
+		b.WriteString(first + "\n")
+		for i := range n {
+			fmt.Fprintf(&b, "line %d of a long document\n", i)
+		}
+		b.WriteString(last + "\n")
+		return b.String()
+	}
+	t.Run("chunked, merged by content", func(t *testing.T) {
+		r := newMemRepo(t)
+		n := 2 * repo.SingleBlobMax / 27
+		base := commitDocs(t, r, "base", 0, docs{"big.txt": lines(n, "first", "last")})
+		ours := commitDocs(t, r, "ours", 1, docs{"big.txt": lines(n, "FIRST", "last")}, base)
+		theirs := commitDocs(t, r, "theirs", 2, docs{"big.txt": lines(n, "first", "LAST")}, base)
+		res, err := Heads(ctx, r, ours, theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Conflicted) != 0 {
+			t.Fatalf("conflicts %+v", res.Conflicted)
+		}
+		e := lookup(t, r, res.Index, "big.txt")
+		if e.Size <= repo.SingleBlobMax || e.Kind != objects.KindText {
+			t.Errorf("merged entry %+v, want a chunked text document", e)
+		}
+		checkDocs(t, "merged", readDocs(t, r, res.Index), docs{"big.txt": lines(n, "FIRST", "LAST")})
+	})
+	t.Run("over MaxMergeSize, conflict whole", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("writes three 32 MiB documents")
+		}
+		r := newMemRepo(t)
+		n := MaxMergeSize / 27
+		base := commitDocs(t, r, "base", 0, docs{"huge.txt": lines(n, "first", "last")})
+		ours := commitDocs(t, r, "ours", 1, docs{"huge.txt": lines(n, "FIRST", "last")}, base)
+		theirs := commitDocs(t, r, "theirs", 2, docs{"huge.txt": lines(n, "first", "LAST")}, base)
+		res, err := Heads(ctx, r, ours, theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Conflicted) != 1 || !slices.Equal(res.Conflicted[0].Paths, []string{""}) {
+			t.Fatalf("conflicts %+v, want a whole-document conflict", res.Conflicted)
+		}
+		// Theirs is newer: its entry stands as it is.
+		if got, want := lookup(t, r, res.Index, "huge.txt"), lookup(t, r, readCommit(t, r, theirs).Index, "huge.txt"); got != want {
+			t.Errorf("merged entry %+v, want theirs' %+v", got, want)
+		}
+		checkRecords(t, r, res, base)
+	})
 }
