@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -21,6 +22,7 @@ type benchMap struct {
 var (
 	benchMu   sync.Mutex
 	benchMaps = map[int]*benchMap{}
+	benchRuns atomic.Int64
 )
 
 func sortedEdits(n int) []Edit {
@@ -101,16 +103,19 @@ func BenchmarkEditOne(b *testing.B) {
 			m := getBenchMap(b, n)
 			cs := &countingStore{NodeStore: m.st}
 			tr := New(cs)
-			r := rand.New(rand.NewPCG(1, 2))
+			// Every run draws other edits: an edit repeated on the same
+			// root would find its nodes stored already.
+			run := benchRuns.Add(1)
+			r := rand.New(rand.NewPCG(uint64(run), 2))
 			ctx := context.Background()
 			edits := 0
 			for b.Loop() {
 				var e Edit
 				switch edits % 3 {
 				case 0:
-					e = Edit{Key: seqKey(2*r.IntN(n) + 1), Entry: entry(edits, 5)}
+					e = Edit{Key: seqKey(2*r.IntN(n) + 1), Entry: entry(edits, 5+int(run))}
 				case 1:
-					e = Edit{Key: seqKey(2 * r.IntN(n)), Entry: entry(edits, 5)}
+					e = Edit{Key: seqKey(2 * r.IntN(n)), Entry: entry(edits, 5+int(run))}
 				default:
 					e = Edit{Key: seqKey(2 * r.IntN(n)), Delete: true}
 				}
@@ -162,15 +167,42 @@ func BenchmarkDiff(b *testing.B) {
 	}
 }
 
-// BenchmarkGet: a random key of a 1,000,000-entry map, cache warm.
-func BenchmarkGet(b *testing.B) {
-	m := getBenchMap(b, 1000000)
-	tr := New(m.st)
-	r := rand.New(rand.NewPCG(5, 6))
-	ctx := context.Background()
-	for b.Loop() {
-		if _, ok, err := tr.Get(ctx, m.root, seqKey(2*r.IntN(m.n))); err != nil || !ok {
-			b.Fatal(ok, err)
+// BenchmarkDecodeNode: the cost of reading one leaf of about 4 KiB
+// (objects.DecodeNode), which bounds every read that misses the cache.
+func BenchmarkDecodeNode(b *testing.B) {
+	m := getBenchMap(b, 100000)
+	var data []byte
+	err := New(m.st).Walk(context.Background(), m.root, func(id objects.ID, n *objects.Node) (bool, error) {
+		if n.Level == 0 && data == nil {
+			data = n.Encode().Data
 		}
+		return data == nil, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := objects.DecodeNode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGet: a random key of a map of 100,000 entries (which fits the
+// node cache once warm) and of 1,000,000 (about half its leaves do).
+func BenchmarkGet(b *testing.B) {
+	for _, n := range []int{100000, 1000000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			m := getBenchMap(b, n)
+			tr := New(m.st)
+			r := rand.New(rand.NewPCG(5, 6))
+			ctx := context.Background()
+			for b.Loop() {
+				if _, ok, err := tr.Get(ctx, m.root, seqKey(2*r.IntN(m.n))); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+			}
+		})
 	}
 }
