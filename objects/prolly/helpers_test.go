@@ -216,7 +216,37 @@ func checkStructure(t testing.TB, tr *Tree, st *memstore.Store, root objects.ID)
 			t.Errorf("a node of level %d ending at %q is under %d bytes and not the last of its level", s.level, s.last, MinNodeSize)
 		}
 	}
+	if all := reachable(t, st, root); len(all) != len(seen) {
+		t.Errorf("Walk visited %d nodes, %d are reachable", len(seen), len(all))
+	}
 	return stats
+}
+
+// reachable lists the nodes under root by decoding them straight from the
+// store, independently of Walk.
+func reachable(t testing.TB, st *memstore.Store, root objects.ID) map[objects.ID]bool {
+	out := map[objects.ID]bool{}
+	var visit func(id objects.ID)
+	visit = func(id objects.ID) {
+		data, err := st.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := objects.DecodeNode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = true
+		for _, it := range n.Items {
+			if n.Level > 0 {
+				visit(it.Entry.ID)
+			}
+		}
+	}
+	if !root.IsZero() {
+		visit(root)
+	}
+	return out
 }
 
 // checkMap checks Get, Iterate, Count and the structure of the map at root

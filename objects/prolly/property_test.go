@@ -25,12 +25,13 @@ func randModel(r *rand.Rand, n int) model {
 	return m
 }
 
-// randSize is mostly small (many cases), sometimes a few levels deep.
+// randSize is mostly small (many cases of one or two levels), sometimes
+// large enough for three levels.
 func randSize(r *rand.Rand) int {
-	switch r.IntN(20) {
-	case 0:
-		return 2000 + r.IntN(4000)
-	case 1, 2, 3, 4:
+	switch n := r.IntN(40); {
+	case n == 0:
+		return 4000 + r.IntN(3000)
+	case n < 8:
 		return r.IntN(10)
 	}
 	return r.IntN(800)
