@@ -204,24 +204,29 @@ func BenchmarkOpenGetClose(b *testing.B) {
 // BenchmarkImportMemory imports benchDocs documents in a fresh process
 // and reports its peak resident memory (VmHWM: heap, stacks and the
 // mapped pages of Badger's files), its peak anonymous memory, and the
-// disk use after Close.
+// disk use after Close; once with Go's default garbage collector
+// settings and once with the soft memory limit a CLI can set.
 func BenchmarkImportMemory(b *testing.B) {
-	var hwm, anon, apparent float64
-	for b.Loop() {
-		dir := filepath.Join(b.TempDir(), "store")
-		out, err := helperCmd("import", dir).Output()
-		if err != nil {
-			b.Fatalf("import process: %v\n%s", err, out)
-		}
-		if _, err := fmt.Sscanf(string(out), "hwm %f anon %f", &hwm, &anon); err != nil {
-			b.Fatalf("import process printed %q: %v", out, err)
-		}
-		a, _ := diskUsage(b, dir)
-		apparent = float64(a)
+	for _, env := range []string{"GOMEMLIMIT=off", "GOMEMLIMIT=150MiB"} {
+		b.Run(env, func(b *testing.B) {
+			var hwm, anon, apparent float64
+			for b.Loop() {
+				dir := filepath.Join(b.TempDir(), "store")
+				out, err := helperCmd("import", dir, env).Output()
+				if err != nil {
+					b.Fatalf("import process: %v\n%s", err, out)
+				}
+				if _, err := fmt.Sscanf(string(out), "hwm %f anon %f", &hwm, &anon); err != nil {
+					b.Fatalf("import process printed %q: %v", out, err)
+				}
+				a, _ := diskUsage(b, dir)
+				apparent = float64(a)
+			}
+			b.ReportMetric(hwm/1024, "peak-RSS-MiB")
+			b.ReportMetric(anon/1024, "peak-anon-MiB")
+			b.ReportMetric(apparent/1e6, "disk-MB")
+		})
 	}
-	b.ReportMetric(hwm/1024, "peak-RSS-MiB")
-	b.ReportMetric(anon/1024, "peak-anon-MiB")
-	b.ReportMetric(apparent/1e6, "disk-MB")
 }
 
 // runImport is the import process: it prints its peak RSS (VmHWM) and

@@ -103,6 +103,7 @@ func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
 		if err := wb.Set(objectKey(o.ID), o.Data); err != nil {
 			return fmt.Errorf("badgerstore: put: %w", err)
 		}
+		s.written.Add(int64(len(o.Data)))
 	}
 	// Flush waits for every transaction, so the caller may reuse the
 	// objects' bytes once Put returns.

@@ -31,14 +31,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 	}
 
-	s, err := openAs(dir, opts, opts.ReadOnly)
+	s, err := openAs(dir, opts, opts.ReadOnly, !opts.ReadOnly)
 	var refused *badgerRefusal
 	if opts.ReadOnly && errors.As(err, &refused) {
 		// Badger cannot open read-only a database that was not closed
 		// cleanly: its write-ahead logs must be replayed and truncated
 		// first. Open it read-write, which repairs it, and still refuse
 		// writes through this Store.
-		s, err = openAs(dir, opts, false)
+		s, err = openAs(dir, opts, false, false)
 	}
 	if err != nil {
 		return nil, err
@@ -68,8 +68,10 @@ type badgerRefusal struct{ err error }
 
 func (e *badgerRefusal) Error() string { return "badgerstore: open: " + e.err.Error() }
 
-// openAs locks dir and opens Badger in it.
-func openAs(dir string, opts Options, readOnly bool) (*Store, error) {
+// openAs locks dir and opens Badger in it. With maintain, a read-write
+// open of a database with many level-0 tables reopens it so that Close
+// compacts them (see compactL0At).
+func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	lock, err := lockDir(dir, readOnly, opts.LockWait)
 	if err != nil {
 		return nil, err
@@ -80,7 +82,13 @@ func openAs(dir string, opts Options, readOnly bool) (*Store, error) {
 			return nil, err
 		}
 	}
-	db, err := openBadger(badgerOptions(dir, readOnly, opts.Logger))
+	bopts := badgerOptions(dir, readOnly, opts.Logger)
+	db, err := openBadger(bopts)
+	if err == nil && maintain && db.Levels()[0].NumTables >= compactL0At {
+		if err = db.Close(); err == nil {
+			db, err = openBadger(bopts.WithCompactL0OnClose(true))
+		}
+	}
 	if err != nil {
 		lock.release()
 		return nil, err

@@ -26,13 +26,11 @@ type Options struct {
 }
 
 // Badger settings for a short-lived CLI process that may import a large
-// repository; doc.go gives the figures behind them. Badger's defaults
-// (64 MiB memtables x5, a 256 MiB block cache, 1 GiB value-log files) take
-// about 700 MiB to import 100,000 documents; these take about 200 MiB.
+// repository; doc.go gives the measurements behind them.
 const (
 	// Small memtables bound the memory of an import: Badger keeps up to
-	// numMemtables skiplists, and turning one into a level-0 table needs
-	// about three times its size again.
+	// numMemtables skiplists, and turning one into a level-0 table takes
+	// several times its size again.
 	memTableSize = 8 << 20
 	numMemtables = 2
 	// Every object up to valueThreshold stays in the LSM tree, where it is
@@ -55,6 +53,20 @@ const (
 	numLevelZeroTables      = 4
 	numLevelZeroTablesStall = 12
 	numCompactors           = 2
+	// Badger's compactors start up to a second after Open, so a CLI
+	// command that writes a little and exits leaves one more level-0
+	// table each time and compacts nothing: Open and every read slow down
+	// as they pile up. A read-write open that finds compactL0At of them
+	// has Badger merge them into the base level on Close, which rewrites
+	// at most about baseLevelSize: a fraction of a second, once every few
+	// commands.
+	compactL0At   = 8
+	baseLevelSize = 4 << 20
+	// A session that put at least settleAfter bytes waits on Close for
+	// the compactors to catch up (Store.settle).
+	settleAfter   = memTableSize
+	settleTimeout = time.Minute
+	settlePoll    = 20 * time.Millisecond
 )
 
 // syncWrites makes Badger sync its write-ahead log before any write
@@ -89,6 +101,7 @@ func badgerOptions(dir string, readOnly bool, logger *slog.Logger) badger.Option
 		WithNumLevelZeroTables(numLevelZeroTables).
 		WithNumLevelZeroTablesStall(numLevelZeroTablesStall).
 		WithNumCompactors(numCompactors).
+		WithBaseLevelSize(baseLevelSize).
 		WithCompactL0OnClose(false).
 		// The store takes its own lock on dir (lock_unix.go) so that a
 		// second process gets ErrLocked, not Badger's message.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -29,6 +30,7 @@ type Store struct {
 	dir      string
 	readOnly bool
 	closed   atomic.Bool
+	written  atomic.Int64 // bytes Put in this session
 
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
@@ -43,6 +45,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	if s.written.Load() >= settleAfter {
+		s.settle()
+	}
 	err := s.db.Close()
 	if lerr := s.lock.release(); err == nil && lerr != nil {
 		err = lerr
@@ -51,6 +56,25 @@ func (s *Store) Close() error {
 		return fmt.Errorf("badgerstore: close %s: %w", s.dir, err)
 	}
 	return nil
+}
+
+// settle waits, up to settleTimeout, until Badger's compactors have
+// brought every level back under its target size. Badger stops them on
+// Close whatever their backlog, so without this a large import would leave
+// an oversized base level behind, and every later close-time compaction
+// of level 0 (compactL0At) would rewrite all of it.
+func (s *Store) settle() {
+	deadline := time.Now().Add(settleTimeout)
+	for time.Now().Before(deadline) {
+		busy := false
+		for _, l := range s.db.Levels() {
+			busy = busy || l.Score >= 1
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(settlePoll)
+	}
 }
 
 func (s *Store) checkOpen() error {

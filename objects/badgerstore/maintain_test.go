@@ -1,0 +1,117 @@
+package badgerstore
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// TestLevelZeroStaysBounded: short read-write sessions that each write a
+// little, as CLI commands do, leave a level-0 table each and never run
+// Badger's compactors; the close-time compaction keeps their number under
+// compactL0At however many sessions there are.
+func TestLevelZeroStaysBounded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	var cur objects.ID
+	maxL0 := 0
+	for session := range 3 * compactL0At {
+		s := openTemp(t, dir, Options{})
+		maxL0 = max(maxL0, s.db.Levels()[0].NumTables)
+		o := objects.EncodeBlob(fmt.Appendf(nil, "session %d", session))
+		if err := s.Put(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateRefs(t.Context(), objects.RefUpdate{Name: "refs/heads/main", Old: cur, New: o.ID}); err != nil {
+			t.Fatal(err)
+		}
+		cur = o.ID
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if maxL0 > compactL0At {
+		t.Errorf("%d level-0 tables after %d short sessions; the limit is %d", maxL0, 3*compactL0At, compactL0At)
+	}
+	if maxL0 < compactL0At-1 {
+		t.Errorf("at most %d level-0 tables after %d short sessions: each session should leave one, so this test does not reach the limit", maxL0, 3*compactL0At)
+	}
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	for session := range 3 * compactL0At {
+		if has, err := s.Has(t.Context(), objects.EncodeBlob(fmt.Appendf(nil, "session %d", session)).ID); err != nil || !has {
+			t.Fatalf("object of session %d after the compactions: %v, %v", session, has, err)
+		}
+	}
+}
+
+// TestLargeSessionSettles: a session that wrote at least settleAfter bytes
+// waits on Close until Badger's compactors have brought every level back
+// under its target (level 0 may then get one more table from the final
+// flush), so the next close-time compaction of level 0 rewrites a base
+// level of about its target size. The store starts with a backlog:
+// level-0 tables written with Badger's compactors off.
+func TestLargeSessionSettles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	pileUpLevelZero(t, dir, 6)
+
+	s := openTemp(t, dir, Options{})
+	if l0 := s.db.Levels()[0].NumTables; l0 < numLevelZeroTables || l0 >= compactL0At {
+		t.Fatalf("setup: %d level-0 tables, want a backlog of at least %d and fewer than %d", l0, numLevelZeroTables, compactL0At)
+	}
+	content := make([]byte, 64<<10)
+	var batch []objects.Object
+	for i := range settleAfter/len(content) + 1 {
+		copy(content, fmt.Sprintf("object %08d", i))
+		batch = append(batch, objects.EncodeBlob(content))
+	}
+	if err := s.Put(t.Context(), batch...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	for _, l := range s.db.Levels() {
+		if l.Level == 0 && l.NumTables > numLevelZeroTables || l.Level > 0 && l.Score >= 1 {
+			t.Errorf("after a large session closed, level %d holds %d tables, %d bytes for a target of %d (score %.2f)",
+				l.Level, l.NumTables, l.Size, l.TargetSize, l.Score)
+		}
+	}
+}
+
+// pileUpLevelZero writes about n level-0 tables into the store in dir with
+// Badger's compactors off.
+func pileUpLevelZero(t *testing.T, dir string, n int) {
+	t.Helper()
+	const memtable = 1 << 20
+	bopts := badgerOptions(dir, false, nil).
+		WithNumCompactors(0).
+		WithMemTableSize(memtable).
+		WithValueThreshold(64 << 10)
+	db, err := badger.Open(bopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := db.NewWriteBatch()
+	for i, written := 0, 0; written < n*memtable-memtable/2; i++ {
+		o := docBlob(i)
+		if err := wb.Set(objectKey(o.ID), o.Data); err != nil {
+			t.Fatal(err)
+		}
+		written += len(o.Data) + 48
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
