@@ -85,8 +85,10 @@ type Chunked struct {
 	Chunks []ChunkRef
 }
 
-// Encode returns the canonical encoding.
-func (c *Chunked) Encode() Object {
+// Encode returns the canonical encoding and its ID.
+func (c *Chunked) Encode() Object { return newObject(c.encode()) }
+
+func (c *Chunked) encode() []byte {
 	e := newEncoder(TypeChunked, 8+len(c.Chunks)*(IDSize+4))
 	e.uvarint(c.Size)
 	e.uvarint(uint64(len(c.Chunks)))
@@ -94,7 +96,7 @@ func (c *Chunked) Encode() Object {
 		e.id(ch.ID)
 		e.uvarint(ch.Size)
 	}
-	return e.object()
+	return e.buf
 }
 
 // DecodeChunked decodes a chunked document.
@@ -117,5 +119,5 @@ func DecodeChunked(data []byte) (*Chunked, error) {
 	if d.err == nil && (n == 0 || sum != c.Size) {
 		d.fail("%d chunks adding up to %d bytes for a size of %d", n, sum, c.Size)
 	}
-	return c, d.finish(func() []byte { return c.Encode().Data })
+	return c, d.finish(func() []byte { return c.encode() })
 }

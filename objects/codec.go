@@ -130,7 +130,6 @@ func (e *encoder) string(s string) {
 	e.uvarint(uint64(len(s)))
 	e.buf = append(e.buf, s...)
 }
-func (e *encoder) object() Object { return newObject(e.buf) }
 
 // decoder reads the fields an encoder wrote. The first error sticks; later
 // reads return zero values, so decode functions check err once at the end.

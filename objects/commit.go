@@ -28,9 +28,12 @@ type Commit struct {
 // MaxParents bounds the parents of one commit.
 const MaxParents = 64
 
-// Encode returns the canonical encoding. The time keeps its zone offset but
-// not its zone name; the location of a decoded time is a fixed zone.
-func (c *Commit) Encode() Object {
+// Encode returns the canonical encoding and its ID. The time keeps its
+// zone offset but not its zone name; the location of a decoded time is a
+// fixed zone.
+func (c *Commit) Encode() Object { return newObject(c.encode()) }
+
+func (c *Commit) encode() []byte {
 	e := newEncoder(TypeCommit, 2*IDSize+len(c.Parents)*IDSize+len(c.Message)+64)
 	e.id(c.Index)
 	e.id(c.Conflicts)
@@ -46,7 +49,7 @@ func (c *Commit) Encode() Object {
 	e.uvarint(uint64(c.Time.Nanosecond()))
 	e.varint(int64(offset))
 	e.string(c.Message)
-	return e.object()
+	return e.buf
 }
 
 // DecodeCommit decodes a commit and checks its structure.
@@ -80,7 +83,7 @@ func DecodeCommit(data []byte) (*Commit, error) {
 		}
 	}
 	c.Time = time.Unix(sec, int64(nsec)).In(zone(int(offset)))
-	return c, d.finish(func() []byte { return c.Encode().Data })
+	return c, d.finish(func() []byte { return c.encode() })
 }
 
 // zone returns a fixed zone for an offset, named like "+0200" so that

@@ -46,8 +46,10 @@ type Conflict struct {
 // MaxConflictPaths bounds the locations one record lists.
 const MaxConflictPaths = 1 << 16
 
-// Encode returns the canonical encoding.
-func (c *Conflict) Encode() Object {
+// Encode returns the canonical encoding and its ID.
+func (c *Conflict) Encode() Object { return newObject(c.encode()) }
+
+func (c *Conflict) encode() []byte {
 	e := newEncoder(TypeConflict, len(c.Key)+5*IDSize+64)
 	e.string(c.Key)
 	for _, en := range []Entry{c.Base, c.Ours, c.Theirs} {
@@ -62,7 +64,7 @@ func (c *Conflict) Encode() Object {
 	for _, p := range c.Paths {
 		e.string(p)
 	}
-	return e.object()
+	return e.buf
 }
 
 // DecodeConflict decodes a conflict record and checks its structure.
@@ -107,7 +109,7 @@ func DecodeConflict(data []byte) (*Conflict, error) {
 			d.fail("both sides absent")
 		}
 	}
-	return c, d.finish(func() []byte { return c.Encode().Data })
+	return c, d.finish(func() []byte { return c.encode() })
 }
 
 // WorkingSet is the staged state of one branch, kept in the store as an
@@ -124,15 +126,17 @@ type WorkingSet struct {
 	MergeMessage string
 }
 
-// Encode returns the canonical encoding.
-func (w *WorkingSet) Encode() Object {
+// Encode returns the canonical encoding and its ID.
+func (w *WorkingSet) Encode() Object { return newObject(w.encode()) }
+
+func (w *WorkingSet) encode() []byte {
 	e := newEncoder(TypeWorkingSet, 4*IDSize+len(w.MergeMessage)+2)
 	e.id(w.Base)
 	e.id(w.Index)
 	e.id(w.Conflicts)
 	e.id(w.MergeHead)
 	e.string(w.MergeMessage)
-	return e.object()
+	return e.buf
 }
 
 // DecodeWorkingSet decodes a working set.
@@ -142,5 +146,5 @@ func DecodeWorkingSet(data []byte) (*WorkingSet, error) {
 	if d.err == nil && w.MergeHead.IsZero() && w.MergeMessage != "" {
 		d.fail("a merge message without a merge head")
 	}
-	return w, d.finish(func() []byte { return w.Encode().Data })
+	return w, d.finish(func() []byte { return w.encode() })
 }

@@ -50,8 +50,10 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// Encode returns the canonical encoding.
-func (n *Node) Encode() Object {
+// Encode returns the canonical encoding and its ID.
+func (n *Node) Encode() Object { return newObject(n.encode()) }
+
+func (n *Node) encode() []byte {
 	size := 8
 	for _, it := range n.Items {
 		size += ItemSize(n.Level, it)
@@ -67,7 +69,7 @@ func (n *Node) Encode() Object {
 		}
 		e.uvarint(it.Entry.Size)
 	}
-	return e.object()
+	return e.buf
 }
 
 // DecodeNode decodes a prolly map node and checks its structure.
@@ -105,7 +107,7 @@ func DecodeNode(data []byte) (*Node, error) {
 		}
 		n.Items = append(n.Items, it)
 	}
-	return n, d.finish(func() []byte { return n.Encode().Data })
+	return n, d.finish(func() []byte { return n.encode() })
 }
 
 // String is for debugging.
