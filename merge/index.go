@@ -2,6 +2,7 @@ package merge
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,8 +93,13 @@ func Indexes(ctx context.Context, r *repo.Repo, base, ours, theirs Head) (*Outco
 			edits = append(edits, setOrDelete(key, merged))
 		}
 		if conflict != nil {
+			replaces, err := recordsFor(ctx, r.Tree(), key, ours.Conflicts, theirs.Conflicts)
+			if err != nil {
+				return err
+			}
 			rec := &objects.Conflict{Key: key, Base: o.From, Ours: o.To, Theirs: t.To,
-				OursCommit: ours.Commit, TheirsCommit: theirs.Commit, Winner: winner, Paths: conflict.Paths}
+				OursCommit: ours.Commit, TheirsCommit: theirs.Commit, Winner: winner, Paths: conflict.Paths,
+				Replaces: replaces}
 			obj := rec.Encode()
 			if err := r.Store().Put(ctx, obj); err != nil {
 				return err
@@ -109,7 +115,7 @@ func Indexes(ctx context.Context, r *repo.Repo, base, ours, theirs Head) (*Outco
 	if out.Index, err = r.Tree().Edit(ctx, ours.Index, edits); err != nil {
 		return nil, err
 	}
-	if out.Conflicts, err = mergeConflictMaps(ctx, r.Tree(), base, ours, theirs, winner, records); err != nil {
+	if out.Conflicts, err = mergeConflictMaps(ctx, r, base, ours, theirs, winner, records); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -193,16 +199,39 @@ func mergeEntry(ctx context.Context, r *repo.Repo, key string, base, ours, their
 	return merged, &res, nil
 }
 
+// recordsFor lists the conflict records the maps hold for a key, sorted:
+// a new record for the key replaces them and keeps them reachable.
+func recordsFor(ctx context.Context, t *prolly.Tree, key string, maps ...objects.ID) ([]objects.ID, error) {
+	var out []objects.ID
+	for _, m := range maps {
+		e, ok, err := t.Get(ctx, m, key)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !slices.Contains(out, e.ID) {
+			out = append(out, e.ID)
+		}
+	}
+	slices.SortFunc(out, objects.ID.Compare)
+	return out, nil
+}
+
 // mergeConflictMaps carries the conflict records of both heads into the
-// merge (three-way, like documents: a record resolved on one side and
-// untouched on the other is resolved; the winner's record stands when both
-// changed one), then adds this merge's new records.
-func mergeConflictMaps(ctx context.Context, t *prolly.Tree, base, ours, theirs Head, winner objects.Side, records []prolly.Edit) (objects.ID, error) {
-	oursChanges, err := changes(ctx, t, base.Conflicts, ours.Conflicts)
+// merge, three-way like documents: a record resolved on one side and
+// untouched on the other is resolved; a record one side changed and the
+// other did not is taken. Records are compared by what they record (key,
+// base and the pair of sides), not by ID, since the same conflict merged in
+// the other direction has its sides swapped. When both sides hold
+// different records, the winner's stands and lists the loser's in
+// Replaces, so no losing version drops out. This merge's new records go
+// on top.
+func mergeConflictMaps(ctx context.Context, r *repo.Repo, base, ours, theirs Head, winner objects.Side, records []prolly.Edit) (objects.ID, error) {
+	t := r.Tree()
+	oursChanges, err := conflictChanges(ctx, r, base.Conflicts, ours.Conflicts)
 	if err != nil {
 		return objects.ID{}, err
 	}
-	theirsChanges, err := changes(ctx, t, base.Conflicts, theirs.Conflicts)
+	theirsChanges, err := conflictChanges(ctx, r, base.Conflicts, theirs.Conflicts)
 	if err != nil {
 		return objects.ID{}, err
 	}
@@ -210,9 +239,24 @@ func mergeConflictMaps(ctx context.Context, t *prolly.Tree, base, ours, theirs H
 	err = joinChanges(oursChanges, theirsChanges, func(key string, o, th *prolly.Change) error {
 		switch {
 		case th == nil || (o != nil && o.To == th.To):
-		case o == nil || winner == objects.SideTheirs:
+			return nil // ours has it already
+		case o == nil:
 			edits = append(edits, setOrDelete(key, th.To))
+			return nil
 		}
+		kept, lost := o.To, th.To
+		if winner == objects.SideTheirs {
+			kept, lost = th.To, o.To
+		}
+		if kept.ID.IsZero() || lost.ID.IsZero() {
+			edits = append(edits, setOrDelete(key, kept)) // a resolution wins or loses whole
+			return nil
+		}
+		merged, err := keepReplaced(ctx, r, kept, lost)
+		if err != nil {
+			return err
+		}
+		edits = append(edits, setOrDelete(key, merged))
 		return nil
 	})
 	if err != nil {
@@ -220,6 +264,79 @@ func mergeConflictMaps(ctx context.Context, t *prolly.Tree, base, ours, theirs H
 	}
 	edits = overlay(edits, records)
 	return t.Edit(ctx, ours.Conflicts, edits)
+}
+
+// conflictChanges diffs two conflicts maps, leaving out records that
+// changed ID but record the same conflict.
+func conflictChanges(ctx context.Context, r *repo.Repo, from, to objects.ID) ([]prolly.Change, error) {
+	all, err := changes(ctx, r.Tree(), from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, c := range all {
+		if !c.From.ID.IsZero() && !c.To.ID.IsZero() {
+			same, err := sameConflict(ctx, r, c.From.ID, c.To.ID)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func readRecord(ctx context.Context, r *repo.Repo, id objects.ID) (*objects.Conflict, error) {
+	data, err := r.Store().Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return objects.DecodeConflict(data)
+}
+
+// sameConflict reports whether two records record the same conflict: the
+// same document, base and pair of sides, in either order.
+func sameConflict(ctx context.Context, r *repo.Repo, a, b objects.ID) (bool, error) {
+	ra, err := readRecord(ctx, r, a)
+	if err != nil {
+		return false, err
+	}
+	rb, err := readRecord(ctx, r, b)
+	if err != nil {
+		return false, err
+	}
+	sides := func(c *objects.Conflict) [2]objects.ID {
+		if c.Ours.ID.Compare(c.Theirs.ID) <= 0 {
+			return [2]objects.ID{c.Ours.ID, c.Theirs.ID}
+		}
+		return [2]objects.ID{c.Theirs.ID, c.Ours.ID}
+	}
+	return ra.Key == rb.Key && ra.Base == rb.Base && sides(ra) == sides(rb), nil
+}
+
+// keepReplaced stores a copy of the kept record that also replaces the
+// lost one.
+func keepReplaced(ctx context.Context, r *repo.Repo, kept, lost objects.Entry) (objects.Entry, error) {
+	rec, err := readRecord(ctx, r, kept.ID)
+	if err != nil {
+		return objects.Entry{}, err
+	}
+	if slices.Contains(rec.Replaces, lost.ID) {
+		return kept, nil
+	}
+	rec.Replaces = append(rec.Replaces, lost.ID)
+	slices.SortFunc(rec.Replaces, objects.ID.Compare)
+	if len(rec.Replaces) > objects.MaxReplaces {
+		rec.Replaces = rec.Replaces[len(rec.Replaces)-objects.MaxReplaces:]
+	}
+	obj := rec.Encode()
+	if err := r.Store().Put(ctx, obj); err != nil {
+		return objects.Entry{}, err
+	}
+	return objects.Entry{ID: obj.ID, Kind: objects.KindConflict, Size: uint64(len(obj.Data))}, nil
 }
 
 // overlay merges two sorted edit lists; b wins on equal keys.

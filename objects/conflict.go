@@ -41,10 +41,17 @@ type Conflict struct {
 	TheirsCommit ID
 	Winner       Side
 	Paths        []string
+	// Replaces lists the records this one supersedes (sorted, unique): a
+	// later conflict on the same document keeps the earlier records, and
+	// so every losing version, reachable.
+	Replaces []ID
 }
 
 // MaxConflictPaths bounds the locations one record lists.
 const MaxConflictPaths = 1 << 16
+
+// MaxReplaces bounds the earlier records one record keeps.
+const MaxReplaces = 64
 
 // Encode returns the canonical encoding and its ID.
 func (c *Conflict) Encode() Object { return newObject(c.encode()) }
@@ -63,6 +70,10 @@ func (c *Conflict) encode() []byte {
 	e.uvarint(uint64(len(c.Paths)))
 	for _, p := range c.Paths {
 		e.string(p)
+	}
+	e.uvarint(uint64(len(c.Replaces)))
+	for _, id := range c.Replaces {
+		e.id(id)
 	}
 	return e.buf
 }
@@ -94,6 +105,16 @@ func DecodeConflict(data []byte) (*Conflict, error) {
 	}
 	for range n {
 		c.Paths = append(c.Paths, d.string())
+	}
+	n = d.count(IDSize)
+	if d.err == nil && n > MaxReplaces {
+		d.fail("replaces %d records", n)
+	}
+	for i := range n {
+		c.Replaces = append(c.Replaces, d.id())
+		if d.err == nil && (c.Replaces[i].IsZero() || i > 0 && c.Replaces[i-1].Compare(c.Replaces[i]) >= 0) {
+			d.fail("replaced records zero, unsorted or repeated")
+		}
 	}
 	if d.err == nil {
 		if err := ValidateKey(c.Key); err != nil {

@@ -211,6 +211,7 @@ type conflictFields struct {
 	oursC, theirsC       objects.ID
 	winner               objects.Side
 	paths                []string
+	replaces             []objects.ID
 	rawPathCount, rawEnd []byte // replace the path count, or append, when set
 }
 
@@ -227,6 +228,10 @@ func (c conflictFields) bytes() []byte {
 	}
 	for _, p := range c.paths {
 		parts = append(parts, str(p))
+	}
+	parts = append(parts, uv(len(c.replaces)))
+	for _, id := range c.replaces {
+		parts = append(parts, id)
 	}
 	return raw(parts...)
 }
@@ -255,6 +260,15 @@ func TestDecodeConflictRejects(t *testing.T) {
 			c.sides[1].Kind, c.sides[2].Kind = objects.KindJSON, objects.KindBinary
 		}), true},
 
+		{"valid replaces", with(func(c *conflictFields) { c.replaces = []objects.ID{fakeID(1), fakeID(2)} }), true},
+		{"replaces unsorted", with(func(c *conflictFields) { c.replaces = []objects.ID{fakeID(2), fakeID(1)} }), false},
+		{"replaces repeated", with(func(c *conflictFields) { c.replaces = []objects.ID{fakeID(1), fakeID(1)} }), false},
+		{"replaces zero", with(func(c *conflictFields) { c.replaces = []objects.ID{{}} }), false},
+		{"replaces too many", with(func(c *conflictFields) {
+			for i := range objects.MaxReplaces + 1 {
+				c.replaces = append(c.replaces, fakeID(byte(i+1)))
+			}
+		}), false},
 		{"winner 0", with(func(c *conflictFields) { c.winner = 0 }), false},
 		{"winner 3", with(func(c *conflictFields) { c.winner = 3 }), false},
 		{"empty key", with(func(c *conflictFields) { c.key = "" }), false},
@@ -272,10 +286,10 @@ func TestDecodeConflictRejects(t *testing.T) {
 		{"overlong path count", with(func(c *conflictFields) { c.rawPathCount = overlong(1) }), false},
 		{"overlong size", raw(hdr(objects.TypeConflict), str("k"),
 			text.ID, text.Kind, overlong(3), text.ID, text.Kind, uv(3), text.ID, text.Kind, uv(3),
-			fakeID(1), fakeID(2), objects.SideOurs, uv(0)), false},
+			fakeID(1), fakeID(2), objects.SideOurs, uv(0), uv(0)), false},
 		{"overlong key length", raw(hdr(objects.TypeConflict), overlong(1), "k",
 			text.ID, text.Kind, uv(3), text.ID, text.Kind, uv(3), text.ID, text.Kind, uv(3),
-			fakeID(1), fakeID(2), objects.SideOurs, uv(0)), false},
+			fakeID(1), fakeID(2), objects.SideOurs, uv(0), uv(0)), false},
 	}
 	runCorruptCases(t, func(b []byte) (any, error) { return objects.DecodeConflict(b) }, cases)
 }

@@ -5,7 +5,8 @@ package objects
 // nothing; a chunked document at its chunks; a node at its children or, in
 // a leaf, at its documents (or conflict records); a commit at its maps and
 // parents; a conflict record at the versions it keeps; a working set at its
-// commits and maps. Zero IDs (absent) are left out.
+// commits and maps. A conflict record's head commits are not references:
+// they may be virtual merge bases that exist on one leader only. Zero IDs (absent) are left out.
 func References(data []byte) ([]ID, error) {
 	v, err := Decode(data)
 	if err != nil {
@@ -33,6 +34,7 @@ func References(data []byte) ([]ID, error) {
 		add(o.Parents...)
 	case *Conflict:
 		add(o.Base.ID, o.Ours.ID, o.Theirs.ID)
+		add(o.Replaces...)
 	case *WorkingSet:
 		add(o.Base, o.Index, o.Conflicts, o.MergeHead)
 	}

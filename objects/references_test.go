@@ -32,9 +32,11 @@ func wantReferences(v any) []objects.ID {
 		add(v.Index, v.Conflicts)
 		add(v.Parents...)
 	case *objects.Conflict:
-		// The versions it keeps; the two head commits are not references
-		// (they are the merge commit's parents, reached through it).
+		// The versions it keeps and the records it replaces; the two head
+		// commits are not references (they are the merge commit's parents,
+		// reached through it, or virtual merge bases no ref reaches).
 		add(v.Base.ID, v.Ours.ID, v.Theirs.ID)
+		add(v.Replaces...)
 	case *objects.WorkingSet:
 		add(v.Base, v.Index, v.Conflicts, v.MergeHead)
 	}

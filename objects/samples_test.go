@@ -181,6 +181,17 @@ func samples() []sample {
 			TheirsCommit: fakeID(0xa2),
 			Winner:       objects.SideOurs,
 		}},
+		{"conflict/replaces", "a second conflict on a document, keeping the two earlier records", &objects.Conflict{
+			Key:          "docs/hello.txt",
+			Base:         objects.Entry{ID: blobID(helloBytes), Kind: objects.KindText, Size: 4},
+			Ours:         objects.Entry{ID: blobID("\x00\x01"), Kind: objects.KindBinary, Size: 2},
+			Theirs:       objects.Entry{ID: blobID(helloBytes), Kind: objects.KindText, Size: 4},
+			OursCommit:   fakeID(0xa3),
+			TheirsCommit: fakeID(0xa4),
+			Winner:       objects.SideTheirs,
+			Paths:        []string{""},
+			Replaces:     []objects.ID{fakeID(0x01), fakeID(0x02)},
+		}},
 		{"workingset/empty", "the working set of a branch with no commits and nothing staged", &objects.WorkingSet{}},
 		{"workingset/merging", "a working set with staged maps and a merge waiting to be committed", &objects.WorkingSet{
 			Base:         childID,

@@ -200,6 +200,11 @@ func (c *closure) visitEntry(ctx context.Context, e objects.Entry) error {
 				}
 			}
 		}
+		for _, old := range rec.Replaces {
+			if err := c.visitEntry(ctx, objects.Entry{ID: old, Kind: objects.KindConflict}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
