@@ -65,7 +65,7 @@
 //     compactL0At of them has Close compact them into the base level, and a
 //     session that wrote a lot (an import) waits on Close for the
 //     compactors to bring every level under its target, so that the base
-//     level those compactions rewrite stays small (a 4 MiB target).
+//     level those compactions rewrite stays small (a 16 MiB target).
 //   - Badger's logging is off, or reduced to errors sent to
 //     Options.Logger. After a clean Close nothing needs replaying, so a
 //     read-only Open of the 100,000-object store, one Get and Close take
