@@ -9,6 +9,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
+	"golang.org/x/sync/errgroup"
 )
 
 // Head is one side of a merge: a commit and its maps.
@@ -65,16 +66,13 @@ type Outcome struct {
 // stored; the caller makes the commit.
 func Indexes(ctx context.Context, r *repo.Repo, base, ours, theirs Head) (*Outcome, error) {
 	winner := Winner(ours, theirs)
-	oursChanges, err := changes(ctx, r.Tree(), base.Index, ours.Index)
-	if err != nil {
-		return nil, err
-	}
-	theirsChanges, err := changes(ctx, r.Tree(), base.Index, theirs.Index)
+	oursChanges, theirsChanges, err := bothChanges(ctx, r.Tree(), base.Index, ours.Index, theirs.Index)
 	if err != nil {
 		return nil, err
 	}
 	out := &Outcome{}
 	var edits, records []prolly.Edit
+	w := &writer{store: r.Store()}
 	err = joinChanges(oursChanges, theirsChanges, func(key string, o, t *prolly.Change) error {
 		switch {
 		case t == nil:
@@ -85,7 +83,7 @@ func Indexes(ctx context.Context, r *repo.Repo, base, ours, theirs Head) (*Outco
 		case o.To == t.To:
 			return nil // the same change on both sides
 		}
-		merged, conflict, err := mergeEntry(ctx, r, key, o.From, o.To, t.To, winner)
+		merged, conflict, err := mergeEntry(ctx, r, w, o.From, o.To, t.To, winner)
 		if err != nil {
 			return err
 		}
@@ -101,7 +99,7 @@ func Indexes(ctx context.Context, r *repo.Repo, base, ours, theirs Head) (*Outco
 				OursCommit: ours.Commit, TheirsCommit: theirs.Commit, Winner: winner, Paths: conflict.Paths,
 				Replaces: replaces}
 			obj := rec.Encode()
-			if err := r.Store().Put(ctx, obj); err != nil {
+			if err := w.add(ctx, obj); err != nil {
 				return err
 			}
 			records = append(records, prolly.Edit{Key: key, Entry: objects.Entry{ID: obj.ID, Kind: objects.KindConflict, Size: uint64(len(obj.Data))}})
@@ -109,6 +107,9 @@ func Indexes(ctx context.Context, r *repo.Repo, base, ours, theirs Head) (*Outco
 		}
 		return nil
 	})
+	if err == nil {
+		err = w.flush(ctx) // documents and records before the nodes that name them
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +139,17 @@ func changes(ctx context.Context, t *prolly.Tree, from, to objects.ID) ([]prolly
 	return out, err
 }
 
+// bothChanges diffs the base with each side at once: the two walks read
+// the same base nodes at about the same time, so the node cache serves the
+// second, and they use two cores.
+func bothChanges(ctx context.Context, t *prolly.Tree, base, ours, theirs objects.ID) (o, th []prolly.Change, err error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { o, err = changes(gctx, t, base, ours); return err })
+	g.Go(func() (err error) { th, err = changes(gctx, t, base, theirs); return err })
+	err = g.Wait()
+	return o, th, err
+}
+
 // joinChanges walks two sorted change lists by key, calling fn with the
 // change of each side (nil where that side did not change the key).
 func joinChanges(a, b []prolly.Change, fn func(key string, a, b *prolly.Change) error) error {
@@ -163,9 +175,37 @@ func joinChanges(a, b []prolly.Change, fn func(key string, a, b *prolly.Change) 
 	return nil
 }
 
+// writer batches the objects a merge makes into few Puts: the store syncs
+// every Put, and a merge may make thousands of documents.
+type writer struct {
+	store   objects.ObjectWriter
+	pending []objects.Object
+	size    int
+}
+
+const writerBatchBytes = 4 << 20
+
+func (w *writer) add(ctx context.Context, obj objects.Object) error {
+	w.pending = append(w.pending, obj)
+	w.size += len(obj.Data)
+	if w.size >= writerBatchBytes {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+func (w *writer) flush(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	err := w.store.Put(ctx, w.pending...)
+	w.pending, w.size = nil, 0
+	return err
+}
+
 // mergeEntry merges one document that both sides changed differently and
 // stores the merged version. conflict is nil when it merged cleanly.
-func mergeEntry(ctx context.Context, r *repo.Repo, key string, base, ours, theirs objects.Entry, winner objects.Side) (objects.Entry, *DocResult, error) {
+func mergeEntry(ctx context.Context, r *repo.Repo, w *writer, base, ours, theirs objects.Entry, winner objects.Side) (objects.Entry, *DocResult, error) {
 	if base.Size > MaxMergeSize || ours.Size > MaxMergeSize || theirs.Size > MaxMergeSize {
 		// Too large to merge by content: the winner's version stands whole.
 		chosen := ours
@@ -188,8 +228,14 @@ func mergeEntry(ctx context.Context, r *repo.Repo, key string, base, ours, their
 	res := Document(docs[0], docs[1], docs[2], winner)
 	var merged objects.Entry
 	if !res.Deleted {
+		obj, entry, small := repo.EncodeSmallDocument(res.Content)
 		var err error
-		if merged, err = r.WriteDocumentBytes(ctx, res.Content); err != nil {
+		if small {
+			merged, err = entry, w.add(ctx, obj)
+		} else {
+			merged, err = r.WriteDocumentBytes(ctx, res.Content)
+		}
+		if err != nil {
 			return objects.Entry{}, nil, err
 		}
 	}
