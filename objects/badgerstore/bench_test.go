@@ -211,6 +211,35 @@ func BenchmarkOpenGetClose(b *testing.B) {
 	}
 }
 
+// BenchmarkProcessGet is `folio get` as the store sees it: a new process
+// that opens the imported store read-only, reads one document and closes
+// it; "nothing" is the same process doing nothing, to subtract.
+func BenchmarkProcessGet(b *testing.B) {
+	dir := importedStore(b)
+	for _, role := range []string{"nothing", "get-one"} {
+		b.Run(role, func(b *testing.B) {
+			for b.Loop() {
+				if out, err := helperCmd(role, dir).CombinedOutput(); err != nil {
+					b.Fatalf("%v\n%s", err, out)
+				}
+			}
+		})
+	}
+}
+
+// getOne opens the store read-only, reads one document and closes it.
+func getOne(dir string) error {
+	s, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	if _, err := s.Get(context.Background(), docBlob(4242).ID); err != nil {
+		s.Close()
+		return err
+	}
+	return s.Close()
+}
+
 // BenchmarkImportMemory imports benchDocs documents in a fresh process
 // and reports its peak resident memory (VmHWM: heap, stacks and the
 // mapped pages of Badger's files), its peak anonymous memory, and the

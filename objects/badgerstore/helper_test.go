@@ -31,6 +31,8 @@ var helpers = map[string]func(dir string) error{
 	"unclean":       writeAndExitUncleanly,
 	"crash-writer":  runCrashWriter,
 	"import":        runImport,
+	"get-one":       getOne,
+	"nothing":       func(string) error { return nil },
 }
 
 func TestMain(m *testing.M) {

@@ -77,8 +77,9 @@ const cancelCheckEvery = 256
 // Badger allows and commits those in the background. Putting an object
 // again writes a second copy of the same bytes that compaction drops; that
 // is cheaper than looking every object up first (the lookups of a 100,000
-// object import cost more than the rare duplicate). UpdateRefs makes what
-// Put wrote durable before it moves a ref.
+// object import cost more than the rare duplicate). Put returns once its
+// objects are in Badger's synced write-ahead log (syncWrites), so one Put
+// of many objects costs far less than many Puts of one.
 func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
 	if err := s.checkWritable(); err != nil {
 		return err

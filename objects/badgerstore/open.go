@@ -68,6 +68,8 @@ type badgerRefusal struct{ err error }
 
 func (e *badgerRefusal) Error() string { return "badgerstore: open: " + e.err.Error() }
 
+func (e *badgerRefusal) Unwrap() error { return e.err }
+
 // openAs locks dir and opens Badger in it. With maintain, a read-write
 // open of a database with many level-0 tables reopens it so that Close
 // compacts them (see compactL0At).

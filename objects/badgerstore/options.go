@@ -60,10 +60,10 @@ const (
 	// has Badger merge them into the base level on Close. Keys are hashes,
 	// so every level-0 table overlaps the whole base level and the merge
 	// rewrites all of it: baseLevelSize bounds that, whatever the size of
-	// the repository (about 0.4 s of CPU once every compactL0At commands).
-	// A smaller base level makes those merges cheaper but the levels below
-	// it busier: with 4 MiB, settling an import of 100,000 documents took
-	// 3.6 s of CPU instead of 0.9 s.
+	// the repository (about half a second of CPU, once every compactL0At
+	// commands). A smaller base level makes those merges cheaper but the
+	// levels below it busier: with 4 MiB, settling an import of 100,000
+	// documents took 3.6 s of CPU instead of 0.9 s.
 	compactL0At   = 8
 	baseLevelSize = 16 << 20
 	// A session that put at least settleAfter bytes waits on Close for
