@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -68,6 +70,11 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 }
 
 func (a *app) serve(ctx context.Context, o serveOptions) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A long-running server sizes its own heap; the limit that keeps
+		// short commands small would make it collect all the time.
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
