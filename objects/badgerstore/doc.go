@@ -47,11 +47,12 @@
 // long-running server; the ones here (options.go) were measured on
 // 100,000 generated JSON documents of ~1 KiB (103 MB), see bench_test.go:
 //
-//   - Every object up to 1 MiB stays in the LSM tree, compressed with ZSTD
-//     (fastest level) in 16 KiB blocks: 42 MB on disk, where git's packed
-//     .git takes 73 MB for the same files and Badger's defaults (Snappy,
-//     4 KiB blocks) 76 MB. 4 KiB blocks would take 61 MB; 16 KiB blocks
-//     cost a random read about 65 µs instead of 40 µs.
+//   - Every object up to 1 MiB stays in the LSM tree, compressed with
+//     Snappy in 16 KiB blocks: about 54 MB on disk, where git's packed .git
+//     takes 73 MB for the same files and Badger's defaults (Snappy, 4 KiB
+//     blocks) 76 MB. ZSTD's fastest level would take 42 MB but costs an
+//     import a quarter more time and a random read twice the
+//     decompression (65 µs instead of about 30 µs).
 //   - 8 MiB memtables, two of them, an 8 MiB block cache, 2 MiB tables and
 //     two compactors bound the memory of an import. Badger allocates its
 //     buffers on the Go heap, so the GC's headroom doubles them: the peak

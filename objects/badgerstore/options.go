@@ -41,11 +41,12 @@ const (
 	// value-log file. Badger preallocates twice this (as a sparse file)
 	// while the store is open and truncates it on Close.
 	valueLogFileSize = 64 << 20
-	// Larger blocks give ZSTD more context: JSON documents of ~1 KiB take
-	// 30% less space 16 to a block than 4 to a block. ZSTD's fastest level
-	// is within 3% of its default level for half the CPU.
+	// Larger blocks give the compressor more context: JSON documents of
+	// ~1 KiB take 30% less space 16 to a block than 4 to a block. Snappy
+	// (S2) rather than ZSTD: 25% more bytes on disk (still well under
+	// git's packed .git), for imports about 25% faster and reads that
+	// decompress in half the time.
 	blockSize = 16 << 10
-	zstdLevel = 1
 	// Compressed blocks are cached decompressed; a CLI command reads
 	// little, so a small cache is enough.
 	blockCacheSize = 8 << 20
@@ -101,8 +102,7 @@ func badgerOptions(dir string, readOnly bool, logger *slog.Logger) badger.Option
 		WithBlockSize(blockSize).
 		WithBlockCacheSize(blockCacheSize).
 		WithIndexCacheSize(0).
-		WithCompression(options.ZSTD).
-		WithZSTDCompressionLevel(zstdLevel).
+		WithCompression(options.Snappy).
 		WithNumLevelZeroTables(numLevelZeroTables).
 		WithNumLevelZeroTablesStall(numLevelZeroTablesStall).
 		WithNumCompactors(numCompactors).
