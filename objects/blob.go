@@ -36,6 +36,17 @@ func (k Kind) String() string {
 // MarshalText shows a kind by name in JSON output.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads a kind by name, so listings in JSON read back.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for _, kind := range []Kind{KindText, KindJSON, KindBinary, KindConflict} {
+		if string(b) == kind.String() {
+			*k = kind
+			return nil
+		}
+	}
+	return fmt.Errorf("kind %q: want text, json, binary or conflict", b)
+}
+
 func (k Kind) valid() bool { return k >= KindText && k <= KindConflict }
 
 // DetectKind classifies document content: a JSON object or array is JSON,

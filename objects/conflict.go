@@ -25,6 +25,17 @@ func (s Side) String() string {
 // MarshalText shows a side by name in JSON output.
 func (s Side) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a side by name, so reports in JSON read back.
+func (s *Side) UnmarshalText(b []byte) error {
+	for _, side := range []Side{SideOurs, SideTheirs} {
+		if string(b) == side.String() {
+			*s = side
+			return nil
+		}
+	}
+	return fmt.Errorf("side %q: want ours or theirs", b)
+}
+
 // Conflict records a document whose merge conflicted: the three versions
 // that met (a zero Entry.ID means absent on that side: not yet created, or
 // deleted), the two head commits, which side won the conflicting regions,
