@@ -271,16 +271,23 @@ func gitRun(b *testing.B, dir string, stdin io.Reader, args ...string) {
 	}
 }
 
+// gitBackend finds git's HTTP backend.
+func gitBackend() (string, bool) {
+	out, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		return "", false
+	}
+	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
+	_, err = os.Stat(backend)
+	return backend, err == nil
+}
+
 // needGit skips when git or its HTTP backend is missing.
 func needGit(b *testing.B) string {
 	b.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		b.Skip("git is not installed")
-	}
-	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		b.Skip("git http-backend is not installed")
+	backend, ok := gitBackend()
+	if !ok {
+		b.Skip("git and git http-backend are needed")
 	}
 	return backend
 }
@@ -476,7 +483,9 @@ func BenchmarkFetchOneCommit(b *testing.B) {
 // BenchmarkPushOneDocOn1M pushes a one-document change to a repository of
 // 1,000,000 documents (about 100 bytes each: the size of the documents
 // does not change what an index edit costs) and reports the bytes sent
-// against the minimum.
+// against the minimum, and git push of the same change to a bare git
+// repository holding the same files (one flat folder of a million
+// entries), when git is installed.
 func BenchmarkPushOneDocOn1M(b *testing.B) {
 	skipShort(b)
 	benchEnv(b)
@@ -498,12 +507,23 @@ func BenchmarkPushOneDocOn1M(b *testing.B) {
 	}
 	origin := remote.Remote{Name: "origin", URL: url}
 
-	var pushT []time.Duration
-	var sentBytes, wireBytes, minBytes, objectsSent, minObjects, reqs []int64
+	var gitClone string
+	var gitCount *counted
+	if backend, ok := gitBackend(); ok {
+		var gitURL string
+		_, gitURL, gitCount = gitServer(b, backend, n, size)
+		dir := b.TempDir()
+		gitRun(b, dir, nil, "clone", "-q", "--bare", gitURL, "leader.git")
+		gitClone = filepath.Join(dir, "leader.git")
+	}
+
+	var pushT, gitT []time.Duration
+	var sentBytes, wireBytes, minBytes, objectsSent, minObjects, reqs, gitBytes, gitReqs []int64
 	version := 0
 	for b.Loop() {
 		version++
-		id := benchCommit(b, leader, version, size, (version*104729)%n)
+		doc := (version * 104729) % n
+		id := benchCommit(b, leader, version, size, doc)
 		minimal, minimalObjects := benchMissing(b, leader, hub, id)
 		count.snapshot()
 		var rep *remote.Report
@@ -519,6 +539,14 @@ func BenchmarkPushOneDocOn1M(b *testing.B) {
 		sentBytes, wireBytes = append(sentBytes, rep.BytesSent), append(wireBytes, recvd)
 		minBytes, objectsSent, minObjects, reqs = append(minBytes, minimal), append(objectsSent, int64(rep.ObjectsSent)),
 			append(minObjects, int64(minimalObjects)), append(reqs, r)
+
+		if gitClone != "" {
+			gitImport(b, gitClone, version, size, false, slices.Values([]int{doc}))
+			gitCount.snapshot()
+			gitT = append(gitT, timed(b, gitCmd(gitClone, "push", "-q", "origin", "main")))
+			r, _, recvd := gitCount.snapshot()
+			gitReqs, gitBytes = append(gitReqs, r), append(gitBytes, recvd)
+		}
 	}
 	b.ReportMetric(float64(median(pushT).Microseconds())/1000, "push-ms")
 	b.ReportMetric(float64(median(sentBytes)), "bytes-sent")
@@ -527,6 +555,11 @@ func BenchmarkPushOneDocOn1M(b *testing.B) {
 	b.ReportMetric(float64(median(objectsSent)), "objects-sent")
 	b.ReportMetric(float64(median(minObjects)), "minimal-objects")
 	b.ReportMetric(float64(median(reqs)), "requests")
+	if gitClone != "" {
+		b.ReportMetric(float64(median(gitT).Microseconds())/1000, "git-push-ms")
+		b.ReportMetric(float64(median(gitBytes)), "git-bytes-sent")
+		b.ReportMetric(float64(median(gitReqs)), "git-requests")
+	}
 }
 
 // docAPIFixture is a served repository of docAPIDocs documents of 1 KiB.

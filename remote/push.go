@@ -70,12 +70,35 @@ func Push(ctx context.Context, r *repo.Repo, rm Remote, branches []string, opts 
 		}
 	}
 	if len(updates) == 0 {
-		return rep, nil
+		// Nothing to send, but the remote-tracking refs may lag (a push
+		// whose reply was lost): bring them to what the remote holds.
+		return rep, refreshTracking(ctx, r, rm.Name, branches, remoteRefs)
 	}
 	if err := pushUpdates(ctx, r, c, rm.Name, updates, force, rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// refreshTracking moves the remote-tracking refs of branches to the values
+// the remote reported.
+func refreshTracking(ctx context.Context, r *repo.Repo, remote string, branches []string, remoteRefs map[string]objects.ID) error {
+	var updates []objects.RefUpdate
+	for _, b := range branches {
+		name := TrackingRef(remote, b)
+		cur, err := r.RefOrZero(ctx, name)
+		if err != nil {
+			return err
+		}
+		if want := remoteRefs[b]; cur != want {
+			updates = append(updates, objects.RefUpdate{Name: name, Old: cur, New: want})
+		}
+	}
+	err := r.Store().UpdateRefs(ctx, updates...)
+	if errors.Is(err, objects.ErrRefChanged) {
+		return nil // a concurrent fetch moved them; it knows better
+	}
+	return err
 }
 
 // pushUpdates sends the pack of the updates' commits that the remote lacks

@@ -34,7 +34,7 @@ func newRepo(t *testing.T) *repo.Repo {
 func serve(t *testing.T, r *repo.Repo, auth *server.Auth) string {
 	t.Helper()
 	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(r), Auth: auth,
-		Sync: func(ctx context.Context, r *repo.Repo, names []string) (any, error) { return nil, nil }}))
+		Sync: func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error) { return nil, nil }}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/"
 }

@@ -22,8 +22,9 @@ type Remote struct {
 	URL  string `json:"url"`
 }
 
-// ErrNoRemote: no remote by that name.
-var ErrNoRemote = errors.New("remote: no such remote")
+// ErrNoRemote: no remote by that name. It is a kind of objects.ErrNotFound,
+// so the server reports it as not_found.
+var ErrNoRemote = fmt.Errorf("remote: %w: no such remote", objects.ErrNotFound)
 
 func urlKey(name string) string { return "remote." + name + ".url" }
 

@@ -19,11 +19,15 @@ import (
 type SyncOptions struct {
 	Options
 	// Attempts bounds the tries per remote when pushes lose races
-	// (default 6); Backoff is the first wait, doubled each time, with
-	// jitter (default 100ms).
+	// (default 10); Backoff is the first wait, doubled each time up to
+	// maxBackoff, with jitter (default 100ms).
 	Attempts int
 	Backoff  time.Duration
 }
+
+// maxBackoff caps the wait between attempts: leaders that keep taking
+// writes keep moving, and a long wait only widens the race.
+const maxBackoff = 3 * time.Second
 
 // BranchSync is what sync did to one branch.
 type BranchSync struct {
@@ -58,7 +62,7 @@ func (s *SyncReport) NewConflicts() int {
 // staged changes is not moved, and is reported as skipped.
 func Sync(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*SyncReport, error) {
 	if opts.Attempts <= 0 {
-		opts.Attempts = 6
+		opts.Attempts = 10
 	}
 	if opts.Backoff <= 0 {
 		opts.Backoff = 100 * time.Millisecond
@@ -81,7 +85,7 @@ func Sync(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*Sync
 			case <-ctx.Done():
 				return total, ctx.Err()
 			}
-			wait *= 2
+			wait = min(2*wait, maxBackoff)
 		}
 	}
 	if err != nil {

@@ -229,7 +229,7 @@ refs/remotes/REMOTE/BRANCH says).`,
 				}
 				rep, err := remote.Push(ctx, r, rm, []string{branch}, opts)
 				if err != nil {
-					return err
+					return fmt.Errorf("push %s: %w", rm.Name, err)
 				}
 				if a.jsonOut {
 					return a.printJSON(rep)
@@ -296,7 +296,7 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 				}
 				rep, err := remote.Pull(cmd.Context(), r, rm, current, theirs, remote.Options{})
 				if err != nil {
-					return err
+					return fmt.Errorf("pull %s: %w", rm.Name, err)
 				}
 				if a.jsonOut {
 					if err := a.printJSON(rep); err != nil {

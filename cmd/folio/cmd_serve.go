@@ -18,6 +18,7 @@ import (
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
 	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -136,12 +137,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		announced = append(announced, r.Dir())
 	}
 	defer opts.Repos.Close()
-	opts.Sync = func(ctx context.Context, r *repo.Repo, names []string) (any, error) {
-		remotes, err := remotesFor(r.Files, names)
+	opts.Sync = func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error) {
+		remotes, err := remotesFor(r.Files, req.Remotes)
 		if err != nil {
 			return nil, err
 		}
-		return syncAll(ctx, r, remotes, remote.SyncOptions{}), nil
+		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts}), nil
 	}
 	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}

@@ -33,6 +33,13 @@ With --json the report lists, per remote, requests made, objects and bytes
 sent and received, refs updated, and what happened to each branch.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if info, err := a.served(); err == nil && a.locked() {
+				reports, err := a.syncThroughServer(ctx, info, wire.SyncRequest{Remotes: args, Attempts: attempts})
+				if err != nil {
+					return err
+				}
+				return a.reportSync(reports)
+			}
 			var reports []*remote.SyncReport
 			err := a.withRepo(ctx, true, func(r *repo.Repo) error {
 				remotes, err := remotesFor(r.Files, args)
@@ -42,16 +49,13 @@ sent and received, refs updated, and what happened to each branch.`,
 				reports = syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: attempts})
 				return nil
 			})
-			if errors.Is(err, badgerstore.ErrLocked) {
-				reports, err = a.syncThroughServer(ctx, args, err)
-			}
 			if err != nil {
 				return err
 			}
 			return a.reportSync(reports)
 		},
 	}
-	cmd.Flags().IntVar(&attempts, "attempts", 6, "tries per remote when pushes lose races")
+	cmd.Flags().IntVar(&attempts, "attempts", 10, "tries per remote when pushes lose races")
 	return cmd
 }
 
@@ -129,18 +133,29 @@ func (a *app) served() (*servedInfo, error) {
 	return &info, nil
 }
 
-// syncThroughServer asks the folio serve process holding the repository to
-// run the sync; if none is serving it, the lock error stands.
-func (a *app) syncThroughServer(ctx context.Context, remotes []string, lockErr error) ([]*remote.SyncReport, error) {
-	info, err := a.served()
+// locked reports whether another process holds the repository now,
+// without waiting: a serve.json left by a server that died is stale.
+func (a *app) locked() bool {
+	dir, err := a.repoDir()
 	if err != nil {
-		return nil, lockErr
+		return false
 	}
+	r, err := repo.Open(context.Background(), dir, repo.Options{ReadOnly: true})
+	if err != nil {
+		return errors.Is(err, badgerstore.ErrLocked)
+	}
+	r.Close()
+	return false
+}
+
+// syncThroughServer asks the folio serve process holding the repository to
+// run the sync.
+func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.SyncRequest) ([]*remote.SyncReport, error) {
 	c, err := client.New(info.URL, client.Options{Token: info.Token})
 	if err != nil {
 		return nil, err
 	}
-	raw, err := c.Sync(ctx, wire.SyncRequest{Remotes: remotes})
+	raw, err := c.Sync(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("sync through folio serve at %s: %w", info.URL, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/wire"
 )
 
 // Exit codes, documented in `folio help`.
@@ -63,6 +64,8 @@ var hints = []struct {
 	{badgerstore.ErrLocked, "another folio process is using this repository; try again when it finishes"},
 	{repo.ErrNothingToCommit, "stage changes with 'folio put', 'folio rm', 'folio mv' or 'folio import' first"},
 	{objects.ErrRefChanged, "another writer moved it first; look again and retry"},
+	{wire.ErrUnauthorized, "set $FOLIO_TOKEN, or store a token with 'folio login URL' (servers make them with 'folio serve token add')"},
+	{wire.ErrForbidden, "this token is read-only or not for this repository; writes need a read-write token"},
 	{repo.ErrUnknownRevision, "see 'folio log' and 'folio branch' for what exists"},
 	{repo.ErrNoCommits, "make a first commit with 'folio commit -m MSG'"},
 	{repo.ErrStagedChanges, ""},

@@ -88,6 +88,13 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	c.stats.Requests.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err // it repeats the method and URL
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("the connection closed before a reply (run it again): %w", err)
+		}
 		return nil, fmt.Errorf("%s %s: %w", method, c.endpoint(path), err)
 	}
 	resp.Body = struct {
@@ -222,7 +229,10 @@ func (c *Client) Push(ctx context.Context, req wire.PushRequest, send func(*wire
 	}
 	defer resp.Body.Close()
 	var out wire.PushResponse
-	return &out, decodeJSON(resp.Body, &out)
+	if err := decodeJSON(resp.Body, &out); err != nil {
+		return nil, fmt.Errorf("the push may have been applied but its reply was cut short (fetch to see): %w", err)
+	}
+	return &out, nil
 }
 
 // Sync asks the server to sync its repository with its remotes; the

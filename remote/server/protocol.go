@@ -170,7 +170,7 @@ func (s *Server) sync(q *request) error {
 	if err := readJSON(q.Body, &req); err != nil {
 		return err
 	}
-	report, err := s.opts.Sync(q.Context(), q.repo.Repo, req.Remotes)
+	report, err := s.opts.Sync(q.Context(), q.repo.Repo, req)
 	if err != nil && report == nil {
 		return err
 	}

@@ -36,7 +36,7 @@ var DefaultLimits = Limits{
 }
 
 // SyncFunc syncs a served repository with its remotes, for POST /v1/sync.
-type SyncFunc func(ctx context.Context, r *repo.Repo, remotes []string) (any, error)
+type SyncFunc func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error)
 
 // Options configure a server.
 type Options struct {

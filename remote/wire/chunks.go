@@ -76,7 +76,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
 	c.left -= uint64(n)
 	if err == io.EOF {
-		err = c.fail(fmt.Errorf("wire: %w: pack ends inside a chunk", ErrTruncated))
+		err = c.fail(fmt.Errorf("%w: pack ends inside a chunk", ErrTruncated))
 	}
 	return n, err
 }
@@ -88,7 +88,7 @@ func (c *chunkReader) uvarint(what string) (uint64, error) {
 	c.crc = crc32.Update(c.crc, castagnoli, buf[:n])
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return 0, c.fail(fmt.Errorf("wire: %w: pack ends before its %s", ErrTruncated, what))
+		return 0, c.fail(fmt.Errorf("%w: pack ends before its %s", ErrTruncated, what))
 	case err != nil:
 		return 0, c.fail(fmt.Errorf("wire: %s: %w", what, err))
 	}
@@ -100,7 +100,7 @@ func (c *chunkReader) readFull(p []byte, what string) error {
 	n, err := io.ReadFull(c.raw, p)
 	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
 	if err != nil {
-		return c.fail(fmt.Errorf("wire: %w: pack ends inside its %s", ErrTruncated, what))
+		return c.fail(fmt.Errorf("%w: pack ends inside its %s", ErrTruncated, what))
 	}
 	return nil
 }

@@ -73,6 +73,8 @@ type PushResponse struct {
 // remotes (all when empty).
 type SyncRequest struct {
 	Remotes []string `json:"remotes"`
+	// Attempts bounds the tries per remote (zero: the server's default).
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // MaxFrame bounds a framed JSON message.

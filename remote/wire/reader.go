@@ -126,7 +126,7 @@ func (pr *PackReader) start() error {
 		return fmt.Errorf("wire: %w: not a pack (no %q header)", objects.ErrCorrupt, Magic)
 	}
 	if err != nil {
-		pr.chunks.fail(fmt.Errorf("wire: %w: pack ends inside its header", ErrTruncated))
+		pr.chunks.fail(fmt.Errorf("%w: pack ends inside its header", ErrTruncated))
 		return pr.streamError(err, "header")
 	}
 	if h[len(Magic)] != Version {
@@ -199,7 +199,7 @@ func (pr *PackReader) streamError(err error, what string) error {
 	if src := pr.src.err; src != nil {
 		// A connection that broke mid-pack cut it short; the caller can
 		// still test for the transport's error (context.Canceled ...).
-		return fmt.Errorf("wire: reading pack %s: %w: %w", what, ErrTruncated, src)
+		return fmt.Errorf("reading pack %s: %w: %w", what, ErrTruncated, src)
 	}
 	if pr.chunks.err != nil {
 		return pr.chunks.err
