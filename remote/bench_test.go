@@ -16,15 +16,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"fmt"
 	"io"
-	"iter"
 	"math/rand/v2"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -292,20 +293,17 @@ func needGit(b *testing.B) string {
 	return backend
 }
 
-// gitImport writes a commit to a bare repository with git fast-import:
-// the documents given, on top of main's head unless first.
-func gitImport(b *testing.B, bare string, version, size int, first bool, docs iter.Seq[int]) {
+// gitImport commits new versions of some documents on main of a bare
+// repository, with git fast-import.
+func gitImport(b *testing.B, bare string, version, size int, docs ...int) {
 	b.Helper()
 	pr, pw := io.Pipe()
 	go func() {
 		w := bufio.NewWriterSize(pw, 1<<20)
 		msg := fmt.Sprintf("version %d", version)
-		fmt.Fprintf(w, "commit refs/heads/main\ncommitter bench <bench@example.com> %d +0000\ndata %d\n%s\n",
+		fmt.Fprintf(w, "commit refs/heads/main\ncommitter bench <bench@example.com> %d +0000\ndata %d\n%s\nfrom refs/heads/main^0\n",
 			benchEpoch.Add(time.Duration(version)*time.Minute).Unix(), len(msg), msg)
-		if !first {
-			w.WriteString("from refs/heads/main^0\n")
-		}
-		for i := range docs {
+		for _, i := range docs {
 			doc := benchDoc(i, version, size)
 			fmt.Fprintf(w, "M 100644 inline %s\ndata %d\n", benchKey(i), len(doc))
 			w.Write(doc)
@@ -317,6 +315,55 @@ func gitImport(b *testing.B, bare string, version, size int, first bool, docs it
 	gitRun(b, bare, pr, "fast-import", "--quiet", "--done")
 }
 
+// gitLoad makes the first commit of a bare repository: the same n
+// documents as benchRepo, under the same keys. Blobs go through git
+// fast-import, the folder through git mktree (fast-import's folders are
+// quadratic in their size: a million entries took over 20 minutes).
+func gitLoad(b *testing.B, bare string, n, size int) {
+	b.Helper()
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriterSize(pw, 1<<20)
+		for i := range n {
+			doc := benchDoc(i, 0, size)
+			fmt.Fprintf(w, "blob\ndata %d\n", len(doc))
+			w.Write(doc)
+			w.WriteByte('\n')
+		}
+		w.WriteString("done\n")
+		pw.CloseWithError(w.Flush())
+	}()
+	gitRun(b, bare, pr, "fast-import", "--quiet", "--done")
+	var docs bytes.Buffer
+	for i := range n {
+		doc := benchDoc(i, 0, size)
+		sum := sha1.Sum(append(fmt.Appendf(nil, "blob %d\x00", len(doc)), doc...))
+		fmt.Fprintf(&docs, "100644 blob %x\t%s\n", sum, path.Base(benchKey(i)))
+	}
+	docsTree := gitOutput(b, bare, &docs, "mktree")
+	root := gitOutput(b, bare, strings.NewReader("040000 tree "+docsTree+"\t"+path.Dir(benchKey(0))+"\n"), "mktree")
+	commit := gitOutput(b, bare, strings.NewReader("load\n"), "commit-tree", root)
+	gitRun(b, bare, nil, "update-ref", "refs/heads/main", commit)
+}
+
+// gitOutput runs git and returns its output, trimmed.
+func gitOutput(b *testing.B, dir string, stdin io.Reader, args ...string) string {
+	b.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Stdin = stdin
+	when := fmt.Sprintf("%d +0000", benchEpoch.Unix())
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_AUTHOR_DATE="+when,
+		"GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com", "GIT_COMMITTER_DATE="+when)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // gitServer makes a bare git repository holding the same n documents as
 // benchRepo, packed as a server keeps it, and serves it with git
 // http-backend. It returns the bare folder and the repository's URL.
@@ -325,13 +372,7 @@ func gitServer(b *testing.B, backend string, n, size int) (string, string, *coun
 	root := b.TempDir()
 	bare := filepath.Join(root, "docs.git")
 	gitRun(b, root, nil, "init", "-q", "--bare", "-b", "main", bare)
-	gitImport(b, bare, 0, size, true, func(yield func(int) bool) {
-		for i := range n {
-			if !yield(i) {
-				return
-			}
-		}
-	})
+	gitLoad(b, bare, n, size)
 	gitRun(b, bare, nil, "repack", "-a", "-d", "-q")
 	gitRun(b, bare, nil, "config", "http.receivepack", "true")
 	c := &counted{h: &cgi.Handler{
@@ -449,7 +490,7 @@ func BenchmarkFetchOneCommit(b *testing.B) {
 		version++
 		doc := (version * 7919) % n
 		id := benchCommit(b, src, version, size, doc)
-		gitImport(b, bare, version, size, false, slices.Values([]int{doc}))
+		gitImport(b, bare, version, size, doc)
 		minimal, _ := benchMissing(b, src, leader, id)
 
 		folioCount.snapshot()
@@ -541,7 +582,7 @@ func BenchmarkPushOneDocOn1M(b *testing.B) {
 			append(minObjects, int64(minimalObjects)), append(reqs, r)
 
 		if gitClone != "" {
-			gitImport(b, gitClone, version, size, false, slices.Values([]int{doc}))
+			gitImport(b, gitClone, version, size, doc)
 			gitCount.snapshot()
 			gitT = append(gitT, timed(b, gitCmd(gitClone, "push", "-q", "origin", "main")))
 			r, _, recvd := gitCount.snapshot()
