@@ -1,7 +1,3 @@
-// Command folio is the command-line interface of folio, a versioned
-// document store where every clone is a leader. It parses flags, calls the
-// objects, merge and remote packages, prints, and maps errors to exit
-// codes in one place (exit.go).
 package main
 
 import (

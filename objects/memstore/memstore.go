@@ -1,6 +1,3 @@
-// Package memstore is an in-memory objects.Store for unit tests of the
-// layers above the store. It meets the same conformance suite as the Badger
-// store; nothing in it survives Close.
 package memstore
 
 import (

@@ -1,0 +1,39 @@
+// Package repo is one leader's repository: the store, the current branch,
+// the settings, and everything a person does with documents and history on
+// their own — staging, commits, revisions, history walks, import and
+// export, fsck and stats. The merge and remote packages build on it.
+//
+// # Layout
+//
+// A repository is a .folio folder: "format" names the repository format
+// (a build refuses one it does not know), "HEAD" the current branch,
+// "config.json" the settings, "db" the Badger store with every object and
+// ref. Files (the small files) can be read and edited while another
+// process holds the store.
+//
+// # Working sets
+//
+// What is staged on a branch is a WorkingSet object (staged index, staged
+// conflicts, the commit staging began from, a pending merge) named by the
+// ref workingsets/refs/heads/BRANCH. Staging replaces it by
+// compare-and-swap, so two writers never lose each other's changes; a
+// commit moves the branch and drops the working set in one atomic ref
+// update. A working set equal to its branch's head is not stored at all.
+// Each branch keeps its own: switching branches neither loses nor carries
+// staged changes. If the branch moves under staged changes (a sync, a
+// write through the document API), commit refuses until they are reset.
+//
+// # Documents
+//
+// Documents up to SingleBlobMax are one blob; larger ones are cut into
+// content-defined chunks (about 1 MiB, by a gear rolling hash), so reads,
+// writes and transfers stream, and an edit in the middle of a large
+// document stores only the chunks around it.
+//
+// # Writes and crashes
+//
+// Every writer stores objects before what references them and moves refs
+// last (objects' closure-on-write rule), so a process killed at any moment
+// leaves the repository consistent: fsck clean, each branch at its old or
+// new commit. The CLI's crash test kills real processes to check it.
+package repo
