@@ -347,8 +347,6 @@ func TestNewChecksURL(t *testing.T) {
 // A push whose control frame alone is over MaxPushBytes is refused as too
 // large (413), like one whose pack is.
 func TestPushFrameOverLimit(t *testing.T) {
-	t.Skip("bug: wire.ReadFrame keeps the reader's error as text only, so the server's http.MaxBytesError " +
-		"is lost and the push is reported as truncated (400) instead of too_large (413)")
 	ctx := context.Background()
 	p := newPair(t, server.Options{})
 	next := commitOn(t, p.leader, mainRef, map[string]string{"x": "x"})

@@ -142,8 +142,6 @@ func TestPushWithMissingObjects(t *testing.T) {
 // A pack that references what it did not send is the sender's fault: the
 // server says so (a client error with a message), not "internal error".
 func TestPushWithMissingObjectsIsClientError(t *testing.T) {
-	t.Skip("bug: transfer.ErrMissingReference wraps no sentinel, so the server answers 500 internal " +
-		"with the message hidden; wrap it in objects.ErrCorrupt (400 corrupt)")
 	ctx := context.Background()
 	p := newPair(t, server.Options{})
 	next := commitOn(t, p.leader, mainRef, map[string]string{"docs/001.json": `{"i": "one"}`})

@@ -43,10 +43,14 @@ func snapshot(q *request) (head objects.ID, c *objects.Commit, err error) {
 
 func etag(id objects.ID) string { return `"` + id.String() + `"` }
 
-// matches reports whether an If-Match or If-None-Match header names id.
-func matches(header string, id objects.ID) bool {
+// matches reports whether an If-Match (strong comparison) or If-None-Match
+// (weak comparison) header names id, as RFC 9110 says.
+func matches(header string, id objects.ID, weak bool) bool {
 	for part := range strings.SplitSeq(header, ",") {
-		part = strings.TrimPrefix(strings.TrimSpace(part), "W/")
+		part = strings.TrimSpace(part)
+		if weak {
+			part = strings.TrimPrefix(part, "W/")
+		}
 		if part == "*" && !id.IsZero() || part == etag(id) {
 			return true
 		}
@@ -83,7 +87,7 @@ func (s *Server) getDoc(q *request) error {
 	} else if conflicted {
 		h.Set("X-Folio-Conflict", "true")
 	}
-	if inm := q.Header.Get("If-None-Match"); inm != "" && matches(inm, e.ID) {
+	if inm := q.Header.Get("If-None-Match"); inm != "" && matches(inm, e.ID, true) {
 		q.w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -162,6 +166,9 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit) (commit object
 		}
 		opts.Message = verb + " " + key
 	}
+	if err := checkBranchExists(q, ref); err != nil {
+		return commit, false, err
+	}
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
 	for range maxWriteRetries {
@@ -180,11 +187,24 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit) (commit object
 	return commit, created, err
 }
 
+// checkBranchExists refuses writes to a branch that does not exist, so a
+// typo in ?branch= does not start a new history that sync would spread;
+// the repository's current branch may be written before its first commit.
+func checkBranchExists(q *request, ref string) error {
+	if _, err := q.repo.Store().Ref(q.Context(), ref); err == nil || !errors.Is(err, objects.ErrNotFound) {
+		return err
+	}
+	if head, err := q.repo.HeadRef(); err == nil && head == ref {
+		return nil
+	}
+	return fmt.Errorf("branch %s: %w (create it first, or write to an existing one)", strings.TrimPrefix(ref, objects.BranchPrefix), objects.ErrNotFound)
+}
+
 func checkPreconditions(q *request, current objects.ID, deleting bool) error {
-	if im := q.Header.Get("If-Match"); im != "" && !matches(im, current) {
+	if im := q.Header.Get("If-Match"); im != "" && !matches(im, current, false) {
 		return fmt.Errorf("%w: the document is at %s, not %s", wire.ErrPrecondition, describeVersion(current), im)
 	}
-	if inm := q.Header.Get("If-None-Match"); inm != "" && matches(inm, current) {
+	if inm := q.Header.Get("If-None-Match"); inm != "" && matches(inm, current, true) {
 		return fmt.Errorf("%w: the document exists (%s)", wire.ErrPrecondition, describeVersion(current))
 	}
 	if deleting && current.IsZero() {

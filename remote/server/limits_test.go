@@ -43,8 +43,6 @@ func TestDocumentOverLimit(t *testing.T) {
 // Limits with only some fields set keep the defaults for the others: a
 // server given only a document limit still answers requests.
 func TestPartialLimitsKeepDefaults(t *testing.T) {
-	t.Skip("bug: server.New replaces Limits by DefaultLimits only when the whole struct is zero; " +
-		"a zero RequestTimeout then expires every request at once and a zero MaxPushBytes refuses every push")
 	r := newRepo(t)
 	commitDocs(t, r, mainRef, map[string]string{"a": "a"}, t0)
 	base := serve(t, r, server.Options{Limits: server.Limits{MaxDocumentSize: 1 << 20}})

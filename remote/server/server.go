@@ -35,6 +35,27 @@ var DefaultLimits = Limits{
 	RequestTimeout:  time.Minute,
 }
 
+// withDefaults fills every zero limit from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxPushBytes > 0 {
+		d.MaxPushBytes = l.MaxPushBytes
+	}
+	if l.MaxObjectSize > 0 {
+		d.MaxObjectSize = l.MaxObjectSize
+	}
+	if l.MaxDocumentSize > 0 {
+		d.MaxDocumentSize = l.MaxDocumentSize
+	}
+	if l.TransferTimeout > 0 {
+		d.TransferTimeout = l.TransferTimeout
+	}
+	if l.RequestTimeout > 0 {
+		d.RequestTimeout = l.RequestTimeout
+	}
+	return d
+}
+
 // SyncFunc syncs a served repository with its remotes, for POST /v1/sync.
 type SyncFunc func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error)
 
@@ -58,9 +79,7 @@ type Server struct {
 
 // New returns a server; its ServeHTTP is the handler.
 func New(opts Options) *Server {
-	if opts.Limits == (Limits{}) {
-		opts.Limits = DefaultLimits
-	}
+	opts.Limits = opts.Limits.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,6 +143,9 @@ func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) 
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		name := r.PathValue("repo")
+		if name == "" {
+			name = s.opts.Repos.Name() // tokens may name the one repository served
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
@@ -164,17 +186,24 @@ type Repos interface {
 	Get(ctx context.Context, name string) (*Repo, error)
 	// Multi reports whether repositories are served by name.
 	Multi() bool
+	// Name is the name of the one repository served (Multi false), by
+	// which tokens may name it.
+	Name() string
 	// Close closes every repository opened.
 	Close() error
 }
 
-// Single serves one open repository at the root.
-func Single(r *repo.Repo) Repos { return &single{r: &Repo{Repo: r}} }
+// Single serves one open repository at the root. Its name, for tokens
+// limited to some repositories, is the name of the folder holding .folio.
+func Single(r *repo.Repo) Repos {
+	return &single{r: &Repo{Repo: r, Name: filepath.Base(filepath.Dir(r.Dir()))}}
+}
 
 type single struct{ r *Repo }
 
 func (s *single) Get(ctx context.Context, name string) (*Repo, error) { return s.r, nil }
 func (s *single) Multi() bool                                         { return false }
+func (s *single) Name() string                                        { return s.r.Name }
 func (s *single) Close() error                                        { return s.r.Close() }
 
 // Root serves every repository in a folder, at /NAME/, opening each on
@@ -190,7 +219,8 @@ type root struct {
 	repos map[string]*Repo
 }
 
-func (rt *root) Multi() bool { return true }
+func (rt *root) Multi() bool  { return true }
+func (rt *root) Name() string { return "" }
 
 func (rt *root) Get(ctx context.Context, name string) (*Repo, error) {
 	if name == "" || name != filepath.Base(name) || name[0] == '.' || objects.ValidateKey(name) != nil {

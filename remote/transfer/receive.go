@@ -16,7 +16,9 @@ type PackReader interface {
 }
 
 // ErrMissingReference: an object arrived before something it references.
-var ErrMissingReference = errors.New("transfer: object arrived before what it references")
+// The pack is unusable, so it is a kind of objects.ErrCorrupt (a client
+// error on the wire, not an internal one).
+var ErrMissingReference = fmt.Errorf("transfer: %w: an object arrived before what it references", objects.ErrCorrupt)
 
 // receiveBatchBytes is how much a receiver buffers between Puts.
 const receiveBatchBytes = 4 << 20

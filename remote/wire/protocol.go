@@ -100,14 +100,14 @@ func WriteFrame(w io.Writer, v any) error {
 func ReadFrame(r *bufio.Reader, v any) error {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		return fmt.Errorf("%w: frame length: %v", objects.ErrCorrupt, err)
+		return fmt.Errorf("%w: frame length: %w", objects.ErrCorrupt, err)
 	}
 	if n > MaxFrame {
 		return fmt.Errorf("%w: a %d-byte control message", objects.ErrTooLarge, n)
 	}
 	data := make([]byte, n)
 	if _, err := io.ReadFull(r, data); err != nil {
-		return fmt.Errorf("%w: frame cut short: %v", ErrTruncated, err)
+		return fmt.Errorf("%w: frame cut short: %w", ErrTruncated, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: frame: %v", objects.ErrCorrupt, err)
