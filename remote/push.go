@@ -74,7 +74,7 @@ func Push(ctx context.Context, r *repo.Repo, rm Remote, branches []string, opts 
 		// whose reply was lost): bring them to what the remote holds.
 		return rep, refreshTracking(ctx, r, rm.Name, branches, remoteRefs)
 	}
-	if err := pushUpdates(ctx, r, c, rm.Name, updates, force, rep); err != nil {
+	if err := pushUpdates(ctx, r, c, rm.Name, updates, force, listing.Refs, rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -102,22 +102,18 @@ func refreshTracking(ctx context.Context, r *repo.Repo, remote string, branches 
 }
 
 // pushUpdates sends the pack of the updates' commits that the remote lacks
-// and, once the remote took them, moves the remote-tracking refs.
-func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote string, updates []wire.RefUpdate, force bool, rep *Report) error {
+// and, once the remote took them, moves the remote-tracking refs. What the
+// remote has is what it just advertised (remoteRefs), never what our
+// remote-tracking refs remember: the remote may have been replaced since.
+func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote string, updates []wire.RefUpdate, force bool, remoteRefs []objects.Ref, rep *Report) error {
 	var wants, have []objects.ID
 	for _, u := range updates {
 		if !u.New.IsZero() {
 			wants = append(wants, u.New)
 		}
-		if !u.Old.IsZero() {
-			have = append(have, u.Old)
-		}
 	}
-	// Everything the remote-tracking refs name, the remote has (or had).
-	if tracked, err := r.Store().Refs(ctx, trackingPrefix(remote)); err == nil {
-		for _, t := range tracked {
-			have = append(have, t.ID)
-		}
+	for _, ref := range remoteRefs {
+		have = append(have, ref.ID)
 	}
 	resp, err := c.Push(ctx, wire.PushRequest{Updates: updates, Force: force}, func(pw *wire.PackWriter) error {
 		stats, err := transfer.Send(ctx, r.Store(), pw, wants, have)

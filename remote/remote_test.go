@@ -217,3 +217,24 @@ func TestAuthScopes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A push trusts only the refs the remote advertises, never the
+// remote-tracking refs: the remote may have been replaced by an empty one.
+func TestPushToAReplacedRemote(t *testing.T) {
+	ctx := context.Background()
+	leader := newRepo(t)
+	id := write(t, leader, map[string]string{"a.txt": "a"})
+	first := newRepo(t)
+	rm := remote.Remote{Name: "dc1", URL: serve(t, first, nil)}
+	if _, err := remote.Push(ctx, leader, rm, []string{main}, remote.PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	replaced := newRepo(t)
+	rm.URL = serve(t, replaced, nil) // same name, new empty leader
+	if _, err := remote.Push(ctx, leader, rm, []string{main}, remote.PushOptions{}); err != nil {
+		t.Fatalf("push to the replaced remote: %v", err)
+	}
+	if head(t, replaced) != id {
+		t.Error("the replaced remote did not get the branch")
+	}
+}

@@ -165,7 +165,11 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Sync
 		return rep, err
 	}
 	pushRep := &Report{}
-	err = pushUpdates(ctx, r, c, rm.Name, push, false, pushRep)
+	var advertised []objects.Ref
+	for name, id := range got.branches {
+		advertised = append(advertised, objects.Ref{Name: name, ID: id})
+	}
+	err = pushUpdates(ctx, r, c, rm.Name, push, false, advertised, pushRep)
 	pushRep.addClientStats(c)
 	rep.Requests += pushRep.Requests
 	rep.BytesSent += pushRep.BytesSent
