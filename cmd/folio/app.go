@@ -41,6 +41,12 @@ func (a *app) repoDir() (string, error) {
 // openRepo finds and opens the repository; read-only opens share it with
 // other readers.
 func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
+	return a.openRepoWith(ctx, repo.Options{ReadOnly: !writable})
+}
+
+// openRepoWith opens the repository with options; the lock wait comes from
+// the environment.
+func (a *app) openRepoWith(ctx context.Context, opts repo.Options) (*repo.Repo, error) {
 	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
@@ -51,7 +57,8 @@ func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
 			return nil, fmt.Errorf("FOLIO_LOCK_WAIT=%q: %w", v, err)
 		}
 	}
-	r, err := repo.Open(ctx, dir, repo.Options{ReadOnly: !writable, LockWait: wait})
+	opts.LockWait = wait
+	r, err := repo.Open(ctx, dir, opts)
 	if errors.Is(err, badgerstore.ErrLocked) {
 		if info, serr := a.served(); serr == nil {
 			return nil, fmt.Errorf("%w: %w by 'folio serve' (pid %d) at %s; stop it, or work through it: "+

@@ -24,7 +24,7 @@ import (
 
 type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
-	maxPush, maxDoc                                  int64
+	maxPush, maxDoc, cacheBytes                      int64
 	shutdownGrace                                    time.Duration
 }
 
@@ -66,6 +66,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxPush, "max-push-bytes", server.DefaultLimits.MaxPushBytes, "largest push request body")
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
+	f.Int64Var(&o.cacheBytes, "cache-bytes", 256<<20, "block cache of each repository served (clones and merges read a lot)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }
@@ -119,7 +120,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}()
 	if o.root != "" {
 		opts.Repos = server.Root(o.root, func(ctx context.Context, dir string) (*repo.Repo, error) {
-			r, err := repo.Open(ctx, dir, repo.Options{LockWait: defaultLockWait})
+			r, err := repo.Open(ctx, dir, repo.Options{LockWait: defaultLockWait, CacheBytes: o.cacheBytes})
 			if err == nil {
 				announce(dir, baseURL+filepath.Base(filepath.Dir(dir))+"/")
 				announced = append(announced, dir)
@@ -127,7 +128,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return r, err
 		})
 	} else {
-		r, err := a.openRepo(ctx, true)
+		r, err := a.openRepoWith(ctx, repo.Options{CacheBytes: o.cacheBytes})
 		if err != nil {
 			ln.Close()
 			return err

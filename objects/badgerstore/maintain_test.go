@@ -92,7 +92,7 @@ func TestLargeSessionSettles(t *testing.T) {
 func pileUpLevelZero(t *testing.T, dir string, n int) {
 	t.Helper()
 	const memtable = 1 << 20
-	bopts := badgerOptions(dir, false, nil).
+	bopts := badgerOptions(dir, false, nil, 0).
 		WithNumCompactors(0).
 		WithMemTableSize(memtable).
 		WithValueThreshold(64 << 10)

@@ -84,7 +84,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 			return nil, err
 		}
 	}
-	bopts := badgerOptions(dir, readOnly, opts.Logger)
+	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
 	db, err := openBadger(bopts)
 	if err == nil && maintain && db.Levels()[0].NumTables >= compactL0At {
 		if err = db.Close(); err == nil {

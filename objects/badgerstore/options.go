@@ -23,6 +23,11 @@ type Options struct {
 	LockWait time.Duration
 	// Logger receives Badger's error messages; nil keeps Badger silent.
 	Logger *slog.Logger
+	// CacheBytes sizes the cache of decompressed blocks; zero keeps the
+	// small default of a short command. A server reading many objects
+	// (clones, merges) wants one near the size of its hot data: every
+	// object read from a block not in the cache decompresses the block.
+	CacheBytes int64
 }
 
 // Badger settings for a short-lived CLI process that may import a large
@@ -86,7 +91,10 @@ const syncWrites = true
 // MaxObjectSize is the largest object Put accepts: one value-log file.
 const MaxObjectSize = valueLogFileSize
 
-func badgerOptions(dir string, readOnly bool, logger *slog.Logger) badger.Options {
+func badgerOptions(dir string, readOnly bool, logger *slog.Logger, cacheBytes int64) badger.Options {
+	if cacheBytes <= 0 {
+		cacheBytes = blockCacheSize
+	}
 	opts := badger.DefaultOptions(dir).
 		WithReadOnly(readOnly).
 		WithLogger(badgerLogger(logger)).
@@ -100,7 +108,7 @@ func badgerOptions(dir string, readOnly bool, logger *slog.Logger) badger.Option
 		WithValueThreshold(valueThreshold).
 		WithValueLogFileSize(valueLogFileSize).
 		WithBlockSize(blockSize).
-		WithBlockCacheSize(blockCacheSize).
+		WithBlockCacheSize(cacheBytes).
 		WithIndexCacheSize(0).
 		WithCompression(options.Snappy).
 		WithNumLevelZeroTables(numLevelZeroTables).

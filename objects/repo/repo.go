@@ -52,6 +52,9 @@ type Options struct {
 	LockWait time.Duration
 	// Logger receives the store's warnings; nil keeps them silent.
 	Logger *slog.Logger
+	// CacheBytes sizes the store's block cache (zero: a command's small
+	// default); servers want more.
+	CacheBytes int64
 	// Store replaces the Badger store (unit tests use memstore).
 	Store objects.Store
 }
@@ -103,7 +106,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 	}
 	if opts.Store == nil {
 		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{
-			ReadOnly: opts.ReadOnly, LockWait: opts.LockWait, Logger: opts.Logger,
+			ReadOnly: opts.ReadOnly, LockWait: opts.LockWait, Logger: opts.Logger, CacheBytes: opts.CacheBytes,
 		})
 		if err != nil {
 			return nil, err

@@ -20,8 +20,9 @@ type PackReader interface {
 // error on the wire, not an internal one).
 var ErrMissingReference = fmt.Errorf("transfer: %w: an object arrived before what it references", objects.ErrCorrupt)
 
-// receiveBatchBytes is how much a receiver buffers between Puts.
-const receiveBatchBytes = 4 << 20
+// receiveBatchBytes is how much a receiver buffers between Puts: every Put
+// is a synced write, so a clone of 100 MB makes a handful, not dozens.
+const receiveBatchBytes = 16 << 20
 
 // maxRemembered bounds the IDs a receiver keeps to answer reference checks
 // without the store; past it, the store answers.
