@@ -136,6 +136,22 @@ func benchRepo(b *testing.B, dir string, n, size int) (*repo.Repo, objects.ID) {
 	return r, id
 }
 
+// asServed reopens a repository the way folio serve opens one (with its
+// block cache).
+func asServed(b *testing.B, r *repo.Repo) *repo.Repo {
+	b.Helper()
+	dir := r.Dir()
+	if err := r.Close(); err != nil {
+		b.Fatal(err)
+	}
+	served, err := repo.Open(context.Background(), dir, repo.Options{CacheBytes: server.DefaultCacheBytes})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { served.Close() })
+	return served
+}
+
 // benchCommit commits new versions of some documents on main.
 func benchCommit(b *testing.B, r *repo.Repo, version, size int, docs ...int) objects.ID {
 	b.Helper()
@@ -424,6 +440,7 @@ func BenchmarkClone100k(b *testing.B) {
 	benchEnv(b)
 	const n, size = 100_000, 1024
 	src, head := benchRepo(b, b.TempDir(), n, size)
+	src = asServed(b, src)
 	folioURL, folioCount := serveFolio(b, src)
 	_, gitURL, gitCount := gitServer(b, backend, n, size)
 	ctx := context.Background()

@@ -66,7 +66,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxPush, "max-push-bytes", server.DefaultLimits.MaxPushBytes, "largest push request body")
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
-	f.Int64Var(&o.cacheBytes, "cache-bytes", 256<<20, "block cache of each repository served (clones and merges read a lot)")
+	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }

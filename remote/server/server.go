@@ -26,6 +26,11 @@ type Limits struct {
 	RequestTimeout  time.Duration // any other request
 }
 
+// DefaultCacheBytes is the block cache a server gives each repository it
+// opens: clones and merges read many objects, and a read from a block not
+// cached decompresses the block.
+const DefaultCacheBytes = 256 << 20
+
 // DefaultLimits suit a server for a few applications and leaders.
 var DefaultLimits = Limits{
 	MaxPushBytes:    8 << 30,
