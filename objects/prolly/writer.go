@@ -13,15 +13,17 @@ import (
 const flushBytes = 4 << 20
 
 // writer gathers the nodes an edit or build creates and puts them in few
-// calls. Internal nodes with a single item are held back to the end: they
-// are the only ones that may turn out unneeded, when the top of the tree
-// collapses onto a single child.
+// calls, in the order they were made. A node is always made after its
+// children, so every Put stores children before the parents that name them
+// (the closure-on-write rule of package objects): a crash between two Puts
+// leaves no stored node with a missing child. A node that turns out unused
+// (a top that collapses onto its single child) is dropped if it has not
+// been written yet, and is harmless garbage if it has.
 type writer struct {
 	t          *Tree
 	cache      bool // also keep written nodes decoded (an edit's nodes are read next)
 	nodes      map[objects.ID]pendingNode
 	batch      []objects.ID
-	held       []objects.ID
 	batchBytes int
 }
 
@@ -45,10 +47,6 @@ func (w *writer) writeEncoded(ctx context.Context, n *objects.Node, obj objects.
 		return obj.ID, nil
 	}
 	w.nodes[obj.ID] = pendingNode{n, obj.Data}
-	if n.Level > 0 && len(n.Items) == 1 {
-		w.held = append(w.held, obj.ID)
-		return obj.ID, nil
-	}
 	w.batch = append(w.batch, obj.ID)
 	w.batchBytes += len(obj.Data)
 	if w.batchBytes >= flushBytes {
@@ -65,14 +63,12 @@ func (w *writer) lookup(ctx context.Context, id objects.ID) (*objects.Node, erro
 	return w.t.node(ctx, id)
 }
 
-// drop forgets a held node that the final tree does not use.
+// drop forgets a queued node that the final tree does not use.
 func (w *writer) drop(id objects.ID) { delete(w.nodes, id) }
 
 // finish puts everything still queued.
 func (w *writer) finish(ctx context.Context) error {
-	ids := append(w.batch, w.held...)
-	w.held = nil
-	return w.put(ctx, ids)
+	return w.put(ctx, w.batch)
 }
 
 func (w *writer) put(ctx context.Context, ids []objects.ID) error {
