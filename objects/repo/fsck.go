@@ -45,7 +45,7 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 		return nil, err
 	}
 	rep.Refs = len(refs)
-	c := &closure{r: r, seen: map[objects.ID]bool{}}
+	c := &closure{r: r, seen: map[objects.ID]bool{}, entries: map[objects.ID]bool{}}
 	for _, ref := range refs {
 		c.missing = nil
 		if err := c.visitRef(ctx, ref); err != nil {
@@ -59,10 +59,12 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 	return rep, nil
 }
 
-// closure walks everything reachable from refs, once per object.
+// closure walks everything reachable from refs, once per object and role:
+// the same ID named as a document and as a commit is checked as both.
 type closure struct {
 	r       *Repo
-	seen    map[objects.ID]bool
+	seen    map[objects.ID]bool // commits and map nodes
+	entries map[objects.ID]bool // documents and conflict records
 	missing []Problem
 }
 
@@ -155,11 +157,14 @@ func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
 			}
 			return false, nil
 		})
-		if errors.Is(err, objects.ErrNotFound) {
+		switch {
+		case errors.Is(err, objects.ErrNotFound):
 			c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map incomplete: %v", err)})
-			continue
-		}
-		if err != nil && !errors.Is(err, objects.ErrCorrupt) {
+		case errors.Is(err, objects.ErrCorrupt):
+			// The walk stops at a broken node: report it, go on with the
+			// next map.
+			c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map damaged: %v", err)})
+		case err != nil:
 			return err
 		}
 	}
@@ -167,15 +172,21 @@ func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
 }
 
 func (c *closure) visitEntry(ctx context.Context, e objects.Entry) error {
-	if c.seen[e.ID] {
+	if c.entries[e.ID] {
 		return nil
 	}
-	c.seen[e.ID] = true
+	c.entries[e.ID] = true
 	data, err := c.get(ctx, e.ID, e.Kind.String()+" document")
 	if err != nil || data == nil {
 		return err
 	}
-	switch t, _ := objects.TypeOf(data); t {
+	t, _ := objects.TypeOf(data)
+	if wantConflict := e.Kind == objects.KindConflict; wantConflict != (t == objects.TypeConflict) ||
+		(!wantConflict && t != objects.TypeBlob && t != objects.TypeChunked) {
+		c.missing = append(c.missing, Problem{ID: e.ID, Message: fmt.Sprintf("a %s entry names a %s", e.Kind, t)})
+		return nil
+	}
+	switch t {
 	case objects.TypeChunked:
 		doc, err := objects.DecodeChunked(data)
 		if err != nil {

@@ -491,3 +491,37 @@ func TestOpenRefusesUnknownFormat(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 }
+
+// fsck reports a map whose nodes do not fit together, and an index entry
+// naming an object of the wrong type, instead of calling them clean.
+func TestFsckFindsDamagedMaps(t *testing.T) {
+	store := memstore.New()
+	r, err := Init(context.Background(), t.TempDir(), "", Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	blob := objects.EncodeBlob([]byte("x"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	// The root claims its child holds 5 entries; it holds 1.
+	root := (&objects.Node{Level: 1, Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: leaf.ID, Size: 5}}}}).Encode()
+	commitData := (&objects.Commit{Index: root.ID, Height: 1, Author: ada, Time: time.Unix(1, 0).UTC()}).Encode()
+	// A leaf naming a commit as a document.
+	wrongKind := (&objects.Node{Items: []objects.NodeItem{{Key: "b", Entry: objects.Entry{ID: commitData.ID, Kind: objects.KindJSON, Size: 1}}}}).Encode()
+	second := (&objects.Commit{Index: wrongKind.ID, Height: 1, Author: ada, Time: time.Unix(2, 0).UTC()}).Encode()
+	store.Put(ctx, blob, leaf, root, commitData, wrongKind, second)
+	store.UpdateRefs(ctx, objects.RefUpdate{Name: objects.TagPrefix + "damaged", New: commitData.ID},
+		objects.RefUpdate{Name: objects.TagPrefix + "wrongkind", New: second.ID})
+	rep, err := r.Fsck(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var damaged, kind bool
+	for _, p := range rep.Problems {
+		damaged = damaged || (p.ID == root.ID && strings.Contains(p.Message, "damaged"))
+		kind = kind || (p.ID == commitData.ID && strings.Contains(p.Message, "names a commit"))
+	}
+	if !damaged || !kind {
+		t.Errorf("fsck problems %+v: damaged map found %v, wrong kind found %v", rep.Problems, damaged, kind)
+	}
+}
