@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -104,8 +106,11 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	got := &fetched{branches: map[string]objects.ID{}}
 	var tags []objects.Ref
 	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
-		stats, err := transfer.Receive(ctx, r.Store(), pr)
-		rep.ObjectsReceived = stats.Objects
+		received, err := transfer.Receive(ctx, r.Store(), pr)
+		rep.ObjectsReceived = received.Objects
+		if err == nil {
+			err = transfer.CheckMaps(ctx, r.Store(), r.Tree(), received)
+		}
 		if err != nil {
 			return err
 		}
@@ -122,6 +127,17 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	})
 	if err != nil {
 		return rep, nil, err
+	}
+	// The refs are only names until checked: each must be a stored commit.
+	var targets []objects.ID
+	for _, id := range got.branches {
+		targets = append(targets, id)
+	}
+	for _, t := range tags {
+		targets = append(targets, t.ID)
+	}
+	if err := transfer.CheckTargets(ctx, r.Store(), targets...); err != nil {
+		return rep, nil, fmt.Errorf("%s announced a ref it did not send: %w", rm.Name, err)
 	}
 	updates, err := trackingUpdates(ctx, r, rm.Name, got.branches, tags)
 	if err != nil {
@@ -158,8 +174,12 @@ func trackingUpdates(ctx context.Context, r *repo.Repo, remote string, branches 
 		updates = append(updates, objects.RefUpdate{Name: name, Old: id})
 	}
 	for _, t := range tags {
-		if _, err := r.Store().Ref(ctx, t.Name); err != nil {
+		_, err := r.Store().Ref(ctx, t.Name)
+		switch {
+		case errors.Is(err, objects.ErrNotFound):
 			updates = append(updates, objects.RefUpdate{Name: t.Name, New: t.ID}) // only tags we lack
+		case err != nil:
+			return nil, err
 		}
 	}
 	return updates, nil

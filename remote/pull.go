@@ -37,7 +37,7 @@ func Pull(ctx context.Context, r *repo.Repo, rm Remote, branch, remoteBranch str
 	if err != nil {
 		return rep, err
 	}
-	rep.Branch, err = syncBranch(ctx, r, branch, local, theirs)
+	rep.Branch, err = syncBranch(ctx, r, branch, local, theirs, nil)
 	if err == nil && rep.Branch.Action == "skipped" {
 		err = fmt.Errorf("%w on %s: %s", repo.ErrStagedChanges, rep.Branch.Branch, rep.Branch.Note)
 	}

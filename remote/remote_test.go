@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,9 @@ func newRepo(t *testing.T) *repo.Repo {
 func serve(t *testing.T, r *repo.Repo, auth *server.Auth) string {
 	t.Helper()
 	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(r), Auth: auth,
-		Sync: func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error) { return nil, nil }}))
+		Sync: func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
+			return nil, nil
+		}}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/"
 }
@@ -236,5 +239,55 @@ func TestPushToAReplacedRemote(t *testing.T) {
 	}
 	if head(t, replaced) != id {
 		t.Error("the replaced remote did not get the branch")
+	}
+}
+
+// A served leader whose application keeps writing while it syncs still
+// syncs in one round: the branch moves are taken under the writers' lock
+// (the server passes the lock its document writes take).
+func TestSyncWhileTheApplicationWrites(t *testing.T) {
+	ctx := context.Background()
+	hub := newRepo(t)
+	write(t, hub, map[string]string{"base": "b"})
+	url := serve(t, hub, nil)
+	leader, _, err := remote.Clone(ctx, url, filepath.Join(t.TempDir(), "l"), remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	write(t, hub, map[string]string{"from-hub": "h"}) // so the leader must merge
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			mu.Lock()
+			e, _ := leader.WriteDocumentBytes(ctx, fmt.Appendf(nil, "%d", n))
+			_, err := leader.CommitEdits(ctx, main, []repo.Edit{{Key: fmt.Sprintf("app/%d", n), Entry: e}},
+				repo.CommitOptions{Message: "app", Time: time.Unix(int64(n), 0).UTC(),
+					Author: objects.Signature{Name: "app", Email: "app@example.com"}}, nil)
+			mu.Unlock()
+			if err == nil {
+				n++
+			}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	opts := remote.SyncOptions{Attempts: 1, Writes: &mu}
+	rep, err := remote.Sync(ctx, leader, remote.Remote{Name: "origin", URL: url}, opts)
+	close(stop)
+	writes := <-done
+	if err != nil {
+		t.Fatalf("sync during %d application writes: %v", writes, err)
+	}
+	if read(t, hub, "from-hub") != "h" || rep.Branches[0].Action != "merged" {
+		t.Errorf("report %+v", rep.Branches)
 	}
 }

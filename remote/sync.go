@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/folio-db/folio/merge"
@@ -23,6 +24,10 @@ type SyncOptions struct {
 	// maxBackoff, with jitter (default 100ms).
 	Attempts int
 	Backoff  time.Duration
+	// Writes, when set, is held while a branch converges and moves, so that
+	// the server's own document writes (which take it too) wait a moment
+	// instead of racing the move over and over.
+	Writes sync.Locker
 }
 
 // maxBackoff caps the wait between attempts: leaders that keep taking
@@ -73,7 +78,7 @@ func Sync(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*Sync
 	for attempt := 1; attempt <= opts.Attempts; attempt++ {
 		total.Attempts = attempt
 		var round *SyncReport
-		round, err = syncOnce(ctx, r, rm, opts.Options)
+		round, err = syncOnce(ctx, r, rm, opts)
 		total.add(round)
 		if err == nil || !retryable(err) {
 			break
@@ -121,9 +126,9 @@ func (s *SyncReport) add(round *SyncReport) {
 	}
 }
 
-func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*SyncReport, error) {
+func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*SyncReport, error) {
 	rep := &SyncReport{}
-	fetchRep, got, err := fetch(ctx, r, rm, opts)
+	fetchRep, got, err := fetch(ctx, r, rm, opts.Options)
 	rep.Report = *fetchRep
 	if err != nil {
 		return rep, err
@@ -147,20 +152,26 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Sync
 	}
 	slices.Sort(names)
 	var push []wire.RefUpdate
+	var failed []error
 	for _, name := range names {
-		b, err := syncBranch(ctx, r, name, heads[name], got.branches[name])
+		// One branch that cannot converge must not stop the others.
+		b, err := syncBranch(ctx, r, name, heads[name], got.branches[name], opts.Writes)
 		if err != nil {
-			return rep, err
+			if ctx.Err() != nil {
+				return rep, err
+			}
+			b.Action, b.Note = "failed", err.Error()
+			failed = append(failed, fmt.Errorf("branch %s: %w", b.Branch, err))
 		}
 		rep.Branches = append(rep.Branches, b)
-		if b.Action != "skipped" && b.Head != got.branches[name] {
+		if b.Action != "skipped" && b.Action != "failed" && b.Head != got.branches[name] {
 			push = append(push, wire.RefUpdate{Name: name, Old: got.branches[name], New: b.Head})
 		}
 	}
 	if len(push) == 0 {
-		return rep, nil
+		return rep, errors.Join(failed...)
 	}
-	c, err := newClient(rm, opts)
+	c, err := newClient(rm, opts.Options)
 	if err != nil {
 		return rep, err
 	}
@@ -183,12 +194,40 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Sync
 			}
 		}
 	}
-	return rep, err
+	return rep, errors.Join(append(failed, err)...)
 }
 
+// maxLocalRetries bounds how often syncBranch converges again when the
+// local branch moved under it (an application writing through the
+// document API while the server syncs).
+const maxLocalRetries = 8
+
 // syncBranch converges one local branch with the remote's and returns the
-// head to push.
-func syncBranch(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, error) {
+// head to push. If the local branch moves between reading it and moving it,
+// it converges again with the new local head: the remote's is already
+// here, so no round trip is needed.
+func syncBranch(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID, writes sync.Locker) (BranchSync, error) {
+	if writes != nil {
+		writes.Lock()
+		defer writes.Unlock()
+		// Under the lock the branch is where it is now.
+		var err error
+		if local, err = r.RefOrZero(ctx, name); err != nil {
+			return BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix)}, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		b, err := syncBranchOnce(ctx, r, name, local, remote)
+		if !errors.Is(err, objects.ErrRefChanged) || attempt == maxLocalRetries {
+			return b, err
+		}
+		if local, err = r.RefOrZero(ctx, name); err != nil {
+			return b, err
+		}
+	}
+}
+
+func syncBranchOnce(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, error) {
 	b := BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix), Head: local}
 	switch {
 	case local == remote:

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/folio-db/folio/objects/repo"
@@ -138,12 +139,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		announced = append(announced, r.Dir())
 	}
 	defer opts.Repos.Close()
-	opts.Sync = func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error) {
+	opts.Sync = func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
 		remotes, err := remotesFor(r.Files, req.Remotes)
 		if err != nil {
 			return nil, err
 		}
-		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts}), nil
+		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes}), nil
 	}
 	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}

@@ -118,7 +118,10 @@ func (s *Server) push(q *request) error {
 		return err
 	}
 	limits := wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}
-	stats, err := transfer.Receive(ctx, q.repo.Store(), wire.NewPackReader(body, limits))
+	got, err := transfer.Receive(ctx, q.repo.Store(), wire.NewPackReader(body, limits))
+	if err == nil {
+		err = transfer.CheckMaps(ctx, q.repo.Store(), q.repo.Tree(), got)
+	}
 	if err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func (s *Server) push(q *request) error {
 	if err := q.repo.Store().UpdateRefs(ctx, updates...); err != nil {
 		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
 	}
-	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: req.Updates, Objects: stats.Objects})
+	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: req.Updates, Objects: got.Objects})
 	return nil
 }
 
@@ -170,7 +173,7 @@ func (s *Server) sync(q *request) error {
 	if err := readJSON(q.Body, &req); err != nil {
 		return err
 	}
-	report, err := s.opts.Sync(q.Context(), q.repo.Repo, req)
+	report, err := s.opts.Sync(q.Context(), q.repo.Repo, &q.repo.writeMu, req)
 	if err != nil && report == nil {
 		return err
 	}

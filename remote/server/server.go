@@ -62,7 +62,9 @@ func (l Limits) withDefaults() Limits {
 }
 
 // SyncFunc syncs a served repository with its remotes, for POST /v1/sync.
-type SyncFunc func(ctx context.Context, r *repo.Repo, req wire.SyncRequest) (any, error)
+// writes is the lock the server's document writes take: a sync holds it
+// while it moves a branch, so the two do not race.
+type SyncFunc func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error)
 
 // Options configure a server.
 type Options struct {

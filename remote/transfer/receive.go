@@ -20,80 +20,224 @@ type PackReader interface {
 // error on the wire, not an internal one).
 var ErrMissingReference = fmt.Errorf("transfer: %w: an object arrived before what it references", objects.ErrCorrupt)
 
+// ErrBadReference: an object names an object of the wrong type (a commit
+// whose index is a blob, a document entry naming a commit), or a commit's
+// height does not follow its parents'.
+var ErrBadReference = fmt.Errorf("transfer: %w: an object names the wrong kind of object", objects.ErrCorrupt)
+
 // receiveBatchBytes is how much a receiver buffers between Puts: every Put
 // is a synced write, so a clone of 100 MB makes a handful, not dozens.
 const receiveBatchBytes = 16 << 20
 
-// maxRemembered bounds the IDs a receiver keeps to answer reference checks
-// without the store; past it, the store answers.
-const maxRemembered = 1 << 20
+// maxRemembered bounds the objects a receiver keeps the type of to check
+// references without the store; past it, the store answers.
+const maxRemembered = 4 << 20
 
-// Receive stores the objects of a pack, checking that everything each one
-// references is already stored or came earlier in the pack. On any error
-// what was stored stays (it is complete and unreferenced) and the caller
-// moves no ref. It returns what it stored.
-func Receive(ctx context.Context, store interface {
+// Store is what a receiver writes to.
+type Store interface {
 	objects.ObjectReader
 	objects.ObjectWriter
-}, r PackReader) (Stats, error) {
-	var (
-		stats   Stats
-		batch   []objects.Object
-		batched int
-		known   = map[objects.ID]bool{} // stored from this pack, up to maxRemembered
-		pending = map[objects.ID]bool{} // in batch, not stored yet
-	)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := store.Put(ctx, batch...)
-		batch, batched = nil, 0
-		clear(pending)
-		return err
-	}
+}
+
+// Received is what a pack brought: its counts, and the commits and map
+// nodes that arrived, which CheckMaps then checks as maps.
+type Received struct {
+	Stats
+	Commits []objects.ID          // in arrival order: parents first
+	Nodes   map[objects.ID]bool   // map nodes that arrived
+	heights map[objects.ID]uint64 // of the commits that arrived
+}
+
+// Receive stores the objects of a pack. Every object must come after
+// everything it references (stored already, or earlier in the pack), and
+// each reference must name the right type of object: maps and parents of
+// commits, children of nodes, documents of index leaves, records of
+// conflict maps, versions and earlier records of conflict records, chunks
+// of chunked documents; a commit's height must be one more than its
+// highest parent's. On any error what was stored stays (complete and
+// unreferenced) and the caller moves no ref.
+func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) {
+	rc := &receiver{ctx: ctx, store: store, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
+		got: &Received{Nodes: map[objects.ID]bool{}, heights: map[objects.ID]uint64{}}}
 	for {
 		if err := ctx.Err(); err != nil {
-			return stats, err
+			return rc.got, err
 		}
 		obj, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return stats, flush()
+			return rc.got, rc.flush()
 		}
 		if err != nil {
-			return stats, err
+			return rc.got, err
 		}
-		refs, err := objects.References(obj.Data)
-		if err != nil {
-			return stats, err
-		}
-		for _, ref := range refs {
-			if known[ref] || pending[ref] {
-				continue
-			}
-			ok, err := store.Has(ctx, ref)
-			if err != nil {
-				return stats, err
-			}
-			if !ok {
-				return stats, fmt.Errorf("%w: %s needs %s", ErrMissingReference, obj.ID.Short(), ref.Short())
-			}
-		}
-		if t, _ := objects.TypeOf(obj.Data); t == objects.TypeCommit {
-			stats.Commits++
-		}
-		batch = append(batch, obj)
-		batched += len(obj.Data)
-		pending[obj.ID] = true
-		stats.Objects++
-		stats.Bytes += int64(len(obj.Data))
-		if len(known) < maxRemembered {
-			known[obj.ID] = true
-		}
-		if batched >= receiveBatchBytes {
-			if err := flush(); err != nil {
-				return stats, err
-			}
+		if err := rc.take(obj); err != nil {
+			return rc.got, err
 		}
 	}
+}
+
+type receiver struct {
+	ctx     context.Context
+	store   Store
+	known   map[objects.ID]objects.Type // stored from this pack, up to maxRemembered
+	pending map[objects.ID]objects.Type // in the batch, not stored yet
+	batch   []objects.Object
+	batched int
+	got     *Received
+}
+
+func (rc *receiver) take(obj objects.Object) error {
+	v, err := objects.Decode(obj.Data)
+	if err != nil {
+		return err
+	}
+	t, _ := objects.TypeOf(obj.Data)
+	if err := rc.checkReferences(obj.ID, v); err != nil {
+		return err
+	}
+	switch o := v.(type) {
+	case *objects.Commit:
+		rc.got.Commits = append(rc.got.Commits, obj.ID)
+		rc.got.heights[obj.ID] = o.Height
+		rc.got.Stats.Commits++
+	case *objects.Node:
+		rc.got.Nodes[obj.ID] = true
+	}
+	rc.batch = append(rc.batch, obj)
+	rc.batched += len(obj.Data)
+	rc.pending[obj.ID] = t
+	rc.got.Objects++
+	rc.got.Bytes += int64(len(obj.Data))
+	if rc.batched >= receiveBatchBytes {
+		return rc.flush()
+	}
+	return nil
+}
+
+func (rc *receiver) flush() error {
+	if len(rc.batch) == 0 {
+		return nil
+	}
+	if err := rc.store.Put(rc.ctx, rc.batch...); err != nil {
+		return err
+	}
+	for id, t := range rc.pending {
+		if len(rc.known) < maxRemembered {
+			rc.known[id] = t
+		}
+	}
+	rc.batch, rc.batched = nil, 0
+	clear(rc.pending)
+	return nil
+}
+
+// typeOf finds the type of a referenced object: from this pack, else from
+// the store. A missing object is ErrMissingReference.
+func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
+	if t, ok := rc.pending[id]; ok {
+		return t, nil
+	}
+	if t, ok := rc.known[id]; ok {
+		return t, nil
+	}
+	data, err := rc.store.Get(rc.ctx, id)
+	if errors.Is(err, objects.ErrNotFound) {
+		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), id.Short())
+	}
+	if err != nil {
+		return 0, err
+	}
+	return objects.TypeOf(data)
+}
+
+func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
+	if id.IsZero() {
+		return nil
+	}
+	t, err := rc.typeOf(from, id)
+	if err != nil {
+		return err
+	}
+	for _, a := range allowed {
+		if t == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s names %s, a %s", ErrBadReference, from.Short(), id.Short(), t)
+}
+
+func (rc *receiver) checkReferences(id objects.ID, v any) error {
+	doc := []objects.Type{objects.TypeBlob, objects.TypeChunked}
+	switch o := v.(type) {
+	case *objects.Chunked:
+		for _, ch := range o.Chunks {
+			if err := rc.want(id, ch.ID, objects.TypeBlob); err != nil {
+				return err
+			}
+		}
+	case *objects.Node:
+		for _, it := range o.Items {
+			allowed := doc
+			switch {
+			case o.Level > 0:
+				allowed = []objects.Type{objects.TypeNode}
+			case it.Entry.Kind == objects.KindConflict:
+				allowed = []objects.Type{objects.TypeConflict}
+			}
+			if err := rc.want(id, it.Entry.ID, allowed...); err != nil {
+				return err
+			}
+		}
+	case *objects.Conflict:
+		for _, side := range []objects.Entry{o.Base, o.Ours, o.Theirs} {
+			if err := rc.want(id, side.ID, doc...); err != nil {
+				return err
+			}
+		}
+		for _, old := range o.Replaces {
+			if err := rc.want(id, old, objects.TypeConflict); err != nil {
+				return err
+			}
+		}
+	case *objects.Commit:
+		if err := rc.want(id, o.Index, objects.TypeNode); err != nil {
+			return err
+		}
+		if err := rc.want(id, o.Conflicts, objects.TypeNode); err != nil {
+			return err
+		}
+		var height uint64
+		for _, p := range o.Parents {
+			h, err := rc.height(id, p)
+			if err != nil {
+				return err
+			}
+			height = max(height, h)
+		}
+		if o.Height != height+1 {
+			return fmt.Errorf("%w: commit %s has height %d, its parents say %d", ErrBadReference, id.Short(), o.Height, height+1)
+		}
+	case *objects.WorkingSet:
+		return fmt.Errorf("%w: working sets are not replicated", ErrBadReference)
+	}
+	return nil
+}
+
+// height is a parent's height, from this pack or the store.
+func (rc *receiver) height(from, parent objects.ID) (uint64, error) {
+	if h, ok := rc.got.heights[parent]; ok {
+		return h, nil
+	}
+	data, err := rc.store.Get(rc.ctx, parent)
+	if errors.Is(err, objects.ErrNotFound) {
+		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), parent.Short())
+	}
+	if err != nil {
+		return 0, err
+	}
+	c, err := objects.DecodeCommit(data)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s names %s as a parent: %v", ErrBadReference, from.Short(), parent.Short(), err)
+	}
+	return c.Height, nil
 }

@@ -80,10 +80,13 @@ func transfer(t testing.TB, src, dst *repo.Repo, wants, haves []objects.ID) (Sta
 		t.Fatal(err)
 	}
 	got, err := Receive(ctx, dst.Store(), wire.NewPackReader(&buf, wire.Limits{}))
+	if err == nil {
+		err = CheckMaps(ctx, dst.Store(), dst.Tree(), got)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sent, got
+	return sent, got.Stats
 }
 
 // closure lists every object reachable from a commit.

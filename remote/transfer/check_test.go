@@ -1,0 +1,105 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// receivePack stores objs, in order, as one pack into dst and checks it
+// as a fetch or push would.
+func receivePack(t *testing.T, dst interface {
+	Store() objects.Store
+}, check func(*Received) error, objs ...objects.Object) error {
+	t.Helper()
+	var buf bytes.Buffer
+	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
+	for _, o := range objs {
+		if err := pw.Write(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw.Close()
+	got, err := Receive(context.Background(), dst.Store(), wire.NewPackReader(&buf, wire.Limits{}))
+	if err != nil {
+		return err
+	}
+	return check(got)
+}
+
+func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
+	blob := objects.EncodeBlob([]byte("x"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	good := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	for name, objs := range map[string][]objects.Object{
+		"index is a blob": {blob, (&objects.Commit{Index: blob.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()},
+		"entry names a commit": {blob, leaf, good,
+			(&objects.Node{Items: []objects.NodeItem{{Key: "b", Entry: objects.Entry{ID: good.ID, Kind: objects.KindJSON, Size: 1}}}}).Encode()},
+		"conflict entry names a blob": {blob,
+			(&objects.Node{Items: []objects.NodeItem{{Key: "b", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindConflict, Size: 1}}}}).Encode()},
+		"height does not follow the parent": {blob, leaf, good,
+			(&objects.Commit{Index: leaf.ID, Parents: []objects.ID{good.ID}, Height: 7, Time: time.Unix(2, 0).UTC()}).Encode()},
+		"parent is a blob": {blob, leaf,
+			(&objects.Commit{Index: leaf.ID, Parents: []objects.ID{blob.ID}, Height: 2, Time: time.Unix(2, 0).UTC()}).Encode()},
+		"working set": {(&objects.WorkingSet{}).Encode()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dst := newRepo(t, false)
+			err := receivePack(t, dst, func(*Received) error { return nil }, objs...)
+			if !errors.Is(err, objects.ErrCorrupt) {
+				t.Fatalf("receive: %v, want a corrupt-pack error", err)
+			}
+		})
+	}
+}
+
+// A map cut where the chunking rule does not cut it is refused, so that
+// leaders keep agreeing on the root of the same documents.
+func TestCheckMapsRefusesForeignChunking(t *testing.T) {
+	ctx := context.Background()
+	src, dst := newRepo(t, false), newRepo(t, false)
+	blob := objects.EncodeBlob([]byte("x"))
+	var items []objects.NodeItem
+	for i := range 40 {
+		items = append(items, objects.NodeItem{Key: fmt.Sprintf("k%03d", i), Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}})
+	}
+	// Two leaves split in the middle, where no boundary falls.
+	left := (&objects.Node{Items: items[:20]}).Encode()
+	right := (&objects.Node{Items: items[20:]}).Encode()
+	root := (&objects.Node{Level: 1, Items: []objects.NodeItem{
+		{Key: items[19].Key, Entry: objects.Entry{ID: left.ID, Size: 20}},
+		{Key: items[39].Key, Entry: objects.Entry{ID: right.ID, Size: 20}},
+	}}).Encode()
+	commit := (&objects.Commit{Index: root.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	_ = src
+	err := receivePack(t, dst, func(got *Received) error {
+		return CheckMaps(ctx, dst.Store(), dst.Tree(), got)
+	}, blob, left, right, root, commit)
+	if !errors.Is(err, objects.ErrCorrupt) {
+		t.Fatalf("a map chunked elsewhere: %v, want corrupt", err)
+	}
+	t.Log(err)
+}
+
+func TestCheckTargets(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t, false)
+	stage(t, r, map[string]string{"a": "a"})
+	c := commit(t, r, "c")
+	blob := objects.EncodeBlob([]byte("a"))
+	if err := CheckTargets(ctx, r.Store(), c); err != nil {
+		t.Errorf("a stored commit: %v", err)
+	}
+	if err := CheckTargets(ctx, r.Store(), objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
+		t.Errorf("a missing commit: %v", err)
+	}
+	if err := CheckTargets(ctx, r.Store(), blob.ID); !errors.Is(err, objects.ErrCorrupt) {
+		t.Errorf("a blob: %v", err)
+	}
+}
