@@ -230,8 +230,7 @@ func (a *app) stageChange(ctx context.Context, edits func(*repo.Repo, objects.ID
 			if changed, err = edits(r, s.Index); err != nil {
 				return err
 			}
-			s.Index, err = r.Tree().Edit(ctx, s.Index, changed)
-			return err
+			return r.EditStaged(ctx, s, changed)
 		})
 		if err != nil {
 			return err

@@ -122,19 +122,7 @@ func (r *Repo) CommitEdits(ctx context.Context, branchRef string, edits []Edit, 
 			return objects.ID{}, err
 		}
 	}
-	if c.Index, err = r.applyEdits(ctx, c.Index, edits); err != nil {
-		return objects.ID{}, err
-	}
-	// Writing a document over a recorded conflict settles it.
-	var settled []Edit
-	for _, e := range edits {
-		if _, ok, err := r.tree.Get(ctx, c.Conflicts, e.Key); err != nil {
-			return objects.ID{}, err
-		} else if ok {
-			settled = append(settled, Edit{Key: e.Key, Delete: true})
-		}
-	}
-	if c.Conflicts, err = r.applyEdits(ctx, c.Conflicts, settled); err != nil {
+	if c.Index, c.Conflicts, err = r.editSettling(ctx, c.Index, c.Conflicts, edits); err != nil {
 		return objects.ID{}, err
 	}
 	id, err := r.WriteCommit(ctx, c)

@@ -121,13 +121,38 @@ func (r *Repo) Stage(ctx context.Context, branchRef string, change func(*Staged)
 	return s, nil
 }
 
-// StageEdits applies document edits to the staged index of a branch.
+// StageEdits applies document edits to the staged index of a branch. A
+// document written or removed over a recorded conflict settles it.
 func (r *Repo) StageEdits(ctx context.Context, branchRef string, edits []Edit) (*Staged, error) {
-	return r.Stage(ctx, branchRef, func(s *Staged) error {
-		root, err := r.applyEdits(ctx, s.Index, edits)
-		s.Index = root
-		return err
-	})
+	return r.Stage(ctx, branchRef, func(s *Staged) error { return r.EditStaged(ctx, s, edits) })
+}
+
+// EditStaged applies edits to a loaded working set (inside Stage), settling
+// the conflicts of the documents it writes or removes.
+func (r *Repo) EditStaged(ctx context.Context, s *Staged, edits []Edit) error {
+	var err error
+	s.Index, s.Conflicts, err = r.editSettling(ctx, s.Index, s.Conflicts, edits)
+	return err
+}
+
+// editSettling applies edits to an index and drops the conflict records of
+// the keys they touch: writing a document over a conflict is a resolution,
+// as git add is.
+func (r *Repo) editSettling(ctx context.Context, index, conflicts objects.ID, edits []Edit) (objects.ID, objects.ID, error) {
+	index, err := r.applyEdits(ctx, index, edits)
+	if err != nil {
+		return index, conflicts, err
+	}
+	var settled []Edit
+	for _, e := range edits {
+		if _, ok, err := r.tree.Get(ctx, conflicts, e.Key); err != nil {
+			return index, conflicts, err
+		} else if ok {
+			settled = append(settled, Edit{Key: e.Key, Delete: true})
+		}
+	}
+	conflicts, err = r.applyEdits(ctx, conflicts, settled)
+	return index, conflicts, err
 }
 
 // ResetStaged drops everything staged on a branch, including a pending merge.
