@@ -148,7 +148,16 @@ func (s *Server) checkUpdate(q *request, u objects.RefUpdate, force bool) error 
 			return fmt.Errorf("push of %s: %w", u.Name, err)
 		}
 	}
-	if force || u.Old.IsZero() || u.New.IsZero() {
+	if u.New.IsZero() && !u.Old.IsZero() {
+		if head, err := q.repo.HeadRef(); err == nil && head == u.Name {
+			return badRequest(fmt.Sprintf("cannot delete %s: it is the branch the server's repository is on", u.Name))
+		}
+		if !force {
+			return fmt.Errorf("%w: deleting %s needs force (with the value you expect to delete)", wire.ErrNonFastForward, u.Name)
+		}
+		return nil
+	}
+	if force || u.Old.IsZero() {
 		return nil
 	}
 	if strings.HasPrefix(u.Name, objects.TagPrefix) {

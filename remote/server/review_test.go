@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"errors"
 	"net/http"
 	"path/filepath"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/client"
 	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/wire"
 )
 
 // A write to a branch that does not exist is refused (a typo must not
@@ -44,4 +47,34 @@ func TestTokenLimitedToTheSingleRepository(t *testing.T) {
 	base := serve(t, r, server.Options{Auth: auth})
 	expect(t, "token for this repository", call(t, http.MethodGet, base+"v1/refs", nil, "Authorization", "Bearer "+mine), http.StatusOK, "")
 	expect(t, "token for another", call(t, http.MethodGet, base+"v1/refs", nil, "Authorization", "Bearer "+other), http.StatusForbidden, "forbidden")
+}
+
+// Deleting a branch or tag by push needs force, and the server's current
+// branch cannot be deleted at all.
+func TestPushDeletes(t *testing.T) {
+	ctx := t.Context()
+	r := newRepo(t)
+	id := commitDocs(t, r, objects.BranchPrefix+"main", map[string]string{"a": "a"}, testClock()())
+	r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: objects.BranchPrefix + "old", New: id})
+	c, err := client.New(serve(t, r, server.Options{}), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := func(name string, force bool) error {
+		_, err := c.Push(ctx, wire.PushRequest{Updates: []wire.RefUpdate{{Name: name, Old: id}}, Force: force},
+			func(*wire.PackWriter) error { return nil })
+		return err
+	}
+	if err := del(objects.BranchPrefix+"old", false); !errors.Is(err, wire.ErrNonFastForward) {
+		t.Errorf("delete without force: %v", err)
+	}
+	if err := del(objects.BranchPrefix+"main", true); !errors.Is(err, wire.ErrBadRequest) {
+		t.Errorf("delete of the current branch: %v", err)
+	}
+	if err := del(objects.BranchPrefix+"old", true); err != nil {
+		t.Errorf("forced delete: %v", err)
+	}
+	if _, err := r.Store().Ref(ctx, objects.BranchPrefix+"main"); err != nil {
+		t.Errorf("main is gone: %v", err)
+	}
 }
