@@ -50,7 +50,7 @@ func (rep *Report) addClientStats(c *client.Client) {
 }
 
 func newClient(rm Remote, opts Options) (*client.Client, error) {
-	token, err := TokenFor(rm.URL)
+	token, err := TokenFor(rm)
 	if err != nil {
 		return nil, err
 	}

@@ -132,10 +132,18 @@ func CredentialsPath() string {
 	return filepath.Join(dir, "folio", "credentials.json")
 }
 
-// TokenFor finds the token for a URL: $FOLIO_TOKEN, else the stored token
-// of the longest URL prefix that matches. No token is not an error: the
-// server may allow anonymous reads.
-func TokenFor(rawURL string) (string, error) {
+// TokenFor finds the token for a remote: $FOLIO_TOKEN_<NAME> (the
+// remote's name in upper case, '-' as '_'), then $FOLIO_TOKEN, then the
+// token stored for the longest URL prefix that matches: same scheme, host
+// and port, and a path that starts with the prefix's path on a '/'
+// boundary, so a token for https://a.example/ never goes to
+// https://a.example.evil/. No token is not an error: the server may allow
+// anonymous reads.
+func TokenFor(rm Remote) (string, error) {
+	envName := "FOLIO_TOKEN_" + strings.ToUpper(strings.ReplaceAll(rm.Name, "-", "_"))
+	if t := os.Getenv(envName); t != "" {
+		return t, nil
+	}
 	if t := os.Getenv("FOLIO_TOKEN"); t != "" {
 		return t, nil
 	}
@@ -143,13 +151,36 @@ func TokenFor(rawURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	target, err := url.Parse(rm.URL)
+	if err != nil {
+		return "", err
+	}
 	best, token := -1, ""
 	for prefix, t := range creds {
-		if strings.HasPrefix(rawURL, prefix) && len(prefix) > best {
-			best, token = len(prefix), t
+		p, err := url.Parse(prefix)
+		if err != nil || !sameOrigin(p, target) {
+			continue
+		}
+		path := strings.TrimSuffix(p.Path, "/") + "/"
+		if strings.HasPrefix(strings.TrimSuffix(target.Path, "/")+"/", path) && len(path) > best {
+			best, token = len(path), t
 		}
 	}
 	return token, nil
+}
+
+// sameOrigin compares scheme, host and port (the default port if none).
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 func readCredentials() (map[string]string, error) {
@@ -192,5 +223,8 @@ func SaveToken(urlPrefix, token string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o600)
+	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600) // WriteFile keeps an existing file's mode
 }

@@ -19,7 +19,9 @@ func newRemoteCommand(a *app) *cobra.Command {
 		Use:   "remote",
 		Short: "Manage the leaders this repository syncs with",
 		Long: `Manage remotes: other leaders known by name and URL. Tokens for them come
-from $FOLIO_TOKEN or from 'folio login', never from the URL or the command line.`,
+from $FOLIO_TOKEN_<NAME> (the remote's name in upper case, '-' as '_'), then
+$FOLIO_TOKEN, then those stored by 'folio login' for the remote's scheme, host,
+port and path — never from the URL or the command line.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.listRemotes(cmd.Context()) },
 	}
