@@ -58,6 +58,7 @@ func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*Impo
 type importFile struct {
 	path string
 	key  string
+	size int64
 }
 
 func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
@@ -95,7 +96,11 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 		if err := objects.ValidateKey(key); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		files = append(files, importFile{path: p, key: key})
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files = append(files, importFile{path: p, key: key, size: info.Size()})
 		return nil
 	})
 	return files, rep, err
@@ -127,8 +132,22 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 		return r.store.Put(ctx, out...)
 	}
 	var total int64
+	large := make(chan struct{}, 1) // one large file streams at a time
 	for i, f := range files {
 		g.Go(func() error {
+			if f.size > SingleBlobMax {
+				large <- struct{}{}
+				defer func() { <-large }()
+				entry, err := r.importLarge(gctx, f.path)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				total += int64(entry.Size)
+				mu.Unlock()
+				edits[i] = Edit{Key: f.key, Entry: entry}
+				return nil
+			}
 			content, err := os.ReadFile(f.path)
 			if err != nil {
 				return err
@@ -164,6 +183,16 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 	}
 	rep.Files, rep.Bytes = len(files), total
 	return edits, nil
+}
+
+// importLarge streams a large file into chunks, never holding it whole.
+func (r *Repo) importLarge(ctx context.Context, path string) (objects.Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return objects.Entry{}, err
+	}
+	defer f.Close()
+	return r.WriteDocument(ctx, f)
 }
 
 // ExportReport says what an export wrote.

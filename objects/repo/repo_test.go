@@ -525,3 +525,28 @@ func TestFsckFindsDamagedMaps(t *testing.T) {
 		t.Errorf("fsck problems %+v: damaged map found %v, wrong kind found %v", rep.Problems, damaged, kind)
 	}
 }
+
+// Large files are imported streaming, as the same chunked document a
+// direct write makes.
+func TestImportLargeFile(t *testing.T) {
+	r := newTestRepo(t)
+	ctx := context.Background()
+	src := t.TempDir()
+	var big bytes.Buffer
+	for i := 0; big.Len() < 3<<20; i++ {
+		fmt.Fprintf(&big, "line %d of a large file\n", i)
+	}
+	os.WriteFile(filepath.Join(src, "big.txt"), big.Bytes(), 0o644)
+	if _, err := r.Import(ctx, objects.BranchPrefix+"main", src, ""); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := r.LoadStaged(ctx, objects.BranchPrefix+"main")
+	got, err := r.Lookup(ctx, s.Index, "big.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := r.WriteDocumentBytes(ctx, big.Bytes())
+	if got != want || got.Kind != objects.KindText {
+		t.Errorf("imported %+v, written %+v", got, want)
+	}
+}
