@@ -92,14 +92,6 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return err
 		}
 	}
-	// A token for commands run in a served repository (folio sync), kept
-	// in memory here and in the repository's serve.json (owner-only).
-	adminToken := ""
-	if opts.Auth != nil {
-		if adminToken, err = opts.Auth.AddToken("local-admin", server.ScopeReadWrite, nil); err != nil {
-			return err
-		}
-	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
@@ -109,11 +101,31 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		scheme = "https"
 	}
 	baseURL := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
-	announce := func(dir, url string) {
-		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: url, Token: adminToken})
-		os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
+	localURL := fmt.Sprintf("%s://%s/", scheme, loopback(ln.Addr()))
+	cert := ""
+	if o.tlsCert != "" {
+		cert, _ = filepath.Abs(o.tlsCert)
 	}
+	// Commands run in a served repository (folio sync) find the server in
+	// its serve.json (owner-only): a loopback URL, the certificate to pin,
+	// and a token for that repository alone, kept in memory here.
+	var announcedMu sync.Mutex
 	var announced []string
+	announce := func(dir, path string) error {
+		token := ""
+		if opts.Auth != nil {
+			name := filepath.Base(filepath.Dir(dir))
+			var err error
+			if token, err = opts.Auth.AddToken("local-admin", server.ScopeReadWrite, []string{name}); err != nil {
+				return err
+			}
+		}
+		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert})
+		announcedMu.Lock()
+		announced = append(announced, dir)
+		announcedMu.Unlock()
+		return os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
+	}
 	defer func() {
 		for _, dir := range announced {
 			os.Remove(filepath.Join(dir, servedFile))
@@ -121,22 +133,22 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}()
 	if o.root != "" {
 		opts.Repos = server.Root(o.root, func(ctx context.Context, dir string) (*repo.Repo, error) {
-			r, err := repo.Open(ctx, dir, repo.Options{LockWait: defaultLockWait, CacheBytes: o.cacheBytes})
+			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes})
 			if err == nil {
-				announce(dir, baseURL+filepath.Base(filepath.Dir(dir))+"/")
-				announced = append(announced, dir)
+				err = announce(dir, filepath.Base(filepath.Dir(dir))+"/")
 			}
 			return r, err
 		})
 	} else {
 		r, err := a.openRepoWith(ctx, repo.Options{CacheBytes: o.cacheBytes})
+		if err == nil {
+			err = announce(r.Dir(), "")
+		}
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		opts.Repos = server.Single(r)
-		announce(r.Dir(), baseURL)
-		announced = append(announced, r.Dir())
 	}
 	defer opts.Repos.Close()
 	opts.Sync = func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
@@ -173,6 +185,20 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	return nil
+}
+
+// loopback is the address commands on this machine use to reach a server
+// listening on addr: the loopback address when it listens on all of them.
+func loopback(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	ip := net.IPv4(127, 0, 0, 1)
+	if tcp.IP.To4() == nil {
+		ip = net.IPv6loopback
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 }
 
 func newLogger(a *app, format string) (*slog.Logger, error) {

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -112,8 +117,9 @@ const servedFile = "serve.json"
 
 type servedInfo struct {
 	PID   int    `json:"pid"`
-	URL   string `json:"url"`
-	Token string `json:"token,omitempty"`
+	URL   string `json:"url"`             // a loopback URL
+	Token string `json:"token,omitempty"` // for this repository alone
+	Cert  string `json:"cert,omitempty"`  // the server's certificate, pinned
 }
 
 // served reads the serve.json of the repository a command would open.
@@ -151,7 +157,11 @@ func (a *app) locked() bool {
 // syncThroughServer asks the folio serve process holding the repository to
 // run the sync.
 func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.SyncRequest) ([]*remote.SyncReport, error) {
-	c, err := client.New(info.URL, client.Options{Token: info.Token})
+	httpClient, err := pinnedClient(info.Cert)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(info.URL, client.Options{Token: info.Token, HTTP: httpClient})
 	if err != nil {
 		return nil, err
 	}
@@ -164,4 +174,31 @@ func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.
 		return nil, fmt.Errorf("sync through folio serve: %w", err)
 	}
 	return reports, nil
+}
+
+// pinnedClient reaches the local server over TLS by trusting exactly the
+// certificate it serves, whatever name the certificate is for (the URL is a
+// loopback address). Without a certificate it is the default client.
+func pinnedClient(certFile string) (*http.Client, error) {
+	if certFile == "" {
+		return http.DefaultClient, nil
+	}
+	data, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM certificate", certFile)
+	}
+	pinned := block.Bytes
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, // the chain and name are replaced by the pin below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || !bytes.Equal(raw[0], pinned) {
+				return fmt.Errorf("the local server's certificate is not the one in %s", certFile)
+			}
+			return nil
+		},
+	}}}, nil
 }

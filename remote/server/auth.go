@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/zeebo/blake3"
 
@@ -42,8 +43,9 @@ type Token struct {
 // Auth is the content of an auth file: tokens, and whether anyone may read
 // without one.
 type Auth struct {
-	AnonymousRead bool    `json:"anonymous_read"`
-	Tokens        []Token `json:"tokens"`
+	AnonymousRead bool         `json:"anonymous_read"`
+	Tokens        []Token      `json:"tokens"`
+	mu            sync.RWMutex // tokens may be added while serving
 }
 
 // LoadAuth reads an auth file.
@@ -66,7 +68,9 @@ func LoadAuth(path string) (*Auth, error) {
 
 // Save writes an auth file readable by its owner only.
 func (a *Auth) Save(path string) error {
+	a.mu.RLock()
 	data, err := json.MarshalIndent(a, "", "  ")
+	a.mu.RUnlock()
 	if err != nil {
 		return err
 	}
@@ -87,7 +91,9 @@ func (a *Auth) AddToken(name string, scope Scope, repos []string) (string, error
 		return "", err
 	}
 	token := "folio_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	a.mu.Lock()
 	a.Tokens = append(a.Tokens, Token{Name: name, Hash: HashToken(token), Scope: scope, Repos: repos})
+	a.mu.Unlock()
 	return token, nil
 }
 
@@ -122,12 +128,15 @@ func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, erro
 	}
 	hash := []byte(HashToken(token))
 	var found *Token
+	a.mu.RLock()
 	for i := range a.Tokens {
 		// Compare every entry, in constant time, whatever matches.
 		if subtle.ConstantTimeCompare(hash, []byte(a.Tokens[i].Hash)) == 1 {
-			found = &a.Tokens[i]
+			t := a.Tokens[i]
+			found = &t
 		}
 	}
+	a.mu.RUnlock()
 	if found == nil {
 		return "", fmt.Errorf("%w: unknown token", wire.ErrUnauthorized)
 	}
