@@ -196,8 +196,14 @@ func TestForcedPushWithStaleLease(t *testing.T) {
 			t.Errorf("forced push with lease %s: %v, want ref changed", lease.Short(), err)
 		}
 	}
-	// Deleting needs the right value too.
-	_, err := push(ctx, p.c, p.leader, wire.PushRequest{Force: true, Updates: []wire.RefUpdate{{Name: mainRef, Old: p.base}}})
+	// Deleting needs the right value too (on a branch the server is not on:
+	// that one cannot be deleted at all).
+	side := objects.BranchPrefix + "side"
+	if err := p.hub.Store().UpdateRefs(ctx, objects.RefUpdate{Name: side, New: moved}); err != nil {
+		t.Fatal(err)
+	}
+	before = refsOf(t, p.hub)
+	_, err := push(ctx, p.c, p.leader, wire.PushRequest{Force: true, Updates: []wire.RefUpdate{{Name: side, Old: p.base}}})
 	if !errors.Is(err, objects.ErrRefChanged) {
 		t.Errorf("delete with a stale value: %v", err)
 	}
