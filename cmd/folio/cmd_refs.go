@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
+
+	"github.com/folio-db/folio/merge"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
@@ -9,22 +13,34 @@ import (
 )
 
 func newBranchCommand(a *app) *cobra.Command {
-	var del string
+	var del, forceDel string
 	cmd := &cobra.Command{
 		Use:   "branch [NAME [REV]] [-d NAME]",
 		Short: "List, create or delete branches",
 		Long: `With no arguments, list branches (the current one marked with *). With NAME,
 create a branch at REV (default HEAD) without switching to it. With -d NAME,
-delete a branch (not the current one) and its staged changes.`,
+delete a branch that is merged into the current branch and has nothing
+staged; -D NAME deletes it whatever it holds. The current branch cannot be
+deleted.`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if del != "" && forceDel != "" {
+				return usagef("branch: -d or -D, not both")
+			}
 			switch {
-			case del != "":
+			case del != "" || forceDel != "":
 				if len(args) > 0 {
 					return usagef("branch -d takes no other arguments")
 				}
 				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					if del != "" {
+						if err := checkDeletable(ctx, r, del); err != nil {
+							return err
+						}
+					} else {
+						del = forceDel
+					}
 					id, err := r.DeleteBranch(ctx, del)
 					if err != nil {
 						return err
@@ -66,8 +82,44 @@ delete a branch (not the current one) and its staged changes.`,
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&del, "delete", "d", "", "delete branch `NAME`")
+	cmd.Flags().StringVarP(&del, "delete", "d", "", "delete branch `NAME` if it is merged and has nothing staged")
+	cmd.Flags().StringVarP(&forceDel, "force-delete", "D", "", "delete branch `NAME` whatever it holds")
 	return cmd
+}
+
+// checkDeletable refuses to delete a branch whose commits or staged changes
+// exist nowhere else, as git branch -d does.
+func checkDeletable(ctx context.Context, r *repo.Repo, name string) error {
+	ref := objects.BranchPrefix + name
+	id, err := r.Store().Ref(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("branch %q: %w", name, err)
+	}
+	staged, err := r.LoadStaged(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if staged.HasChanges() {
+		return fmt.Errorf("branch %s has staged changes; use -D to delete them with it", name)
+	}
+	current, err := r.HeadRef()
+	if err != nil {
+		return err
+	}
+	head, err := r.RefOrZero(ctx, current)
+	if err != nil {
+		return err
+	}
+	merged := false
+	if !head.IsZero() {
+		if merged, err = merge.IsAncestor(ctx, r, id, head); err != nil {
+			return err
+		}
+	}
+	if !merged {
+		return fmt.Errorf("branch %s is not merged into %s; use -D to delete it anyway", name, strings.TrimPrefix(current, objects.BranchPrefix))
+	}
+	return nil
 }
 
 func newSwitchCommand(a *app) *cobra.Command {

@@ -267,16 +267,47 @@ func newResetCommand(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset",
 		Short: "Drop the staged changes of the current branch",
-		Long:  `Drop everything staged on the current branch, including a merge waiting to be committed. Commits are not touched.`,
-		Args:  exactArgs(0),
+		Long: `Drop everything staged on the current branch, including a merge waiting to be
+committed. Commits are not touched. Staged changes are the only copy of what
+was staged (folio has no working folder), so reset says what it dropped.`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
+				ctx := cmd.Context()
 				branch, err := r.HeadRef()
 				if err != nil {
 					return err
 				}
-				if err := r.ResetStaged(cmd.Context(), branch); err != nil {
+				s, err := r.LoadStaged(ctx, branch)
+				if err != nil {
+					return err
+				}
+				var headIndex objects.ID
+				if !s.Base.IsZero() {
+					if headIndex, err = indexAt(ctx, r, s.Base.String(), false); err != nil {
+						return err
+					}
+				}
+				dropped, err := diffMaps(ctx, r, headIndex, s.Index, nil)
+				if err != nil {
+					return err
+				}
+				if err := r.ResetStaged(ctx, branch); err != nil {
 					return fmt.Errorf("reset: %w", err)
+				}
+				if a.jsonOut {
+					return a.printJSON(map[string]any{"dropped": len(dropped), "merge": !s.MergeHead.IsZero()})
+				}
+				switch {
+				case !s.HasChanges():
+					a.printf("nothing staged\n")
+				default:
+					for _, c := range dropped {
+						a.warnf("dropped staged %s: %s", describeChange(c).Change, c.Key)
+					}
+					if !s.MergeHead.IsZero() {
+						a.warnf("dropped the pending merge of %s", s.MergeHead.Short())
+					}
 				}
 				return nil
 			})

@@ -79,11 +79,16 @@ func syncAll(ctx context.Context, r *repo.Repo, remotes []remote.Remote, opts re
 }
 
 func (a *app) reportSync(reports []*remote.SyncReport) error {
-	failed, conflicts := 0, 0
+	failed, conflicts, skipped := 0, 0, 0
 	for _, rep := range reports {
 		conflicts += rep.NewConflicts()
 		if rep.Error != "" {
 			failed++
+		}
+		for _, b := range rep.Branches {
+			if b.Action == "skipped" {
+				skipped++
+			}
 		}
 	}
 	if a.jsonOut {
@@ -105,6 +110,9 @@ func (a *app) reportSync(reports []*remote.SyncReport) error {
 	switch {
 	case failed > 0:
 		return fmt.Errorf("sync failed with %d of %d remotes", failed, len(reports))
+	case skipped > 0:
+		// A branch left behind is not synced, whatever else went well.
+		return fmt.Errorf("%d branch(es) not synced because of staged changes: commit or reset them", skipped)
 	case conflicts > 0:
 		return &conflictsRecorded{conflicts}
 	}
