@@ -158,7 +158,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		}
 		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes}), nil
 	}
-	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("serving", "url", baseURL, "root", o.root, "auth", o.authFile != "")
 	a.warnf("serving on %s", baseURL)

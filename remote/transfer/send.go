@@ -195,7 +195,10 @@ func (s *sender) write(obj objects.Object) error {
 	if err := s.w.Write(obj); err != nil {
 		return err
 	}
-	s.sent[obj.ID] = true
+	if len(s.sent) < maxRemembered {
+		// Only to skip duplicates, which are harmless: bounded memory wins.
+		s.sent[obj.ID] = true
+	}
 	s.stats.Objects++
 	s.stats.Bytes += int64(len(obj.Data))
 	return nil
