@@ -50,8 +50,10 @@ document API for applications:
 With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
 'folio serve token add'); without it, anyone who can reach --addr may read and
 write, so the default address is 127.0.0.1. --tls-cert and --tls-key serve
-HTTPS. SIGINT or SIGTERM stops the server after the requests in flight
-(a push is never cut in half). Logs are structured (log/slog) on stderr.
+HTTPS. SIGINT or SIGTERM stops accepting requests and lets those in flight
+finish, for up to --shutdown-grace; a push cut off after that moves no ref,
+since a push's refs move all at once at its end. Logs are structured
+(log/slog) on stderr.
 
 While it runs, 'folio sync' in the repository goes through the server.`,
 		Args: exactArgs(0),
