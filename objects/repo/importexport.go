@@ -58,7 +58,6 @@ func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*Impo
 type importFile struct {
 	path string
 	key  string
-	size int64
 }
 
 func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
@@ -96,11 +95,7 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 		if err := objects.ValidateKey(key); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		files = append(files, importFile{path: p, key: key, size: info.Size()})
+		files = append(files, importFile{path: p, key: key})
 		return nil
 	})
 	return files, rep, err
@@ -133,9 +128,17 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 	}
 	var total int64
 	large := make(chan struct{}, 1) // one large file streams at a time
+	buffers := sync.Pool{New: func() any { b := make([]byte, SingleBlobMax+1); return &b }}
 	for i, f := range files {
 		g.Go(func() error {
-			if f.size > SingleBlobMax {
+			buf := buffers.Get().(*[]byte)
+			defer buffers.Put(buf)
+			n, err := readFileInto(f.path, *buf)
+			if err != nil {
+				return err
+			}
+			if n > SingleBlobMax {
+				// Too large for one blob: stream it, one such file at a time.
 				large <- struct{}{}
 				defer func() { <-large }()
 				entry, err := r.importLarge(gctx, f.path)
@@ -148,31 +151,15 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 				edits[i] = Edit{Key: f.key, Entry: entry}
 				return nil
 			}
-			content, err := os.ReadFile(f.path)
-			if err != nil {
-				return err
-			}
-			var entry objects.Entry
-			if obj, e, small := EncodeSmallDocument(content); small {
-				mu.Lock()
-				batch = append(batch, obj)
-				batched += len(obj.Data)
-				total += int64(len(content))
-				mu.Unlock()
-				entry = e
-				if err := flush(gctx, false); err != nil {
-					return err
-				}
-			} else {
-				if entry, err = r.WriteDocumentBytes(gctx, content); err != nil {
-					return err
-				}
-				mu.Lock()
-				total += int64(len(content))
-				mu.Unlock()
-			}
+			// EncodeBlob copies the content out of the pooled buffer.
+			obj, entry, _ := EncodeSmallDocument((*buf)[:n])
+			mu.Lock()
+			batch = append(batch, obj)
+			batched += len(obj.Data)
+			total += int64(n)
+			mu.Unlock()
 			edits[i] = Edit{Key: f.key, Entry: entry}
-			return nil
+			return flush(gctx, false)
 		})
 	}
 	if err := g.Wait(); err != nil {
