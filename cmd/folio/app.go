@@ -82,7 +82,17 @@ func (a *app) openFiles() (*repo.Files, error) {
 // withRepo opens the repository, runs fn and closes it, keeping the first
 // error.
 func (a *app) withRepo(ctx context.Context, writable bool, fn func(*repo.Repo) error) (err error) {
-	r, err := a.openRepo(ctx, writable)
+	return a.withRepoOpts(ctx, repo.Options{ReadOnly: !writable}, fn)
+}
+
+// mergingCacheBytes is the block cache of commands that merge (merge, pull,
+// sync): a merge of many changed documents reads each node it needs more
+// than once, and the command's small default would decompress them again.
+const mergingCacheBytes = 64 << 20
+
+// withRepoOpts is withRepo with options.
+func (a *app) withRepoOpts(ctx context.Context, opts repo.Options, fn func(*repo.Repo) error) (err error) {
+	r, err := a.openRepoWith(ctx, opts)
 	if err != nil {
 		return err
 	}

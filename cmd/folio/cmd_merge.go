@@ -28,7 +28,7 @@ With --no-commit the merge is staged; 'folio commit' concludes it.
 Exit status 3 when conflicts were recorded.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
+			return a.withRepoOpts(cmd.Context(), repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
 				return a.merge(cmd.Context(), r, args[0], message, noCommit)
 			})
 		},

@@ -287,7 +287,7 @@ current branch's name) into the current branch, with the same deterministic
 merge sync uses. Exits 3 if conflicts were recorded.`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
+			return a.withRepoOpts(cmd.Context(), repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
 				rm, theirs, err := remoteAndBranch(r, args)
 				if err != nil {
 					return err
