@@ -88,7 +88,7 @@ func (a *app) withRepo(ctx context.Context, writable bool, fn func(*repo.Repo) e
 // mergingCacheBytes is the block cache of commands that merge (merge, pull,
 // sync): a merge of many changed documents reads each node it needs more
 // than once, and the command's small default would decompress them again.
-const mergingCacheBytes = 64 << 20
+const mergingCacheBytes = 128 << 20
 
 // withRepoOpts is withRepo with options.
 func (a *app) withRepoOpts(ctx context.Context, opts repo.Options, fn func(*repo.Repo) error) (err error) {
