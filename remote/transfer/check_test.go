@@ -103,3 +103,25 @@ func TestCheckTargets(t *testing.T) {
 		t.Errorf("a blob: %v", err)
 	}
 }
+
+// A clone walks the store in its own order for speed, but sends only what
+// the commits reach: a document staged and then reset stays behind.
+func TestCloneSendsNothingUnreachable(t *testing.T) {
+	ctx := context.Background()
+	for _, badger := range []bool{false, true} {
+		src, dst := newRepo(t, badger), newRepo(t, badger)
+		stage(t, src, someDocs(300, "v1"))
+		c := commit(t, src, "c")
+		secret, err := src.WriteDocumentBytes(ctx, []byte(`{"secret": "staged, then reset"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, _ := transfer(t, src, dst, []objects.ID{c}, nil)
+		if ok, _ := dst.Store().Has(ctx, secret.ID); ok {
+			t.Errorf("badger=%v: a clone sent an object no commit reaches", badger)
+		}
+		if want := minimalBytes(t, src, newRepo(t, false), c); sent.Bytes != want {
+			t.Errorf("badger=%v: clone sent %d bytes, its closure is %d", badger, sent.Bytes, want)
+		}
+	}
+}

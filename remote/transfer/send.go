@@ -41,27 +41,15 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 	for _, id := range missing {
 		isMissing[id] = true
 	}
-	for _, id := range missing {
-		c, err := readCommit(ctx, src, id)
-		if err != nil {
+	if walker, ok := src.(objects.ObjectWalker); ok && !anyHad(ctx, src, haves) && len(missing) > 0 {
+		if err := s.sendBlobsInStoreOrder(ctx, walker, missing, isMissing); err != nil {
 			return s.stats, err
 		}
-		// Compare with a parent the receiver has, so a merge sends only what
-		// is new to it; else with the first parent, just sent.
-		var base objects.Commit
-		if len(c.Parents) > 0 {
-			pick := c.Parents[0]
-			for _, p := range c.Parents {
-				if !isMissing[p] {
-					pick = p
-					break
-				}
-			}
-			pc, err := readCommit(ctx, src, pick)
-			if err != nil {
-				return s.stats, err
-			}
-			base = *pc
+	}
+	for _, id := range missing {
+		c, base, err := s.commitAndBase(ctx, id, isMissing)
+		if err != nil {
+			return s.stats, err
 		}
 		if err := s.sendMap(ctx, base.Index, c.Index); err != nil {
 			return s.stats, err
@@ -75,6 +63,80 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 		s.stats.Commits++
 	}
 	return s.stats, nil
+}
+
+// commitAndBase reads a commit to send and the commit to compare it with:
+// a parent the receiver has, so a merge sends only what is new to it, else
+// the first parent, sent just before.
+func (s *sender) commitAndBase(ctx context.Context, id objects.ID, isMissing map[objects.ID]bool) (*objects.Commit, objects.Commit, error) {
+	var base objects.Commit
+	c, err := readCommit(ctx, s.src, id)
+	if err != nil || len(c.Parents) == 0 {
+		return c, base, err
+	}
+	pick := c.Parents[0]
+	for _, p := range c.Parents {
+		if !isMissing[p] {
+			pick = p
+			break
+		}
+	}
+	pc, err := readCommit(ctx, s.src, pick)
+	if err != nil {
+		return c, base, err
+	}
+	return c, *pc, nil
+}
+
+// anyHad reports whether the source has any of the receiver's haves.
+func anyHad(ctx context.Context, src Source, haves []objects.ID) bool {
+	for _, h := range haves {
+		if ok, _ := src.Has(ctx, h); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// sendBlobsInStoreOrder is the first step of a clone (a receiver that has
+// nothing): it lists the documents the commits' indexes name, then sends
+// those that are plain blobs while walking the store in its own order.
+// Reading a store's objects in order is many times faster than looking
+// each up at random, and a clone reads nearly all of them. Objects nothing
+// reaches (a document staged and reset) are not sent. The rest of the
+// send then finds these blobs already sent.
+func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.ObjectWalker, missing []objects.ID, isMissing map[objects.ID]bool) error {
+	needed := map[objects.ID]bool{}
+	for _, id := range missing {
+		c, base, err := s.commitAndBase(ctx, id, isMissing)
+		if err != nil {
+			return err
+		}
+		d, err := diffMaps(ctx, s.nodes, base.Index, c.Index)
+		if err != nil {
+			return err
+		}
+		if len(d.newNodes) == 0 {
+			continue
+		}
+		for _, leafID := range d.newNodes[0] {
+			leaf, err := s.nodes.read(ctx, leafID)
+			if err != nil {
+				return err
+			}
+			for _, it := range leaf.Items {
+				if !d.oldIDs[it.Entry.ID] {
+					needed[it.Entry.ID] = true
+				}
+			}
+		}
+	}
+	return walker.Objects(ctx, nil, func(id objects.ID, data []byte) error {
+		if !needed[id] || len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
+			return nil
+		}
+		return s.write(objects.Object{ID: id, Data: data})
+	})
 }
 
 // sendMap sends the documents and nodes of map `to` that map `from` lacks.
