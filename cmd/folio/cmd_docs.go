@@ -257,10 +257,7 @@ in order, optionally only those starting with PREFIX. With -l, also show each
 document's kind, size and short ID.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prefix := ""
-			if len(args) == 1 {
-				prefix = args[0]
-			}
+			prefix := argOr(args, 0, "")
 			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
 				ctx := cmd.Context()
 				index, _, err := a.snapshot(ctx, r, rev)

@@ -39,14 +39,11 @@ Exit status 3 when conflicts were recorded.`,
 }
 
 func (a *app) merge(ctx context.Context, r *repo.Repo, rev, message string, noCommit bool) error {
-	branch, err := r.HeadRef()
+	staged, err := r.CurrentStaged(ctx)
 	if err != nil {
 		return err
 	}
-	staged, err := r.LoadStaged(ctx, branch)
-	if err != nil {
-		return err
-	}
+	branch := staged.Branch
 	if staged.HasChanges() {
 		return fmt.Errorf("%w: commit them or drop them with 'folio reset' before merging", repo.ErrStagedChanges)
 	}
@@ -182,10 +179,7 @@ document, where it conflicted (JSON pointers or line ranges), and which side's
 version stands.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prefix := ""
-			if len(args) == 1 {
-				prefix = args[0]
-			}
+			prefix := argOr(args, 0, "")
 			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
 				ctx := cmd.Context()
 				_, conflicts, err := a.snapshot(ctx, r, rev)

@@ -52,11 +52,7 @@ deleted.`,
 				})
 			case len(args) > 0:
 				return a.withRepo(ctx, true, func(r *repo.Repo) error {
-					rev := "HEAD"
-					if len(args) == 2 {
-						rev = args[1]
-					}
-					at, err := r.ResolveRevision(ctx, rev)
+					at, err := r.ResolveRevision(ctx, argOr(args, 1, "HEAD"))
 					if err != nil {
 						return err
 					}
@@ -175,11 +171,7 @@ func newTagCommand(a *app) *cobra.Command {
 				})
 			}
 			return a.withRepo(ctx, true, func(r *repo.Repo) error {
-				rev := "HEAD"
-				if len(args) == 2 {
-					rev = args[1]
-				}
-				at, err := r.ResolveRevision(ctx, rev)
+				at, err := r.ResolveRevision(ctx, argOr(args, 1, "HEAD"))
 				if err != nil {
 					return err
 				}
@@ -188,4 +180,12 @@ func newTagCommand(a *app) *cobra.Command {
 		},
 	}
 	return cmd
+}
+
+// argOr returns args[i], or def when there are not that many arguments.
+func argOr(args []string, i int, def string) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return def
 }

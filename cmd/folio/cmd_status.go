@@ -20,21 +20,13 @@ func newStatusCommand(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
 				ctx := cmd.Context()
-				branch, err := r.HeadRef()
+				s, err := r.CurrentStaged(ctx)
 				if err != nil {
 					return err
 				}
-				s, err := r.LoadStaged(ctx, branch)
+				headIndex, headConflicts, err := r.BaseMaps(ctx, s)
 				if err != nil {
 					return err
-				}
-				var headIndex, headConflicts objects.ID
-				if !s.Base.IsZero() {
-					c, err := r.ReadCommit(ctx, s.Base)
-					if err != nil {
-						return err
-					}
-					headIndex, headConflicts = c.Index, c.Conflicts
 				}
 				changes, err := diffMaps(ctx, r, headIndex, s.Index, nil)
 				if err != nil {
@@ -53,7 +45,7 @@ func newStatusCommand(a *app) *cobra.Command {
 					return err
 				}
 				return a.printStatus(statusReport{
-					Branch: strings.TrimPrefix(branch, objects.BranchPrefix), Head: s.Head,
+					Branch: strings.TrimPrefix(s.Branch, objects.BranchPrefix), Head: s.Head,
 					Stale: s.Stale(), Merging: s.MergeHead, Staged: changes,
 					Conflicts: conflicts, ConflictChanges: resolved,
 				})
@@ -274,25 +266,19 @@ was staged (folio has no working folder), so reset says what it dropped.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
 				ctx := cmd.Context()
-				branch, err := r.HeadRef()
+				s, err := r.CurrentStaged(ctx)
 				if err != nil {
 					return err
 				}
-				s, err := r.LoadStaged(ctx, branch)
+				headIndex, _, err := r.BaseMaps(ctx, s)
 				if err != nil {
 					return err
-				}
-				var headIndex objects.ID
-				if !s.Base.IsZero() {
-					if headIndex, err = indexAt(ctx, r, s.Base.String(), false); err != nil {
-						return err
-					}
 				}
 				dropped, err := diffMaps(ctx, r, headIndex, s.Index, nil)
 				if err != nil {
 					return err
 				}
-				if err := r.ResetStaged(ctx, branch); err != nil {
+				if err := r.ResetStaged(ctx, s.Branch); err != nil {
 					return fmt.Errorf("reset: %w", err)
 				}
 				if a.jsonOut {

@@ -34,4 +34,3 @@ func readFileInto(path string, buf []byte) (int, error) {
 	}
 	return total, nil
 }
-

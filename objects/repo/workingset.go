@@ -84,6 +84,29 @@ func (r *Repo) isClean(ctx context.Context, ws *objects.WorkingSet) (bool, error
 	return ws.Index == index && ws.Conflicts == conflicts, nil
 }
 
+// CurrentStaged reads the working set of the current branch.
+func (r *Repo) CurrentStaged(ctx context.Context) (*Staged, error) {
+	branch, err := r.HeadRef()
+	if err != nil {
+		return nil, err
+	}
+	return r.LoadStaged(ctx, branch)
+}
+
+// BaseMaps returns the index and conflicts roots of the commit staging
+// began from (zero for a branch without commits): what is staged is the
+// difference from them.
+func (r *Repo) BaseMaps(ctx context.Context, s *Staged) (index, conflicts objects.ID, err error) {
+	if s.Base.IsZero() {
+		return index, conflicts, nil
+	}
+	c, err := r.ReadCommit(ctx, s.Base)
+	if err != nil {
+		return index, conflicts, err
+	}
+	return c.Index, c.Conflicts, nil
+}
+
 // Stage changes the working set of a branch: change edits a copy of the
 // loaded working set (it may run prolly edits, which store new nodes), and
 // the result replaces the old one by compare-and-swap, so two writers
