@@ -71,12 +71,15 @@ echo "(bob's sync exit status: $status — 3 means synced, with new conflicts re
 (cd alice && run sync)
 
 step "The conflict is data: recorded with a deterministic winner (the newer commit: Bob's)"
+# ours and theirs are the two heads in a fixed order (by commit ID), the same
+# on every leader; the listing names whose each one is.
 cd alice
 run conflicts
 run get users/ada.json
 run get --markers users/ada.json || true
 step "Alice settles it with her version, commits, and syncs"
-run resolve users/ada.json --ours
+echo '{"name": "Ada", "role": "lead engineer", "team": "core"}' > ada.json
+run resolve users/ada.json --file ada.json
 run commit -m "Keep Ada as lead engineer"
 run sync
 cd ../bob

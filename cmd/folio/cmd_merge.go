@@ -134,6 +134,16 @@ func describePaths(paths []string) string {
 	return strings.Join(out, ", ")
 }
 
+// describeCommit names a merge side for people: its short ID and author,
+// since after a sync "ours" is simply the side with the smaller ID.
+func describeCommit(ctx context.Context, r *repo.Repo, id objects.ID) string {
+	c, err := r.ReadCommit(ctx, id)
+	if err != nil {
+		return id.Short()
+	}
+	return fmt.Sprintf("%s (%s)", id.Short(), c.Author.Name)
+}
+
 // conflictJSON is a recorded conflict in --json output.
 type conflictJSON struct {
 	Key          string       `json:"key"`
@@ -204,12 +214,8 @@ version stands.`,
 					return a.printJSON(out)
 				}
 				for _, c := range out {
-					winner := c.OursCommit
-					if c.Winner == objects.SideTheirs {
-						winner = c.TheirsCommit
-					}
-					a.printf("%s\t%s\tours %s, theirs %s; %s's version stands (%s)\n", c.Key, describePaths(c.Paths),
-						c.OursCommit.Short(), c.TheirsCommit.Short(), c.Winner, winner.Short())
+					a.printf("%s\t%s\tours %s, theirs %s; %s's version stands\n", c.Key, describePaths(c.Paths),
+						describeCommit(ctx, r, c.OursCommit), describeCommit(ctx, r, c.TheirsCommit), c.Winner)
 				}
 				return nil
 			})
