@@ -114,7 +114,7 @@ func (a *app) mergeDone(report map[string]any, summary string, conflicts []merge
 	} else {
 		a.printf("%s\n", summary)
 		for _, c := range conflicts {
-			a.printf("CONFLICT %s at %s: %s's version stands\n", c.Key, describePaths(c.Paths), c.Winner)
+			a.printf("CONFLICT %s at %s: the %s version stands\n", c.Key, describePaths(c.Paths), c.Winner)
 		}
 	}
 	if len(conflicts) > 0 {
@@ -214,7 +214,7 @@ version stands.`,
 					return a.printJSON(out)
 				}
 				for _, c := range out {
-					a.printf("%s\t%s\tours %s, theirs %s; %s's version stands\n", c.Key, describePaths(c.Paths),
+					a.printf("%s\t%s\tours %s, theirs %s; the %s version stands\n", c.Key, describePaths(c.Paths),
 						describeCommit(ctx, r, c.OursCommit), describeCommit(ctx, r, c.TheirsCommit), c.Winner)
 				}
 				return nil
