@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore"
@@ -108,12 +109,29 @@ func (a *app) exit(err error) int {
 	return exitFailure
 }
 
-// describe shortens errors whose text repeats the package prefix of the
-// sentinel, so users read "no such file: x" rather than internals.
+// packageNames prefix the packages' sentinel errors: they say where an
+// error comes from to a programmer and nothing to a user.
+var packageNames = map[string]bool{"objects": true, "repo": true, "badgerstore": true, "prolly": true,
+	"merge": true, "remote": true, "transfer": true, "wire": true, "jsonmerge": true}
+
+// withoutPackageNames drops the "pkg: " parts of an error's text.
+func withoutPackageNames(msg string) string {
+	parts := strings.Split(msg, ": ")
+	kept := parts[:0]
+	for _, p := range parts {
+		if !packageNames[p] {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ": ")
+}
+
+// describe words an error for people: "no such file or folder: x" rather
+// than internals, and without package prefixes.
 func describe(err error) string {
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) && errors.Is(err, os.ErrNotExist) {
 		return fmt.Sprintf("%s: no such file or folder", pathErr.Path)
 	}
-	return err.Error()
+	return withoutPackageNames(err.Error())
 }
