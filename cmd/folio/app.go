@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -92,6 +93,9 @@ const mergingCacheBytes = 128 << 20
 
 // withRepoOpts is withRepo with options.
 func (a *app) withRepoOpts(ctx context.Context, opts repo.Options, fn func(*repo.Repo) error) (err error) {
+	if opts.CacheBytes > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit + opts.CacheBytes) // the cache lives on the heap
+	}
 	r, err := a.openRepoWith(ctx, opts)
 	if err != nil {
 		return err

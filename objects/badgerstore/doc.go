@@ -53,8 +53,8 @@
 //     blocks) 76 MB. ZSTD's fastest level would take 42 MB but costs an
 //     import a quarter more time and a random read twice the
 //     decompression (65 µs instead of about 30 µs).
-//   - 8 MiB memtables, two of them, an 8 MiB block cache, 2 MiB tables and
-//     two compactors bound the memory of an import. Badger allocates its
+//   - 16 MiB memtables, two of them, an 8 MiB block cache, 2 MiB tables
+//     and two compactors bound the memory of an import. Badger allocates its
 //     buffers on the Go heap, so the GC's headroom doubles them: the peak
 //     RSS of the import is about 300 MiB with Go's default GC (Badger's
 //     defaults: 470 MiB) and 190 MiB under a soft memory limit of 150 MiB,
