@@ -128,6 +128,16 @@ func author(r *repo.Repo) (objects.Signature, error) {
 	return sig, nil
 }
 
+// authorAndTime is who and when a new commit is.
+func authorAndTime(r *repo.Repo) (objects.Signature, time.Time, error) {
+	sig, err := author(r)
+	if err != nil {
+		return sig, time.Time{}, err
+	}
+	when, err := now()
+	return sig, when, err
+}
+
 // now is the commit time: FOLIO_AUTHOR_DATE (RFC 3339) if set, so tests and
 // scripts can make reproducible commits, else the clock.
 func now() (time.Time, error) {

@@ -87,11 +87,7 @@ func (a *app) merge(ctx context.Context, r *repo.Repo, rev, message string, noCo
 		report["result"] = "staged"
 		return a.mergeDone(report, "Merge staged; run 'folio commit' to conclude it.", res.Conflicted)
 	}
-	sig, err := author(r)
-	if err != nil {
-		return err
-	}
-	when, err := now()
+	sig, when, err := authorAndTime(r)
 	if err != nil {
 		return err
 	}

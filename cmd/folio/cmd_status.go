@@ -231,11 +231,7 @@ the time is now (or $FOLIO_AUTHOR_DATE, RFC 3339).`,
 				if err != nil {
 					return err
 				}
-				sig, err := author(r)
-				if err != nil {
-					return err
-				}
-				when, err := now()
+				sig, when, err := authorAndTime(r)
 				if err != nil {
 					return err
 				}
