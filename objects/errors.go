@@ -24,4 +24,7 @@ var (
 	ErrRefChanged = errors.New("objects: ref changed")
 	// ErrTooLarge: an object or request over a size limit.
 	ErrTooLarge = errors.New("objects: too large")
+	// ErrNoSpace: the disk is too full to write safely. Nothing was
+	// written; reads still work.
+	ErrNoSpace = errors.New("objects: no space left on device")
 )

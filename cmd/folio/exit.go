@@ -70,6 +70,7 @@ var hints = []struct {
 	{repo.ErrUnknownRevision, "see 'folio log' and 'folio branch' for what exists"},
 	{repo.ErrNoCommits, "make a first commit with 'folio commit -m MSG'"},
 	{repo.ErrStagedChanges, ""},
+	{objects.ErrNoSpace, "free some space on that disk and try again; nothing was written, and reads still work"},
 	{objects.ErrUnknownFormat, "this repository was written by a newer folio; upgrade folio"},
 	{repo.ErrUnknownRepoFormat, ""},
 }

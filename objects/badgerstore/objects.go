@@ -87,11 +87,16 @@ func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var size int64
 	for _, o := range objs {
 		if len(o.Data) > MaxObjectSize {
 			return fmt.Errorf("%w: object %s is %d bytes, the store takes at most %d",
 				objects.ErrTooLarge, o.ID.Short(), len(o.Data), MaxObjectSize)
 		}
+		size += int64(len(o.Data))
+	}
+	if err := s.checkSpace(size); err != nil {
+		return err
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()

@@ -78,7 +78,17 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	minFree := opts.MinFreeBytes
+	if minFree <= 0 {
+		minFree = defaultMinFree
+	}
 	if !readOnly {
+		// Opening for writes maps a new memtable log (space.go).
+		probe := &Store{dir: dir, minFree: minFree}
+		if err := probe.checkSpace(0); err != nil {
+			lock.release()
+			return nil, err
+		}
 		if err := removeEmptyLogs(dir); err != nil {
 			lock.release()
 			return nil, err
@@ -95,7 +105,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		lock.release()
 		return nil, err
 	}
-	return &Store{db: db, lock: lock, dir: dir}, nil
+	return &Store{db: db, lock: lock, dir: dir, minFree: minFree}, nil
 }
 
 // openBadger turns Badger's failures, including a panic on a damaged

@@ -28,6 +28,10 @@ type Options struct {
 	// (clones, merges) wants one near the size of its hot data: every
 	// object read from a block not in the cache decompresses the block.
 	CacheBytes int64
+	// MinFreeBytes is the free space below which writes are refused with
+	// objects.ErrNoSpace (see space.go); zero means the default, enough for
+	// everything Badger maps while it runs.
+	MinFreeBytes int64
 }
 
 // Badger settings for a short-lived CLI process that may import a large

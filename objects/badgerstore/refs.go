@@ -103,6 +103,9 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	if len(updates) == 0 {
 		return nil
 	}
+	if err := s.checkSpace(0); err != nil {
+		return err
+	}
 	for range maxConflictRetries {
 		err := s.db.Update(func(txn *badger.Txn) error {
 			if err := applyRefUpdates(txn, updates); err != nil {

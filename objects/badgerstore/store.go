@@ -29,6 +29,7 @@ type Store struct {
 	lock     *dirLock
 	dir      string
 	readOnly bool
+	minFree  int64 // see checkSpace
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
 

@@ -33,6 +33,8 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case "forbidden":
 		return http.StatusForbidden
+	case "no_space":
+		return http.StatusInsufficientStorage
 	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request":
 		return http.StatusBadRequest
 	}

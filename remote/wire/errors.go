@@ -64,6 +64,7 @@ var codes = []struct {
 	{"bad_request", ErrBadRequest},
 	{"non_fast_forward", ErrNonFastForward},
 	{"precondition_failed", ErrPrecondition},
+	{"no_space", objects.ErrNoSpace},
 	{"internal", ErrInternal},
 }
 
