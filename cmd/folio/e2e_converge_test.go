@@ -70,9 +70,11 @@ const convergeLeaders = 5
 // every server must stop cleanly on SIGTERM. FOLIO_SEED=N replays the
 // random choices (not the timing).
 func TestConvergence(t *testing.T) {
+	t.Parallel()
 	seed := testSeed(t)
 	for i, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
+			t.Parallel()
 			runConvergence(t, topo, convergeLeaders, seed+uint64(i))
 		})
 	}
@@ -646,6 +648,7 @@ func setLine(doc []byte, label, value string) ([]byte, error) {
 // rounds change nothing. With one order in every round, a ring of seven
 // leaders that each made one commit never converges.
 func TestQuietRounds(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, topo := range topologies {
 		for n := 2; n <= 8; n++ {

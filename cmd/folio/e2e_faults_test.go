@@ -33,6 +33,7 @@ import (
 // the TCP level between the client and the server; and, for a push, in the
 // reply, after the server has moved its branch.
 func TestFaultConnectionCut(t *testing.T) {
+	t.Parallel()
 	seed := testSeed(t)
 	for _, dir := range []string{"fetch", "push"} {
 		t.Run(dir, func(t *testing.T) {
@@ -135,6 +136,7 @@ func cutTransfer(t *testing.T, rig *faultRig, proxy *cutProxy, tr *transfer, c c
 // while the HTTP message itself stays well formed, so only the pack format
 // can tell. The receiver must reject it before moving any ref.
 func TestFaultDamagedPack(t *testing.T) {
+	t.Parallel()
 	seed := testSeed(t)
 	damages := []struct {
 		name  string
@@ -202,6 +204,7 @@ func truncateAt(at func(n int) int) func(*rand.Rand, []byte) []byte {
 // token get 401, a read-only token that pushes gets 403, each reported as
 // a clear CLI error that changes nothing; the right token then works.
 func TestFaultAuth(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	root := t.TempDir()
 	authFile := filepath.Join(root, "auth.json")
@@ -274,6 +277,7 @@ func TestFaultAuth(t *testing.T) {
 // Exactly one wins; the others get an error that says to fetch first, and
 // folio sync, which retries, converges them all.
 func TestFaultPushRace(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	root := t.TempDir()
 	upDir := filepath.Join(root, "up")
