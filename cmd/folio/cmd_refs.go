@@ -14,14 +14,16 @@ import (
 
 func newBranchCommand(a *app) *cobra.Command {
 	var del, forceDel string
+	var rename bool
 	cmd := &cobra.Command{
-		Use:   "branch [NAME [REV]] [-d NAME]",
+		Use:   "branch [NAME [REV]] [-d NAME] [-m [OLD] NEW]",
 		Short: "List, create or delete branches",
 		Long: `With no arguments, list branches (the current one marked with *). With NAME,
 create a branch at REV (default HEAD) without switching to it. With -d NAME,
 delete a branch that is merged into the current branch and has nothing
 staged; -D NAME deletes it whatever it holds. The current branch cannot be
-deleted.`,
+deleted. With -m OLD NEW, rename a branch with its staged changes (-m NEW
+renames the current branch).`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -29,6 +31,28 @@ deleted.`,
 				return usagef("branch: -d or -D, not both")
 			}
 			switch {
+			case rename:
+				if len(args) == 0 || del != "" || forceDel != "" {
+					return usagef("branch -m takes [OLD] NEW")
+				}
+				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					from := args[0]
+					if len(args) == 1 {
+						current, err := r.CurrentBranch()
+						if err != nil {
+							return err
+						}
+						from = current
+					}
+					to := args[len(args)-1]
+					if err := r.RenameBranch(ctx, from, to); err != nil {
+						return err
+					}
+					if !a.jsonOut {
+						a.printf("Renamed branch %s to %s\n", from, to)
+					}
+					return nil
+				})
 			case del != "" || forceDel != "":
 				if len(args) > 0 {
 					return usagef("branch -d takes no other arguments")
@@ -80,6 +104,7 @@ deleted.`,
 	}
 	cmd.Flags().StringVarP(&del, "delete", "d", "", "delete branch `NAME` if it is merged and has nothing staged")
 	cmd.Flags().StringVarP(&forceDel, "force-delete", "D", "", "delete branch `NAME` whatever it holds")
+	cmd.Flags().BoolVarP(&rename, "move", "m", false, "rename a branch: -m [OLD] NEW")
 	return cmd
 }
 
@@ -144,13 +169,32 @@ switch back.`,
 }
 
 func newTagCommand(a *app) *cobra.Command {
+	var del bool
 	cmd := &cobra.Command{
-		Use:   "tag [NAME [REV]]",
-		Short: "List tags, or tag a revision",
-		Long:  `With no arguments, list tags. With NAME, tag REV (default HEAD). Tags never move.`,
-		Args:  rangeArgs(0, 2),
+		Use:   "tag [NAME [REV]] [-d NAME...]",
+		Short: "List tags, tag a revision, or delete tags",
+		Long: `With no arguments, list tags. With NAME, tag REV (default HEAD). Tags never
+move; -d NAME deletes a tag (a tag already pushed stays on the remote).`,
+		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if del {
+				if len(args) == 0 {
+					return usagef("tag -d takes the names of the tags to delete")
+				}
+				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					for _, name := range args {
+						id, err := r.DeleteTag(ctx, name)
+						if err != nil {
+							return err
+						}
+						if !a.jsonOut {
+							a.printf("Deleted tag %s (was %s)\n", name, id.Short())
+						}
+					}
+					return nil
+				})
+			}
 			if len(args) == 0 {
 				return a.withRepo(ctx, false, func(r *repo.Repo) error {
 					tags, err := r.Tags(ctx)
@@ -179,6 +223,7 @@ func newTagCommand(a *app) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVarP(&del, "delete", "d", false, "delete the named tags")
 	return cmd
 }
 

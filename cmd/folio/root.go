@@ -26,7 +26,10 @@ folder in the current folder or a parent.
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		// --version prints what 'folio version' prints first.
+		Version: version,
 	}
+	root.SetVersionTemplate("folio {{.Version}}\n")
 	root.PersistentFlags().StringVar(&a.repoFlag, "repo", "", "path of the repository (or its .folio folder)")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "print results as JSON, for scripts")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {

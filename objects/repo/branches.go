@@ -99,6 +99,69 @@ func (r *Repo) DeleteBranch(ctx context.Context, name string) (objects.ID, error
 	return id, r.store.UpdateRefs(ctx, updates...)
 }
 
+// RenameBranch gives a branch a new name, with its staged changes, in one
+// atomic ref update; renaming the current branch keeps it current. The new
+// name must be free.
+func (r *Repo) RenameBranch(ctx context.Context, from, to string) error {
+	if err := r.checkWritable(); err != nil {
+		return err
+	}
+	if err := objects.ValidateBranchName(to); err != nil {
+		return err
+	}
+	oldRef, newRef := objects.BranchPrefix+from, objects.BranchPrefix+to
+	current, err := r.HeadRef()
+	if err != nil {
+		return err
+	}
+	id, err := r.RefOrZero(ctx, oldRef)
+	if err != nil {
+		return err
+	}
+	if id.IsZero() && current != oldRef { // only the current branch may be unborn
+		return fmt.Errorf("branch %q: %w", from, objects.ErrNotFound)
+	}
+	if taken, err := r.RefOrZero(ctx, newRef); err != nil {
+		return err
+	} else if !taken.IsZero() {
+		return fmt.Errorf("%w: %s", ErrBranchExists, to)
+	}
+	var updates []objects.RefUpdate
+	if !id.IsZero() {
+		updates = append(updates, objects.RefUpdate{Name: oldRef, Old: id}, objects.RefUpdate{Name: newRef, New: id})
+	}
+	if ws, err := r.RefOrZero(ctx, WorkingSetRef(oldRef)); err != nil {
+		return err
+	} else if !ws.IsZero() {
+		updates = append(updates,
+			objects.RefUpdate{Name: WorkingSetRef(oldRef), Old: ws},
+			objects.RefUpdate{Name: WorkingSetRef(newRef), New: ws})
+	}
+	if err := r.store.UpdateRefs(ctx, updates...); err != nil {
+		if isRefChanged(err) {
+			return fmt.Errorf("%w: %s", ErrBranchExists, to)
+		}
+		return err
+	}
+	if current != oldRef {
+		return nil
+	}
+	return r.setHead(to)
+}
+
+// DeleteTag removes a tag and returns the commit it named.
+func (r *Repo) DeleteTag(ctx context.Context, name string) (objects.ID, error) {
+	if err := r.checkWritable(); err != nil {
+		return objects.ID{}, err
+	}
+	ref := objects.TagPrefix + name
+	id, err := r.store.Ref(ctx, ref)
+	if err != nil {
+		return objects.ID{}, fmt.Errorf("tag %q: %w", name, err)
+	}
+	return id, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, Old: id})
+}
+
 // Switch makes another branch current; with create it first makes the
 // branch at the current head. Each branch keeps its own staged changes, so
 // switching never loses or carries them.
