@@ -111,6 +111,59 @@ func Remove(ctx context.Context, r *repo.Repo, name string) error {
 	return r.SetConfig(urlKey(name), "", true)
 }
 
+// SetURL points an existing remote at another URL.
+func SetURL(f *repo.Files, name, rawURL string) error {
+	if _, err := Lookup(f, name); err != nil {
+		return err
+	}
+	if err := ValidateURL(rawURL); err != nil {
+		return err
+	}
+	return f.SetConfig(urlKey(name), rawURL, false)
+}
+
+// Rename gives a remote a new name: its settings and its remote-tracking
+// refs move with it (the refs in one atomic update).
+func Rename(ctx context.Context, r *repo.Repo, from, to string) error {
+	if _, err := Lookup(r.Files, from); err != nil {
+		return err
+	}
+	if err := ValidateName(to); err != nil {
+		return err
+	}
+	if _, err := Lookup(r.Files, to); err == nil {
+		return fmt.Errorf("remote %q already exists", to)
+	}
+	refs, err := r.Store().Refs(ctx, trackingPrefix(from))
+	if err != nil {
+		return err
+	}
+	var updates []objects.RefUpdate
+	for _, ref := range refs {
+		moved := trackingPrefix(to) + strings.TrimPrefix(ref.Name, trackingPrefix(from))
+		updates = append(updates, objects.RefUpdate{Name: ref.Name, Old: ref.ID}, objects.RefUpdate{Name: moved, New: ref.ID})
+	}
+	if err := r.Store().UpdateRefs(ctx, updates...); err != nil {
+		return err
+	}
+	cfg, err := r.LocalConfig()
+	if err != nil {
+		return err
+	}
+	prefix := "remote." + from + "."
+	for k, v := range cfg {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			if err := r.SetConfig("remote."+to+"."+rest, v, false); err != nil {
+				return err
+			}
+			if err := r.SetConfig(k, "", true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // trackingPrefix is where a remote's branches are remembered.
 func trackingPrefix(remote string) string { return objects.RemotePrefix + remote + "/" }
 

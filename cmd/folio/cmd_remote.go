@@ -45,6 +45,24 @@ port and path — never from the URL or the command line.`,
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error { return remote.Remove(cmd.Context(), r, args[0]) })
 		},
 	}, &cobra.Command{
+		Use:   "set-url NAME URL",
+		Short: "Point a remote at another URL",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := a.openFiles()
+			if err != nil {
+				return err
+			}
+			return remote.SetURL(f, args[0], args[1])
+		},
+	}, &cobra.Command{
+		Use:   "rename OLD NEW",
+		Short: "Rename a remote and its remote-tracking branches",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error { return remote.Rename(cmd.Context(), r, args[0], args[1]) })
+		},
+	}, &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List remotes",
