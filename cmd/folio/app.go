@@ -167,6 +167,12 @@ func (a *app) warnf(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "folio: "+format+"\n", args...)
 }
 
+// notef reports on stderr what a command did (a transfer's summary, what a
+// reset dropped): a line of its own, not worded or prefixed like an error.
+func (a *app) notef(format string, args ...any) {
+	fmt.Fprintf(a.stderr, format+"\n", args...)
+}
+
 // firstLine is a commit message's subject.
 func firstLine(msg string) string {
 	line, _, _ := strings.Cut(msg, "\n")

@@ -114,10 +114,7 @@ on standard error.`,
 				if a.jsonOut {
 					return a.printJSON(docJSON{Key: key, ID: entry.ID, Kind: entry.Kind, Size: entry.Size, Conflict: conflicted})
 				}
-				if markers {
-					if !conflicted {
-						return fmt.Errorf("%w: no recorded conflict for %s", objects.ErrNotFound, key)
-					}
+				if markers && conflicted {
 					return a.writeMarkers(ctx, r, conflicts, key)
 				}
 				if conflicted {
@@ -128,7 +125,7 @@ on standard error.`,
 		},
 	}
 	cmd.Flags().StringVar(&rev, "rev", "", "read at this revision instead of the staged state")
-	cmd.Flags().BoolVar(&markers, "markers", false, "show a conflicted document's conflicts between markers")
+	cmd.Flags().BoolVar(&markers, "markers", false, "show a conflicted document's conflicts between markers (a document without one prints as it is)")
 	return cmd
 }
 

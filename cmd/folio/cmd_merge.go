@@ -209,6 +209,9 @@ version stands.`,
 				if a.jsonOut {
 					return a.printJSON(out)
 				}
+				if len(out) == 0 {
+					a.notef("no recorded conflicts")
+				}
 				for _, c := range out {
 					a.printf("%s\t%s\tours %s, theirs %s; the %s version stands\n", c.Key, describePaths(c.Paths),
 						describeCommit(ctx, r, c.OursCommit), describeCommit(ctx, r, c.TheirsCommit), c.Winner)

@@ -216,7 +216,7 @@ func (a *app) printRefChanges(rep *remote.Report) {
 			a.printf("   %s..%s  %s\n", u.Old.Short(), u.New.Short(), u.Name)
 		}
 	}
-	a.warnf("%s: %s, %s received, %s sent", rep.Remote, plural(rep.Requests, "request"), humanBytes(rep.BytesReceived), humanBytes(rep.BytesSent))
+	a.notef("%s: %s, %s received, %s sent", rep.Remote, plural(rep.Requests, "request"), humanBytes(rep.BytesReceived), humanBytes(rep.BytesSent))
 }
 
 func newPushCommand(a *app) *cobra.Command {

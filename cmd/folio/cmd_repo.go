@@ -67,7 +67,7 @@ func newStatsCommand(a *app) *cobra.Command {
 				a.printf("objects: %d\nbytes: %d (%s)\n", s.Objects, s.Bytes, humanBytes(s.Bytes))
 				for _, name := range slices.Sorted(maps.Keys(s.ByType)) {
 					t := s.ByType[name]
-					a.printf("  %-10s %8d objects %12d bytes\n", name+":", t.Count, t.Bytes)
+					a.printf("  %-12s %8d objects %12d bytes\n", name+":", t.Count, t.Bytes)
 				}
 				a.printf("refs: %d\ndisk: %d (%s)\n", s.Refs, s.DiskBytes, humanBytes(s.DiskBytes))
 				return nil

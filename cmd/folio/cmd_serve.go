@@ -163,7 +163,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("serving", "url", baseURL, "root", o.root, "auth", o.authFile != "")
-	a.warnf("serving on %s", baseURL)
+	a.notef("serving on %s", baseURL)
 	done := make(chan error, 1)
 	go func() {
 		if o.tlsCert != "" {

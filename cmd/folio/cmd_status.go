@@ -285,10 +285,10 @@ was staged (folio has no working folder), so reset says what it dropped.`,
 					a.printf("nothing staged\n")
 				default:
 					for _, c := range dropped {
-						a.warnf("dropped staged %s: %s", describeChange(c).Change, c.Key)
+						a.notef("dropped staged %s: %s", describeChange(c).Change, c.Key)
 					}
 					if !s.MergeHead.IsZero() {
-						a.warnf("dropped the pending merge of %s", s.MergeHead.Short())
+						a.notef("dropped the pending merge of %s", s.MergeHead.Short())
 					}
 				}
 				return nil
