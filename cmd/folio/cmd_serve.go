@@ -134,6 +134,11 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		}
 	}()
 	if o.root != "" {
+		if info, err := os.Stat(o.root); err != nil {
+			return fmt.Errorf("--root: %w", err)
+		} else if !info.IsDir() {
+			return fmt.Errorf("--root %s is not a folder", o.root)
+		}
 		opts.Repos = server.Root(o.root, func(ctx context.Context, dir string) (*repo.Repo, error) {
 			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes})
 			if err == nil {
