@@ -147,6 +147,30 @@ func writeConfig(path string, cfg Config) error {
 	return writeFileAtomic(path, buf.Bytes())
 }
 
+// KnownConfigKeys are the settings folio reads; '*' stands for one name
+// (a remote's). Setting another key works but draws a warning, since a
+// typo would otherwise be silently ignored.
+var KnownConfigKeys = []string{"user.name", "user.email", "remote.*.url"}
+
+// IsKnownConfigKey reports whether folio reads key.
+func IsKnownConfigKey(key string) bool {
+	parts := strings.Split(key, ".")
+	for _, known := range KnownConfigKeys {
+		pattern := strings.Split(known, ".")
+		if len(pattern) != len(parts) {
+			continue
+		}
+		match := true
+		for i, p := range pattern {
+			match = match && (p == "*" || p == parts[i])
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
 // ValidateConfigKey checks a config key: dotted, at least two parts.
 func ValidateConfigKey(key string) error {
 	parts := strings.Split(key, ".")
