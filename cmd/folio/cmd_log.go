@@ -2,24 +2,29 @@ package main
 
 import (
 	"context"
-	"errors"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/folio-db/folio/objects"
-	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/spf13/cobra"
 )
 
 func newLogCommand(a *app) *cobra.Command {
-	var limit int
-	var oneline bool
+	var o struct {
+		limit                      int
+		oneline, all, firstParent  bool
+		author, grep, since, until string
+	}
 	cmd := &cobra.Command{
-		Use:   "log [REV] [-- KEY]",
+		Use:   "log [REV] [-- KEY...]",
 		Short: "Show commit history",
-		Long: `Show the commits reachable from REV (default HEAD), newest first. With
--- KEY, only the commits that changed that document (or a document under the
-prefix KEY/).`,
+		Long: `Show the commits reachable from REV (default HEAD; --all: every branch and
+tag), newest first. With -- KEY, only the commits that changed that document
+(or a document under the prefix KEY/). --author and --grep take regular
+expressions (matched against "Name <email>" and the message); --since and
+--until take a date (2026-01-02), a time (RFC 3339) or an age (36h, 3d, 2w).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			revs := args
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -35,39 +40,85 @@ prefix KEY/).`,
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
 				revs, keys = args[:dash], args[dash:]
 			}
-			rev := "HEAD"
-			if len(revs) == 1 {
-				rev = revs[0]
+			if o.all && len(revs) > 0 {
+				return usagef("log: --all or a revision, not both")
+			}
+			filter := repo.LogFilter{Keys: keys, FirstParent: o.firstParent, Limit: o.limit}
+			var err error
+			if filter.Author, err = optionalRegexp("--author", o.author); err != nil {
+				return err
+			}
+			if filter.Grep, err = optionalRegexp("--grep", o.grep); err != nil {
+				return err
+			}
+			now := time.Now()
+			for _, t := range []struct {
+				flag, value string
+				into        *time.Time
+			}{{"--since", o.since, &filter.Since}, {"--until", o.until, &filter.Until}} {
+				if t.value == "" {
+					continue
+				}
+				if *t.into, err = repo.ParseLogTime(t.value, now); err != nil {
+					return usagef("%s: %v", t.flag, err)
+				}
 			}
 			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
-				return a.log(cmd.Context(), r, rev, keys, limit, oneline)
+				starts, err := logStarts(cmd.Context(), r, revs, o.all)
+				if err != nil {
+					return err
+				}
+				return a.log(cmd.Context(), r, starts, filter, o.oneline)
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&limit, "max-count", "n", 0, "show at most N commits")
-	cmd.Flags().BoolVar(&oneline, "oneline", false, "one line per commit: short ID and subject")
+	f := cmd.Flags()
+	f.IntVarP(&o.limit, "max-count", "n", 0, "show at most N commits")
+	f.BoolVar(&o.oneline, "oneline", false, "one line per commit: short ID and subject")
+	f.BoolVar(&o.all, "all", false, "start from every branch and tag")
+	f.BoolVar(&o.firstParent, "first-parent", false, "follow only the first parent of merges")
+	f.StringVar(&o.author, "author", "", "only commits whose author matches `REGEXP`")
+	f.StringVar(&o.grep, "grep", "", "only commits whose message matches `REGEXP`")
+	f.StringVar(&o.since, "since", "", "only commits at or after `TIME`")
+	f.StringVar(&o.until, "until", "", "only commits at or before `TIME`")
 	return cmd
 }
 
-func (a *app) log(ctx context.Context, r *repo.Repo, rev string, keys []string, limit int, oneline bool) error {
-	start, err := r.ResolveRevision(ctx, rev)
-	if err != nil {
-		return err
+func optionalRegexp(flag, expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
 	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, usagef("%s: %v", flag, err)
+	}
+	return re, nil
+}
+
+// logStarts resolves where a log starts: the revision, HEAD, or with all
+// every branch and tag.
+func logStarts(ctx context.Context, r *repo.Repo, revs []string, all bool) ([]objects.ID, error) {
+	if !all {
+		id, err := r.ResolveRevision(ctx, argOr(revs, 0, "HEAD"))
+		return []objects.ID{id}, err
+	}
+	var starts []objects.ID
+	for _, prefix := range []string{objects.BranchPrefix, objects.TagPrefix} {
+		refs, err := r.Store().Refs(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		for _, ref := range refs {
+			starts = append(starts, ref.ID)
+		}
+	}
+	return starts, nil
+}
+
+func (a *app) log(ctx context.Context, r *repo.Repo, starts []objects.ID, filter repo.LogFilter, oneline bool) error {
 	var out []repo.CommitInfo
-	shown := 0
 	w := newLineWriter(a.stdout)
-	err = r.Walk(ctx, []objects.ID{start}, func(id objects.ID, c *objects.Commit) error {
-		if limit > 0 && shown >= limit {
-			return repo.ErrStop
-		}
-		if len(keys) > 0 {
-			touched, err := touchesAny(ctx, r, c, keys)
-			if err != nil || !touched {
-				return err
-			}
-		}
-		shown++
+	err := r.Log(ctx, starts, filter, func(id objects.ID, c *objects.Commit) error {
 		switch {
 		case a.jsonOut:
 			out = append(out, repo.Info(id, c))
@@ -85,55 +136,6 @@ func (a *app) log(ctx context.Context, r *repo.Repo, rev string, keys []string, 
 		return a.printJSON(nonNil(out))
 	}
 	return w.flush()
-}
-
-// errFound ends a diff walk at the first change that matters.
-var errFound = errors.New("found")
-
-// touchesAny reports whether a commit changed a document equal to one of
-// keys or under one as a prefix, compared with every parent: a merge that
-// took a document unchanged from one side did not change it (git log's
-// history simplification, in its simplest form).
-func touchesAny(ctx context.Context, r *repo.Repo, c *objects.Commit, keys []string) (bool, error) {
-	for _, k := range keys {
-		if err := objects.ValidateKey(k); err != nil {
-			return false, err
-		}
-	}
-	parentIndexes := []objects.ID{{}} // a root commit is compared with nothing
-	if len(c.Parents) > 0 {
-		parentIndexes = parentIndexes[:0]
-		for _, p := range c.Parents {
-			pc, err := r.ReadCommit(ctx, p)
-			if err != nil {
-				return false, err
-			}
-			parentIndexes = append(parentIndexes, pc.Index)
-		}
-	}
-	selected := keyFilter(keys)
-	for _, from := range parentIndexes {
-		changed := false
-		for _, k := range keys {
-			err := r.Tree().Diff(ctx, from, c.Index, k, func(ch prolly.Change) error {
-				if selected(ch.Key) {
-					changed = true
-					return errFound
-				}
-				return nil
-			})
-			if err != nil && !errors.Is(err, errFound) {
-				return false, err
-			}
-			if changed {
-				break
-			}
-		}
-		if !changed {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 func writeCommitHeader(w *lineWriter, id objects.ID, c *objects.Commit) {

@@ -42,25 +42,9 @@ func describeChange(c prolly.Change) docChange {
 	return d
 }
 
-// keyFilter says whether a key is selected by the KEY... arguments after
-// "--": a key equal to one of them or under one as a prefix folder.
-func keyFilter(keys []string) func(string) bool {
-	if len(keys) == 0 {
-		return func(string) bool { return true }
-	}
-	return func(key string) bool {
-		for _, k := range keys {
-			if key == k || (len(key) > len(k) && key[:len(k)] == k && key[len(k)] == '/') {
-				return true
-			}
-		}
-		return false
-	}
-}
-
 // diffMaps lists the document changes between two index roots.
 func diffMaps(ctx context.Context, r *repo.Repo, from, to objects.ID, keys []string) ([]prolly.Change, error) {
-	selected := keyFilter(keys)
+	selected := repo.KeyFilter(keys)
 	var out []prolly.Change
 	err := r.Tree().Diff(ctx, from, to, "", func(c prolly.Change) error {
 		if selected(c.Key) {
