@@ -15,6 +15,7 @@ func newLogCommand(a *app) *cobra.Command {
 	var o struct {
 		limit                      int
 		oneline, all, firstParent  bool
+		patch                      bool
 		author, grep, since, until string
 	}
 	cmd := &cobra.Command{
@@ -68,13 +69,14 @@ expressions (matched against "Name <email>" and the message); --since and
 				if err != nil {
 					return err
 				}
-				return a.log(cmd.Context(), r, starts, filter, o.oneline)
+				return a.log(cmd.Context(), r, starts, filter, o.oneline, o.patch)
 			})
 		},
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.limit, "max-count", "n", 0, "show at most N commits")
 	f.BoolVar(&o.oneline, "oneline", false, "one line per commit: short ID and subject")
+	f.BoolVarP(&o.patch, "patch", "p", false, "show each commit's changes (against its first parent)")
 	f.BoolVar(&o.all, "all", false, "start from every branch and tag")
 	f.BoolVar(&o.firstParent, "first-parent", false, "follow only the first parent of merges")
 	f.StringVar(&o.author, "author", "", "only commits whose author matches `REGEXP`")
@@ -115,7 +117,7 @@ func logStarts(ctx context.Context, r *repo.Repo, revs []string, all bool) ([]ob
 	return starts, nil
 }
 
-func (a *app) log(ctx context.Context, r *repo.Repo, starts []objects.ID, filter repo.LogFilter, oneline bool) error {
+func (a *app) log(ctx context.Context, r *repo.Repo, starts []objects.ID, filter repo.LogFilter, oneline, patch bool) error {
 	var out []repo.CommitInfo
 	w := newLineWriter(a.stdout)
 	err := r.Log(ctx, starts, filter, func(id objects.ID, c *objects.Commit) error {
@@ -127,6 +129,9 @@ func (a *app) log(ctx context.Context, r *repo.Repo, starts []objects.ID, filter
 		default:
 			writeCommitHeader(w, id, c)
 		}
+		if patch && !a.jsonOut {
+			return writeCommitPatch(ctx, w, r, c, filter.Keys)
+		}
 		return w.err
 	})
 	if err != nil {
@@ -136,6 +141,31 @@ func (a *app) log(ctx context.Context, r *repo.Repo, starts []objects.ID, filter
 		return a.printJSON(nonNil(out))
 	}
 	return w.flush()
+}
+
+// writeCommitPatch writes what a commit changed against its first parent
+// (a root commit: against nothing), as 'folio diff' shows it.
+func writeCommitPatch(ctx context.Context, w *lineWriter, r *repo.Repo, c *objects.Commit, keys []string) error {
+	var from objects.ID
+	if len(c.Parents) > 0 {
+		parent, err := r.ReadCommit(ctx, c.Parents[0])
+		if err != nil {
+			return err
+		}
+		from = parent.Index
+	}
+	changes, err := diffMaps(ctx, r, from, c.Index, keys)
+	if err != nil {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := writeDiff(ctx, w.w, r, changes); err != nil {
+		return err
+	}
+	w.printf("\n")
+	return w.err
 }
 
 func writeCommitHeader(w *lineWriter, id objects.ID, c *objects.Commit) {
