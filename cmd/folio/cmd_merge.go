@@ -307,3 +307,61 @@ next commit. Taking a side that deleted the document stages its deletion.`,
 	cmd.Flags().StringVar(&file, "file", "", "take the content of file `F`")
 	return cmd
 }
+
+// newPickCommand makes cherry-pick, or with revert, revert.
+func newPickCommand(a *app, revert bool) *cobra.Command {
+	use, short, long := "cherry-pick REV", "Apply the change a commit made to the current branch",
+		`Apply the change REV made (against its parent) to the current branch, as a
+new commit that keeps REV's author and message. It is a three-way merge:
+conflicts are recorded, not stopped at, and the newer side's version stands
+(see 'folio conflicts'; exit status 3).`
+	if revert {
+		use, short, long = "revert REV", "Undo the change a commit made, in a new commit",
+			`Make a new commit on the current branch that undoes the change REV made
+(against its parent). It is a three-way merge: where later commits changed the
+same lines or fields, conflicts are recorded, not stopped at, and the newer
+side's version stands (see 'folio conflicts'; exit status 3).`
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return a.withRepoOpts(ctx, repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
+				picked, err := r.ResolveRevision(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				sig, when, err := authorAndTime(r)
+				if err != nil {
+					return err
+				}
+				res, err := merge.Pick(ctx, r, picked, merge.PickOptions{Revert: revert, Author: sig, Time: when})
+				if err != nil {
+					return err
+				}
+				res.Conflicted = nonNil(res.Conflicted)
+				verb := "Applied"
+				if revert {
+					verb = "Reverted"
+				}
+				if a.jsonOut {
+					if err := a.printJSON(res); err != nil {
+						return err
+					}
+				} else {
+					a.printf("[%s %s] %s %s\n", res.Branch, res.Commit.Short(), verb, picked.Short())
+					for _, c := range res.Conflicted {
+						a.printf("CONFLICT %s at %s: the %s version stands\n", c.Key, describePaths(c.Paths), c.Winner)
+					}
+				}
+				if len(res.Conflicted) > 0 {
+					return &conflictsRecorded{len(res.Conflicted)}
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -64,6 +64,8 @@ folder in the current folder or a parent.
 		{"history", newSwitchCommand(a)},
 		{"history", newTagCommand(a)},
 		{"history", newMergeCommand(a)},
+		{"history", newPickCommand(a, false)},
+		{"history", newPickCommand(a, true)},
 		{"history", newConflictsCommand(a)},
 		{"history", newResolveCommand(a)},
 		{"history", newMergeFileCommand(a)},
