@@ -84,6 +84,7 @@ folder in the current folder or a parent.
 		c.cmd.GroupID = c.group
 		root.AddCommand(c.cmd)
 	}
+	setCompletions(root, a)
 	root.SetHelpCommandGroupID("repo")
 	root.SetCompletionCommandGroupID("repo")
 	return root
