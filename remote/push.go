@@ -19,6 +19,10 @@ type PushOptions struct {
 	// Lease, when set, forces the push of each branch named in it, as long
 	// as the remote branch is still at the given commit (zero: absent).
 	Lease map[string]objects.ID
+	// Delete removes the branches from the remote instead (as they are
+	// there now: a deletion states the value it replaces), and their
+	// remote-tracking refs here.
+	Delete bool
 }
 
 // ErrFetchFirst: the remote branch has commits the local one lacks.
@@ -45,6 +49,15 @@ func Push(ctx context.Context, r *repo.Repo, rm Remote, branches []string, opts 
 	var updates []wire.RefUpdate
 	force := false
 	for _, b := range branches {
+		if opts.Delete {
+			old, ok := remoteRefs[b]
+			if !ok {
+				return rep, fmt.Errorf("%w: %s is not on %s", objects.ErrNotFound, b, rm.Name)
+			}
+			updates = append(updates, wire.RefUpdate{Name: b, Old: old})
+			force = true
+			continue
+		}
 		local, err := r.Store().Ref(ctx, b)
 		if err != nil {
 			return rep, fmt.Errorf("branch %s: %w", b, err)

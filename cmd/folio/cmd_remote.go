@@ -221,15 +221,16 @@ func (a *app) printRefChanges(rep *remote.Report) {
 
 func newPushCommand(a *app) *cobra.Command {
 	var lease string
-	var leaseSet bool
+	var leaseSet, del bool
 	cmd := &cobra.Command{
-		Use:   "push [REMOTE [BRANCH]]",
+		Use:   "push [REMOTE [BRANCH]] [--delete]",
 		Short: "Send a branch to a remote (fast-forward only)",
 		Long: `Send BRANCH (default: the current branch) to REMOTE (default: origin): the
 refs listing, then one request. The remote moves its branch only if that is a
 fast-forward. --force-with-lease replaces the remote branch whatever it holds,
 as long as it still holds the value you name (default: what
-refs/remotes/REMOTE/BRANCH says).`,
+refs/remotes/REMOTE/BRANCH says). --delete removes BRANCH from REMOTE (not the branch the remote's
+repository is on).`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			leaseSet = cmd.Flags().Changed("force-with-lease")
@@ -239,7 +240,10 @@ refs/remotes/REMOTE/BRANCH says).`,
 				if err != nil {
 					return err
 				}
-				opts := remote.PushOptions{}
+				opts := remote.PushOptions{Delete: del}
+				if leaseSet && del {
+					return usagef("push: --delete or --force-with-lease, not both")
+				}
 				if leaseSet {
 					expected, err := leaseValue(ctx, r, rm.Name, branch, lease)
 					if err != nil {
@@ -264,6 +268,7 @@ refs/remotes/REMOTE/BRANCH says).`,
 	}
 	cmd.Flags().StringVar(&lease, "force-with-lease", "", "replace the remote branch if it is at `REV` (default: the remote-tracking branch)")
 	cmd.Flags().Lookup("force-with-lease").NoOptDefVal = "@tracking"
+	cmd.Flags().BoolVar(&del, "delete", false, "remove the branch from the remote")
 	return cmd
 }
 
