@@ -4,10 +4,14 @@ BIN     := bin/folio
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: build test demo bench fuzz lint clean
+.PHONY: build install test demo bench fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/folio
+
+# Puts folio in $(go env GOPATH)/bin; add that folder to PATH.
+install:
+	$(GO) install ./cmd/folio
 
 test:
 	$(GO) vet $(PKGS)

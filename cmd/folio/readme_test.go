@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readmeSections are the README sections whose shell blocks must run as
+// written, in order, in a new empty folder: the tour, servers and the
+// document API.
+const readmeFrom, readmeTo = "## A short tour", "### folio as a git merge driver"
+
+// TestREADME pastes the README's tour and server blocks into one bash
+// process with the folio under test on PATH, so the README cannot drift
+// from what folio does. The servers' fixed ports are swapped for free ones.
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"bash", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the README's blocks need %s: %v", tool, err)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := readmeBlocks(t, string(readme))
+	for _, port := range []string{"7420", "7421"} {
+		script = strings.ReplaceAll(script, "127.0.0.1:"+port, freeAddr(t))
+	}
+
+	work, home, bin := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.Symlink(os.Args[0], filepath.Join(bin, "folio")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\n"+script)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), runAsFolio+"=1", "HOME="+home,
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"FOLIO_CONFIG_GLOBAL="+filepath.Join(home, "global.json"),
+		"FOLIO_CREDENTIALS="+filepath.Join(home, "credentials.json"),
+		"FOLIO_TOKEN=", "FOLIO_DIR=", "FOLIO_AUTHOR_NAME=", "FOLIO_AUTHOR_EMAIL=", "FOLIO_AUTHOR_DATE=")
+	// The blocks start servers in the background: end them with the shell.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	t.Cleanup(func() {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	})
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's blocks fail: %v\nscript:\n%s\noutput:\n%s", err, script, out)
+	}
+	for _, want := range []string{"CONFLICT users/ada.json", ": 0 problems", "Cloned", "main: pushed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the README's blocks ran, but their output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// readmeBlocks returns the ```sh blocks between readmeFrom and readmeTo.
+func readmeBlocks(t *testing.T, readme string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(readme, "\n"+readmeFrom)
+	if !ok {
+		t.Fatalf("README.md has no %q section", readmeFrom)
+	}
+	section, _, ok := strings.Cut(rest, "\n"+readmeTo)
+	if !ok {
+		t.Fatalf("README.md has no %q section", readmeTo)
+	}
+	var blocks []string
+	for {
+		_, after, ok := strings.Cut(section, "\n```sh\n")
+		if !ok {
+			break
+		}
+		block, tail, ok := strings.Cut(after, "\n```\n")
+		if !ok {
+			t.Fatalf("README.md: a ```sh block is not closed")
+		}
+		blocks = append(blocks, block)
+		section = tail
+	}
+	if len(blocks) < 4 {
+		t.Fatalf("README.md: only %d shell blocks in the tour and server sections", len(blocks))
+	}
+	return strings.Join(blocks, "\n") + "\n"
+}
+
+// freeAddr is a 127.0.0.1 address no one listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
