@@ -34,7 +34,7 @@ func TestWritesRefuseReservedKeys(t *testing.T) {
 	check("stage", ".git/config", err)
 	_, err = r.CommitEdits(ctx, main, []Edit{{Key: "x/.Folio/HEAD", Entry: e}}, CommitOptions{Author: ada}, nil)
 	check("commit edits", "x/.Folio/HEAD", err)
-	_, err = r.MoveEdits(ctx, id, "a.txt", ".GIT/config")
+	_, err = r.MoveEdits(ctx, mustCommit(t, r, id).Index, "a.txt", ".GIT/config")
 	check("move", ".GIT/config", err)
 	_, err = r.Import(ctx, main, t.TempDir(), ".git")
 	check("import prefix", ".git", err)
