@@ -298,20 +298,18 @@ func checkTarget(dir string, files []exportFile, force bool, problems map[string
 			continue
 		}
 		// Down the folders, while they stand; then the file itself.
-		st, at := pathFolder, 0
-		for st == pathFolder && at < len(f.rel) {
-			next := strings.IndexByte(f.rel[at:], '/')
-			if next < 0 {
-				at = len(f.rel)
+		st, end := pathFolder, -1
+		for st == pathFolder && end < len(f.rel) {
+			if next := strings.IndexByte(f.rel[end+1:], '/'); next < 0 {
+				end = len(f.rel)
 			} else {
-				at += next
+				end += 1 + next
 			}
-			if st, err = state(f.rel[:at]); err != nil {
+			if st, err = state(f.rel[:end]); err != nil {
 				return nil, err
 			}
-			at++
 		}
-		name := f.rel[:min(at, len(f.rel))]
+		name := f.rel[:end]
 		why := ""
 		switch {
 		case st == pathMissing:
