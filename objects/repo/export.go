@@ -402,6 +402,12 @@ func (r *Repo) writeExport(ctx context.Context, dir string, dirExists bool, mkdi
 		undo()
 		return nil, err
 	}
+	// The contents are on disk before any name points at them, so a crash
+	// leaves whole files or temp files, never a partial file in place.
+	if err := syncFilesystem(dir); err != nil {
+		undo()
+		return nil, err
+	}
 	rep := &ExportReport{}
 	for i, f := range files {
 		err := f.rename(root)
@@ -414,7 +420,7 @@ func (r *Repo) writeExport(ctx context.Context, dir string, dirExists bool, mkdi
 		rep.Files++
 		rep.Bytes += int64(f.entry.Size)
 	}
-	return rep, nil
+	return rep, syncFilesystem(dir)
 }
 
 // writeTemp writes a document to a new temp file in its folder and returns
@@ -426,8 +432,8 @@ func (r *Repo) writeTemp(ctx context.Context, root *os.Root, f *exportFile) (str
 		return "", err
 	}
 	err = r.CopyDocument(ctx, w, f.entry)
-	if err == nil {
-		err = w.Sync() // the content is on disk before its name is
+	if err == nil && syncEachFile {
+		err = w.Sync()
 	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
