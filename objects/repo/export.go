@@ -358,7 +358,14 @@ func missingFolders(files []exportFile, seen map[string]pathState) []string {
 // them all into place. If writing fails, it removes the temp files and the
 // folders it made before returning the error.
 func (r *Repo) writeExport(ctx context.Context, dir string, dirExists bool, mkdirs []string, files []exportFile) (*ExportReport, error) {
+	var madeAbove []string // dir and the folders above it this export made, deepest first
 	if !dirExists {
+		for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+			if _, err := os.Lstat(p); err == nil || p == filepath.Dir(p) {
+				break
+			}
+			madeAbove = append(madeAbove, p)
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -378,8 +385,8 @@ func (r *Repo) writeExport(ctx context.Context, dir string, dirExists bool, mkdi
 		for _, d := range slices.Backward(made) {
 			root.Remove(d)
 		}
-		if !dirExists {
-			os.Remove(dir)
+		for _, d := range madeAbove {
+			os.Remove(d)
 		}
 	}
 	for _, d := range mkdirs {

@@ -417,4 +417,33 @@ func TestFailedExportLeavesNothingBehind(t *testing.T) {
 		t.Fatalf("export: %v, want ErrCorrupt", err)
 	}
 	sameTree(t, "target", before, listTree(t, out))
+	// Into a folder that did not exist: it is gone again, with its parents.
+	if _, err := r.Export(ctx, id, filepath.Join(out, "new", "deeper"), ExportOptions{}); !errors.Is(err, objects.ErrCorrupt) {
+		t.Fatalf("export: %v, want ErrCorrupt", err)
+	}
+	sameTree(t, "target after a failed export into a new folder", before, listTree(t, out))
+}
+
+// Names Windows cannot hold are refused there (the check runs on every
+// system; it applies on Windows only).
+func TestFileNameProblems(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rel, goos string
+		want      string // in the reason; "" for none
+	}{
+		{"a/b.txt", "linux", ""},
+		{"a:b", "linux", ""},
+		{"a:b", "windows", "Windows"},
+		{`x/a\b`, "windows", "Windows"},
+		{"x/" + strings.Repeat("n", MaxFileName), "linux", ""},
+		{"x/" + strings.Repeat("n", MaxFileName+1) + "/y", "linux", "256 bytes"},
+		{"x/.git/y", "linux", ".git"},
+		{".folio/y", "linux", "repository's folder"},
+	} {
+		got := fileNameProblem(tc.rel, ".folio", tc.goos)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("fileNameProblem(%.30q, %s) = %q, want %q", tc.rel, tc.goos, got, tc.want)
+		}
+	}
 }
