@@ -57,6 +57,17 @@ func legacyCommit(t *testing.T, r *Repo, docs map[string]string) objects.ID {
 	return id
 }
 
+// repoWith makes a repository on a real Badger store whose main branch
+// holds docs in one commit.
+func repoWith(t *testing.T, docs map[string]string) (*Repo, objects.ID) {
+	t.Helper()
+	r := newTestRepo(t)
+	for key, content := range docs {
+		put(t, r, key, content)
+	}
+	return r, commit(t, r, "c", 1)
+}
+
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
@@ -211,12 +222,8 @@ func TestExportAtRepositoryRootRefusesFolioAndGitKeys(t *testing.T) {
 func TestExportRefusesATargetInsideGitOrFolio(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := t.TempDir()
-	r, err := Init(ctx, w, "", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := newTestRepo(t)
+	w := filepath.Dir(r.Dir())
 	put(t, r, "pre-commit", "#!/bin/sh\ntouch pwned\n")
 	id := commit(t, r, "c", 1)
 	writeFiles(t, w, map[string]string{".git/hooks/README": "hooks"})
@@ -242,11 +249,8 @@ func TestExportRefusesATargetInsideGitOrFolio(t *testing.T) {
 // whole. A folder is never replaced.
 func TestExportDoesNotOverwriteWithoutForce(t *testing.T) {
 	t.Parallel()
-	r := newTestRepo(t)
 	ctx := context.Background()
-	put(t, r, "a.txt", "from folio")
-	put(t, r, "new/b.txt", "new file")
-	id := commit(t, r, "c", 1)
+	r, id := repoWith(t, map[string]string{"a.txt": "from folio", "new/b.txt": "new file"})
 	out := t.TempDir()
 	writeFiles(t, out, map[string]string{"a.txt": "the user's own"})
 	before := listTree(t, out)
@@ -280,15 +284,15 @@ func TestExportDoesNotOverwriteWithoutForce(t *testing.T) {
 // before anything is written, and the error lists every such key.
 func TestExportRefusesLongNamesBeforeWriting(t *testing.T) {
 	t.Parallel()
-	r := newTestRepo(t)
 	ctx := context.Background()
 	long := strings.Repeat("x", 256)
-	put(t, r, "a.txt", "first in order")
-	put(t, r, long, "too long")
-	put(t, r, "d/"+long+"/c", "too long folder")
-	put(t, r, "d/"+strings.Repeat("é", 128)+".txt", "256 bytes of UTF-8")
-	put(t, r, strings.Repeat("y", 255), "fits")
-	id := commit(t, r, "c", 1)
+	r, id := repoWith(t, map[string]string{
+		"a.txt":            "first in order",
+		long:               "too long",
+		"d/" + long + "/c": "too long folder",
+		"d/" + strings.Repeat("é", 128) + ".txt": "256 bytes of UTF-8",
+		strings.Repeat("y", 255):                 "fits",
+	})
 	out := filepath.Join(t.TempDir(), "out")
 	_, err := r.Export(ctx, id, out, ExportOptions{})
 	refused(t, err, long, "d/"+long+"/c", "d/"+strings.Repeat("é", 128)+".txt")
@@ -306,12 +310,8 @@ func TestExportRefusesLongNamesBeforeWriting(t *testing.T) {
 // followed.
 func TestExportRefusesSymlinkedFolders(t *testing.T) {
 	t.Parallel()
-	r := newTestRepo(t)
 	ctx := context.Background()
-	put(t, r, "ext/x", "escaped")
-	put(t, r, "hooks/pre-commit", "#!/bin/sh\ntouch pwned\n")
-	put(t, r, "ok.txt", "fine")
-	id := commit(t, r, "c", 1)
+	r, id := repoWith(t, map[string]string{"ext/x": "escaped", "hooks/pre-commit": "#!/bin/sh\ntouch pwned\n", "ok.txt": "fine"})
 	out, outside := t.TempDir(), t.TempDir()
 	writeFiles(t, out, map[string]string{".git/hooks/README": "hooks"})
 	if err := os.Symlink(outside, filepath.Join(out, "ext")); err != nil {
