@@ -23,6 +23,16 @@
 // The zero ID names nothing: it is the empty map, an absent side of a
 // conflict, a missing ref.
 //
+// # Keys
+//
+// A document key is a '/'-separated UTF-8 path (ValidateKey): every node
+// decoded is checked against it. A key being written must also pass
+// ValidateNewKey: no segment that a filesystem could take for a .git or
+// .folio folder (ReservedName), so that no document can become git's or
+// folio's own metadata when written out as a file. Reads and deletes use
+// ValidateKey only, so repositories that hold such keys from before the
+// rule still open and can be cleaned up.
+//
 // # Stores
 //
 // A Store keeps objects and refs together so that a commit is one atomic

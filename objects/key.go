@@ -70,6 +70,56 @@ func validateNonASCIIKey(key string, bad func(string) error) error {
 	return nil
 }
 
+// ValidateNewKey checks a key that is about to be written: ValidateKey's
+// rules, and no segment that names a .git or .folio folder (ReservedName).
+// Every place that writes a document under a key calls it (staging, the
+// document API, import, receipt from a peer); reads and deletes call only
+// ValidateKey, so repositories that already hold such keys stay readable
+// and can be cleaned up.
+func ValidateNewKey(key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if ReservedName(seg) {
+			return fmt.Errorf("%w %q: %q names a .git or .folio folder, which belong to git and folio", ErrInvalidKey, key, seg)
+		}
+	}
+	return nil
+}
+
+// reservedNames are the folders folio never writes documents into, as
+// case-insensitive filesystems see them: git's metadata, folio's own
+// (repo.DirName) and their NTFS short names.
+var reservedNames = []string{".git", ".folio", "git~1", "folio~1"}
+
+// ReservedName reports whether a file name is one a filesystem may take for
+// .git or .folio: compared without case, ignoring trailing dots and spaces
+// (Windows drops them) and the code points HFS+ ignores (as git does).
+func ReservedName(name string) bool {
+	if len(name) < len(".git") {
+		return false
+	}
+	name = strings.Map(func(r rune) rune {
+		if isHFSIgnorable(r) {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimRight(name, ". ")
+	for _, r := range reservedNames {
+		if strings.EqualFold(name, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// isHFSIgnorable reports the code points HFS+ leaves out of file names.
+func isHFSIgnorable(r rune) bool {
+	return r >= 0x200c && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x206a && r <= 0x206f || r == 0xfeff
+}
+
 // ValidatePrefix checks a key prefix used for listing: empty, or a valid
 // key optionally followed by '/'.
 func ValidatePrefix(prefix string) error {

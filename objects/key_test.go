@@ -2,6 +2,7 @@ package objects_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -176,6 +177,57 @@ func TestValidKeysAreValidPrefixes(t *testing.T) {
 		}
 		if err := objects.ValidatePrefix(tc.key + "/"); err != nil {
 			t.Errorf("ValidatePrefix(%.40q) = %v", tc.key+"/", err)
+		}
+	}
+}
+
+// A key written from now on may not name a .git or .folio folder, in any
+// spelling a filesystem folds to one: any case, Windows' dropped trailing
+// dots and spaces, HFS+'s ignored code points, NTFS short names. Such keys
+// stay readable (ValidateKey), so repositories that hold them still open.
+func TestValidateNewKeyRefusesReservedSegments(t *testing.T) {
+	for _, tc := range []struct {
+		key string
+		ok  bool
+	}{
+		{".git/config", false},
+		{".git", false},
+		{"a/.git", false},
+		{"site/.git/hooks/pre-commit", false},
+		{".GIT/config", false},
+		{".Git/config", false},
+		{".folio/db/MANIFEST", false},
+		{"x/.FOLIO/HEAD", false},
+		{".git./config", false},      // Windows drops trailing dots
+		{".git /config", false},      // and trailing spaces
+		{".g\u200cit/config", false}, // HFS+ ignores U+200C
+		{"\ufeff.folio/HEAD", false}, // and U+FEFF
+		{"GIT~1/config", false},      // NTFS short name of .git
+		{"folio~1/HEAD", false},      // and of .folio
+		{".gitignore", true},         // only whole segments
+		{".github/workflows/ci.yml", true},
+		{"git/config", true},
+		{"a.git/config", true},
+		{".folios/x", true},
+		{"my.folio", true},
+		{"git~2/x", true},
+	} {
+		if err := objects.ValidateKey(tc.key); err != nil {
+			t.Errorf("ValidateKey(%q) = %v: reserved keys must stay readable", tc.key, err)
+		}
+		err := objects.ValidateNewKey(tc.key)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("ValidateNewKey(%q) = %v, want nil", tc.key, err)
+		case !tc.ok && !errors.Is(err, objects.ErrInvalidKey):
+			t.Errorf("ValidateNewKey(%q) = %v, want ErrInvalidKey", tc.key, err)
+		case !tc.ok && !strings.Contains(err.Error(), strconv.Quote(tc.key)):
+			t.Errorf("ValidateNewKey(%q) = %v: the error must name the key", tc.key, err)
+		}
+	}
+	for _, tc := range keyCases { // everything ValidateKey refuses, ValidateNewKey refuses
+		if err := objects.ValidateNewKey(tc.key); tc.ok != (err == nil) {
+			t.Errorf("ValidateNewKey(%.40q) = %v, want ok=%v", tc.key, err, tc.ok)
 		}
 	}
 }

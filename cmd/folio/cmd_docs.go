@@ -20,13 +20,14 @@ func newPutCommand(a *app) *cobra.Command {
 document KEY on the current branch. The change is committed by 'folio commit'.
 
 Keys are '/'-separated paths: no empty segment, no '.' or '..', no control
-characters, at most 1024 bytes.`,
+characters, at most 1024 bytes, and no segment named .git or .folio (in any
+case): those folders belong to git and folio.`,
 		Example: `  folio put users/ada.json ada.json
   echo '{"name":"Ada"}' | folio put users/ada.json`,
 		Args: rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key := args[0]
-			if err := objects.ValidateKey(key); err != nil {
+			if err := objects.ValidateNewKey(key); err != nil {
 				return err
 			}
 			file := ""

@@ -12,8 +12,9 @@ func newImportCommand(a *app) *cobra.Command {
 		Short: "Stage every file of a folder as a document",
 		Long: `Stage every regular file under DIR as a document whose key is its path
 relative to DIR ('/'-separated), under PREFIX/ if --prefix is given. Files are
-read in parallel; .folio and .git folders, symlinks and special files are
-skipped. If any file's key would be invalid, nothing is staged.`,
+read in parallel; files and folders named .folio or .git (in any case),
+symlinks and special files are skipped. If any file's key would be invalid,
+nothing is staged.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
@@ -41,15 +42,22 @@ skipped. If any file's key would be invalid, nothing is staged.`,
 }
 
 func newExportCommand(a *app) *cobra.Command {
-	var prefix, rev string
+	var rev string
+	var opts repo.ExportOptions
 	cmd := &cobra.Command{
 		Use:   "export DIR",
 		Short: "Write documents out as files",
 		Long: `Write the documents of a revision (default HEAD) into DIR as files, at their
-keys relative to --prefix (only documents under PREFIX/ are written). Files
-never land outside DIR, whatever the keys or symlinks inside DIR. A key that
-is both a document and a folder of other documents stops the export before
-anything is written.`,
+keys relative to --prefix (only documents under PREFIX/ are written).
+
+Export writes only what it owns. It never writes into a .git or .folio
+folder (nor into DIR if DIR is inside one), never through a symlink, never
+outside DIR, and never over an existing file unless --force is given (never
+over a folder). Every key is checked first: a name longer than 255 bytes, a
+key that is both a document and a folder of others, or any of the above
+stops the export before anything is written, with the list of those keys.
+Each file is written under a temp name and renamed into place once all are
+written, so a failed export leaves no partial file and no changed file.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rev == "" {
@@ -60,7 +68,7 @@ anything is written.`,
 				if err != nil {
 					return err
 				}
-				rep, err := r.Export(cmd.Context(), id, args[0], prefix)
+				rep, err := r.Export(cmd.Context(), id, args[0], opts)
 				if err != nil {
 					return err
 				}
@@ -72,7 +80,8 @@ anything is written.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&prefix, "prefix", "", "export only documents under this prefix, relative to it")
+	cmd.Flags().StringVar(&opts.Prefix, "prefix", "", "export only documents under this prefix, relative to it")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace files that already exist in DIR")
 	cmd.Flags().StringVar(&rev, "rev", "HEAD", "revision to export")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,9 +14,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/objects/repo/repotest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -46,8 +50,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitserve": waitServe,
-			"gencert":   genCert,
+			"waitserve":  waitServe,
+			"gencert":    genCert,
+			"legacykeys": legacyKeys,
 		},
 	})
 }
@@ -98,4 +103,29 @@ func genCert(ts *testscript.TestScript, neg bool, args []string) {
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
 	ts.Check(os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+}
+
+// legacyKeys commits documents on the current branch of the repository in
+// the script's folder as a folio from before the reserved-key rule could
+// have stored them: legacykeys KEY=FILE...
+func legacyKeys(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: legacykeys KEY=FILE...")
+	}
+	docs := map[string]string{}
+	for _, arg := range args {
+		key, file, ok := strings.Cut(arg, "=")
+		if !ok {
+			ts.Fatalf("usage: legacykeys KEY=FILE...")
+		}
+		docs[key] = ts.ReadFile(file)
+	}
+	ctx := context.Background()
+	r, err := repo.Open(ctx, ts.MkAbs(repo.DirName), repo.Options{})
+	ts.Check(err)
+	defer r.Close()
+	branch, err := r.HeadRef()
+	ts.Check(err)
+	_, err = repotest.CommitLegacy(ctx, r, branch, docs, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ts.Check(err)
 }

@@ -15,10 +15,16 @@ import (
 type Edit = prolly.Edit
 
 // applyEdits validates, sorts and applies a batch of edits to a map root.
-// A key edited twice keeps its last edit.
+// A key edited twice keeps its last edit. Every write of a document under
+// a key passes here: a key it sets must pass objects.ValidateNewKey; a key
+// it deletes only ValidateKey, so keys stored before that rule can go.
 func (r *Repo) applyEdits(ctx context.Context, root objects.ID, edits []Edit) (objects.ID, error) {
 	for _, e := range edits {
-		if err := objects.ValidateKey(e.Key); err != nil {
+		validate := objects.ValidateNewKey
+		if e.Delete {
+			validate = objects.ValidateKey
+		}
+		if err := validate(e.Key); err != nil {
 			return root, err
 		}
 	}
@@ -95,10 +101,11 @@ func (r *Repo) RemoveEdits(ctx context.Context, root objects.ID, names []string,
 // MoveEdits returns the edits that rename old to new: a document, or every
 // document under the prefix old + "/". The target must not exist.
 func (r *Repo) MoveEdits(ctx context.Context, root objects.ID, oldName, newName string) ([]Edit, error) {
-	for _, k := range []string{oldName, newName} {
-		if err := objects.ValidateKey(k); err != nil {
-			return nil, err
-		}
+	if err := objects.ValidateKey(oldName); err != nil {
+		return nil, err
+	}
+	if err := objects.ValidateNewKey(newName); err != nil {
+		return nil, err
 	}
 	if oldName == newName || strings.HasPrefix(newName, oldName+"/") {
 		return nil, fmt.Errorf("%w: cannot move %s into itself", objects.ErrInvalidKey, oldName)
@@ -113,7 +120,7 @@ func (r *Repo) MoveEdits(ctx context.Context, root objects.ID, oldName, newName 
 	var edits []Edit
 	for _, f := range found {
 		target := newName + strings.TrimPrefix(f.Key, oldName)
-		if err := objects.ValidateKey(target); err != nil {
+		if err := objects.ValidateNewKey(target); err != nil {
 			return nil, err
 		}
 		if _, ok, err := r.tree.Get(ctx, root, target); err != nil {

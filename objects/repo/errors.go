@@ -23,7 +23,7 @@ var (
 	ErrNoSuchKey         = errors.New("repo: no such document")
 	ErrStaleWorkingSet   = errors.New("repo: the branch moved since changes were staged")
 	ErrStagedChanges     = errors.New("repo: there are staged changes")
-	ErrExportConflict    = errors.New("repo: keys clash on export")
+	ErrExportRefused     = errors.New("repo: cannot export")
 	ErrReadOnly          = errors.New("repo: opened read-only")
 )
 

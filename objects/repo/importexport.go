@@ -2,11 +2,9 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -27,9 +25,9 @@ type ImportReport struct {
 const putBatchBytes = 8 << 20
 
 // Import stages every regular file under dir as a document keyed by prefix
-// plus its path relative to dir ('/'-separated). The .folio and .git
-// folders are skipped, as are symlinks and special files (listed in the
-// report). Every key is checked before anything is stored: a file whose
+// plus its path relative to dir ('/'-separated). Files and folders named
+// .git or .folio in any spelling (objects.ReservedName) are skipped, as are
+// symlinks and special files (listed in the report). Every key is checked before anything is stored: a file whose
 // key would be invalid fails the whole import and stages nothing.
 func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*ImportReport, error) {
 	if err := r.checkWritable(); err != nil {
@@ -37,7 +35,7 @@ func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*Impo
 	}
 	prefix = strings.Trim(prefix, "/")
 	if prefix != "" {
-		if err := objects.ValidateKey(prefix); err != nil {
+		if err := objects.ValidateNewKey(prefix); err != nil {
 			return nil, err
 		}
 	}
@@ -78,10 +76,13 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			if p != dir && (d.Name() == DirName || d.Name() == ".git") {
+		if p != dir && objects.ReservedName(d.Name()) {
+			if d.IsDir() {
 				return filepath.SkipDir
 			}
+			return nil // a .git file: a git worktree's or submodule's link
+		}
+		if d.IsDir() {
 			return nil
 		}
 		if !d.Type().IsRegular() {
@@ -92,7 +93,7 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 		if prefix != "" {
 			key = prefix + "/" + key
 		}
-		if err := objects.ValidateKey(key); err != nil {
+		if err := objects.ValidateNewKey(key); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		files = append(files, importFile{path: p, key: key})
@@ -180,101 +181,4 @@ func (r *Repo) importLarge(ctx context.Context, path string) (objects.Entry, err
 	}
 	defer f.Close()
 	return r.WriteDocument(ctx, f)
-}
-
-// ExportReport says what an export wrote.
-type ExportReport struct {
-	Files int   `json:"files"`
-	Bytes int64 `json:"bytes"`
-}
-
-// Export writes the documents of a commit's index under prefix into dir,
-// at their keys relative to prefix. Writes go through an os.Root, so no key
-// and no symlink inside dir can make a file appear outside it. Clashes (a
-// key that is both a document and a folder of others) are found before
-// anything is written.
-func (r *Repo) Export(ctx context.Context, commit objects.ID, dir, prefix string) (*ExportReport, error) {
-	prefix = strings.Trim(prefix, "/")
-	if err := objects.ValidatePrefix(prefix); err != nil {
-		return nil, err
-	}
-	c, err := r.ReadCommit(ctx, commit)
-	if err != nil {
-		return nil, err
-	}
-	type doc struct {
-		rel   string
-		entry objects.Entry
-	}
-	var docs []doc
-	isDoc := map[string]bool{}
-	listPrefix := ""
-	if prefix != "" {
-		listPrefix = prefix + "/"
-	}
-	err = r.tree.Iterate(ctx, c.Index, listPrefix, "", func(key string, e objects.Entry) error {
-		rel := strings.TrimPrefix(key, listPrefix)
-		if !filepath.IsLocal(filepath.FromSlash(rel)) {
-			return fmt.Errorf("%w: %s cannot be a file name here", ErrExportConflict, key)
-		}
-		docs = append(docs, doc{rel, e})
-		isDoc[rel] = true
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range docs {
-		for parent := path.Dir(d.rel); parent != "."; parent = path.Dir(parent) {
-			if isDoc[parent] {
-				return nil, fmt.Errorf("%w: %s is a document and also a folder holding %s", ErrExportConflict, listPrefix+parent, listPrefix+d.rel)
-			}
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	rep := &ExportReport{}
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
-	var mu sync.Mutex
-	for _, d := range docs {
-		g.Go(func() error {
-			name := filepath.FromSlash(d.rel)
-			if parent := filepath.Dir(name); parent != "." {
-				if err := root.MkdirAll(parent, 0o755); err != nil {
-					return err
-				}
-			}
-			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			if err := r.CopyDocument(ctx, f, d.entry); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			mu.Lock()
-			rep.Files++
-			rep.Bytes += int64(d.entry.Size)
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			return rep, fmt.Errorf("export into %s: %w", dir, err)
-		}
-		return rep, err
-	}
-	return rep, nil
 }

@@ -113,7 +113,7 @@ type docWriteResult struct {
 
 func (s *Server) putDoc(q *request) error {
 	key := q.PathValue("key")
-	if err := objects.ValidateKey(key); err != nil {
+	if err := objects.ValidateNewKey(key); err != nil {
 		return err
 	}
 	body := http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxDocumentSize)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo/repotest"
 	"github.com/folio-db/folio/remote/server"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -319,5 +320,32 @@ func TestConflictHeader(t *testing.T) {
 	expect(t, "settle", call(t, http.MethodPut, docs+"/shared.json", []byte(`{"a": 4}`), "If-Match", got.header.Get("ETag")), http.StatusOK, "")
 	if h := call(t, http.MethodGet, docs+"/shared.json", nil).header.Get("X-Folio-Conflict"); h != "" {
 		t.Errorf("after a write the conflict is still reported: %q", h)
+	}
+}
+
+// The document API writes no key with a .git or .folio segment (any case):
+// 400 invalid_key naming the key, no commit. Such a key stored before the
+// rule can still be read and deleted.
+func TestDocAPIRefusesReservedKeys(t *testing.T) {
+	r := newRepo(t)
+	c1, err := repotest.CommitLegacy(context.Background(), r, mainRef, map[string]string{".git/config": "old"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, r, server.Options{})
+	for _, key := range []string{".git/config", ".GIT/hooks/pre-commit", "a/.folio/db/MANIFEST", "%2Egit/config", ".Folio."} {
+		got := call(t, http.MethodPut, base+wire.PathDocs+"/"+key, []byte("[core]\n\tfsmonitor = touch pwned\n"))
+		expect(t, "PUT "+key, got, http.StatusBadRequest, "invalid_key")
+		if want := strings.ReplaceAll(key, "%2E", "."); !strings.Contains(string(got.body), want) {
+			t.Errorf("PUT %s: the error does not name the key: %s", key, got.body)
+		}
+	}
+	if headOf(t, r, mainRef) != c1 {
+		t.Fatal("a write with a reserved key made a commit")
+	}
+	expect(t, "GET a legacy key", call(t, http.MethodGet, base+wire.PathDocs+"/.git/config", nil), http.StatusOK, "")
+	expect(t, "DELETE a legacy key", call(t, http.MethodDelete, base+wire.PathDocs+"/.git/config", nil), http.StatusOK, "")
+	if _, ok := docAt(t, r, mainRef, ".git/config"); ok {
+		t.Error("the legacy key is still there after DELETE")
 	}
 }

@@ -13,7 +13,9 @@ import (
 // with prolly's full checks: each child fits its parent (level, key range,
 // entry count) and each node is cut where the chunking rule cuts it. A map
 // cut differently would hash differently from the same documents chunked
-// here, and leaders that merged it would stop converging.
+// here, and leaders that merged it would stop converging. Keys in leaves
+// that arrived must pass objects.ValidateNewKey: a peer cannot bring in a
+// key that no local write could make (a .git or .folio segment).
 func CheckMaps(ctx context.Context, store objects.ObjectReader, tree *prolly.Tree, got *Received) error {
 	seen := map[objects.ID]bool{}
 	for _, id := range got.Commits {
@@ -31,7 +33,18 @@ func CheckMaps(ctx context.Context, store objects.ObjectReader, tree *prolly.Tre
 			}
 			seen[root] = true
 			err := tree.Walk(ctx, root, func(node objects.ID, n *objects.Node) (bool, error) {
-				return got.Nodes[node] && n.Level > 0, nil
+				if !got.Nodes[node] {
+					return false, nil
+				}
+				if n.Level > 0 {
+					return true, nil
+				}
+				for _, it := range n.Items {
+					if err := objects.ValidateNewKey(it.Key); err != nil {
+						return false, err
+					}
+				}
+				return false, nil
 			})
 			if err != nil {
 				return fmt.Errorf("commit %s: %w", id.Short(), err)

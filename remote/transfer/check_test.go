@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,34 @@ func TestCloneSendsNothingUnreachable(t *testing.T) {
 		if want := minimalBytes(t, src, newRepo(t, false), c); sent.Bytes != want {
 			t.Errorf("badger=%v: clone sent %d bytes, its closure is %d", badger, sent.Bytes, want)
 		}
+	}
+}
+
+// A peer cannot bring in a key no local write could make: a leaf that
+// arrives with a .git or .folio segment is refused, naming the key. Such
+// keys already stored (a repository from before the rule) are not checked
+// again.
+func TestCheckMapsRefusesReservedKeys(t *testing.T) {
+	ctx := context.Background()
+	blob := objects.EncodeBlob([]byte("[core]\n\tfsmonitor = touch pwned\n"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{
+		{Key: ".GIT/config", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}},
+		{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}},
+	}}).Encode()
+	commit := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	dst := newRepo(t, false)
+	check := func(got *Received) error { return CheckMaps(ctx, dst.Store(), dst.Tree(), got) }
+	err := receivePack(t, dst, check, blob, leaf, commit)
+	if !errors.Is(err, objects.ErrInvalidKey) || !strings.Contains(err.Error(), ".GIT/config") {
+		t.Fatalf("a leaf with .GIT/config: %v, want ErrInvalidKey naming the key", err)
+	}
+	// Stored before (as an old repository holds it): a new commit that
+	// reuses the leaf passes.
+	if err := dst.Store().Put(ctx, blob, leaf); err != nil {
+		t.Fatal(err)
+	}
+	again := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(2, 0).UTC()}).Encode()
+	if err := receivePack(t, dst, check, again); err != nil {
+		t.Errorf("a commit over an index already stored: %v", err)
 	}
 }
