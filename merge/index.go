@@ -12,12 +12,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Head is one side of a merge: a commit and its maps.
+// Head is one side of a merge: a commit, its maps and its commit time
+// (the hybrid logical clock, never the author date).
 type Head struct {
-	Commit    objects.ID
-	Index     objects.ID
-	Conflicts objects.ID
-	Time      time.Time
+	Commit     objects.ID
+	Index      objects.ID
+	Conflicts  objects.ID
+	CommitTime time.Time
 }
 
 // HeadOf reads a commit as a merge side.
@@ -26,17 +27,22 @@ func HeadOf(ctx context.Context, r CommitReader, id objects.ID) (Head, error) {
 	if err != nil {
 		return Head{}, err
 	}
-	return Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, Time: c.Time}, nil
+	return headOf(id, c), nil
 }
 
-// Winner is the side whose versions stand in conflicts: the newer head
-// commit, ties broken by the larger commit ID. Swapping the sides swaps the
-// answer, so both leaders of a merge agree on which commit wins.
+func headOf(id objects.ID, c *objects.Commit) Head {
+	return Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, CommitTime: c.CommitTime}
+}
+
+// Winner is the side whose versions stand in conflicts: the head with the
+// later commit time, ties broken by the larger commit ID. The author date
+// plays no part: anyone can set it. Swapping the sides swaps the answer,
+// so both leaders of a merge agree on which commit wins.
 func Winner(ours, theirs Head) objects.Side {
 	switch {
-	case ours.Time.After(theirs.Time):
+	case ours.CommitTime.After(theirs.CommitTime):
 		return objects.SideOurs
-	case theirs.Time.After(ours.Time):
+	case theirs.CommitTime.After(ours.CommitTime):
 		return objects.SideTheirs
 	case ours.Commit.Compare(theirs.Commit) > 0:
 		return objects.SideOurs

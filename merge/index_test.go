@@ -27,12 +27,12 @@ func TestWinner(t *testing.T) {
 		want          objects.Side
 		wantOtherSide objects.Side
 	}{
-		{"theirs newer", Head{Commit: b, Time: early}, Head{Commit: a, Time: late}, objects.SideTheirs, objects.SideOurs},
-		{"ours newer", Head{Commit: a, Time: late}, Head{Commit: b, Time: early}, objects.SideOurs, objects.SideTheirs},
-		{"tie, theirs larger ID", Head{Commit: a, Time: early}, Head{Commit: b, Time: early}, objects.SideTheirs, objects.SideOurs},
-		{"tie, ours larger ID", Head{Commit: b, Time: early}, Head{Commit: a, Time: early}, objects.SideOurs, objects.SideTheirs},
+		{"theirs newer", Head{Commit: b, CommitTime: early}, Head{Commit: a, CommitTime: late}, objects.SideTheirs, objects.SideOurs},
+		{"ours newer", Head{Commit: a, CommitTime: late}, Head{Commit: b, CommitTime: early}, objects.SideOurs, objects.SideTheirs},
+		{"tie, theirs larger ID", Head{Commit: a, CommitTime: early}, Head{Commit: b, CommitTime: early}, objects.SideTheirs, objects.SideOurs},
+		{"tie, ours larger ID", Head{Commit: b, CommitTime: early}, Head{Commit: a, CommitTime: early}, objects.SideOurs, objects.SideTheirs},
 		// The same instant in another zone is a tie, not a later time.
-		{"tie across zones", Head{Commit: b, Time: early.In(time.FixedZone("+0200", 7200))}, Head{Commit: a, Time: early}, objects.SideOurs, objects.SideTheirs},
+		{"tie across zones", Head{Commit: b, CommitTime: early.In(time.FixedZone("+0200", 7200))}, Head{Commit: a, CommitTime: early}, objects.SideOurs, objects.SideTheirs},
 	}
 	for _, tc := range cases {
 		if got := Winner(tc.ours, tc.theirs); got != tc.want {
@@ -453,7 +453,8 @@ func TestLargeDocuments(t *testing.T) {
 // stale record comes back.
 func TestResolvedConflictStaysResolvedInCrissCross(t *testing.T) {
 	ctx := context.Background()
-	r := newMemRepo(t)
+	now := epoch.Add(3 * time.Second) // M1's commit time
+	r := clockRepo(t, &now)
 	R := commitDocs(t, r, "R", 0, docs{"k": "base\n", "o": "o\n"})
 	B1 := commitDocs(t, r, "B1", 1, docs{"k": "b1\n", "o": "o\n"}, R)
 	B2 := commitDocs(t, r, "B2", 2, docs{"k": "b2\n", "o": "o\n"}, R)
