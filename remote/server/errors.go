@@ -33,7 +33,7 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case "forbidden":
 		return http.StatusForbidden
-	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request":
+	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request", "clock_ahead":
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError
