@@ -213,7 +213,14 @@ func (w *writer) flush(ctx context.Context) error {
 // stores the merged version. conflict is nil when it merged cleanly.
 func mergeEntry(ctx context.Context, r *repo.Repo, w *writer, base, ours, theirs objects.Entry, winner objects.Side) (objects.Entry, *DocResult, error) {
 	if base.Size > MaxMergeSize || ours.Size > MaxMergeSize || theirs.Size > MaxMergeSize {
-		// Too large to merge by content: the winner's version stands whole.
+		if isText(base, ours, theirs) {
+			merged, paths, err := mergeLargeText(ctx, r, base, ours, theirs, winner, MaxMergeSize)
+			if err != nil || len(paths) == 0 {
+				return merged, nil, err
+			}
+			return merged, &DocResult{Paths: paths}, nil
+		}
+		// Binary, or deleted on one side: the winner's version stands whole.
 		chosen := ours
 		if winner == objects.SideTheirs {
 			chosen = theirs
@@ -249,6 +256,21 @@ func mergeEntry(ctx context.Context, r *repo.Repo, w *writer, base, ours, theirs
 		return merged, nil, nil
 	}
 	return merged, &res, nil
+}
+
+// isText reports whether a document merged by content is text (or JSON,
+// which is text too) on every side it exists on, and exists on both ours
+// and theirs.
+func isText(base, ours, theirs objects.Entry) bool {
+	if ours.ID.IsZero() || theirs.ID.IsZero() {
+		return false
+	}
+	for _, e := range []objects.Entry{base, ours, theirs} {
+		if !e.ID.IsZero() && e.Kind != objects.KindText && e.Kind != objects.KindJSON {
+			return false
+		}
+	}
+	return true
 }
 
 // recordsFor lists the conflict records the maps hold for a key, sorted:

@@ -9,6 +9,11 @@ import (
 	"github.com/folio-db/folio/remote/wire"
 )
 
+// commitReader reads commits (a repo.Repo).
+type commitReader interface {
+	ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, error)
+}
+
 // DefaultMaxClockSkew is how far ahead of the server's clock a pushed
 // commit's commit time may be by default.
 const DefaultMaxClockSkew = 10 * time.Minute
@@ -19,15 +24,11 @@ const DefaultMaxClockSkew = 10 * time.Minute
 // drag every later commit's time along). The error says by how much the
 // sender's clock is ahead, measured on its latest commit. Author dates are
 // not checked: they decide nothing.
-func checkCommitTimes(ctx context.Context, store objects.ObjectReader, commits []objects.ID, now time.Time, skew time.Duration) error {
+func checkCommitTimes(ctx context.Context, r commitReader, commits []objects.ID, now time.Time, skew time.Duration) error {
 	var latest time.Time
 	var latestID objects.ID
 	for _, id := range commits {
-		data, err := store.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		c, err := objects.DecodeCommit(data)
+		c, err := r.ReadCommit(ctx, id)
 		if err != nil {
 			return err
 		}

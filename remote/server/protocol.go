@@ -124,7 +124,7 @@ func (s *Server) push(q *request) error {
 		err = transfer.CheckMaps(ctx, q.repo.Store(), q.repo.Tree(), got)
 	}
 	if err == nil {
-		err = checkCommitTimes(ctx, q.repo.Store(), got.Commits, s.opts.Now(), s.opts.MaxClockSkew)
+		err = checkCommitTimes(ctx, q.repo, got.Commits, s.opts.Now(), s.opts.MaxClockSkew)
 	}
 	if err != nil {
 		return err
