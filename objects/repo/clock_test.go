@@ -3,6 +3,9 @@ package repo
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +99,42 @@ func readCommitT(t *testing.T, r *Repo, id objects.ID) *objects.Commit {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// A repository made before commit times (format line "objects-1") still
+// opens; opening it for writing records the new format, so that an older
+// folio, which cannot read the new commits, refuses the repository with
+// "upgrade folio" instead of failing on a commit. A read-only open changes
+// nothing.
+func TestOldRepositoryFormatOpensAndIsUpgraded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	worktree := t.TempDir()
+	r, err := Init(ctx, worktree, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	dir := filepath.Join(worktree, DirName)
+	path := filepath.Join(dir, formatFile)
+	old := "folio-repository 1 blake3-256 objects-1\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(ctx, dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of an objects-1 repository: %v", err)
+	}
+	ro.Close()
+	if data, _ := os.ReadFile(path); string(data) != old {
+		t.Fatalf("a read-only open rewrote the format file: %q", data)
+	}
+	rw, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatalf("open of an objects-1 repository: %v", err)
+	}
+	rw.Close()
+	if data, _ := os.ReadFile(path); string(data) != FormatName+"\n" || !strings.HasSuffix(FormatName, "objects-2") {
+		t.Fatalf("format file after a writable open: %q, want %q (objects-2)", data, FormatName)
+	}
 }

@@ -117,6 +117,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 		}
 		opts.Store = store
 	}
+	if !opts.ReadOnly {
+		if err := upgradeFormat(dir); err != nil {
+			opts.Store.Close()
+			return nil, err
+		}
+	}
 	return newRepo(dir, opts.Store, opts.ReadOnly, opts.Clock), nil
 }
 
