@@ -266,7 +266,7 @@ func checkRecords(t *testing.T, r *repo.Repo, res *Result, base objects.ID) {
 	}
 	// The winner by definition: the newer head commit, ties by larger ID.
 	wantWinner := objects.SideTheirs
-	if o, th := res.Ours, res.Theirs; o.Time.After(th.Time) || (o.Time.Equal(th.Time) && o.Commit.Compare(th.Commit) > 0) {
+	if o, th := res.Ours, res.Theirs; o.CommitTime.After(th.CommitTime) || (o.CommitTime.Equal(th.CommitTime) && o.Commit.Compare(th.Commit) > 0) {
 		wantWinner = objects.SideOurs
 	}
 	for i, c := range res.Conflicted {

@@ -89,12 +89,12 @@ func TestConvergeCommit(t *testing.T) {
 	if !slices.Equal(c.Parents, []objects.ID{lo, hi}) {
 		t.Errorf("parents %s, want sorted heads", shorts(c.Parents))
 	}
-	later := readCommit(t, r, a).Time
-	if bt := readCommit(t, r, b).Time; bt.After(later) {
+	later := readCommit(t, r, a).CommitTime
+	if bt := readCommit(t, r, b).CommitTime; bt.After(later) {
 		later = bt
 	}
-	if !c.Time.Equal(later) || c.Author != MergeAuthor {
-		t.Errorf("time %v author %v, want %v and %v", c.Time, c.Author, later, MergeAuthor)
+	if !c.Time.Equal(later) || !c.CommitTime.Equal(later) || c.Author != MergeAuthor {
+		t.Errorf("time %v, commit time %v, author %v; want %v, %v and %v", c.Time, c.CommitTime, c.Author, later, later, MergeAuthor)
 	}
 	if want := ConvergeMessage(lo, hi, res1.Conflicted); c.Message != want {
 		t.Errorf("message %q, want %q", c.Message, want)

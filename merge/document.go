@@ -9,8 +9,11 @@ import (
 	"github.com/folio-db/folio/objects"
 )
 
-// MaxMergeSize is the largest document merged by content; larger ones that
-// both sides changed conflict as whole values, like binary documents.
+// MaxMergeSize is the largest document merged whole in memory. Larger text
+// documents that both sides changed are merged stretch by stretch
+// (mergeLargeText): a changed stretch up to MaxMergeSize is merged line by
+// line, a larger one conflicts with the winner's version of the stretch
+// standing. Larger binary documents conflict whole.
 const MaxMergeSize = 32 << 20
 
 // Doc is one side of a document merge; nil means absent (not yet created,

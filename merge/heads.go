@@ -100,7 +100,7 @@ func virtualBase(ctx context.Context, r *repo.Repo, bases []objects.ID, depth in
 		if err != nil {
 			return Head{}, err
 		}
-		acc = Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, Time: c.Time}
+		acc = headOf(id, c)
 	}
 	return acc, nil
 }
@@ -110,9 +110,9 @@ func virtualBase(ctx context.Context, r *repo.Repo, bases []objects.ID, depth in
 var MergeAuthor = objects.Signature{Name: "folio sync", Email: "sync@folio.invalid"}
 
 // Converge merges two heads the same way on every leader: the heads are put
-// in ID order (the smaller is ours), and the merge commit's parents, time
-// (the later parent's), author (MergeAuthor) and message come from the
-// inputs only. Any leader converging the same two heads writes a
+// in ID order (the smaller is ours), and the merge commit's parents, times
+// (author date and commit time: the later parent's commit time, never an
+// author date), author (MergeAuthor) and message come from the inputs only. Any leader converging the same two heads writes a
 // byte-identical commit. It returns the resulting head: one of the two when
 // one contains the other, else the new merge commit.
 func Converge(ctx context.Context, r *repo.Repo, a, b objects.ID) (objects.ID, *Result, error) {
@@ -150,17 +150,19 @@ func ConvergeMessage(a, b objects.ID, conflicted []Conflicted) string {
 func writeMergeCommit(ctx context.Context, r *repo.Repo, ours, theirs Head, out *Outcome, message string) (objects.ID, *objects.Commit, error) {
 	parents := []objects.ID{ours.Commit, theirs.Commit}
 	slices.SortFunc(parents, objects.ID.Compare)
-	when := ours.Time
-	if theirs.Time.After(when) {
-		when = theirs.Time
+	when := ours.CommitTime
+	if theirs.CommitTime.After(when) {
+		when = theirs.CommitTime
 	}
 	c := &objects.Commit{Index: out.Index, Conflicts: out.Conflicts, Parents: parents,
-		Author: MergeAuthor, Time: when, Message: message}
+		Author: MergeAuthor, Time: when.UTC(), CommitTime: when, Message: message}
 	id, err := r.WriteCommit(ctx, c)
 	return id, c, err
 }
 
 // CommitOptions describe a merge commit made by a person (folio merge).
+// Time is the author date (zero: the clock); the commit time comes from the
+// repository's clock (repo.WriteCommit).
 type CommitOptions struct {
 	Author  objects.Signature
 	Time    time.Time

@@ -79,9 +79,18 @@ func writeCommit(t testing.TB, r *repo.Repo, s commitSpec) objects.ID {
 	if s.author == (objects.Signature{}) {
 		s.author = tester
 	}
+	// The commit time is at, or its latest parent's when at is earlier:
+	// commit times never go back.
+	at := epoch.Add(time.Duration(s.at) * time.Second)
+	commitTime := at
+	for _, p := range s.parents {
+		if pt := readCommit(t, r, p).CommitTime; pt.After(commitTime) {
+			commitTime = pt
+		}
+	}
 	id, err := r.WriteCommit(context.Background(), &objects.Commit{
 		Index: s.index, Conflicts: s.conflicts, Parents: s.parents,
-		Author: s.author, Time: epoch.Add(time.Duration(s.at) * time.Second), Message: s.msg,
+		Author: s.author, Time: at, CommitTime: commitTime, Message: s.msg,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,12 +12,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Head is one side of a merge: a commit and its maps.
+// Head is one side of a merge: a commit, its maps and its commit time
+// (the hybrid logical clock, never the author date).
 type Head struct {
-	Commit    objects.ID
-	Index     objects.ID
-	Conflicts objects.ID
-	Time      time.Time
+	Commit     objects.ID
+	Index      objects.ID
+	Conflicts  objects.ID
+	CommitTime time.Time
 }
 
 // HeadOf reads a commit as a merge side.
@@ -26,17 +27,22 @@ func HeadOf(ctx context.Context, r CommitReader, id objects.ID) (Head, error) {
 	if err != nil {
 		return Head{}, err
 	}
-	return Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, Time: c.Time}, nil
+	return headOf(id, c), nil
 }
 
-// Winner is the side whose versions stand in conflicts: the newer head
-// commit, ties broken by the larger commit ID. Swapping the sides swaps the
-// answer, so both leaders of a merge agree on which commit wins.
+func headOf(id objects.ID, c *objects.Commit) Head {
+	return Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, CommitTime: c.CommitTime}
+}
+
+// Winner is the side whose versions stand in conflicts: the head with the
+// later commit time, ties broken by the larger commit ID. The author date
+// plays no part: anyone can set it. Swapping the sides swaps the answer,
+// so both leaders of a merge agree on which commit wins.
 func Winner(ours, theirs Head) objects.Side {
 	switch {
-	case ours.Time.After(theirs.Time):
+	case ours.CommitTime.After(theirs.CommitTime):
 		return objects.SideOurs
-	case theirs.Time.After(ours.Time):
+	case theirs.CommitTime.After(ours.CommitTime):
 		return objects.SideTheirs
 	case ours.Commit.Compare(theirs.Commit) > 0:
 		return objects.SideOurs
@@ -207,7 +213,14 @@ func (w *writer) flush(ctx context.Context) error {
 // stores the merged version. conflict is nil when it merged cleanly.
 func mergeEntry(ctx context.Context, r *repo.Repo, w *writer, base, ours, theirs objects.Entry, winner objects.Side) (objects.Entry, *DocResult, error) {
 	if base.Size > MaxMergeSize || ours.Size > MaxMergeSize || theirs.Size > MaxMergeSize {
-		// Too large to merge by content: the winner's version stands whole.
+		if isText(base, ours, theirs) {
+			merged, paths, err := mergeLargeText(ctx, r, base, ours, theirs, winner, MaxMergeSize)
+			if err != nil || len(paths) == 0 {
+				return merged, nil, err
+			}
+			return merged, &DocResult{Paths: paths}, nil
+		}
+		// Binary, or deleted on one side: the winner's version stands whole.
 		chosen := ours
 		if winner == objects.SideTheirs {
 			chosen = theirs
@@ -243,6 +256,21 @@ func mergeEntry(ctx context.Context, r *repo.Repo, w *writer, base, ours, theirs
 		return merged, nil, nil
 	}
 	return merged, &res, nil
+}
+
+// isText reports whether a document merged by content is text (or JSON,
+// which is text too) on every side it exists on, and exists on both ours
+// and theirs.
+func isText(base, ours, theirs objects.Entry) bool {
+	if ours.ID.IsZero() || theirs.ID.IsZero() {
+		return false
+	}
+	for _, e := range []objects.Entry{base, ours, theirs} {
+		if !e.ID.IsZero() && e.Kind != objects.KindText && e.Kind != objects.KindJSON {
+			return false
+		}
+	}
+	return true
 }
 
 // recordsFor lists the conflict records the maps hold for a key, sorted:

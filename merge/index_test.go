@@ -27,12 +27,12 @@ func TestWinner(t *testing.T) {
 		want          objects.Side
 		wantOtherSide objects.Side
 	}{
-		{"theirs newer", Head{Commit: b, Time: early}, Head{Commit: a, Time: late}, objects.SideTheirs, objects.SideOurs},
-		{"ours newer", Head{Commit: a, Time: late}, Head{Commit: b, Time: early}, objects.SideOurs, objects.SideTheirs},
-		{"tie, theirs larger ID", Head{Commit: a, Time: early}, Head{Commit: b, Time: early}, objects.SideTheirs, objects.SideOurs},
-		{"tie, ours larger ID", Head{Commit: b, Time: early}, Head{Commit: a, Time: early}, objects.SideOurs, objects.SideTheirs},
+		{"theirs newer", Head{Commit: b, CommitTime: early}, Head{Commit: a, CommitTime: late}, objects.SideTheirs, objects.SideOurs},
+		{"ours newer", Head{Commit: a, CommitTime: late}, Head{Commit: b, CommitTime: early}, objects.SideOurs, objects.SideTheirs},
+		{"tie, theirs larger ID", Head{Commit: a, CommitTime: early}, Head{Commit: b, CommitTime: early}, objects.SideTheirs, objects.SideOurs},
+		{"tie, ours larger ID", Head{Commit: b, CommitTime: early}, Head{Commit: a, CommitTime: early}, objects.SideOurs, objects.SideTheirs},
 		// The same instant in another zone is a tie, not a later time.
-		{"tie across zones", Head{Commit: b, Time: early.In(time.FixedZone("+0200", 7200))}, Head{Commit: a, Time: early}, objects.SideOurs, objects.SideTheirs},
+		{"tie across zones", Head{Commit: b, CommitTime: early.In(time.FixedZone("+0200", 7200))}, Head{Commit: a, CommitTime: early}, objects.SideOurs, objects.SideTheirs},
 	}
 	for _, tc := range cases {
 		if got := Winner(tc.ours, tc.theirs); got != tc.want {
@@ -419,12 +419,14 @@ func TestLargeDocuments(t *testing.T) {
 		}
 		checkDocs(t, "merged", readDocs(t, r, res.Index), docs{"big.txt": lines(n, "FIRST", "LAST")})
 	})
-	t.Run("over MaxMergeSize, conflict whole", func(t *testing.T) {
+	// Issue 7: over MaxMergeSize the document conflicted whole and the
+	// merge kept theirs only, losing our edit of the first line.
+	t.Run("over MaxMergeSize, still merged by line", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("writes three 32 MiB documents")
 		}
 		r := newMemRepo(t)
-		n := MaxMergeSize / 27
+		n := MaxMergeSize/27 + 1000
 		base := commitDocs(t, r, "base", 0, docs{"huge.txt": lines(n, "first", "last")})
 		ours := commitDocs(t, r, "ours", 1, docs{"huge.txt": lines(n, "FIRST", "last")}, base)
 		theirs := commitDocs(t, r, "theirs", 2, docs{"huge.txt": lines(n, "first", "LAST")}, base)
@@ -432,14 +434,20 @@ func TestLargeDocuments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Conflicted) != 1 || !slices.Equal(res.Conflicted[0].Paths, []string{""}) {
-			t.Fatalf("conflicts %+v, want a whole-document conflict", res.Conflicted)
+		if len(res.Conflicted) != 0 {
+			t.Fatalf("conflicts %+v, want a clean merge", res.Conflicted)
 		}
-		// Theirs is newer: its entry stands as it is.
-		if got, want := lookup(t, r, res.Index, "huge.txt"), lookup(t, r, readCommit(t, r, theirs).Index, "huge.txt"); got != want {
-			t.Errorf("merged entry %+v, want theirs' %+v", got, want)
+		e := lookup(t, r, res.Index, "huge.txt")
+		if e.Size <= MaxMergeSize || e.Kind != objects.KindText {
+			t.Errorf("merged entry %+v", e)
 		}
-		checkRecords(t, r, res, base)
+		got, err := r.ReadDocument(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := lines(n, "FIRST", "LAST"); string(got) != want {
+			t.Errorf("merged document (%d bytes) is not both edits (%d bytes)", len(got), len(want))
+		}
 	})
 }
 
@@ -453,7 +461,8 @@ func TestLargeDocuments(t *testing.T) {
 // stale record comes back.
 func TestResolvedConflictStaysResolvedInCrissCross(t *testing.T) {
 	ctx := context.Background()
-	r := newMemRepo(t)
+	now := epoch.Add(3 * time.Second) // M1's commit time
+	r := clockRepo(t, &now)
 	R := commitDocs(t, r, "R", 0, docs{"k": "base\n", "o": "o\n"})
 	B1 := commitDocs(t, r, "B1", 1, docs{"k": "b1\n", "o": "o\n"}, R)
 	B2 := commitDocs(t, r, "B2", 2, docs{"k": "b2\n", "o": "o\n"}, R)

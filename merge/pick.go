@@ -20,11 +20,11 @@ type PickOptions struct {
 	// Revert applies the inverse of the change (git revert); else the
 	// change itself (git cherry-pick).
 	Revert bool
-	// Author signs a revert; a cherry-pick keeps the picked commit's
-	// author and message.
+	// Author and Time (the author date) sign a revert; a cherry-pick
+	// keeps the picked commit's author, date and message. The commit time
+	// comes from the repository's clock.
 	Author objects.Signature
-	// Time is the new commit's time.
-	Time time.Time
+	Time   time.Time
 }
 
 // PickResult is the commit a Pick made.
@@ -74,10 +74,10 @@ func Pick(ctx context.Context, r *repo.Repo, commit objects.ID, opts PickOptions
 			strings.TrimPrefix(staged.Branch, objects.BranchPrefix))
 	}
 	next := &objects.Commit{Index: out.Index, Conflicts: out.Conflicts, Parents: []objects.ID{ours.Commit},
-		Author: c.Author, Time: opts.Time,
+		Author: c.Author, Time: c.Time,
 		Message: strings.TrimRight(c.Message, "\n") + fmt.Sprintf("\n\n(cherry picked from commit %s)\n", commit)}
 	if opts.Revert {
-		next.Author, next.Message = opts.Author, revertMessage(commit, c)
+		next.Author, next.Time, next.Message = opts.Author, opts.Time, revertMessage(commit, c)
 	}
 	id, err := r.WriteCommit(ctx, next)
 	if err != nil {
@@ -96,7 +96,7 @@ func pickSides(ctx context.Context, r *repo.Repo, id objects.ID, c *objects.Comm
 	if len(c.Parents) > 1 {
 		return base, theirs, fmt.Errorf("%w: %s has %d parents", ErrMergeCommit, id.Short(), len(c.Parents))
 	}
-	commitHead := Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, Time: c.Time}
+	commitHead := Head{Commit: id, Index: c.Index, Conflicts: c.Conflicts, CommitTime: c.CommitTime}
 	var parentHead Head // a root commit's parent is the empty map
 	if len(c.Parents) == 1 {
 		if parentHead, err = HeadOf(ctx, r, c.Parents[0]); err != nil {
@@ -105,7 +105,7 @@ func pickSides(ctx context.Context, r *repo.Repo, id objects.ID, c *objects.Comm
 	}
 	if revert {
 		// Theirs is the parent's maps, but stands as the revert itself.
-		parentHead.Commit, parentHead.Time = id, c.Time
+		parentHead.Commit, parentHead.CommitTime = id, c.CommitTime
 		return commitHead, parentHead, nil
 	}
 	return parentHead, commitHead, nil

@@ -65,10 +65,20 @@ func TypeOf(data []byte) (Type, error) {
 	if t < TypeBlob || t > TypeChunked {
 		return 0, fmt.Errorf("%w: object type %d", ErrUnknownFormat, data[0])
 	}
-	if data[1] != FormatVersion {
+	if !knownVersion(t, data[1]) {
 		return 0, fmt.Errorf("%w: %s format version %d", ErrUnknownFormat, t, data[1])
 	}
 	return t, nil
+}
+
+// knownVersion reports whether this build reads objects of type t in
+// format version v: commits in CommitFormatVersion and the legacy format
+// 1, everything else in FormatVersion.
+func knownVersion(t Type, v byte) bool {
+	if t == TypeCommit {
+		return v == CommitFormatVersion || v == legacyCommitVersion
+	}
+	return v == FormatVersion
 }
 
 // Verify checks that data is what id names: its hash matches and it decodes

@@ -81,7 +81,7 @@ func TestCommitTimeZoneNames(t *testing.T) {
 		}
 		want := map[string]string{
 			"commit/root": "UTC", "commit/child": "+0530", "commit/side": "-0330", "commit/merge": "-0500",
-			"commit/historic": "+0019", "commit/extreme-zone": "-2359",
+			"commit/historic": "+0019", "commit/extreme-zone": "-2359", "commit/legacy-v1": "UTC",
 		}[s.name]
 		if name != want {
 			t.Errorf("%s: zone name %q, want %q", s.name, name, want)
@@ -104,7 +104,10 @@ func TestTypeOf(t *testing.T) {
 		{"type 7", []byte{7, 1}, 0, objects.ErrUnknownFormat},
 		{"type 255", []byte{255, 1}, 0, objects.ErrUnknownFormat},
 		{"version 0", []byte{1, 0}, 0, objects.ErrUnknownFormat},
-		{"version 2", []byte{3, 2}, 0, objects.ErrUnknownFormat},
+		{"version 2", []byte{2, 2}, 0, objects.ErrUnknownFormat},
+		{"commit version 1", []byte{3, 1}, objects.TypeCommit, nil},
+		{"commit version 2", []byte{3, 2}, objects.TypeCommit, nil},
+		{"commit version 3", []byte{3, 3}, 0, objects.ErrUnknownFormat},
 		{"version 255", []byte{2, 255}, 0, objects.ErrUnknownFormat},
 	} {
 		got, err := objects.TypeOf(tc.data)
@@ -135,7 +138,11 @@ func TestDecodersCheckTheHeader(t *testing.T) {
 	}
 	for typ, decode := range decoders {
 		data := valid[typ]
-		for _, v := range []byte{0, 2, 255} {
+		unknown := []byte{0, objects.CommitFormatVersion + 1, 255}
+		if typ != objects.TypeCommit {
+			unknown = append(unknown, objects.CommitFormatVersion)
+		}
+		for _, v := range unknown {
 			bad := bytes.Clone(data)
 			bad[1] = v
 			for name, dec := range map[string]func([]byte) (any, error){typ.String(): decode, "Decode": objects.Decode} {

@@ -15,15 +15,34 @@ type Signature struct {
 func (s Signature) String() string { return s.Name + " <" + s.Email + ">" }
 
 // Commit is one version of the whole repository.
+//
+// A commit carries two times. Time is the author date: when the author
+// says the change was made, settable (FOLIO_AUTHOR_DATE), shown by log and
+// never used to decide anything. CommitTime is the leader's hybrid logical
+// clock when it made the commit: its clock, but never earlier than a
+// parent's commit time. Conflict winners and history order use CommitTime.
 type Commit struct {
-	Index     ID   // root of the index map (zero: empty)
-	Conflicts ID   // root of the conflicts map (zero: no conflicts)
-	Parents   []ID // ordered; a merge has two or more
-	Height    uint64
-	Author    Signature
-	Time      time.Time // with its zone offset
-	Message   string
+	Index      ID   // root of the index map (zero: empty)
+	Conflicts  ID   // root of the conflicts map (zero: no conflicts)
+	Parents    []ID // ordered; a merge has two or more
+	Height     uint64
+	Author     Signature
+	Time       time.Time // author date, with its zone offset
+	CommitTime time.Time // hybrid logical clock, kept in UTC
+	Message    string
+	// Legacy marks a commit of commit format 1, written before commit
+	// times existed: it re-encodes in format 1, and its CommitTime is its
+	// author date. New commits are never legacy.
+	Legacy bool
 }
+
+// CommitFormatVersion is the format version of commits: 2 added the
+// commit time. Format-1 commits still decode (see Commit.Legacy); every
+// other object type is in FormatVersion.
+const CommitFormatVersion = 2
+
+// legacyCommitVersion is the commit format without a commit time.
+const legacyCommitVersion = 1
 
 // MaxParents bounds the parents of one commit.
 const MaxParents = 64
@@ -34,7 +53,8 @@ const MaxParents = 64
 func (c *Commit) Encode() Object { return newObject(c.encode()) }
 
 func (c *Commit) encode() []byte {
-	e := newEncoder(TypeCommit, 2*IDSize+len(c.Parents)*IDSize+len(c.Message)+64)
+	e := newEncoder(TypeCommit, 2*IDSize+len(c.Parents)*IDSize+len(c.Message)+80)
+	e.buf[1] = c.version()
 	e.id(c.Index)
 	e.id(c.Conflicts)
 	e.uvarint(uint64(len(c.Parents)))
@@ -48,14 +68,26 @@ func (c *Commit) encode() []byte {
 	e.varint(c.Time.Unix())
 	e.uvarint(uint64(c.Time.Nanosecond()))
 	e.varint(int64(offset))
+	if !c.Legacy {
+		e.varint(c.CommitTime.Unix())
+		e.uvarint(uint64(c.CommitTime.Nanosecond()))
+	}
 	e.string(c.Message)
 	return e.buf
+}
+
+func (c *Commit) version() byte {
+	if c.Legacy {
+		return legacyCommitVersion
+	}
+	return CommitFormatVersion
 }
 
 // DecodeCommit decodes a commit and checks its structure.
 func DecodeCommit(data []byte) (*Commit, error) {
 	d := newDecoder(data, TypeCommit)
-	c := &Commit{Index: d.id(), Conflicts: d.id()}
+	c := &Commit{Legacy: d.err == nil && data[1] == legacyCommitVersion}
+	c.Index, c.Conflicts = d.id(), d.id()
 	n := d.count(IDSize)
 	if d.err == nil && n > MaxParents {
 		d.fail("%d parents", n)
@@ -67,11 +99,15 @@ func DecodeCommit(data []byte) (*Commit, error) {
 	c.Author.Name = d.string()
 	c.Author.Email = d.string()
 	sec, nsec, offset := d.varint(), d.uvarint(), d.varint()
+	commitSec, commitNsec := sec, nsec
+	if !c.Legacy {
+		commitSec, commitNsec = d.varint(), d.uvarint()
+	}
 	c.Message = d.string()
 	if d.err == nil {
 		switch {
-		case nsec >= 1e9:
-			d.fail("nanoseconds %d", nsec)
+		case nsec >= 1e9, commitNsec >= 1e9:
+			d.fail("nanoseconds %d, %d", nsec, commitNsec)
 		case offset <= -24*3600 || offset >= 24*3600:
 			d.fail("zone offset %d s", offset)
 		case slices.Contains(c.Parents, ID{}):
@@ -83,6 +119,7 @@ func DecodeCommit(data []byte) (*Commit, error) {
 		}
 	}
 	c.Time = time.Unix(sec, int64(nsec)).In(zone(int(offset)))
+	c.CommitTime = time.Unix(commitSec, int64(commitNsec)).UTC()
 	return c, d.finish(func() []byte { return c.encode() })
 }
 

@@ -18,13 +18,15 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/objects.txtar f
 // goldenPath is the shared golden file at the repository's top level.
 var goldenPath = filepath.Join("..", "testdata", "golden", "objects.txtar")
 
-const goldenComment = `Golden encodings of folio objects: format version 1, BLAKE3-256 IDs.
+const goldenComment = `Golden encodings of folio objects: format version 1 (commits: format 2,
+which added the commit time, and one format-1 commit that must still
+decode), BLAKE3-256 IDs.
 
 Each section is one object, built by objects/samples_test.go from fixed
 inputs: a description, its ID, and its encoding in hex (32 bytes a line).
 TestGolden fails if any encoding or ID changes, because that changes the
 format: every stored object and every ID users have seen would be different.
-Regenerate only for an intended format change (with a new FormatVersion):
+Regenerate only for an intended format change (with a new format version):
 
 	go test ./objects/ -run TestGolden -update
 `
@@ -120,7 +122,7 @@ func TestGolden(t *testing.T) {
 	for name := range haveFiles {
 		t.Errorf("%s: in %s but no longer a sample", name, goldenPath)
 	}
-	t.Errorf("%s differs from the current encoder; if the format change is intended, bump FormatVersion and run with -update", goldenPath)
+	t.Errorf("%s differs from the current encoder; if the format change is intended, bump the format version and run with -update", goldenPath)
 }
 
 // The golden file is self-consistent: each hex encoding hashes to the ID

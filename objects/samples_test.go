@@ -85,6 +85,8 @@ func samples() []sample {
 		Height: 1,
 		Author: objects.Signature{Name: "Ada Lovelace", Email: "ada@example.org"},
 		Time:   time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC),
+		// The leader's clock was 3 s ahead of the author date.
+		CommitTime: time.Date(2024, 3, 1, 12, 0, 3, 0, time.UTC),
 		// A message with a trailing newline and a second paragraph.
 		Message: "initial import\n\nwith two paragraphs\n",
 	}
@@ -95,7 +97,9 @@ func samples() []sample {
 		Height:  2,
 		Author:  objects.Signature{Name: "Grace Hopper", Email: "grace@example.org"},
 		Time:    time.Date(2024, 3, 2, 9, 30, 15, 123456789, time.FixedZone("IST", 5*3600+30*60)),
-		Message: "edit hello",
+		// An author date set in 2099: the commit time stays the clock's.
+		CommitTime: time.Date(2024, 3, 2, 4, 0, 15, 123456790, time.UTC),
+		Message:    "edit hello",
 	}
 	childID := child.Encode().ID
 	side := &objects.Commit{
@@ -104,7 +108,9 @@ func samples() []sample {
 		Height:  2,
 		Author:  objects.Signature{Name: "Édouard Lucas", Email: "lucas@example.fr"},
 		Time:    time.Date(2024, 3, 2, 8, 0, 0, 1, time.FixedZone("NST", -(3*3600+30*60))),
-		Message: "side branch",
+		// One logical tick past its parent's commit time: the clock was behind.
+		CommitTime: time.Date(2024, 3, 1, 12, 0, 3, 1, time.UTC),
+		Message:    "side branch",
 	}
 	merge := &objects.Commit{
 		Index:     internal.Encode().ID,
@@ -113,21 +119,35 @@ func samples() []sample {
 		Height:    3,
 		Author:    objects.Signature{Name: "folio", Email: "merge@folio"},
 		Time:      time.Date(2024, 3, 2, 9, 30, 15, 123456789, time.FixedZone("EST", -5*3600)),
-		Message:   "merge",
+		// A converging merge: the later parent's commit time.
+		CommitTime: time.Date(2024, 3, 2, 4, 0, 15, 123456790, time.UTC),
+		Message:    "merge",
 	}
 	historic := &objects.Commit{
 		Height: 1,
 		// Before 1970 (negative Unix seconds) with nanoseconds, at the
 		// Amsterdam mean time offset +00:19:32: a zone offset that is not
 		// a whole number of minutes.
-		Time:    time.Date(1935, 6, 1, 0, 0, 0, 500000000, time.FixedZone("AMT", 19*60+32)),
-		Message: "",
+		Time:       time.Date(1935, 6, 1, 0, 0, 0, 500000000, time.FixedZone("AMT", 19*60+32)),
+		CommitTime: time.Date(1935, 5, 31, 23, 40, 28, 500000000, time.UTC),
+		Message:    "",
 	}
 	extremeZones := &objects.Commit{
 		Height: 1,
 		Author: objects.Signature{Name: "edge", Email: "edge@example.org"},
 		// The largest offset the decoder accepts: one second short of a day.
-		Time: time.Date(2000, 1, 1, 0, 0, 0, 999999999, time.FixedZone("", -(24*3600-1))),
+		Time:       time.Date(2000, 1, 1, 0, 0, 0, 999999999, time.FixedZone("", -(24*3600-1))),
+		CommitTime: time.Date(2000, 1, 1, 23, 59, 59, 999999999, time.UTC),
+	}
+	legacy := &objects.Commit{
+		Legacy: true,
+		Index:  leafID,
+		Height: 1,
+		Author: objects.Signature{Name: "Ada Lovelace", Email: "ada@example.org"},
+		Time:   time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC),
+		// Format 1 has no commit time: it reads as the author date.
+		CommitTime: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC),
+		Message:    "initial import\n\nwith two paragraphs\n",
 	}
 
 	return []sample{
@@ -154,6 +174,7 @@ func samples() []sample {
 		{"commit/merge", "a merge of commit/child and commit/side with a conflicts root, at -05:00", merge},
 		{"commit/historic", "a root commit in 1935 (negative Unix time) + 0.5 s at +00:19:32, empty author and message", historic},
 		{"commit/extreme-zone", "a root commit at offset -23:59:59, the most negative offset allowed", extremeZones},
+		{"commit/legacy-v1", "commit/root in commit format 1 (no commit time): the golden commit/root before format 2, same ID", legacy},
 		{"conflict/modify-modify", "both sides changed docs/hello.txt; ours won; two line ranges", &objects.Conflict{
 			Key:          "docs/hello.txt",
 			Base:         objects.Entry{ID: blobID(helloText), Kind: objects.KindText, Size: uint64(len(helloText))},
@@ -229,8 +250,12 @@ func sameValue(want, got any) string {
 		if !wc.Time.Equal(gc.Time) || wo != gotOff {
 			return fmt.Sprintf("time %s, want %s", gc.Time.Format(time.RFC3339Nano), wc.Time.Format(time.RFC3339Nano))
 		}
+		if !wc.CommitTime.Equal(gc.CommitTime) {
+			return fmt.Sprintf("commit time %s, want %s", gc.CommitTime.Format(time.RFC3339Nano), wc.CommitTime.Format(time.RFC3339Nano))
+		}
 		w, g := *wc, *gc
 		w.Time, g.Time = time.Time{}, time.Time{}
+		w.CommitTime, g.CommitTime = time.Time{}, time.Time{}
 		want, got = &w, &g
 	}
 	if !reflect.DeepEqual(want, got) {

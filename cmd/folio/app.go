@@ -138,8 +138,9 @@ func authorAndTime(r *repo.Repo) (objects.Signature, time.Time, error) {
 	return sig, when, err
 }
 
-// now is the commit time: FOLIO_AUTHOR_DATE (RFC 3339) if set, so tests and
-// scripts can make reproducible commits, else the clock.
+// now is the author date: FOLIO_AUTHOR_DATE (RFC 3339) if set, else the
+// clock. It is only shown: the commit time, which decides conflicts, is
+// always the repository's clock (see objects/repo.WriteCommit).
 func now() (time.Time, error) {
 	if v := os.Getenv("FOLIO_AUTHOR_DATE"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)

@@ -26,7 +26,7 @@ import (
 type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes                      int64
-	shutdownGrace                                    time.Duration
+	shutdownGrace, maxClockSkew                      time.Duration
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -52,7 +52,9 @@ With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
 write, so the default address is 127.0.0.1. --tls-cert and --tls-key serve
 HTTPS. SIGINT or SIGTERM stops accepting requests and lets those in flight
 finish, for up to --shutdown-grace; a push cut off after that moves no ref,
-since a push's refs move all at once at its end. Logs are structured
+since a push's refs move all at once at its end. A push whose commits carry a
+commit time more than --max-clock-skew ahead of this machine's clock is
+refused: conflict winners go by commit time, and that sender's clock is wrong. Logs are structured
 (log/slog) on stderr.
 
 While it runs, 'folio sync' in the repository goes through the server.`,
@@ -69,6 +71,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxPush, "max-push-bytes", server.DefaultLimits.MaxPushBytes, "largest push request body")
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
+	f.DurationVar(&o.maxClockSkew, "max-clock-skew", server.DefaultMaxClockSkew, "refuse pushed commits dated further ahead of this clock")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
@@ -87,7 +90,10 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := server.Options{Logger: logger, Limits: server.DefaultLimits}
+	if o.maxClockSkew <= 0 {
+		return usagef("--max-clock-skew %s: want a positive duration, e.g. 10m", o.maxClockSkew)
+	}
+	opts := server.Options{Logger: logger, Limits: server.DefaultLimits, MaxClockSkew: o.maxClockSkew}
 	opts.Limits.MaxPushBytes, opts.Limits.MaxDocumentSize = o.maxPush, o.maxDoc
 	if o.authFile != "" {
 		if opts.Auth, err = server.LoadAuth(o.authFile); err != nil {

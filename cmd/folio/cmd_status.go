@@ -220,7 +220,9 @@ func newCommitCommand(a *app) *cobra.Command {
 		Short: "Record the staged changes as a new commit",
 		Long: `Record the staged changes of the current branch as a new commit. The author
 is user.name and user.email (or $FOLIO_AUTHOR_NAME and $FOLIO_AUTHOR_EMAIL);
-the time is now (or $FOLIO_AUTHOR_DATE, RFC 3339).`,
+the author date is now (or $FOLIO_AUTHOR_DATE, RFC 3339). The commit time,
+which decides who wins a conflict, is always this machine's clock (and never
+earlier than the parent's): setting the author date does not change it.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(message) == "" {

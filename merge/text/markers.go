@@ -199,17 +199,23 @@ func eolStyle(f *file, i int) int {
 // lines it covers: "lines 12-14", "line 7", or for a conflict between two
 // base lines (both sides added lines there) "after line 11" or "at start".
 // Conflict records store these.
-func (r Result) ConflictPaths() []string {
+func (r Result) ConflictPaths() []string { return r.ConflictPathsAt(0) }
+
+// ConflictPathsAt is ConflictPaths for a merge of a stretch of a larger
+// document whose base starts at line firstLine (0-based): the paths name
+// lines of the whole document.
+func (r Result) ConflictPathsAt(firstLine int) []string {
 	var paths []string
 	for _, h := range r.Hunks {
 		if h.Kind == Conflict {
-			paths = append(paths, describeLines(h.BaseLines))
+			paths = append(paths, LineRange{h.BaseLines.Start + firstLine, h.BaseLines.End + firstLine}.Describe())
 		}
 	}
 	return paths
 }
 
-func describeLines(l LineRange) string {
+// Describe names the lines of a range as conflict paths do.
+func (l LineRange) Describe() string {
 	switch {
 	case l.Len() > 1:
 		return fmt.Sprintf("lines %d-%d", l.Start+1, l.End)

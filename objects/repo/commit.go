@@ -19,22 +19,33 @@ func (r *Repo) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, 
 
 // Height returns the height a commit with these parents gets.
 func (r *Repo) Height(ctx context.Context, parents []objects.ID) (uint64, error) {
-	var h uint64
+	h, _, err := r.parentsBounds(ctx, parents)
+	return h, err
+}
+
+// parentsBounds reads the parents of a new commit: the height it gets,
+// and the latest commit time among them (zero without parents).
+func (r *Repo) parentsBounds(ctx context.Context, parents []objects.ID) (height uint64, latest time.Time, err error) {
 	for _, p := range parents {
 		c, err := r.ReadCommit(ctx, p)
 		if err != nil {
-			return 0, err
+			return 0, time.Time{}, err
 		}
-		h = max(h, c.Height)
+		height = max(height, c.Height)
+		if c.CommitTime.After(latest) {
+			latest = c.CommitTime
+		}
 	}
-	return h + 1, nil
+	return height + 1, latest, nil
 }
 
 // CommitOptions describe a new commit.
 type CommitOptions struct {
 	Message string
 	Author  objects.Signature
-	Time    time.Time
+	// Time is the author date (zero: the clock). It is only shown: the
+	// commit time, which decides conflicts, always comes from the clock.
+	Time time.Time
 }
 
 // Commit records the staged state of a branch as a new commit and moves
@@ -80,14 +91,36 @@ func (r *Repo) Commit(ctx context.Context, branchRef string, opts CommitOptions)
 	return id, nil
 }
 
-// WriteCommit fills in the commit's height and stores it. Its maps and
-// parents must already be stored.
+// WriteCommit fills in the commit's height, commit time and author date
+// and stores it. Its maps and parents must already be stored.
+//
+// A zero CommitTime becomes the hybrid logical clock: the leader's clock,
+// or one nanosecond past the latest parent's commit time when the clock is
+// not past it, so a commit is always newer than its parents. A CommitTime
+// given (a converging merge derives it from its parents) must not be
+// earlier than a parent's: that is ErrCommitTimeBeforeParent. A zero Time
+// (author date) becomes the clock's reading.
 func (r *Repo) WriteCommit(ctx context.Context, c *objects.Commit) (objects.ID, error) {
-	h, err := r.Height(ctx, c.Parents)
+	h, latest, err := r.parentsBounds(ctx, c.Parents)
 	if err != nil {
 		return objects.ID{}, err
 	}
 	c.Height = h
+	now := r.Now()
+	switch {
+	case c.CommitTime.IsZero():
+		c.CommitTime = now
+		if !now.After(latest) {
+			c.CommitTime = latest.Add(time.Nanosecond)
+		}
+	case c.CommitTime.Before(latest):
+		return objects.ID{}, fmt.Errorf("%w: %s is before %s", ErrCommitTimeBeforeParent,
+			c.CommitTime.UTC().Format(time.RFC3339Nano), latest.UTC().Format(time.RFC3339Nano))
+	}
+	c.CommitTime = c.CommitTime.UTC()
+	if c.Time.IsZero() {
+		c.Time = now
+	}
 	obj := c.Encode()
 	if err := r.store.Put(ctx, obj); err != nil {
 		return objects.ID{}, err
@@ -140,14 +173,15 @@ type CommitInfo struct {
 	Conflicts *objects.ID       `json:"conflicts,omitempty"`
 	Height    uint64            `json:"height"`
 	Author    objects.Signature `json:"author"`
-	Time      time.Time         `json:"time"`
+	Time      time.Time         `json:"time"`        // author date
+	Committed time.Time         `json:"commit_time"` // hybrid logical clock
 	Message   string            `json:"message"`
 }
 
 // Info describes a commit for JSON output.
 func Info(id objects.ID, c *objects.Commit) CommitInfo {
 	out := CommitInfo{ID: id, Parents: c.Parents, Index: c.Index, Height: c.Height,
-		Author: c.Author, Time: c.Time, Message: c.Message}
+		Author: c.Author, Time: c.Time, Committed: c.CommitTime, Message: c.Message}
 	if out.Parents == nil {
 		out.Parents = []objects.ID{}
 	}

@@ -229,16 +229,9 @@ func (r *Repo) CopyDocument(ctx context.Context, w io.Writer, e objects.Entry) e
 			return err
 		}
 		for _, ch := range doc.Chunks {
-			chunk, err := r.store.Get(ctx, ch.ID)
+			content, err := r.ReadChunk(ctx, ch)
 			if err != nil {
 				return err
-			}
-			content, err := objects.BlobContent(chunk)
-			if err != nil {
-				return err
-			}
-			if uint64(len(content)) != ch.Size {
-				return fmt.Errorf("%w: chunk %s is %d bytes, expected %d", objects.ErrCorrupt, ch.ID.Short(), len(content), ch.Size)
 			}
 			if _, err := w.Write(content); err != nil {
 				return err
@@ -247,6 +240,53 @@ func (r *Repo) CopyDocument(ctx context.Context, w io.Writer, e objects.Entry) e
 		return nil
 	}
 	return fmt.Errorf("%w: document %s is a %s", objects.ErrCorrupt, e.ID.Short(), t)
+}
+
+// ReadChunk returns the content of one chunk of a document, checking its
+// size.
+func (r *Repo) ReadChunk(ctx context.Context, ch objects.ChunkRef) ([]byte, error) {
+	data, err := r.store.Get(ctx, ch.ID)
+	if err != nil {
+		return nil, err
+	}
+	content, err := objects.BlobContent(data)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(content)) != ch.Size {
+		return nil, fmt.Errorf("%w: chunk %s is %d bytes, expected %d", objects.ErrCorrupt, ch.ID.Short(), len(content), ch.Size)
+	}
+	return content, nil
+}
+
+// Chunks lists a document's chunks in order: a document stored as one
+// blob is one chunk, a zero entry (absent) has none.
+func (r *Repo) Chunks(ctx context.Context, e objects.Entry) ([]objects.ChunkRef, error) {
+	if e.ID.IsZero() {
+		return nil, nil
+	}
+	data, err := r.store.Get(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := objects.TypeOf(data)
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case objects.TypeBlob:
+		if len(data) == objects.HeaderSize {
+			return nil, nil // empty: no chunk
+		}
+		return []objects.ChunkRef{{ID: e.ID, Size: uint64(len(data) - objects.HeaderSize)}}, nil
+	case objects.TypeChunked:
+		doc, err := objects.DecodeChunked(data)
+		if err != nil {
+			return nil, err
+		}
+		return doc.Chunks, nil
+	}
+	return nil, fmt.Errorf("%w: document %s is a %s", objects.ErrCorrupt, e.ID.Short(), t)
 }
 
 // ReadDocument returns a document's whole content.

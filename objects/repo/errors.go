@@ -25,6 +25,9 @@ var (
 	ErrStagedChanges     = errors.New("repo: there are staged changes")
 	ErrExportRefused     = errors.New("repo: cannot export")
 	ErrReadOnly          = errors.New("repo: opened read-only")
+	// ErrCommitTimeBeforeParent: a commit given a commit time earlier
+	// than one of its parents' (commit times never go back).
+	ErrCommitTimeBeforeParent = errors.New("repo: commit time before a parent's")
 )
 
 // ErrStop ends a walk early without an error.

@@ -22,12 +22,18 @@ const (
 	storeDir   = "db"
 )
 
-// formatLine is the only repository format this build knows: format 1,
-// objects hashed with BLAKE3-256 in object format 1.
-// FormatName names the repository format this build reads and writes.
-const FormatName = "folio-repository 1 blake3-256 objects-1"
+// FormatName names the repository format this build writes: format 1,
+// objects hashed with BLAKE3-256, in object format 1 with commits in
+// commit format 2 (which added the commit time).
+const FormatName = "folio-repository 1 blake3-256 objects-2"
 
 const formatLine = FormatName + "\n"
+
+// legacyFormatLine is the format before commit times. This build reads it,
+// and opening such a repository for writing records FormatName, so that an
+// older folio, which cannot read the new commits, refuses the repository
+// ("upgrade folio") instead of failing on a commit.
+const legacyFormatLine = "folio-repository 1 blake3-256 objects-1\n"
 
 // Find returns the .folio folder for a command: the --repo flag if given,
 // then $FOLIO_DIR, then .folio in start or the nearest parent that has one.
@@ -80,11 +86,21 @@ func checkFormat(dir string) error {
 	if err != nil {
 		return err
 	}
-	if string(data) != formatLine {
+	if string(data) != formatLine && string(data) != legacyFormatLine {
 		return fmt.Errorf("%w: repository format %q (this folio reads %q; upgrade folio)",
 			ErrUnknownRepoFormat, strings.TrimSpace(string(data)), strings.TrimSpace(formatLine))
 	}
 	return nil
+}
+
+// upgradeFormat records FormatName in a repository of the legacy format.
+func upgradeFormat(dir string) error {
+	path := filepath.Join(dir, formatFile)
+	data, err := os.ReadFile(path)
+	if err != nil || string(data) != legacyFormatLine {
+		return err
+	}
+	return writeFileAtomic(path, []byte(formatLine))
 }
 
 // writeFileAtomic replaces a small file so that readers see the old or the

@@ -60,8 +60,8 @@ type commitQueue []queued
 func (q commitQueue) Len() int { return len(q) }
 func (q commitQueue) Less(i, j int) bool {
 	a, b := q[i], q[j]
-	if !a.c.Time.Equal(b.c.Time) {
-		return a.c.Time.After(b.c.Time)
+	if !a.c.CommitTime.Equal(b.c.CommitTime) {
+		return a.c.CommitTime.After(b.c.CommitTime)
 	}
 	if a.c.Height != b.c.Height {
 		return a.c.Height > b.c.Height

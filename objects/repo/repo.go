@@ -25,6 +25,7 @@ type Repo struct {
 	store    objects.Store
 	tree     *prolly.Tree
 	readOnly bool
+	clock    func() time.Time
 }
 
 // Files are a repository's small files: format, HEAD and config. They can
@@ -57,6 +58,9 @@ type Options struct {
 	CacheBytes int64
 	// Store replaces the Badger store (unit tests use memstore).
 	Store objects.Store
+	// Clock is the leader's clock, read for new commits' commit times and
+	// default author dates (nil: time.Now). Tests inject one.
+	Clock func() time.Time
 }
 
 // Init creates a repository in worktree/.folio on branch (DefaultBranch if
@@ -96,7 +100,7 @@ func Init(ctx context.Context, worktree, branch string, opts Options) (*Repo, er
 			return nil, err
 		}
 	}
-	return newRepo(dir, opts.Store, false), nil
+	return newRepo(dir, opts.Store, false, opts.Clock), nil
 }
 
 // Open opens the repository whose .folio folder is dir.
@@ -113,12 +117,24 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 		}
 		opts.Store = store
 	}
-	return newRepo(dir, opts.Store, opts.ReadOnly), nil
+	if !opts.ReadOnly {
+		if err := upgradeFormat(dir); err != nil {
+			opts.Store.Close()
+			return nil, err
+		}
+	}
+	return newRepo(dir, opts.Store, opts.ReadOnly, opts.Clock), nil
 }
 
-func newRepo(dir string, store objects.Store, readOnly bool) *Repo {
-	return &Repo{Files: &Files{dir: dir}, store: store, tree: prolly.New(store), readOnly: readOnly}
+func newRepo(dir string, store objects.Store, readOnly bool, clock func() time.Time) *Repo {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Repo{Files: &Files{dir: dir}, store: store, tree: prolly.New(store), readOnly: readOnly, clock: clock}
 }
+
+// Now reads the leader's clock.
+func (r *Repo) Now() time.Time { return r.clock() }
 
 // Close releases the store.
 func (r *Repo) Close() error { return r.store.Close() }

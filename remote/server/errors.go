@@ -35,7 +35,7 @@ func status(err error) int {
 		return http.StatusForbidden
 	case "no_space":
 		return http.StatusInsufficientStorage
-	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request":
+	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request", "clock_ahead":
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

@@ -123,6 +123,9 @@ func (s *Server) push(q *request) error {
 	if err == nil {
 		err = transfer.CheckMaps(ctx, q.repo.Store(), q.repo.Tree(), got)
 	}
+	if err == nil {
+		err = checkCommitTimes(ctx, q.repo, got.Commits, s.opts.Now(), s.opts.MaxClockSkew)
+	}
 	if err != nil {
 		return err
 	}

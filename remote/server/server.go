@@ -73,8 +73,12 @@ type Options struct {
 	Limits Limits
 	Logger *slog.Logger
 	Sync   SyncFunc
-	// Now is the clock of commits made through the document API.
+	// Now is the server's clock: the author date of commits made through
+	// the document API, and what pushed commit times are checked against.
 	Now func() time.Time
+	// MaxClockSkew is how far ahead of Now a pushed commit's commit time
+	// may be (zero: DefaultMaxClockSkew).
+	MaxClockSkew time.Duration
 }
 
 // Server is the HTTP handler of one or many repositories.
@@ -92,6 +96,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = DefaultMaxClockSkew
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,9 @@ var (
 	// ErrBadRequest: a control message the server cannot use (malformed
 	// JSON, a missing field).
 	ErrBadRequest = errors.New("wire: bad request")
+	// ErrClockAhead: pushed commits carry commit times too far ahead of
+	// the receiving leader's clock: the sender's clock is probably wrong.
+	ErrClockAhead = errors.New("wire: clock ahead")
 	// ErrInternal: anything else, and any code this build does not know.
 	ErrInternal = errors.New("wire: internal error")
 )
@@ -65,6 +68,7 @@ var codes = []struct {
 	{"non_fast_forward", ErrNonFastForward},
 	{"precondition_failed", ErrPrecondition},
 	{"no_space", objects.ErrNoSpace},
+	{"clock_ahead", ErrClockAhead},
 	{"internal", ErrInternal},
 }
 
