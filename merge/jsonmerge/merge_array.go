@@ -18,7 +18,7 @@ func (m *merger) array(b, o, t int32, path string) {
 		baseKids = m.base.kids(b)
 	}
 	oursKids, theirsKids := m.ours.kids(o), m.theirs.kids(t)
-	regions := sequence.Merge(m.tokenize(m.base, baseKids), m.tokenize(m.ours, oursKids), m.tokenize(m.theirs, theirsKids))
+	regions := sequence.Merge(m.tokenize(m.base, baseKids), m.tokenize(m.ours, oursKids), m.tokenize(m.theirs, theirsKids), sequence.Touching)
 
 	f := m.openFrame(o)
 	mark := len(m.conflicts)
