@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -69,15 +70,52 @@ func FuzzMerge(f *testing.F) {
 				}
 			}
 		}
-		swapped, unions, err := mergeCountingUnions(b, th, o, other(w))
+		swapped, err := Merge(b, th, o, other(w))
 		if err != nil {
 			t.Fatalf("swapped: %v", err)
 		}
-		if unions > 0 || !tameNumbers(res.Merged) || !tameNumbers(swapped.Merged) {
+		if !slices.Equal(res.Unions, swapped.Unions) {
+			t.Fatalf("swapping sides changes the unions: %q and %q", res.Unions, swapped.Unions)
+		}
+		if len(res.Unions) > 0 || !tameNumbers(res.Merged) || !tameNumbers(swapped.Merged) {
 			return
 		}
 		if same, err := sameValue(res.Merged, swapped.Merged); err != nil || !same {
 			t.Fatalf("swapping sides and winner changes the value (%v):\n%s\nswapped:\n%s", err, res.Merged, swapped.Merged)
+		}
+	})
+}
+
+// FuzzMergeVersions: the versions are the merge with ours' and theirs'
+// values at the conflicts, the same as Merge with that side winning; all
+// three are the merge itself when nothing conflicts; and where base has
+// the document, base's version is valid JSON too.
+func FuzzMergeVersions(f *testing.F) {
+	addCaseSeeds(f, func(b, o, th []byte) { f.Add(b, o, th) })
+	f.Add([]byte(`{"a":1,"z":1}`), []byte(`{"a":1,"k":1,"z":1}`), []byte(`{"a":1,"z":1,"k":2}`))
+	f.Fuzz(func(t *testing.T, b, o, th []byte) {
+		res, v, err := MergeVersions(b, o, th)
+		if err != nil {
+			return
+		}
+		for _, c := range []struct {
+			w    objects.Side
+			got  []byte
+			name string
+		}{{objects.SideOurs, v.Ours, "ours"}, {objects.SideTheirs, v.Theirs, "theirs"}} {
+			want, err := Merge(b, o, th, c.w)
+			if err != nil || !bytes.Equal(c.got, want.Merged) {
+				t.Fatalf("%s version %q, Merge gives %q (%v)", c.name, c.got, want.Merged, err)
+			}
+		}
+		if len(res.Conflicts) == 0 && (!bytes.Equal(v.Base, res.Merged) || !bytes.Equal(v.Theirs, res.Merged)) {
+			t.Fatalf("clean merge %q has versions %q %q %q", res.Merged, v.Base, v.Ours, v.Theirs)
+		}
+		if len(b) > 0 && !validJSON(v.Base) {
+			t.Fatalf("base's version is not JSON: %q", v.Base)
+		}
+		if len(res.Conflicts) > 0 && bytes.Equal(v.Ours, v.Theirs) {
+			t.Fatalf("conflicts %v, yet ours' and theirs' versions are the same", res.Conflicts)
 		}
 	})
 }

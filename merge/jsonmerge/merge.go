@@ -27,6 +27,11 @@ type Conflict struct {
 type Result struct {
 	Merged    []byte
 	Conflicts []Conflict
+	// Unions lists, as JSON pointers in document order, the arrays where
+	// both sides inserted different elements at one place and both were
+	// kept, ours first: the only places where swapping the sides changes
+	// the merged value.
+	Unions []string
 }
 
 // Merge three-way merges two JSON documents that both derive from base.
@@ -154,7 +159,9 @@ func (d *docs) merge(p pick) *merger {
 	return m
 }
 
-func (m *merger) result() Result { return Result{Merged: m.out, Conflicts: m.conflicts} }
+func (m *merger) result() Result {
+	return Result{Merged: m.out, Conflicts: m.conflicts, Unions: m.unions}
+}
 
 // merger writes the merged document as it walks the three trees. Node
 // arguments are node indices in their document; -1 means absent, which
@@ -167,7 +174,7 @@ type merger struct {
 	out                []byte
 	conflicts          []Conflict
 	tokens             map[digest]uint64
-	unions             int // arrays where both sides inserted at one place, differently
+	unions             []string // see Result.Unions
 }
 
 // swapped returns a merger that writes on around theirs' layout, with
@@ -215,15 +222,28 @@ func (m *merger) keep(b, o, t int32) {
 	}
 }
 
+// mergesInside reports whether a value both sides changed is merged
+// member by member: all three are objects, or all arrays (or base is
+// absent).
+func (m *merger) mergesInside(b, o, t int32) bool {
+	ko := m.ours.nodes[o].kind
+	return ko.composite() && ko == m.theirs.nodes[t].kind && (b < 0 || m.base.nodes[b].kind == ko)
+}
+
+// conflictsHere reports whether value conflicts at this very value
+// (rather than inside it, or not at all).
+func (m *merger) conflictsHere(b, o, t int32) bool {
+	return !m.keepsOurs(b, o, t) && !m.mergesInside(b, o, t) && (b < 0 || m.base.digests[b] != m.ours.digests[o])
+}
+
 // value merges one value present on both sides and writes the result.
 func (m *merger) value(b, o, t int32, path string) {
 	if m.keepsOurs(b, o, t) {
 		m.keep(b, o, t)
 		return
 	}
-	ko, kt := m.ours.nodes[o].kind, m.theirs.nodes[t].kind
-	if ko == kt && ko.composite() && (b < 0 || m.base.nodes[b].kind == ko) {
-		if ko == kindObject {
+	if m.mergesInside(b, o, t) {
+		if m.ours.nodes[o].kind == kindObject {
 			m.object(b, o, t, path)
 		} else {
 			m.array(b, o, t, path)

@@ -29,6 +29,9 @@ func (m *merger) array(b, o, t int32, path string) {
 		switch {
 		case r.Kind == sequence.Conflict && r.Base.Len() == 0:
 			m.union(&f, oursKids, theirsKids, r.Ours, r.Theirs, oursTok, theirsTok)
+			if len(m.unions) == 0 || m.unions[len(m.unions)-1] != path {
+				m.unions = append(m.unions, path)
+			}
 		case r.Kind == sequence.Conflict && r.Base.Len() == r.Ours.Len() && r.Ours.Len() == r.Theirs.Len():
 			for k := range r.Ours.Len() {
 				bv, ov, tv := baseKids[r.Base.Lo+k].val, oursKids[r.Ours.Lo+k].val, theirsKids[r.Theirs.Lo+k].val
@@ -77,7 +80,6 @@ func (m *merger) union(f *frame, oursKids, theirsKids []member, o, t sequence.Sp
 		oi = o.Lo + h.A1
 	}
 	m.oursElements(f, oursKids, sequence.Span{Lo: oi, Hi: o.Hi})
-	m.unions++
 }
 
 func (m *merger) oursElements(f *frame, kids []member, s sequence.Span) {

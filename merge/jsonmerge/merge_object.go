@@ -14,6 +14,10 @@ func (m *merger) object(b, o, t int32, path string) {
 		switch {
 		case e.o >= 0 && e.t >= 0:
 			om, tm := &m.ours.members[e.o], &m.theirs.members[e.t]
+			if m.pick == pickBase && bv < 0 && m.conflictsHere(bv, om.val, tm.val) {
+				m.conflict(keyPath(path, om), bv, om.val, tm.val)
+				continue // base has no such key: leave it out
+			}
 			f.member(int(e.o - first))
 			m.out = append(m.out, m.ours.head(om)...)
 			if m.keepsOurs(bv, om.val, tm.val) {
