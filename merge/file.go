@@ -1,8 +1,11 @@
 package merge
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/folio-db/folio/merge/jsonmerge"
@@ -10,15 +13,16 @@ import (
 	"github.com/folio-db/folio/objects"
 )
 
-// JSONExtensions are the file name extensions that File merges as JSON
-// when a caller chooses by path (see IsJSONPath).
-var JSONExtensions = []string{".json", ".geojson", ".jsonld", ".webmanifest"}
-
-// IsJSONPath reports whether a file's name ends in one of JSONExtensions,
-// in any case. Git's merge drivers see the real path as %P; the content is
-// never looked at, so a .txt file holding JSON is still merged by lines.
+// IsJSONPath reports whether a file's name says it holds JSON: it ends
+// in .json, .geojson, .jsonld or .webmanifest, in any case. Git's merge
+// drivers see the real path as %P; the content is never looked at, so a
+// .txt file holding JSON is still merged by lines.
 func IsJSONPath(name string) bool {
-	return slices.Contains(JSONExtensions, strings.ToLower(filepath.Ext(name)))
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json", ".geojson", ".jsonld", ".webmanifest":
+		return true
+	}
+	return false
 }
 
 // FileOptions say how File merges three versions of a file.
@@ -55,7 +59,10 @@ type FileResult struct {
 // those three versions are merged by lines, so markers land on the lines
 // that hold conflicting values and every clean change is already merged
 // outside them. (Git's own line merge of the inputs is not used: where it
-// is clean it can be wrong, and where it conflicts it shows more.)
+// is clean it can be wrong, and where it conflicts it shows more.) JSON
+// that the structural merge refuses (over its size or depth limits) is
+// merged by lines; if that merge is clean but not JSON (or repeats a key)
+// while the inputs were JSON, it counts as one conflict.
 func File(base, ours, theirs []byte, opts FileOptions) FileResult {
 	if opts.JSON {
 		if res, ok := jsonFile(base, ours, theirs, opts); ok {
@@ -63,10 +70,58 @@ func File(base, ours, theirs []byte, opts FileOptions) FileResult {
 		}
 	}
 	res := text.Merge(base, ours, theirs)
+	out := FileResult{Content: res.Markers(opts.Markers), Conflicts: res.MarkerConflicts(opts.Markers.Style)}
 	if opts.Resolve == objects.SideOurs || opts.Resolve == objects.SideTheirs {
-		return FileResult{Content: res.Resolve(opts.Resolve)}
+		out = FileResult{Content: res.Resolve(opts.Resolve)}
 	}
-	return FileResult{Content: res.Markers(opts.Markers), Conflicts: res.MarkerConflicts(opts.Markers.Style)}
+	if opts.JSON && out.Conflicts == 0 && strictJSON(ours) && strictJSON(theirs) && (len(base) == 0 || strictJSON(base)) && !strictJSON(out.Content) {
+		out.Conflicts = 1
+	}
+	return out
+}
+
+// strictJSON reports whether data is one JSON value (after an optional
+// UTF-8 byte order mark) whose objects repeat no key, read as a stream.
+func strictJSON(data []byte) bool {
+	data = bytes.TrimPrefix(data, byteOrderMark)
+	if !json.Valid(data) {
+		return false
+	}
+	type level struct {
+		keys      map[string]bool // nil for an array
+		expectKey bool
+	}
+	var open []level
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return errors.Is(err, io.EOF)
+		}
+		if key, ok := tok.(string); ok && len(open) > 0 && open[len(open)-1].expectKey {
+			n := len(open)
+			if open[n-1].keys[key] {
+				return false
+			}
+			open[n-1].keys[key] = true
+			open[n-1].expectKey = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			open = append(open, level{keys: map[string]bool{}, expectKey: true})
+			continue
+		case json.Delim('['):
+			open = append(open, level{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+		}
+		// A value ended: in an object, a key comes next.
+		if n := len(open); n > 0 && open[n-1].keys != nil {
+			open[n-1].expectKey = true
+		}
+	}
 }
 
 // jsonFile is File for JSON; ok is false when an input is not JSON (or

@@ -3,6 +3,7 @@ package merge
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/folio-db/folio/merge/jsonmerge"
@@ -83,6 +84,37 @@ func TestFile(t *testing.T) {
 				t.Errorf("got %d conflicts (JSON %v):\n%s\nwant %d (JSON %v):\n%s", got.Conflicts, got.JSON, got.Content, c.conflicts, c.json, c.want)
 			}
 		})
+	}
+}
+
+func TestStrictJSON(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		`{}`: true, `[]`: true, `{"a":1,"b":{"a":2}}`: true, `[{"a":1},{"a":1}]`: true, "\uFEFF{\"a\":[]}": true,
+		`{"a":{},"b":[{}],"c":"a"}`: true, `"a"`: true,
+		`{"a":1,"a":2}`: false, `{"a":{"b":1,"b":1}}`: false, `{"a":[],"a":[]}`: false, `{"a":1,}`: false, `{"a":1}{}`: false, ``: false,
+	} {
+		if got := strictJSON([]byte(in)); got != want {
+			t.Errorf("strictJSON(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestFileTooDeepForStructure: JSON nested deeper than the structural
+// merge takes is merged by lines; a clean line merge that repeats a key
+// counts as a conflict, not as a clean JSON merge.
+func TestFileTooDeepForStructure(t *testing.T) {
+	t.Parallel()
+	deep := strings.Repeat("[", jsonmerge.MaxDepth+1) + strings.Repeat("]", jsonmerge.MaxDepth+1)
+	base := "{\n  \"a\": 1,\n  \"m\": 1,\n  \"deep\": " + deep + "\n}\n"
+	ours := "{\n  \"k\": 1,\n  \"a\": 1,\n  \"m\": 1,\n  \"deep\": " + deep + "\n}\n"
+	theirs := "{\n  \"a\": 1,\n  \"m\": 1,\n  \"k\": 2,\n  \"deep\": " + deep + "\n}\n"
+	got := File([]byte(base), []byte(ours), []byte(theirs), FileOptions{JSON: true})
+	if got.JSON || got.Conflicts != 1 || !bytes.Contains(got.Content, []byte(`"k": 2`)) {
+		t.Errorf("got %d conflicts (JSON %v):\n%.80s", got.Conflicts, got.JSON, got.Content)
+	}
+	if lines := File([]byte(base), []byte(ours), []byte(theirs), FileOptions{}); lines.Conflicts != 0 {
+		t.Errorf("by lines, without JSON: %d conflicts, want the line merge's 0", lines.Conflicts)
 	}
 }
 
