@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/folio-db/folio/merge/jsonmerge"
 	"github.com/folio-db/folio/merge/text"
@@ -80,11 +81,11 @@ func File(base, ours, theirs []byte, opts FileOptions) FileResult {
 	return out
 }
 
-// strictJSON reports whether data is one JSON value (after an optional
-// UTF-8 byte order mark) whose objects repeat no key, read as a stream.
+// strictJSON reports whether data is one JSON value in UTF-8 (after an
+// optional byte order mark) whose objects repeat no key, read as a stream.
 func strictJSON(data []byte) bool {
 	data = bytes.TrimPrefix(data, byteOrderMark)
-	if !json.Valid(data) {
+	if !utf8.Valid(data) || !json.Valid(data) {
 		return false
 	}
 	type level struct {

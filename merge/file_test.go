@@ -3,6 +3,7 @@ package merge
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -149,6 +150,32 @@ func FuzzFile(f *testing.F) {
 			}
 		case got.Conflicts == 0 || !bytes.Contains(got.Content, []byte("<<<<<<<")):
 			t.Fatalf("JSON conflicts %v drawn as %d conflicts: %q", jr.Conflicts, got.Conflicts, got.Content)
+		}
+	})
+}
+
+// FuzzStrictJSON: strictJSON accepts only valid JSON, and accepts what the
+// structural merge reads (which also refuses repeated keys), except for
+// keys whose escapes encoding/json decodes to the same text (lone
+// surrogates) and nesting past the merge's limit.
+func FuzzStrictJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":{"a":2}}`, `{"a":1,"a":2}`, `[{},{"a":[{"b":1,"b":2}]}]`, "\uFEFF[]", `{"\ud800":1,"\udbff":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		strict := strictJSON(data)
+		if strict && !json.Valid(bytes.TrimPrefix(data, byteOrderMark)) {
+			t.Fatalf("strictJSON accepts invalid %q", data)
+		}
+		if len(data) == 0 {
+			return // Diff reads nothing as an absent document
+		}
+		_, err := jsonmerge.Diff(data, data)
+		if err == nil && !strict && !bytes.Contains(data, []byte(`\u`)) {
+			t.Fatalf("strictJSON refuses %q, which the merge reads", data)
+		}
+		if err != nil && errors.Is(err, jsonmerge.ErrNotJSON) && strict && !bytes.Contains(data, []byte(`\u`)) {
+			t.Fatalf("strictJSON accepts %q, which the merge refuses: %v", data, err)
 		}
 	})
 }
