@@ -56,14 +56,11 @@ func with(d docs, key, content string) docs {
 	return out
 }
 
-// TestConvergeCommit checks the converging merge commit: the same commit
-// whichever head is given first, its parents sorted, the later parent's
-// time, MergeAuthor, a message built from the inputs, and the merge
-// itself is Heads with the smaller ID as ours.
-func TestConvergeCommit(t *testing.T) {
+// convergeBothWays converges a and b, then b and a, and checks that both
+// calls make the same commit from the same maps.
+func convergeBothWays(t *testing.T, r *repo.Repo, a, b objects.ID) (objects.ID, *Result) {
+	t.Helper()
 	ctx := context.Background()
-	r := newMemRepo(t)
-	a, b := convergeHistory(t, r)
 	id1, res1, err := Converge(ctx, r, a, b)
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +75,17 @@ func TestConvergeCommit(t *testing.T) {
 	if res1.Index != res2.Index || res1.Conflicts != res2.Conflicts {
 		t.Errorf("the two calls merged to different maps")
 	}
+	return id1, res1
+}
+
+// TestConvergeCommit checks the converging merge commit: the same commit
+// whichever head is given first, its parents sorted, the later parent's
+// time, MergeAuthor, a message built from the inputs, and the merge
+// itself is Heads with the smaller ID as ours.
+func TestConvergeCommit(t *testing.T) {
+	r := newMemRepo(t)
+	a, b := convergeHistory(t, r)
+	id1, res1 := convergeBothWays(t, r, a, b)
 	lo, hi := a, b
 	if hi.Compare(lo) < 0 {
 		lo, hi = hi, lo
@@ -487,4 +495,42 @@ func jsonDoc(fields map[string]string) string {
 	}
 	b.WriteString("\n}\n")
 	return b.String()
+}
+
+// TestConvergeKeepsBothInsertions: two leaders append different entries to
+// the same JSON list. The converging merge keeps both, without a
+// conflict, and writes the same commit whichever head is given first:
+// "ours first" follows the canonical order (the smaller head ID is ours).
+// A merge a person makes (Heads) puts their own side's entry first.
+func TestConvergeKeepsBothInsertions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newMemRepo(t)
+	base := docs{"catalog.json": "{\n  \"entries\": [\n    {\"name\": \"base\"}\n  ]\n}\n"}
+	R := commitDocs(t, r, "R", 0, base)
+	a := commitDocs(t, r, "A", 1, with(base, "catalog.json", "{\n  \"entries\": [\n    {\"name\": \"base\"},\n    {\"name\": \"a\"}\n  ]\n}\n"), R)
+	b := commitDocs(t, r, "B", 2, with(base, "catalog.json", "{\n  \"entries\": [\n    {\"name\": \"base\"},\n    {\"name\": \"b\"}\n  ]\n}\n"), R)
+	catalog := func(first, second string) docs {
+		return docs{"catalog.json": "{\n  \"entries\": [\n    {\"name\": \"base\"},\n    {\"name\": \"" + first + "\"},\n    {\"name\": \"" + second + "\"}\n  ]\n}\n"}
+	}
+	lo, hi := "a", "b"
+	if b.Compare(a) < 0 {
+		lo, hi = hi, lo
+	}
+	id1, res1 := convergeBothWays(t, r, a, b)
+	if len(res1.Conflicted) > 0 {
+		t.Errorf("conflicts %v, want none", res1.Conflicted)
+	}
+	checkDocs(t, "converged", readDocs(t, r, readCommit(t, r, id1).Index), catalog(lo, hi))
+
+	for _, c := range []struct {
+		ours, theirs  objects.ID
+		first, second string
+	}{{a, b, "a", "b"}, {b, a, "b", "a"}} {
+		res, err := Heads(ctx, r, c.ours, c.theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkDocs(t, "merged into "+c.first, readDocs(t, r, res.Index), catalog(c.first, c.second))
+	}
 }

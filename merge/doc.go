@@ -29,6 +29,11 @@
 // base->theirs, so its work grows with the documents that changed, not
 // with the size of the index.
 //
+// File merges three versions of a file for folio merge-file, by lines
+// or by JSON structure (chosen by the caller, from the file's name: see
+// IsJSONPath); a JSON merge that records a conflict is never reported
+// clean, and is drawn with markers around the conflicting values.
+//
 // Several merge bases (criss-cross histories) are first merged into one
 // virtual base, in a fixed order, as Git's recursive strategy does.
 //

@@ -63,7 +63,7 @@ func Document(base, ours, theirs *Doc, winner objects.Side) DocResult {
 	if tooLarge(base, ours, theirs) || isBinary(base) || ours.Kind == objects.KindBinary || theirs.Kind == objects.KindBinary {
 		return conflictWhole(ours, theirs, winner)
 	}
-	if ours.Kind == objects.KindJSON && theirs.Kind == objects.KindJSON && (base == nil || base.Kind == objects.KindJSON) {
+	if mayBeJSON(ours) && mayBeJSON(theirs) && (base == nil || mayBeJSON(base)) {
 		res, err := jsonmerge.Merge(baseContent, ours.Content, theirs.Content, winner)
 		if err == nil {
 			out := DocResult{Content: res.Merged}
@@ -102,6 +102,17 @@ func conflictWhole(ours, theirs *Doc, winner objects.Side) DocResult {
 	}
 	res.Paths = []string{wholeDocument}
 	return res
+}
+
+// byteOrderMark may start a JSON document; objects.DetectKind calls such
+// a document text, but the JSON merge reads it (and keeps the mark).
+var byteOrderMark = []byte("\uFEFF")
+
+// mayBeJSON reports whether a document is merged as JSON first: it is
+// JSON, or text after a byte order mark (if it is not JSON after all, the
+// JSON merge says so and the text merge takes over).
+func mayBeJSON(d *Doc) bool {
+	return d.Kind == objects.KindJSON || (d.Kind == objects.KindText && bytes.HasPrefix(d.Content, byteOrderMark))
 }
 
 func isBinary(d *Doc) bool { return d != nil && d.Kind == objects.KindBinary }

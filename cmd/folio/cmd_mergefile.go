@@ -3,7 +3,7 @@ package main
 import (
 	"os"
 
-	"github.com/folio-db/folio/merge/jsonmerge"
+	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/merge/text"
 	"github.com/folio-db/folio/objects"
 	"github.com/spf13/cobra"
@@ -18,9 +18,9 @@ const exitMergeFileError = 255
 
 func newMergeFileCommand(a *app) *cobra.Command {
 	var (
-		stdout, diff3, zdiff3, quiet, ours, theirs bool
-		labels                                     []string
-		markerSize                                 int
+		stdout, diff3, zdiff3, quiet, ours, theirs, asJSON, asText bool
+		labels                                                     []string
+		markerSize                                                 int
 	)
 	cmd := &cobra.Command{
 		Use:   "merge-file [-p] [--diff3] [-L LABEL]... CURRENT BASE OTHER",
@@ -30,10 +30,18 @@ with the same arguments and exit status: 0 when clean, otherwise the number
 of conflicts (at most 127). The result replaces CURRENT, or goes to standard
 output with -p. Conflicts are shown between git's markers.
 
-When all three files are JSON objects or arrays, they are merged by key and
-array element first: edits to different fields merge cleanly even on the same
-or adjacent lines. If that merge conflicts, the line merge with markers is
-used, as git would. This makes folio a git merge driver for JSON:
+Files whose name ends in .json (or .geojson, .jsonld, .webmanifest) are
+merged by JSON structure: key by key and array element by element, so edits
+to different fields merge cleanly even on the same or adjacent lines, and
+both sides' insertions at the same place in an array are both kept (ours
+first). The name checked is CURRENT's and the first -L label's (git passes
+the real path there as %P); the content is never sniffed. --json and --text
+choose for any name. A file that is not valid JSON is merged by lines.
+
+When the JSON merge conflicts, the exit status is not 0: the output is the
+structural merge with markers around the lines of each conflicting value
+(or, with --ours/--theirs, that side's value there). This makes folio a git
+merge driver for JSON:
 
   git config merge.folio.driver 'folio merge-file -L %P -L base -L theirs %A %O %B'
   echo '*.json merge=folio' >> .gitattributes`,
@@ -47,6 +55,9 @@ used, as git would. This makes folio a git merge driver for JSON:
 			if len(labels) > 3 {
 				return usagef("merge-file takes at most three -L labels")
 			}
+			if asJSON && asText {
+				return usagef("merge-file takes --json or --text, not both")
+			}
 			var contents [3][]byte
 			for i, name := range args {
 				data, err := os.ReadFile(name)
@@ -56,32 +67,27 @@ used, as git would. This makes folio a git merge driver for JSON:
 				}
 				contents[i] = data
 			}
-			current, base, other := contents[0], contents[1], contents[2]
-			if merged, ok := mergeJSONClean(base, current, other); ok {
-				return a.writeMergeFile(args[0], merged, stdout, 0)
+			opts := merge.FileOptions{Markers: text.MarkerOptions{Style: text.StyleMerge, MarkerSize: markerSize}}
+			opts.JSON = asJSON || (!asText && (merge.IsJSONPath(args[0]) || len(labels) > 0 && merge.IsJSONPath(labels[0])))
+			switch {
+			case ours:
+				opts.Resolve = objects.SideOurs
+			case theirs:
+				opts.Resolve = objects.SideTheirs
 			}
-			res := text.Merge(base, current, other)
-			if ours || theirs {
-				side := objects.SideOurs
-				if theirs {
-					side = objects.SideTheirs
-				}
-				return a.writeMergeFile(args[0], res.Resolve(side), stdout, 0)
-			}
-			opts := text.MarkerOptions{Style: text.StyleMerge, MarkerSize: markerSize}
 			if diff3 {
-				opts.Style = text.StyleDiff3
+				opts.Markers.Style = text.StyleDiff3
 			}
 			if zdiff3 {
-				opts.Style = text.StyleZDiff3
+				opts.Markers.Style = text.StyleZDiff3
 			}
-			opts.Labels = [3]string{args[0], args[1], args[2]}
-			copy(opts.Labels[:], labels)
-			conflicts := res.MarkerConflicts(opts.Style)
-			if conflicts > 0 && !quiet {
-				a.warnf("warning: %d conflicts in %s", conflicts, args[0])
+			opts.Markers.Labels = [3]string{args[0], args[1], args[2]}
+			copy(opts.Markers.Labels[:], labels)
+			res := merge.File(contents[1], contents[0], contents[2], opts)
+			if res.Conflicts > 0 && !quiet {
+				a.warnf("warning: %d conflicts in %s", res.Conflicts, args[0])
 			}
-			return a.writeMergeFile(args[0], res.Markers(opts), stdout, conflicts)
+			return a.writeMergeFile(args[0], res.Content, stdout, res.Conflicts)
 		},
 	}
 	f := cmd.Flags()
@@ -93,22 +99,9 @@ used, as git would. This makes folio a git merge driver for JSON:
 	f.BoolVar(&theirs, "theirs", false, "resolve conflicts with their side")
 	f.StringArrayVarP(&labels, "label", "L", nil, "labels for CURRENT, BASE and OTHER in conflict markers")
 	f.IntVar(&markerSize, "marker-size", 7, "length of the conflict markers")
+	f.BoolVar(&asJSON, "json", false, "merge by JSON structure, whatever the file's name")
+	f.BoolVar(&asText, "text", false, "merge by lines, whatever the file's name")
 	return cmd
-}
-
-// mergeJSONClean merges three JSON documents by structure and reports
-// whether that merge was clean.
-func mergeJSONClean(base, current, other []byte) ([]byte, bool) {
-	for _, d := range [][]byte{base, current, other} {
-		if objects.DetectKind(d) != objects.KindJSON {
-			return nil, false
-		}
-	}
-	res, err := jsonmerge.Merge(base, current, other, objects.SideOurs)
-	if err != nil || len(res.Conflicts) > 0 {
-		return nil, false
-	}
-	return res.Merged, true
 }
 
 func (a *app) writeMergeFile(current string, merged []byte, toStdout bool, conflicts int) error {

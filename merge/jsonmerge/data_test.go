@@ -77,7 +77,7 @@ func runCase(t *testing.T, file string) {
 			got["error"] = []byte(err.Error() + "\n")
 			break
 		}
-		if !json.Valid(res.Merged) {
+		if !validJSON(res.Merged) {
 			t.Errorf("%s wins: merged is not valid JSON:\n%s", w, res.Merged)
 		}
 		got[w.String()+"-wins.json"] = res.Merged

@@ -15,7 +15,9 @@
 // and 10e-1 are equal; nothing is rounded through float64), strings by
 // what they decode to, objects by their members whatever the key order.
 // Comparisons in merge and diff use digests, so formatting never counts as
-// a change. Input must be UTF-8. An object that repeats a key is rejected
+// a change. Input must be UTF-8; a leading byte order mark is accepted
+// and stays in the text before the value (so ours' mark is kept). An
+// object that repeats a key is rejected
 // (ErrNotJSON): JSON parsers disagree on which value counts, and the
 // merge will not guess.
 //
@@ -39,15 +41,31 @@
 // exist) merges the whole documents the same way.
 //
 // Arrays are diff3 over elements (merge/sequence), elements compared by
-// digest. Changes on one side apply; the same change on both applies once.
-// Changes that overlap or touch form a conflicting region, as in git
-// merge-file: so both sides appending to the same array conflict. A
-// conflicting region with as many elements in base, ours and theirs is
-// merged position by position instead, which makes edits to different
-// elements merge (adjacent ones too) and edits to different fields of the
-// same element merge recursively. Any other conflicting region takes the
-// winner's elements and records one conflict at the array's own path,
-// whose Base, Ours and Theirs are the three whole arrays.
+// digest, where only changes to the same elements meet (the Overlapping
+// grouping): unlike lines of text, neighbouring elements are independent
+// values. So:
+//
+//   - changes on one side apply; the same change on both applies once;
+//   - edits to different elements never conflict, even adjacent ones (one
+//     side inserts before element i, the other edits or deletes it);
+//   - when both sides insert at the same place, both insertions are kept,
+//     ours first, as git's union merge does; elements both inserted are
+//     kept once (the two runs are diffed, and where they differ ours'
+//     elements come before theirs'). This is the commonest concurrent
+//     edit of a JSON file, two people appending to one list, and people
+//     keep both. It holds for every array, of objects or of scalars, and
+//     the arrays where it applied are listed in Result.Unions;
+//   - changes to the same elements conflict: a region with as many
+//     elements in base, ours and theirs is merged position by position
+//     (edits to different fields of one element merge recursively); any
+//     other (say, one side deletes an element the other edits) takes the
+//     winner's elements and records one conflict at the array's own path,
+//     whose Base, Ours and Theirs are the three whole arrays.
+//
+// "Ours first" makes the merge depend on which side is ours, beyond the
+// winner: swapping the sides reorders those insertions. Merges that must
+// agree on every leader put the sides in a canonical order first (the
+// converging merge in package merge makes the smaller head ID ours).
 //
 // Conflicts are listed in document order of the merged document, a
 // parent before what is inside it; a key the winner deleted is listed
@@ -74,6 +92,27 @@
 //
 // When theirs equals base or ours equals theirs, byte for byte, the
 // result is ours exactly; when ours equals base, it is theirs exactly.
+// More generally, a side's pure reformatting (a value equal to base's,
+// written differently: new whitespace or key order) is kept where the
+// other side did not change those bytes: when theirs reformatted a value
+// whose text ours left as base's, theirs' text is taken; when theirs
+// reformatted a value inside which ours changed something, that value
+// (the whole document, if theirs only reformatted it) is written around
+// theirs' layout with ours' changes. This is what a line merge gives when
+// the edits do not meet, and what people commit.
+//
+// # Conflict markers
+//
+// MergeVersions writes the merge three times, with base's, ours' and
+// theirs' values at the conflicts and the same bytes everywhere else.
+// A line merge of the three (merge.File, folio merge-file) then draws
+// git-style markers around the lines that hold conflicting values, with
+// every clean change merged outside them. This is the documented choice
+// for JSON conflicts in merge-file, rather than git's line merge of the
+// inputs: that merge can be clean where the structure conflicts (printing
+// a duplicate key, or dropping one side's change), and where it conflicts
+// it shows more than the conflict. A value base lacks is left out of
+// base's version.
 // Merges are pure: no map iteration order, clock, randomness or floating
 // point reaches the output.
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -48,7 +49,7 @@ func FuzzMerge(f *testing.F) {
 			}
 			return
 		}
-		if !json.Valid(res.Merged) {
+		if !validJSON(res.Merged) {
 			t.Fatalf("merged is not valid JSON: %q", res.Merged)
 		}
 		switch {
@@ -73,11 +74,48 @@ func FuzzMerge(f *testing.F) {
 		if err != nil {
 			t.Fatalf("swapped: %v", err)
 		}
-		if !tameNumbers(res.Merged) || !tameNumbers(swapped.Merged) {
+		if !slices.Equal(res.Unions, swapped.Unions) {
+			t.Fatalf("swapping sides changes the unions: %q and %q", res.Unions, swapped.Unions)
+		}
+		if len(res.Unions) > 0 || !tameNumbers(res.Merged) || !tameNumbers(swapped.Merged) {
 			return
 		}
 		if same, err := sameValue(res.Merged, swapped.Merged); err != nil || !same {
 			t.Fatalf("swapping sides and winner changes the value (%v):\n%s\nswapped:\n%s", err, res.Merged, swapped.Merged)
+		}
+	})
+}
+
+// FuzzMergeVersions: the versions are the merge with ours' and theirs'
+// values at the conflicts, the same as Merge with that side winning; all
+// three are the merge itself when nothing conflicts; and where base has
+// the document, base's version is valid JSON too.
+func FuzzMergeVersions(f *testing.F) {
+	addCaseSeeds(f, func(b, o, th []byte) { f.Add(b, o, th) })
+	f.Add([]byte(`{"a":1,"z":1}`), []byte(`{"a":1,"k":1,"z":1}`), []byte(`{"a":1,"z":1,"k":2}`))
+	f.Fuzz(func(t *testing.T, b, o, th []byte) {
+		res, v, err := MergeVersions(b, o, th)
+		if err != nil {
+			return
+		}
+		for _, c := range []struct {
+			w    objects.Side
+			got  []byte
+			name string
+		}{{objects.SideOurs, v.Ours, "ours"}, {objects.SideTheirs, v.Theirs, "theirs"}} {
+			want, err := Merge(b, o, th, c.w)
+			if err != nil || !bytes.Equal(c.got, want.Merged) {
+				t.Fatalf("%s version %q, Merge gives %q (%v)", c.name, c.got, want.Merged, err)
+			}
+		}
+		if len(res.Conflicts) == 0 && (!bytes.Equal(v.Base, res.Merged) || !bytes.Equal(v.Theirs, res.Merged)) {
+			t.Fatalf("clean merge %q has versions %q %q %q", res.Merged, v.Base, v.Ours, v.Theirs)
+		}
+		if len(b) > 0 && !validJSON(v.Base) {
+			t.Fatalf("base's version is not JSON: %q", v.Base)
+		}
+		if len(res.Conflicts) > 0 && bytes.Equal(v.Ours, v.Theirs) {
+			t.Fatalf("conflicts %v, yet ours' and theirs' versions are the same", res.Conflicts)
 		}
 	})
 }
@@ -112,7 +150,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`[1e400, -0.0, "\ud800"]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := parse(data)
-		valid := json.Valid(data) && utf8.Valid(data)
+		valid := validJSON(data) && utf8.Valid(data)
 		switch {
 		case err == nil && !valid:
 			t.Fatalf("parse accepts %q", data)
@@ -137,7 +175,7 @@ func FuzzParse(f *testing.F) {
 // hasDuplicateKey reports whether an object in valid JSON repeats a key,
 // as encoding/json decodes keys.
 func hasDuplicateKey(data []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(stripBOM(data)))
 	var walk func() (bool, error)
 	walk = func() (bool, error) {
 		tok, err := dec.Token()

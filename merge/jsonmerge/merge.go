@@ -27,6 +27,11 @@ type Conflict struct {
 type Result struct {
 	Merged    []byte
 	Conflicts []Conflict
+	// Unions lists, as JSON pointers in document order, the arrays where
+	// both sides inserted different elements at one place and both were
+	// kept, ours first: the only places where swapping the sides changes
+	// the merged value.
+	Unions []string
 }
 
 // Merge three-way merges two JSON documents that both derive from base.
@@ -39,40 +44,85 @@ type Result struct {
 // it is theirs, exactly. Errors are ErrNotJSON, ErrTooDeep, ErrTooLarge
 // (the caller merges such documents another way) and ErrInvalidWinner.
 func Merge(base, ours, theirs []byte, winner objects.Side) (Result, error) {
-	if winner != objects.SideOurs && winner != objects.SideTheirs {
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalidWinner, winner)
+	m, err := run(base, ours, theirs, winner)
+	if err != nil {
+		return Result{}, err
 	}
-	var m merger
+	return m.result(), nil
+}
+
+// Versions is one merge written three times: at every conflict Base holds
+// base's value (nothing where base has none), Ours ours' and Theirs
+// theirs'. Everywhere else the three are the same bytes, so a line merge
+// of them conflicts exactly around the conflicting values: that is how
+// conflict markers are drawn on a JSON merge.
+type Versions struct {
+	Base, Ours, Theirs []byte
+}
+
+// MergeVersions merges like Merge and also writes the merged document
+// with each side's values at the conflicts. Without conflicts all three
+// versions are Result.Merged.
+func MergeVersions(base, ours, theirs []byte) (Result, Versions, error) {
+	m, err := run(base, ours, theirs, objects.SideOurs)
+	if err != nil {
+		return Result{}, Versions{}, err
+	}
+	res := m.result()
+	v := Versions{Base: res.Merged, Ours: res.Merged, Theirs: res.Merged}
+	if len(res.Conflicts) > 0 {
+		v.Base = m.docs.merge(pickBase).out
+		v.Theirs = m.docs.merge(pickTheirs).out
+	}
+	return res, v, nil
+}
+
+// pick is what a merge writes at a conflict: the winner's value, or, for
+// MergeVersions, base's.
+type pick uint8
+
+const (
+	pickOurs pick = iota
+	pickTheirs
+	pickBase
+)
+
+// docs are the parsed inputs of a merge; base is nil for an empty base.
+type docs struct {
+	base, ours, theirs *document
+	// same is set when the result is one input as it is: ours equals
+	// theirs or base equals one side, byte for byte.
+	same []byte
+}
+
+func run(base, ours, theirs []byte, winner objects.Side) (*merger, error) {
+	if winner != objects.SideOurs && winner != objects.SideTheirs {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidWinner, winner)
+	}
+	var d docs
 	var err error
 	if len(base) > 0 {
-		if m.base, err = parseSide("base", base); err != nil {
-			return Result{}, err
+		if d.base, err = parseSide("base", base); err != nil {
+			return nil, err
 		}
 	}
-	if m.ours, err = parseSide("ours", ours); err != nil {
-		return Result{}, err
+	if d.ours, err = parseSide("ours", ours); err != nil {
+		return nil, err
 	}
-	if m.theirs, err = parseSide("theirs", theirs); err != nil {
-		return Result{}, err
+	if d.theirs, err = parseSide("theirs", theirs); err != nil {
+		return nil, err
 	}
 	switch {
-	case bytes.Equal(ours, theirs), m.base != nil && bytes.Equal(theirs, base):
-		return Result{Merged: bytes.Clone(ours)}, nil
-	case m.base != nil && bytes.Equal(ours, base):
-		return Result{Merged: bytes.Clone(theirs)}, nil
+	case bytes.Equal(ours, theirs), d.base != nil && bytes.Equal(theirs, base):
+		d.same = ours
+	case d.base != nil && bytes.Equal(ours, base):
+		d.same = theirs
 	}
-	m.winner = winner
-	m.style = combineStyles(m.ours.style, m.theirs.style)
-	m.out = make([]byte, 0, len(ours)+len(ours)/8)
-	root := m.ours.nodes[0]
-	m.out = append(m.out, m.ours.src[:root.lo]...)
-	b := int32(-1)
-	if m.base != nil {
-		b = 0
+	p := pickOurs
+	if winner == objects.SideTheirs {
+		p = pickTheirs
 	}
-	m.value(b, 0, 0, "")
-	m.out = append(m.out, m.ours.src[root.hi:]...)
-	return Result{Merged: m.out, Conflicts: m.conflicts}, nil
+	return d.merge(p), nil
 }
 
 func parseSide(name string, data []byte) (*document, error) {
@@ -83,16 +133,58 @@ func parseSide(name string, data []byte) (*document, error) {
 	return d, nil
 }
 
+// merge writes the merged document, around ours' layout; or around
+// theirs' when theirs left the document's value as base's and ours did
+// not (theirs only reformatted or reordered it: see keep).
+func (d *docs) merge(p pick) *merger {
+	m := &merger{docs: d, pick: p}
+	if d.same != nil {
+		m.out = bytes.Clone(d.same)
+		return m
+	}
+	m.base, m.ours, m.theirs = d.base, d.ours, d.theirs
+	m.style = combineStyles(m.ours.style, m.theirs.style)
+	m.out = make([]byte, 0, len(m.ours.src)+len(m.ours.src)/8)
+	b := int32(-1)
+	if m.base != nil {
+		b = 0
+	}
+	if m.reformatsOnly(b, 0, 0) && m.ours.digests[0] != m.base.digests[0] {
+		m = m.swapped()
+	}
+	root := m.ours.nodes[0]
+	m.out = append(m.out, m.ours.src[:root.lo]...)
+	m.value(b, 0, 0, "")
+	m.out = append(m.out, m.ours.src[root.hi:]...)
+	return m
+}
+
+func (m *merger) result() Result {
+	return Result{Merged: m.out, Conflicts: m.conflicts, Unions: m.unions}
+}
+
 // merger writes the merged document as it walks the three trees. Node
 // arguments are node indices in their document; -1 means absent, which
 // only base can be at the top of a call.
 type merger struct {
+	docs               *docs
 	base, ours, theirs *document
-	winner             objects.Side
+	pick               pick
 	style              style
 	out                []byte
 	conflicts          []Conflict
 	tokens             map[digest]uint64
+	unions             []string // see Result.Unions
+}
+
+// swapped returns a merger that writes on around theirs' layout, with
+// the sides exchanged. It is used only where theirs equals base in value,
+// so it meets no conflict and no two insertions at one place.
+func (m *merger) swapped() *merger {
+	s := *m
+	s.ours, s.theirs = m.theirs, m.ours
+	s.style = combineStyles(s.ours.style, s.theirs.style)
+	return &s
 }
 
 // keepsOurs reports whether the merged value is ours as it stands: both
@@ -102,15 +194,56 @@ func (m *merger) keepsOurs(b, o, t int32) bool {
 	return m.ours.digests[o] == td || (b >= 0 && m.base.digests[b] == td)
 }
 
-// value merges one value present on both sides and writes the result.
-func (m *merger) value(b, o, t int32, path string) {
-	if m.keepsOurs(b, o, t) {
+// reformatsOnly reports whether theirs changed a value's text but not
+// its value (new layout or key order).
+func (m *merger) reformatsOnly(b, o, t int32) bool {
+	return b >= 0 && m.theirs.digests[t] == m.base.digests[b] && m.theirs.text(t) != m.base.text(b)
+}
+
+// keep writes a value that keepsOurs: ours' text, unless theirs only
+// reformatted it. Then theirs' text is taken where ours left base's text,
+// and where ours changed values inside, they are merged around theirs'
+// layout (theirs' key order and whitespace, ours' values).
+func (m *merger) keep(b, o, t int32) {
+	if !m.reformatsOnly(b, o, t) {
 		m.writeOurs(o)
 		return
 	}
-	ko, kt := m.ours.nodes[o].kind, m.theirs.nodes[t].kind
-	if ko == kt && ko.composite() && (b < 0 || m.base.nodes[b].kind == ko) {
-		if ko == kindObject {
+	ko := m.ours.nodes[o].kind
+	switch {
+	case m.ours.text(o) == m.base.text(b):
+		m.writeTheirs(t)
+	case ko.composite() && ko == m.theirs.nodes[t].kind && ko == m.base.nodes[b].kind && m.ours.digests[o] != m.base.digests[b]:
+		s := m.swapped()
+		s.value(b, t, o, "") // theirs is base's value here: no conflict needs a path
+		m.out = s.out
+	default:
+		m.writeOurs(o)
+	}
+}
+
+// mergesInside reports whether a value both sides changed is merged
+// member by member: all three are objects, or all arrays (or base is
+// absent).
+func (m *merger) mergesInside(b, o, t int32) bool {
+	ko := m.ours.nodes[o].kind
+	return ko.composite() && ko == m.theirs.nodes[t].kind && (b < 0 || m.base.nodes[b].kind == ko)
+}
+
+// conflictsHere reports whether value conflicts at this very value
+// (rather than inside it, or not at all).
+func (m *merger) conflictsHere(b, o, t int32) bool {
+	return !m.keepsOurs(b, o, t) && !m.mergesInside(b, o, t) && (b < 0 || m.base.digests[b] != m.ours.digests[o])
+}
+
+// value merges one value present on both sides and writes the result.
+func (m *merger) value(b, o, t int32, path string) {
+	if m.keepsOurs(b, o, t) {
+		m.keep(b, o, t)
+		return
+	}
+	if m.mergesInside(b, o, t) {
+		if m.ours.nodes[o].kind == kindObject {
 			m.object(b, o, t, path)
 		} else {
 			m.array(b, o, t, path)
@@ -122,10 +255,13 @@ func (m *merger) value(b, o, t int32, path string) {
 		return
 	}
 	m.conflict(path, b, o, t)
-	if m.winner == objects.SideOurs {
+	switch m.pick {
+	case pickOurs:
 		m.writeOurs(o)
-	} else {
+	case pickTheirs:
 		m.writeTheirs(t)
+	default:
+		m.writeBase(b)
 	}
 }
 
@@ -150,12 +286,22 @@ func (m *merger) writeOurs(o int32) { m.out = append(m.out, m.ours.text(o)...) }
 // output's style; otherwise it lays the value out again in that style.
 // Either way it lands at the depth it had in theirs, since both sit at
 // the same path.
-func (m *merger) writeTheirs(t int32) {
-	if m.theirs.style.sameLayout(m.style) {
-		m.out = append(m.out, m.theirs.text(t)...)
+func (m *merger) writeTheirs(t int32) { m.writeOther(m.theirs, t) }
+
+// writeBase is writeTheirs for base's value; absent (-1), it writes
+// nothing.
+func (m *merger) writeBase(b int32) {
+	if b >= 0 {
+		m.writeOther(m.base, b)
+	}
+}
+
+func (m *merger) writeOther(d *document, n int32) {
+	if d.style.sameLayout(m.style) {
+		m.out = append(m.out, d.text(n)...)
 		return
 	}
-	m.out = reformat(m.out, m.theirs, t, &m.style)
+	m.out = reformat(m.out, d, n, &m.style)
 }
 
 // reformat appends node n of d laid out in style st. Scalars keep their

@@ -1,7 +1,5 @@
 package jsonmerge
 
-import "github.com/folio-db/folio/objects"
-
 // object merges two objects key by key and writes the result in ours'
 // order, with theirs' new keys placed after their nearest preceding
 // neighbour in theirs (see objectEntries).
@@ -16,10 +14,14 @@ func (m *merger) object(b, o, t int32, path string) {
 		switch {
 		case e.o >= 0 && e.t >= 0:
 			om, tm := &m.ours.members[e.o], &m.theirs.members[e.t]
+			if m.pick == pickBase && bv < 0 && m.conflictsHere(bv, om.val, tm.val) {
+				m.conflict(keyPath(path, om), bv, om.val, tm.val)
+				continue // base has no such key: leave it out
+			}
 			f.member(int(e.o - first))
 			m.out = append(m.out, m.ours.head(om)...)
 			if m.keepsOurs(bv, om.val, tm.val) {
-				m.writeOurs(om.val)
+				m.keep(bv, om.val, tm.val)
 			} else {
 				m.value(bv, om.val, tm.val, keyPath(path, om))
 			}
@@ -30,7 +32,11 @@ func (m *merger) object(b, o, t int32, path string) {
 					continue // theirs deleted it, ours left it alone
 				}
 				m.conflict(keyPath(path, om), bv, om.val, -1)
-				if m.winner != objects.SideOurs {
+				if m.pick == pickTheirs {
+					continue
+				}
+				if m.pick == pickBase {
+					m.otherMember(&f, m.base, &m.base.members[e.b])
 					continue
 				}
 			}
@@ -44,17 +50,26 @@ func (m *merger) object(b, o, t int32, path string) {
 					continue // ours deleted it, theirs left it alone
 				}
 				m.conflict(keyPath(path, tm), bv, -1, tm.val)
-				if m.winner != objects.SideTheirs {
+				switch m.pick {
+				case pickOurs:
+					continue
+				case pickBase:
+					m.otherMember(&f, m.base, &m.base.members[e.b])
 					continue
 				}
 			}
-			f.member(-1)
-			m.out = append(m.out, m.theirs.src[tm.keyLo:tm.keyHi]...)
-			m.out = append(m.out, m.style.colon...)
-			m.writeTheirs(tm.val)
+			m.otherMember(&f, m.theirs, tm)
 		}
 	}
 	f.close()
+}
+
+// otherMember writes a member of theirs or base that ours does not have.
+func (m *merger) otherMember(f *frame, d *document, mb *member) {
+	f.member(-1)
+	m.out = append(m.out, d.src[mb.keyLo:mb.keyHi]...)
+	m.out = append(m.out, m.style.colon...)
+	m.writeOther(d, mb.val)
 }
 
 // entry is one key of a merged object: its member index in each document

@@ -45,7 +45,7 @@ func TestMergeTable(t *testing.T) {
 			winner: objects.SideOurs, want: "{\"a\":2,\"b\":2}"},
 		{name: "ours reformatted only, theirs edits", base: `{"a":1,"b":[1,2]}`, ours: "{\n  \"b\": [1, 2],\n  \"a\": 1\n}", theirs: `{"a":1,"b":[1,2,3]}`,
 			winner: objects.SideOurs, want: "{\n  \"b\": [1, 2, 3],\n  \"a\": 1\n}"},
-		{name: "theirs reformatted only", base: `{"a":1}`, ours: `{"a":2}`, theirs: "{\n  \"a\" : 1.0\n}", winner: objects.SideTheirs, want: `{"a":2}`},
+		{name: "theirs reformatted only: its layout, ours' value", base: `{"a":1}`, ours: `{"a":2}`, theirs: "{\n  \"a\" : 1.0\n}", winner: objects.SideTheirs, want: "{\n  \"a\" : 2\n}"},
 		{name: "conflict inside a conflict-free array", base: `[{"a":1},{"b":1}]`, ours: `[{"a":2},{"b":1}]`, theirs: `[{"a":3},{"b":1}]`,
 			winner: objects.SideOurs, want: `[{"a":2},{"b":1}]`, conflicts: `"/0/a"`},
 		{name: "array conflict comes before the conflicts inside it", base: `{"l":[{"a":1},1,2]}`, ours: `{"l":[{"a":2},1,3,4]}`, theirs: `{"l":[{"a":3},1,5]}`,

@@ -96,7 +96,8 @@ func (d *document) oneLine(n int32) bool {
 }
 
 // parse reads one JSON value (RFC 8259, UTF-8 only) with optional
-// whitespace around it. It checks the limits, rejects duplicate keys,
+// whitespace around it, after an optional UTF-8 byte order mark (which
+// RFC 8259 lets parsers ignore; it stays in the text before the value). It checks the limits, rejects duplicate keys,
 // and computes every node's digest and the document's style.
 func parse(data []byte) (*document, error) {
 	if len(data) > MaxSize {
@@ -113,6 +114,9 @@ func parse(data []byte) (*document, error) {
 	p.doc.nodes = make([]node, 0, members+1)
 	p.doc.digests = make([]digest, 0, members+1)
 	p.doc.members = make([]member, 0, members)
+	if strings.HasPrefix(p.src, byteOrderMark) {
+		p.pos = len(byteOrderMark)
+	}
 	p.skipSpace()
 	if err := p.value(0); err != nil {
 		return nil, err
@@ -124,6 +128,8 @@ func parse(data []byte) (*document, error) {
 	p.doc.style = detectStyle(p.doc)
 	return p.doc, nil
 }
+
+const byteOrderMark = "\uFEFF"
 
 type parser struct {
 	doc   *document

@@ -21,8 +21,8 @@ func other(w objects.Side) objects.Side {
 // TestMergeRandomEdits merges random documents edited at random places
 // (small value pools, so conflicts are common) laid out in random styles,
 // and checks what must hold for every merge: the result is valid JSON;
-// swapping the sides and the winner gives the same value and the same
-// conflicts; at each conflict path the winner's value stands; the merge
+// swapping the sides and the winner gives the same conflicts, and the
+// same value unless both sides inserted at one place (ours go first); at each conflict path the winner's value stands; the merge
 // is deterministic; and the identities hold.
 func TestMergeRandomEdits(t *testing.T) {
 	conflicts := 0
@@ -59,7 +59,7 @@ func checkMerge(t *testing.T, name string, b, o, th []byte, w objects.Side) Resu
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if !json.Valid(res.Merged) {
+	if !validJSON(res.Merged) {
 		t.Fatalf("%s: merged is not valid JSON:\n%s", name, res.Merged)
 	}
 	again, _ := Merge(b, o, th, w)
@@ -70,7 +70,7 @@ func checkMerge(t *testing.T, name string, b, o, th []byte, w objects.Side) Resu
 	if err != nil {
 		t.Fatalf("%s swapped: %v", name, err)
 	}
-	if same, err := sameValue(res.Merged, swapped.Merged); err != nil || !same {
+	if same, err := sameValue(res.Merged, swapped.Merged); len(res.Unions) == 0 && (err != nil || !same) {
 		t.Fatalf("%s: swapping sides and winner changes the value (%v):\n%s\nswapped:\n%s", name, err, res.Merged, swapped.Merged)
 	}
 	if a, b := conflictSet(res.Conflicts, false), conflictSet(swapped.Conflicts, true); a != b {

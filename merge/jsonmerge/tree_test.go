@@ -43,9 +43,16 @@ func (v *tv) keyIndex(key string) int {
 	return -1
 }
 
+// stripBOM drops a leading UTF-8 byte order mark, which the merge accepts
+// and encoding/json does not.
+func stripBOM(data []byte) []byte { return bytes.TrimPrefix(data, []byte(byteOrderMark)) }
+
+// validJSON is json.Valid after an optional byte order mark.
+func validJSON(data []byte) bool { return json.Valid(stripBOM(data)) }
+
 // decodeTree decodes one JSON value with encoding/json's tokenizer.
 func decodeTree(data []byte) (*tv, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(stripBOM(data)))
 	dec.UseNumber()
 	v, err := decodeValue(dec)
 	if err != nil {
@@ -168,7 +175,7 @@ func sameValue(a, b []byte) (bool, error) {
 		data []byte
 		v    *any
 	}{{a, &x}, {b, &y}} {
-		dec := json.NewDecoder(bytes.NewReader(p.data))
+		dec := json.NewDecoder(bytes.NewReader(stripBOM(p.data)))
 		dec.UseNumber()
 		if err := dec.Decode(p.v); err != nil {
 			return false, err

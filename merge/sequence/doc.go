@@ -31,10 +31,14 @@
 //
 // # Merge
 //
-// Merge is diff3: it diffs base->ours and base->theirs, groups changes
-// whose base ranges overlap or touch, and classifies every span of the
-// base as stable, changed on one side, changed the same way on both, or
-// in conflict. Touching changes conflict, as in git merge-file. Text merge
-// (merge/text) builds its own, finer grouping on the same Diff, because
-// git merge-file also refines conflicts line by line.
+// Merge is diff3: it diffs base->ours and base->theirs, groups changes,
+// and classifies every span of the base as stable, changed on one side,
+// changed the same way on both, or in conflict. The Touching grouping
+// groups changes whose base ranges overlap or touch, so touching changes
+// conflict, as in git merge-file. The Overlapping grouping, for tokens
+// that stand alone (JSON array elements), groups only changes that share
+// a base token, an insertion with a change spanning its point, and two
+// insertions at the same point; a change next to another stays its own
+// region. Text merge (merge/text) builds its own, finer grouping on the
+// same Diff, because git merge-file also refines conflicts line by line.
 package sequence

@@ -169,6 +169,10 @@ func checkCoverage(t *testing.T, base, ours, theirs []uint64, regions []Region) 
 			!slices.Equal(base[r.Base.Lo:r.Base.Hi], theirs[r.Theirs.Lo:r.Theirs.Hi])) {
 			t.Fatalf("stable region %+v differs between inputs", r)
 		}
+		if (r.Kind == OursOnly && !slices.Equal(base[r.Base.Lo:r.Base.Hi], theirs[r.Theirs.Lo:r.Theirs.Hi])) ||
+			(r.Kind == TheirsOnly && !slices.Equal(base[r.Base.Lo:r.Base.Hi], ours[r.Ours.Lo:r.Ours.Hi])) {
+			t.Fatalf("one-sided region %+v changes the other side too", r)
+		}
 	}
 	if b != len(base) || o != len(ours) || th != len(theirs) {
 		t.Fatalf("regions end at %d %d %d, inputs are %d %d %d long", b, o, th, len(base), len(ours), len(theirs))
@@ -181,22 +185,28 @@ func TestMergeIdentities(t *testing.T) {
 		base := randomSeq(r, r.IntN(40), 8)
 		x := mutate(r, base, r.IntN(8), 8)
 		y := mutate(r, base, r.IntN(8), 8)
-		for _, c := range []struct {
-			ours, theirs, want []uint64
-		}{{x, base, x}, {base, y, y}, {x, x, x}} {
-			regions := Merge(base, c.ours, c.theirs)
-			checkCoverage(t, base, c.ours, c.theirs, regions)
-			for _, reg := range regions {
-				if reg.Kind == Conflict {
-					t.Fatalf("identity merge conflicted: base %v ours %v theirs %v", base, c.ours, c.theirs)
-				}
-			}
-			if got := rebuild(base, c.ours, c.theirs, regions); !slices.Equal(got, c.want) {
-				t.Fatalf("merge(%v, %v, %v) = %v, want %v", base, c.ours, c.theirs, got, c.want)
+		for _, g := range []Grouping{Touching, Overlapping} {
+			checkIdentities(t, base, x, y, g)
+			checkCoverage(t, base, x, y, Merge(base, x, y, g))
+		}
+	}
+}
+
+// checkIdentities: merging with an unchanged side, or two equal sides,
+// never conflicts and gives the changed side.
+func checkIdentities(t *testing.T, base, x, y []uint64, g Grouping) {
+	t.Helper()
+	for _, c := range []struct{ ours, theirs, want []uint64 }{{x, base, x}, {base, y, y}, {x, x, x}} {
+		regions := Merge(base, c.ours, c.theirs, g)
+		checkCoverage(t, base, c.ours, c.theirs, regions)
+		for _, reg := range regions {
+			if reg.Kind == Conflict {
+				t.Fatalf("identity merge conflicted: base %v ours %v theirs %v", base, c.ours, c.theirs)
 			}
 		}
-		regions := Merge(base, x, y)
-		checkCoverage(t, base, x, y, regions)
+		if got := rebuild(base, c.ours, c.theirs, regions); !slices.Equal(got, c.want) {
+			t.Fatalf("merge(%v, %v, %v) = %v, want %v", base, c.ours, c.theirs, got, c.want)
+		}
 	}
 }
 
@@ -215,18 +225,28 @@ func TestMergeTable(t *testing.T) {
 		}
 		return s
 	}
-	for _, c := range []struct{ base, ours, theirs, kinds string }{
-		{"abcdefg", "aXcdefg", "abcdeYg", "sosts"}, // apart: clean
-		{"abcdefg", "aXcdefg", "abYdefg", "scs"},   // touching: conflict, as git
-		{"abcdefg", "aXcdefg", "aXcdefg", "sbs"},   // same change
-		{"abcdefg", "aXcdefg", "aYcdefg", "scs"},   // same spot
-		{"abc", "abcX", "abcY", "sc"},              // both append
-		{"", "X", "Y", "c"},                        // add/add
-		{"abc", "aXc", "ac", "scs"},                // modify/delete
+	for _, c := range []struct{ base, ours, theirs, touching, overlapping string }{
+		{"abcdefg", "aXcdefg", "abcdeYg", "sosts", "sosts"}, // apart: clean
+		{"abcdefg", "aXcdefg", "abYdefg", "scs", "sots"},    // neighbours: conflict as git; apart by element
+		{"abcdefg", "aXcdefg", "aXcdefg", "sbs", "sbs"},     // same change
+		{"abcdefg", "aXcdefg", "aYcdefg", "scs", "scs"},     // same spot
+		{"abc", "abcX", "abcY", "sc", "sc"},                 // both append
+		{"abc", "abcX", "abcX", "sb", "sb"},                 // both append the same
+		{"", "X", "Y", "c", "c"},                            // add/add
+		{"abc", "aXc", "ac", "scs", "scs"},                  // modify/delete
+		{"abc", "aXbc", "aYc", "scs", "sots"},               // insert before an edited element
+		{"abc", "abXc", "aYc", "scs", "stos"},               // insert after an edited element
+		{"abc", "ac", "aXbc", "scs", "stos"},                // delete next to an insertion
+		{"abcd", "ad", "abXcd", "scs", "scs"},               // insertion inside a deleted range
 	} {
-		got := kinds(Merge(seq(c.base), seq(c.ours), seq(c.theirs)))
-		if got != c.kinds {
-			t.Errorf("merge(%q, %q, %q) kinds %q, want %q", c.base, c.ours, c.theirs, got, c.kinds)
+		for _, g := range []struct {
+			g    Grouping
+			want string
+		}{{Touching, c.touching}, {Overlapping, c.overlapping}} {
+			got := kinds(Merge(seq(c.base), seq(c.ours), seq(c.theirs), g.g))
+			if got != g.want {
+				t.Errorf("merge(%q, %q, %q, %d) kinds %q, want %q", c.base, c.ours, c.theirs, g.g, got, g.want)
+			}
 		}
 	}
 }
@@ -245,21 +265,19 @@ func FuzzDiff(f *testing.F) {
 	})
 }
 
-// FuzzMerge: regions cover the three inputs without gaps, stable regions
-// really are equal, and the merge identities hold.
+// FuzzMerge: with either grouping, regions cover the three inputs without
+// gaps, stable regions really are equal, and the merge identities hold.
 func FuzzMerge(f *testing.F) {
 	f.Add([]byte("abcdefg"), []byte("aXcdefg"), []byte("abcdeYg"))
 	f.Add([]byte("abc"), []byte("abcX"), []byte("abcY"))
 	f.Add([]byte(""), []byte("X"), []byte("Y"))
+	f.Add([]byte("abc"), []byte("aXbc"), []byte("aYc"))
+	f.Add([]byte("abcd"), []byte("ad"), []byte("abXcd"))
 	f.Fuzz(func(t *testing.T, b, x, y []byte) {
 		base, ours, theirs := bytesToTokens(b), bytesToTokens(x), bytesToTokens(y)
-		checkCoverage(t, base, ours, theirs, Merge(base, ours, theirs))
-		for _, c := range []struct{ ours, theirs, want []uint64 }{{ours, base, ours}, {base, theirs, theirs}, {ours, ours, ours}} {
-			regions := Merge(base, c.ours, c.theirs)
-			checkCoverage(t, base, c.ours, c.theirs, regions)
-			if got := rebuild(base, c.ours, c.theirs, regions); !slices.Equal(got, c.want) {
-				t.Fatalf("merge(%v, %v, %v) = %v, want %v", base, c.ours, c.theirs, got, c.want)
-			}
+		for _, g := range []Grouping{Touching, Overlapping} {
+			checkCoverage(t, base, ours, theirs, Merge(base, ours, theirs, g))
+			checkIdentities(t, base, ours, theirs, g)
 		}
 	})
 }

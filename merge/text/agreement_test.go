@@ -48,7 +48,7 @@ var gitLabels = [3]string{"ours", "base", "theirs"}
 
 func measureAgreement(t *testing.T, n int, seed uint64) agreement {
 	needGit(t)
-	files := corpusFiles(t)
+	files := genCorpus(seed)
 	dir := t.TempDir()
 	var a agreement
 	for i := range n {
@@ -124,23 +124,45 @@ func dumpFailures(t *testing.T, failures []mergeCase) {
 	}
 }
 
+// check fails the test when any agreement rate is below minPct percent,
+// or when the cases are not a mix of clean and conflicted merges (each at
+// least a fifth), which would mean the generator stopped exercising one.
+func (a agreement) check(t *testing.T, minPct int) {
+	t.Helper()
+	for _, r := range []struct {
+		what  string
+		n, of int
+	}{
+		{"classified the same", a.sameClass, a.cases},
+		{"same conflict count", a.sameCount, a.cases},
+		{"byte-identical", a.cleanSame + a.conflictedSame, a.cases},
+		{"--diff3 byte-identical", a.diff3Same, a.cases},
+		{"--zdiff3 byte-identical", a.zdiff3Same, a.cases},
+		{"--ours/--theirs identical", a.resolveSame, a.cases},
+	} {
+		if r.n*100 < r.of*minPct {
+			t.Errorf("%s: %s, below %d%%", r.what, pct(r.n, r.of), minPct)
+		}
+	}
+	if a.clean*5 < a.cases || a.conflicted*5 < a.cases {
+		t.Errorf("cases not mixed: %d clean, %d conflicted of %d", a.clean, a.conflicted, a.cases)
+	}
+}
+
 // TestGitAgreementSample is the always-on guard: on a fixed sample of
-// generated cases folio must classify (clean or not) like git merge-file
-// and mostly produce the very same bytes.
+// generated cases folio must merge like git merge-file, output and exit
+// status, in every marker style and for --ours/--theirs (100% when
+// measured; 95% leaves room for a rare tie broken differently).
 func TestGitAgreementSample(t *testing.T) {
 	a := measureAgreement(t, 50, 1)
 	t.Logf("\n%s", a.report())
-	if a.sameClass*100 < a.cases*98 {
-		t.Errorf("classification agreement below 98%%:\n%s", a.report())
-	}
-	if (a.cleanSame+a.conflictedSame)*100 < a.cases*95 {
-		t.Errorf("byte-identical output below 95%%:\n%s", a.report())
-	}
+	a.check(t, 95)
 }
 
 // TestGitAgreement measures agreement with git merge-file on many
 // generated cases: FOLIO_GIT_AGREEMENT=1 go test -run Agreement -v
-// (FOLIO_GIT_AGREEMENT=N for N cases; never fewer than 1,500).
+// (FOLIO_GIT_AGREEMENT=N for N cases; never fewer than 1,500). Every rate
+// must reach 99% (all were 100% when measured).
 func TestGitAgreement(t *testing.T) {
 	v := os.Getenv("FOLIO_GIT_AGREEMENT")
 	if v == "" {
@@ -150,6 +172,7 @@ func TestGitAgreement(t *testing.T) {
 	n = max(n, 1500)
 	a := measureAgreement(t, n, 20240601)
 	t.Logf("\n%s", a.report())
+	a.check(t, 99)
 }
 
 // TestGitAgreementLarge checks inputs long enough (over 65,536 lines in

@@ -117,7 +117,7 @@ var funcContext = regexp.MustCompile(`(?m)^(@@ [^@]* @@).*$`)
 // and its function-name context after "@@" are left out).
 func TestUnifiedMatchesGitDiff(t *testing.T) {
 	needGit(t)
-	files := corpusFiles(t)
+	files := genCorpus(7)
 	dir := t.TempDir()
 	same := 0
 	const n = 40
