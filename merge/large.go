@@ -50,7 +50,7 @@ func mergeLargeText(ctx context.Context, r *repo.Repo, base, ours, theirs object
 			seqs[i] = append(seqs[i], tok)
 		}
 	}
-	l.regions = sequence.Merge(seqs[0], seqs[1], seqs[2])
+	l.regions = sequence.Merge(seqs[0], seqs[1], seqs[2], sequence.Touching)
 	merged, err := r.WriteDocument(ctx, l)
 	if err != nil {
 		return objects.Entry{}, nil, err
