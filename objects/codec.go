@@ -72,17 +72,34 @@ func TypeOf(data []byte) (Type, error) {
 }
 
 // Verify checks that data is what id names: its hash matches and it decodes
-// as a canonical object of a known type. It is the one check run where bytes
+// as a canonical object of a known type. It is the check run where bytes
 // enter from outside (the network, fsck).
 func Verify(id ID, data []byte) error {
-	if got := Hash(data); got != id {
-		return fmt.Errorf("%w: %s hashes to %s", ErrCorrupt, id.Short(), got.Short())
+	if err := checkHash(id, data, ErrCorrupt); err != nil {
+		return err
 	}
 	if t, err := TypeOf(data); err != nil || t == TypeBlob {
 		return err // any bytes are a blob's content
 	}
 	_, err := Decode(data)
 	return err
+}
+
+// CheckStored checks that bytes read from a store hash to the ID they were
+// stored under. Every store's Get calls it on what it returns, so no read
+// hands on bytes that do not match their ID: a mismatch is an error
+// wrapping ErrDamaged that names the object.
+func CheckStored(id ID, data []byte) error {
+	return checkHash(id, data, ErrDamaged)
+}
+
+// checkHash is the one comparison of bytes with their ID; kind says whose
+// fault a mismatch is (ErrCorrupt: the sender's, ErrDamaged: the store's).
+func checkHash(id ID, data []byte, kind error) error {
+	if got := Hash(data); got != id {
+		return fmt.Errorf("%w %s: its bytes hash to %s", kind, id, got.Short())
+	}
+	return nil
 }
 
 // Decode decodes any object. The result is one of []byte (blob content),
