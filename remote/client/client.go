@@ -208,6 +208,22 @@ func (c *Client) Fetch(ctx context.Context, req wire.FetchRequest, limits wire.L
 	return receive(&head, wire.NewPackReader(body, limits))
 }
 
+// Objects asks for objects by ID (a repair); receive reads the pack of
+// those the server holds intact. The request succeeds only if receive read
+// the whole pack (io.EOF from Next).
+func (c *Client) Objects(ctx context.Context, req wire.ObjectsRequest, limits wire.Limits, receive func(*wire.PackReader) error) error {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, http.MethodPost, wire.PathObjects, wire.ContentJSON, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return receive(wire.NewPackReader(bufio.NewReaderSize(resp.Body, 64<<10), limits))
+}
+
 // Push sends a push request and a pack written by send, streaming: the pack
 // is never held in memory.
 func (c *Client) Push(ctx context.Context, req wire.PushRequest, send func(*wire.PackWriter) error) (*wire.PushResponse, error) {

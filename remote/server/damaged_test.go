@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/server"
@@ -68,4 +70,22 @@ func TestGetDamagedDocument(t *testing.T) {
 	if err == nil && resp.StatusCode == http.StatusOK {
 		t.Fatalf("a large damaged document was delivered whole (%d bytes, equal to the original: %v)", len(body), string(body) == big)
 	}
+}
+
+// A request for objects by ID is bounded: more IDs than one request may
+// carry is a 400, and a body that is not a request is one too.
+func TestObjectsRequestIsBounded(t *testing.T) {
+	t.Parallel()
+	base := serve(t, newRepo(t), server.Options{})
+	ids := make([]objects.ID, wire.MaxObjectsRequest+1)
+	for i := range ids {
+		ids[i][0], ids[i][1], ids[i][2] = byte(i), byte(i>>8), byte(i>>16)
+	}
+	body, err := json.Marshal(wire.ObjectsRequest{IDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "too many IDs", call(t, http.MethodPost, base+wire.PathObjects, body), http.StatusBadRequest, "bad_request")
+	expect(t, "not JSON", call(t, http.MethodPost, base+wire.PathObjects, []byte("ids")), http.StatusBadRequest, "bad_request")
+	expect(t, "one unknown ID", call(t, http.MethodPost, base+wire.PathObjects, []byte(`{"ids": ["`+ids[0].String()+`"]}`)), http.StatusOK, "")
 }
