@@ -78,6 +78,21 @@ func Verify(id ID, data []byte) error {
 	if got, ok := hashMatches(id, data); !ok {
 		return fmt.Errorf("%w %s: its bytes hash to %s", ErrCorrupt, id, got.Short())
 	}
+	return verifyDecodes(data)
+}
+
+// VerifyStored is Verify for bytes read from the store (fsck): a hash
+// mismatch is damage to the store's copy, a *DamagedError.
+func VerifyStored(id ID, data []byte) error {
+	if err := CheckStored(id, data); err != nil {
+		return err
+	}
+	return verifyDecodes(data)
+}
+
+// verifyDecodes checks that data decodes as a canonical object of a known
+// type.
+func verifyDecodes(data []byte) error {
 	if t, err := TypeOf(data); err != nil || t == TypeBlob {
 		return err // any bytes are a blob's content
 	}

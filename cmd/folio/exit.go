@@ -70,6 +70,7 @@ var hints = []struct {
 	{repo.ErrUnknownRevision, "see 'folio log' and 'folio branch' for what exists"},
 	{repo.ErrNoCommits, "make a first commit with 'folio commit -m MSG'"},
 	{repo.ErrStagedChanges, ""},
+	{objects.ErrDamaged, "the repository's files changed under it (disk or file damage): 'folio fsck' lists what is damaged, 'folio fsck --repair [REMOTE]' fetches good copies from another leader"},
 	{objects.ErrUnknownFormat, "this repository was written by a newer folio; upgrade folio"},
 	{repo.ErrUnknownRepoFormat, ""},
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 )
 
 var updateScripts = flag.Bool("update", false, "rewrite the expected output in testdata/script files")
@@ -47,6 +49,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitserve": waitServe,
 			"gencert":   genCert,
+			"damage":    damage,
 		},
 	})
 }
@@ -69,6 +72,18 @@ func waitServe(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("no folio serve announced itself in %s", path)
+}
+
+// damage flips a bit on disk in every copy of TEXT (at least 16 bytes,
+// incompressible) held by the Badger files of repository DIR, as a failing
+// disk would: damage DIR TEXT. The repository must not be open.
+func damage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: damage DIR TEXT")
+	}
+	files, err := damagetest.Flip(ts.MkAbs(filepath.Join(args[0], ".folio")), []byte(args[1]))
+	ts.Check(err)
+	ts.Logf("flipped a bit in %v", files)
 }
 
 // genCert writes a self-signed certificate and key for 127.0.0.1 into

@@ -66,7 +66,7 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 		bad: map[objects.ID]bool{}, uses: map[objects.ID][]Use{}}
 	err := r.store.Objects(ctx, nil, func(id objects.ID, data []byte) error {
 		rep.Objects++
-		if err := objects.Verify(id, data); err != nil {
+		if err := objects.VerifyStored(id, data); err != nil {
 			rep.Problems = append(rep.Problems, Problem{ID: id, Message: err.Error()})
 			c.bad[id] = true
 		}
