@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,16 +16,6 @@ import (
 	"github.com/folio-db/folio/remote"
 )
 
-// randomText returns n incompressible printable bytes.
-func randomText(seed uint64, n int) string {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = byte('!' + rng.IntN(94))
-	}
-	return string(out)
-}
-
 // A clone whose disk flipped bits in a document, in a chunk of a large
 // document and in an index node (through a key it holds) is made whole
 // from the hub over a real server: reads fail before, fsck is clean after,
@@ -35,8 +24,8 @@ func TestRepairFromALeader(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	hub := newRepo(t)
-	small, big := randomText(1, 3000), randomText(2, 3*repo.SingleBlobMax)
-	longKey := "keys/" + randomText(3, 120)
+	small, big := string(damagetest.RandomText(1, 3000)), string(damagetest.RandomText(2, 3*repo.SingleBlobMax))
+	longKey := "keys/" + string(damagetest.RandomText(3, 120))
 	docs := map[string]string{"a.txt": small, "big.txt": big, longKey: "held by a node"}
 	for i := range 100 {
 		docs[fmt.Sprintf("doc%03d.json", i)] = fmt.Sprintf(`{"n": %d}`, i)

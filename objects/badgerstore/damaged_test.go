@@ -3,7 +3,6 @@ package badgerstore
 import (
 	"bytes"
 	"errors"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,16 +10,6 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 )
-
-// randomText returns n incompressible printable bytes.
-func randomText(seed uint64, n int) []byte {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = byte('!' + rng.IntN(94))
-	}
-	return out
-}
 
 // One bit flipped on disk, in a table file (small values) or in the value
 // log (values over the value threshold): Get fails with ErrDamaged naming
@@ -40,9 +29,9 @@ func TestFlippedBitOnDiskIsRefused(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			dir := filepath.Join(t.TempDir(), "store")
-			content := randomText(uint64(tc.size), tc.size)
+			content := damagetest.RandomText(uint64(tc.size), tc.size)
 			victim := objects.EncodeBlob(content)
-			neighbour := objects.EncodeBlob(randomText(7, 500))
+			neighbour := objects.EncodeBlob(damagetest.RandomText(7, 500))
 			s := openTemp(t, dir, Options{Create: true})
 			if err := s.Put(ctx, victim, neighbour); err != nil {
 				t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,16 +12,6 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 )
-
-// randomText returns n incompressible printable bytes.
-func randomText(seed uint64, n int) []byte {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = byte('!' + rng.IntN(94))
-	}
-	return out
-}
 
 // damagedRepo commits documents "a" (small), "big" (chunked) and "b" on
 // main and on branch "side", flips a bit of needle on disk and reopens the
@@ -59,8 +48,8 @@ func damagedRepo(t *testing.T, small, big []byte, needle []byte) (*Repo, objects
 // document nothing past the last good chunk is written.
 func TestDamagedDocumentReadFails(t *testing.T) {
 	t.Parallel()
-	small := randomText(1, 3000)
-	big := randomText(2, 3*SingleBlobMax)
+	small := damagetest.RandomText(1, 3000)
+	big := damagetest.RandomText(2, 3*SingleBlobMax)
 	for _, tc := range []struct {
 		key    string
 		needle []byte
@@ -99,8 +88,8 @@ func TestDamagedDocumentReadFails(t *testing.T) {
 // and the commit.
 func TestFsckNamesDamagedDocuments(t *testing.T) {
 	t.Parallel()
-	small := randomText(3, 3000)
-	r, head := damagedRepo(t, small, randomText(4, 2*SingleBlobMax), small[1000:1100])
+	small := damagetest.RandomText(3, 3000)
+	r, head := damagedRepo(t, small, damagetest.RandomText(4, 2*SingleBlobMax), small[1000:1100])
 	rep, err := r.Fsck(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -16,16 +15,6 @@ import (
 	"github.com/folio-db/folio/remote/server"
 	"github.com/folio-db/folio/remote/wire"
 )
-
-// randomText returns n incompressible printable bytes.
-func randomText(seed uint64, n int) string {
-	rng := rand.New(rand.NewPCG(seed, seed))
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = byte('!' + rng.IntN(94))
-	}
-	return string(out)
-}
 
 // A document whose stored bytes lost a bit is a 500 with the stable code
 // "damaged" and a message naming the key, never a 200 with the changed
@@ -39,7 +28,7 @@ func TestGetDamagedDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, big := randomText(1, 2000), randomText(2, 3*repo.SingleBlobMax)
+	small, big := string(damagetest.RandomText(1, 2000)), string(damagetest.RandomText(2, 3*repo.SingleBlobMax))
 	commitDocs(t, r, mainRef, map[string]string{"notes/a.txt": small, "big.txt": big, "ok.txt": "fine"}, t0)
 	r.Close()
 	for _, needle := range []string{small[500:600], big[2*repo.SingleBlobMax : 2*repo.SingleBlobMax+100]} {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,4 +54,15 @@ func Flip(dir string, needle []byte) ([]string, error) {
 		err = fmt.Errorf("damagetest: no .sst or .vlog file under %s holds %.20q...", dir, needle)
 	}
 	return changed, err
+}
+
+// RandomText returns n printable bytes from a seeded generator: content
+// that table compression keeps as written, so Flip finds it on disk.
+func RandomText(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte('!' + rng.IntN(94))
+	}
+	return out
 }
