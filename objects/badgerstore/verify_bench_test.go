@@ -73,12 +73,17 @@ func BenchmarkGetVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(len(read)), "objects/op")
+		size := 0
+		for _, data := range read {
+			size += len(data)
+		}
+		b.SetBytes(int64(size))
 		for b.Loop() {
 			for _, data := range read {
 				objects.Hash(data)
 			}
 		}
+		b.ReportMetric(float64(len(read)), "objects/op")
 	})
 	for _, mode := range []string{"verified", "unverified"} {
 		b.Run("open-doc-close/"+mode, func(b *testing.B) {
