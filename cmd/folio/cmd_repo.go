@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -60,10 +61,12 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 
 // runRepair is fsck --repair.
 func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string) error {
-	remotes, err := remotesFor(r.Files, names)
-	if err != nil {
-		return err
+	remotes, noRemote := remotesFor(r.Files, names)
+	if noRemote != nil && (len(names) > 0 || !errors.Is(noRemote, remote.ErrNoRemote)) {
+		return noRemote
 	}
+	// A clean repository needs no remote; a damaged one without any is
+	// told so after the check.
 	rep, err := remote.Repair(ctx, r, remotes, remote.Options{})
 	if err != nil {
 		return err
@@ -72,7 +75,7 @@ func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string) error
 		if err := a.printJSON(rep); err != nil {
 			return err
 		}
-		return fsckResult(rep.Fsck)
+		return repairResult(rep.Fsck, noRemote)
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Repaired)) {
 		for _, id := range rep.Repaired[name] {
@@ -83,7 +86,17 @@ func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string) error
 		a.warnf("warning: %s", rep.Errors[name])
 	}
 	a.printFsck(rep.Fsck)
-	return fsckResult(rep.Fsck)
+	return repairResult(rep.Fsck, noRemote)
+}
+
+// repairResult is the error fsck --repair exits with; noRemote says why
+// nothing was fetched, if that was why.
+func repairResult(rep *repo.FsckReport, noRemote error) error {
+	err := fsckResult(rep)
+	if err != nil && noRemote != nil {
+		return fmt.Errorf("%w (nothing to repair from: %w)", err, noRemote)
+	}
+	return err
 }
 
 // printFsck lists fsck's problems, each with the documents that use the
