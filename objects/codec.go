@@ -82,17 +82,62 @@ func knownVersion(t Type, v byte) bool {
 }
 
 // Verify checks that data is what id names: its hash matches and it decodes
-// as a canonical object of a known type. It is the one check run where bytes
+// as a canonical object of a known type. It is the check run where bytes
 // enter from outside (the network, fsck).
 func Verify(id ID, data []byte) error {
-	if got := Hash(data); got != id {
-		return fmt.Errorf("%w: %s hashes to %s", ErrCorrupt, id.Short(), got.Short())
+	if got, ok := hashMatches(id, data); !ok {
+		return fmt.Errorf("%w %s: its bytes hash to %s", ErrCorrupt, id, got.Short())
 	}
+	return verifyDecodes(data)
+}
+
+// VerifyStored is Verify for bytes read from the store (fsck): a hash
+// mismatch is damage to the store's copy, a *DamagedError.
+func VerifyStored(id ID, data []byte) error {
+	if err := CheckStored(id, data); err != nil {
+		return err
+	}
+	return verifyDecodes(data)
+}
+
+// verifyDecodes checks that data decodes as a canonical object of a known
+// type.
+func verifyDecodes(data []byte) error {
 	if t, err := TypeOf(data); err != nil || t == TypeBlob {
 		return err // any bytes are a blob's content
 	}
 	_, err := Decode(data)
 	return err
+}
+
+// CheckStored checks that bytes read from a store hash to the ID they were
+// stored under. Every store's Get calls it on what it returns, so no read
+// hands on bytes that do not match their ID: a mismatch is a
+// *DamagedError (errors.Is(err, ErrDamaged)) that names the object.
+func CheckStored(id ID, data []byte) error {
+	if got, ok := hashMatches(id, data); !ok {
+		return &DamagedError{ID: id, Got: got}
+	}
+	return nil
+}
+
+// DamagedError is a stored object whose bytes no longer hash to its ID.
+type DamagedError struct {
+	ID  ID // the object read
+	Got ID // what its bytes hash to
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("%v %s: its stored bytes hash to %s", ErrDamaged, e.ID, e.Got.Short())
+}
+
+// Unwrap makes errors.Is(err, ErrDamaged) hold.
+func (e *DamagedError) Unwrap() error { return ErrDamaged }
+
+// hashMatches is the one comparison of bytes with their ID.
+func hashMatches(id ID, data []byte) (ID, bool) {
+	got := Hash(data)
+	return got, got == id
 }
 
 // Decode decodes any object. The result is one of []byte (blob content),

@@ -10,6 +10,11 @@ var (
 	// ErrCorrupt marks data that fails its hash, structure or canonical-form
 	// checks. Wrapped errors carry the detail.
 	ErrCorrupt = errors.New("objects: corrupt object")
+	// ErrDamaged: a stored object whose bytes no longer hash to its ID
+	// (a disk or file that changed under the store). Unlike ErrCorrupt,
+	// which is bad input, it is the store's own fault; the object can be
+	// fetched again by ID from another leader (fsck --repair).
+	ErrDamaged = errors.New("objects: damaged object")
 	// ErrUnknownFormat: a type tag, format version or repository format
 	// this build does not know. Never guessed at.
 	ErrUnknownFormat = errors.New("objects: unknown format")

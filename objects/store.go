@@ -20,7 +20,9 @@ type RefUpdate struct {
 // ObjectReader reads objects by ID.
 type ObjectReader interface {
 	// Get returns the encoded object, or an error wrapping ErrNotFound.
-	// The caller owns the returned bytes.
+	// The bytes returned always hash to id: a store checks them with
+	// CheckStored, and a stored copy that does not match is an error
+	// wrapping ErrDamaged. The caller owns the returned bytes.
 	Get(ctx context.Context, id ID) ([]byte, error)
 	// Has reports whether the object is stored.
 	Has(ctx context.Context, id ID) (bool, error)
@@ -38,7 +40,9 @@ type ObjectWriter interface {
 // ObjectWalker visits every stored object.
 type ObjectWalker interface {
 	// Objects calls fn for each object whose ID starts with prefix, in ID
-	// order. data is only valid during the call.
+	// order. data is only valid during the call, and is as stored,
+	// unchecked (fsck walks to find damage): a caller that hands it on
+	// checks it with CheckStored first.
 	Objects(ctx context.Context, prefix []byte, fn func(id ID, data []byte) error) error
 }
 

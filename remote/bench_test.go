@@ -811,3 +811,54 @@ func parseWrk(b *testing.B, out string) loadResult {
 	}
 	return res
 }
+
+// BenchmarkRepair100k repairs a clone of 100,000 JSON documents of about
+// 1 KiB in which 100 documents are damaged (their stored bytes replaced by
+// other bytes, as a disk that lies would leave them): remote.Repair runs
+// fsck, fetches the 100 objects by ID from the served hub, and runs fsck
+// again to find it clean.
+func BenchmarkRepair100k(b *testing.B) {
+	skipShort(b)
+	const n, size, damaged = 100_000, 1024, 100
+	src, _ := benchRepo(b, b.TempDir(), n, size)
+	src = asServed(b, src)
+	url, count := serveFolio(b, src)
+	ctx := context.Background()
+	var took []time.Duration
+	var reqs, recvd int64
+	for b.Loop() {
+		b.StopTimer()
+		r, _, err := remote.Clone(ctx, url, filepath.Join(b.TempDir(), "clone"), remote.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range damaged {
+			k := i * (n / damaged)
+			good := objects.EncodeBlob(benchDoc(k, 0, size))
+			bad := objects.Object{ID: good.ID, Data: objects.EncodeBlob(benchDoc(k, 1, size)).Data}
+			if err := r.Store().Put(ctx, bad); err != nil {
+				b.Fatal(err)
+			}
+		}
+		origin, err := remote.Lookup(r.Files, "origin")
+		if err != nil {
+			b.Fatal(err)
+		}
+		count.snapshot()
+		b.StartTimer()
+		took = append(took, timed(b, func() error {
+			rep, err := remote.Repair(ctx, r, []remote.Remote{origin}, remote.Options{})
+			if err == nil && (!rep.Fsck.OK() || len(rep.Repaired["origin"]) != damaged) {
+				err = fmt.Errorf("repaired %d objects, fsck after: %d problems", len(rep.Repaired["origin"]), len(rep.Fsck.Problems))
+			}
+			return err
+		}))
+		reqs, recvd, _ = count.snapshot() // what the server sent
+		b.StopTimer()
+		r.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(seconds(median(took)), "repair-s")
+	b.ReportMetric(float64(reqs), "requests")
+	b.ReportMetric(float64(recvd), "bytes-received")
+}

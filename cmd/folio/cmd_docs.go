@@ -98,7 +98,7 @@ on standard error.`,
 			if err := objects.ValidateKey(key); err != nil {
 				return err
 			}
-			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
+			err := a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
 				ctx := cmd.Context()
 				index, conflicts, err := a.snapshot(ctx, r, rev)
 				if err != nil {
@@ -123,6 +123,7 @@ on standard error.`,
 				}
 				return r.CopyDocument(ctx, a.stdout, entry)
 			})
+			return repo.DocumentError(key, err)
 		},
 	}
 	cmd.Flags().StringVar(&rev, "rev", "", "read at this revision instead of the staged state")

@@ -1,27 +1,45 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote"
 	"github.com/spf13/cobra"
 )
 
 func newFsckCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "fsck",
-		Short: "Verify every object and the closure of every ref",
+	var repair bool
+	cmd := &cobra.Command{
+		Use:   "fsck [--repair [REMOTE]]",
+		Short: "Verify every object and the closure of every ref; repair from a remote",
 		Long: `Re-hash and decode every stored object, and check that everything each ref
 reaches (commits, parents, index and conflict maps, documents, chunks) is
-stored. Exits 1 if anything is wrong.`,
-		Args: exactArgs(0),
+stored. Each damaged or missing object is listed with the documents that use
+it (key, ref and commit). Exits 1 if anything is wrong.
+
+With --repair, fetch every damaged or missing object by ID from REMOTE (default:
+each remote in turn), check that it hashes to its ID, store it over the damaged
+copy, and check again. Exits 0 only when the repository is clean afterwards.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 || len(args) == 1 && !repair {
+				return usagef("fsck takes no arguments; fsck --repair takes at most one REMOTE")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
+			return a.withRepo(cmd.Context(), repair, func(r *repo.Repo) error {
+				if repair {
+					return a.runRepair(cmd.Context(), r, args)
+				}
 				rep, err := r.Fsck(cmd.Context())
 				if err != nil {
 					return err
@@ -31,22 +49,86 @@ stored. Exits 1 if anything is wrong.`,
 						return err
 					}
 				} else {
-					for _, p := range rep.Problems {
-						where := ""
-						if p.Ref != "" {
-							where = " (reachable from " + p.Ref + ")"
-						}
-						a.printf("%s: %s%s\n", p.ID, p.Message, where)
-					}
-					a.printf("checked %d objects and %d refs: %d problems\n", rep.Objects, rep.Refs, len(rep.Problems))
+					a.printFsck(rep)
 				}
-				if !rep.OK() {
-					return fmt.Errorf("%w: fsck found %d problems", objects.ErrCorrupt, len(rep.Problems))
-				}
-				return nil
+				return fsckResult(rep)
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "fetch damaged and missing objects by ID from REMOTE (default: every remote)")
+	return cmd
+}
+
+// runRepair is fsck --repair.
+func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string) error {
+	remotes, noRemote := remotesFor(r.Files, names)
+	if noRemote != nil && (len(names) > 0 || !errors.Is(noRemote, remote.ErrNoRemote)) {
+		return noRemote
+	}
+	// A clean repository needs no remote; a damaged one without any is
+	// told so after the check.
+	rep, err := remote.Repair(ctx, r, remotes, remote.Options{})
+	if err != nil {
+		return err
+	}
+	if a.jsonOut {
+		if err := a.printJSON(rep); err != nil {
+			return err
+		}
+		return repairResult(rep.Fsck, noRemote)
+	}
+	for _, name := range slices.Sorted(maps.Keys(rep.Repaired)) {
+		for _, id := range rep.Repaired[name] {
+			a.printf("%s: fetched again from %s\n", id, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(rep.Errors)) {
+		a.warnf("warning: %s", rep.Errors[name])
+	}
+	a.printFsck(rep.Fsck)
+	return repairResult(rep.Fsck, noRemote)
+}
+
+// repairResult is the error fsck --repair exits with; noRemote says why
+// nothing was fetched, if that was why.
+func repairResult(rep *repo.FsckReport, noRemote error) error {
+	err := fsckResult(rep)
+	if err != nil && noRemote != nil {
+		return fmt.Errorf("%w (nothing to repair from: %w)", err, noRemote)
+	}
+	return err
+}
+
+// printFsck lists fsck's problems, each with the documents that use the
+// object, and the counts.
+func (a *app) printFsck(rep *repo.FsckReport) {
+	for _, p := range rep.Problems {
+		where := ""
+		if p.Ref != "" {
+			where = " (reachable from " + p.Ref + ")"
+		}
+		a.printf("%s: %s%s\n", p.ID, withoutPackageNames(p.Message), where)
+		for _, u := range p.Uses {
+			what := "document " + u.Key
+			if u.Key == "" {
+				what = "history"
+			}
+			at := "staged changes"
+			if !u.Commit.IsZero() {
+				at = "commit " + u.Commit.Short()
+			}
+			a.printf("  used by %s on %s at %s\n", what, strings.TrimPrefix(u.Ref, objects.BranchPrefix), at)
+		}
+	}
+	a.printf("checked %d objects and %d refs: %d problems\n", rep.Objects, rep.Refs, len(rep.Problems))
+}
+
+// fsckResult is the error fsck exits with: none for a clean repository.
+func fsckResult(rep *repo.FsckReport) error {
+	if rep.OK() {
+		return nil
+	}
+	return fmt.Errorf("%w: fsck found %d problems", objects.ErrCorrupt, len(rep.Problems))
 }
 
 func newStatsCommand(a *app) *cobra.Command {

@@ -24,12 +24,12 @@ With REV:KEY, print document KEY as it was at REV.`,
 				if isDoc {
 					_, entry, err := r.ResolveDocument(ctx, rev, key)
 					if err != nil {
-						return err
+						return repo.DocumentError(key, err)
 					}
 					if a.jsonOut {
 						return a.printJSON(docJSON{Key: key, ID: entry.ID, Kind: entry.Kind, Size: entry.Size})
 					}
-					return r.CopyDocument(ctx, a.stdout, entry)
+					return repo.DocumentError(key, r.CopyDocument(ctx, a.stdout, entry))
 				}
 				id, err := r.ResolveRevision(ctx, rev)
 				if err != nil {

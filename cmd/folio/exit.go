@@ -71,6 +71,7 @@ var hints = []struct {
 	{repo.ErrNoCommits, "make a first commit with 'folio commit -m MSG'"},
 	{repo.ErrStagedChanges, ""},
 	{objects.ErrNoSpace, "free some space on that disk and try again; nothing was written, and reads still work"},
+	{objects.ErrDamaged, "the repository's files changed under it (disk or file damage): 'folio fsck' lists what is damaged, 'folio fsck --repair [REMOTE]' fetches good copies from another leader"},
 	{objects.ErrUnknownFormat, "this repository was written by a newer folio; upgrade folio"},
 	{repo.ErrUnknownRepoFormat, ""},
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/objects/repo/repotest"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 )
 
 var updateScripts = flag.Bool("update", false, "rewrite the expected output in testdata/script files")
@@ -53,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"waitserve":  waitServe,
 			"gencert":    genCert,
 			"legacykeys": legacyKeys,
+			"damage":     damage,
 		},
 	})
 }
@@ -75,6 +78,18 @@ func waitServe(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("no folio serve announced itself in %s", path)
+}
+
+// damage flips a bit on disk in every copy of TEXT (at least 16 bytes,
+// incompressible) held by the Badger files of repository DIR, as a failing
+// disk would: damage DIR TEXT. The repository must not be open.
+func damage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: damage DIR TEXT")
+	}
+	files, err := damagetest.Flip(ts.MkAbs(filepath.Join(args[0], ".folio")), []byte(args[1]))
+	ts.Check(err)
+	ts.Logf("flipped a bit in %v", files)
 }
 
 // genCert writes a self-signed certificate and key for 127.0.0.1 into

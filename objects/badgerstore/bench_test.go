@@ -83,6 +83,9 @@ func removeFixtures() {
 	if fixture.root != "" {
 		os.RemoveAll(fixture.root)
 	}
+	if indexed.tmp != "" {
+		os.RemoveAll(indexed.tmp)
+	}
 }
 
 // diskUsage returns the apparent size of the files under dir (what

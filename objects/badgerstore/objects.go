@@ -10,7 +10,10 @@ import (
 	"github.com/folio-db/folio/objects"
 )
 
-// Get implements objects.ObjectReader.
+// Get implements objects.ObjectReader. Badger does not check the bytes it
+// reads back (value-log and table checksums are off for speed), so Get
+// checks them against the ID: a flipped bit on disk is an error wrapping
+// objects.ErrDamaged, never wrong bytes.
 func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
@@ -33,6 +36,11 @@ func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: get %s: %w", id.Short(), err)
+	}
+	if !s.unverified {
+		if err := objects.CheckStored(id, data); err != nil {
+			return nil, err
+		}
 	}
 	return data, nil
 }

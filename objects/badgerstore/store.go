@@ -33,6 +33,10 @@ type Store struct {
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
 
+	// unverified, set only by benchmarks, skips the hash check of Get to
+	// measure what it costs.
+	unverified bool
+
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()

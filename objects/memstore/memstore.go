@@ -39,6 +39,9 @@ func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("object %s: %w", id.Short(), objects.ErrNotFound)
 	}
+	if err := objects.CheckStored(id, data); err != nil {
+		return nil, err
+	}
 	return bytes.Clone(data), nil
 }
 
@@ -64,9 +67,8 @@ func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
 		return errClosed
 	}
 	for _, o := range objs {
-		if _, ok := s.objects[o.ID]; !ok {
-			s.objects[o.ID] = bytes.Clone(o.Data)
-		}
+		// Always replace: a good copy replaces a damaged one (repair).
+		s.objects[o.ID] = bytes.Clone(o.Data)
 	}
 	return nil
 }

@@ -209,7 +209,10 @@ func (r *Repo) isJSONDocument(ctx context.Context, e objects.Entry) bool {
 	}
 }
 
-// CopyDocument writes a document's content to w, a chunk at a time.
+// CopyDocument writes a document's content to w, a chunk at a time. Every
+// chunk is checked against its ID before it is written (the store's Get
+// does it), so a damaged document writes no wrong byte: the copy stops
+// with an error wrapping objects.ErrDamaged.
 func (r *Repo) CopyDocument(ctx context.Context, w io.Writer, e objects.Entry) error {
 	data, err := r.store.Get(ctx, e.ID)
 	if err != nil {
@@ -287,6 +290,16 @@ func (r *Repo) Chunks(ctx context.Context, e objects.Entry) ([]objects.ChunkRef,
 		return doc.Chunks, nil
 	}
 	return nil, fmt.Errorf("%w: document %s is a %s", objects.ErrCorrupt, e.ID.Short(), t)
+}
+
+// DocumentError names the document a read failed on when the failure is a
+// damaged object, so the error says which key the damage hurts:
+// "document a/b: damaged object 5e1f...". Other errors pass unchanged.
+func DocumentError(key string, err error) error {
+	if !errors.Is(err, objects.ErrDamaged) {
+		return err
+	}
+	return fmt.Errorf("document %s: %w", key, err)
 }
 
 // ReadDocument returns a document's whole content.

@@ -20,6 +20,37 @@ type Problem struct {
 	ID      objects.ID `json:"id"`
 	Ref     string     `json:"ref,omitempty"` // a ref from which it is reachable, for missing objects
 	Message string     `json:"message"`
+	// Uses are where the walk of the refs met the object: the documents
+	// whose content (or chunk, or conflict record) it is, or the commit
+	// it is, or whose map holds it. At most maxUses.
+	Uses []Use `json:"uses,omitempty"`
+}
+
+// Use is one place a damaged or missing object is needed: document Key
+// (empty for a commit or a map node) as of Commit (zero for staged
+// changes), reached from Ref.
+type Use struct {
+	Key    string     `json:"key,omitempty"`
+	Ref    string     `json:"ref"`
+	Commit objects.ID `json:"commit,omitzero"`
+}
+
+// maxUses bounds the uses fsck lists per problem: an object shared by
+// every commit of a long history would otherwise list them all.
+const maxUses = 10
+
+// Damaged lists the IDs of the problems, once each: the objects a repair
+// fetches again.
+func (f *FsckReport) Damaged() []objects.ID {
+	seen := map[objects.ID]bool{}
+	var out []objects.ID
+	for _, p := range f.Problems {
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			out = append(out, p.ID)
+		}
+	}
+	return out
 }
 
 // OK reports a clean repository.
@@ -27,13 +58,17 @@ func (f *FsckReport) OK() bool { return len(f.Problems) == 0 }
 
 // Fsck re-hashes and decodes every stored object, then checks that every
 // ref's closure (commits, parents, maps, conflict records, documents,
-// chunks) is fully stored.
+// chunks) is fully stored, and says where each damaged or missing object
+// is used (Problem.Uses).
 func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 	rep := &FsckReport{Problems: []Problem{}}
+	c := &closure{r: r, seen: map[objects.ID]bool{}, entries: map[objects.ID]bool{},
+		bad: map[objects.ID]bool{}, uses: map[objects.ID][]Use{}}
 	err := r.store.Objects(ctx, nil, func(id objects.ID, data []byte) error {
 		rep.Objects++
-		if err := objects.Verify(id, data); err != nil {
+		if err := objects.VerifyStored(id, data); err != nil {
 			rep.Problems = append(rep.Problems, Problem{ID: id, Message: err.Error()})
+			c.bad[id] = true
 		}
 		return nil
 	})
@@ -45,9 +80,9 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 		return nil, err
 	}
 	rep.Refs = len(refs)
-	c := &closure{r: r, seen: map[objects.ID]bool{}, entries: map[objects.ID]bool{}}
 	for _, ref := range refs {
 		c.missing = nil
+		c.ref, c.commit = ref.Name, objects.ID{}
 		if err := c.visitRef(ctx, ref); err != nil {
 			return nil, err
 		}
@@ -55,6 +90,9 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 			m.Ref = ref.Name
 			rep.Problems = append(rep.Problems, m)
 		}
+	}
+	for i := range rep.Problems {
+		rep.Problems[i].Uses = c.uses[rep.Problems[i].ID]
 	}
 	return rep, nil
 }
@@ -66,15 +104,37 @@ type closure struct {
 	seen    map[objects.ID]bool // commits and map nodes
 	entries map[objects.ID]bool // documents and conflict records
 	missing []Problem
+	// bad holds the damaged and missing objects found so far, uses where
+	// the walk met them; ref and commit are where the walk is.
+	bad    map[objects.ID]bool
+	uses   map[objects.ID][]Use
+	ref    string
+	commit objects.ID
 }
 
+// get reads an object of the closure. A missing one is a problem; a
+// damaged one was reported by the pass over the objects: both return no
+// bytes and no error.
 func (c *closure) get(ctx context.Context, id objects.ID, what string) ([]byte, error) {
 	data, err := c.r.store.Get(ctx, id)
-	if errors.Is(err, objects.ErrNotFound) {
+	switch {
+	case errors.Is(err, objects.ErrNotFound):
 		c.missing = append(c.missing, Problem{ID: id, Message: "missing " + what})
+		c.bad[id] = true
+		return nil, nil
+	case errors.Is(err, objects.ErrDamaged):
+		c.bad[id] = true
 		return nil, nil
 	}
 	return data, err
+}
+
+// note records that document key (empty: a commit or map node) at the
+// walk's ref and commit uses id, if id is damaged or missing.
+func (c *closure) note(id objects.ID, key string) {
+	if c.bad[id] && len(c.uses[id]) < maxUses {
+		c.uses[id] = append(c.uses[id], Use{Key: key, Ref: c.ref, Commit: c.commit})
+	}
 }
 
 func (c *closure) visitRef(ctx context.Context, ref objects.Ref) error {
@@ -97,6 +157,7 @@ func (c *closure) visitRef(ctx context.Context, ref objects.Ref) error {
 				}
 			}
 		}
+		c.commit = objects.ID{} // staged changes
 		return c.visitMaps(ctx, ws.Index, ws.Conflicts)
 	}
 	c.missing = append(c.missing, Problem{ID: ref.ID, Message: "ref points at neither a commit nor a working set"})
@@ -112,11 +173,13 @@ func (c *closure) visitCommits(ctx context.Context, start objects.ID) error {
 			continue
 		}
 		c.seen[id] = true
+		c.commit = id
 		data, err := c.get(ctx, id, "commit")
 		if err != nil {
 			return err
 		}
 		if data == nil {
+			c.note(id, "")
 			continue
 		}
 		commit, err := objects.DecodeCommit(data)
@@ -140,6 +203,8 @@ func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
 			return err
 		} else if !ok {
 			c.missing = append(c.missing, Problem{ID: root, Message: "missing map root"})
+			c.bad[root] = true
+			c.note(root, "")
 			continue
 		}
 		err := c.r.tree.Walk(ctx, root, func(id objects.ID, n *objects.Node) (bool, error) {
@@ -151,13 +216,19 @@ func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
 				return true, nil
 			}
 			for _, it := range n.Items {
-				if err := c.visitEntry(ctx, it.Entry); err != nil {
+				if err := c.visitEntry(ctx, it.Key, it.Entry); err != nil {
 					return false, err
 				}
 			}
 			return false, nil
 		})
+		var damaged *objects.DamagedError
 		switch {
+		case errors.As(err, &damaged):
+			// The pass over the objects reported the node; the walk
+			// stops there, and goes on with the next map.
+			c.bad[damaged.ID] = true
+			c.note(damaged.ID, "")
 		case errors.Is(err, objects.ErrNotFound):
 			c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map incomplete: %v", err)})
 		case errors.Is(err, objects.ErrCorrupt):
@@ -171,7 +242,9 @@ func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
 	return nil
 }
 
-func (c *closure) visitEntry(ctx context.Context, e objects.Entry) error {
+// visitEntry checks the document or conflict record e stored under key.
+func (c *closure) visitEntry(ctx context.Context, key string, e objects.Entry) error {
+	defer c.note(e.ID, key) // after get found it missing, if it is
 	if c.entries[e.ID] {
 		return nil
 	}
@@ -197,7 +270,9 @@ func (c *closure) visitEntry(ctx context.Context, e objects.Entry) error {
 				return err
 			} else if !ok {
 				c.missing = append(c.missing, Problem{ID: ch.ID, Message: "missing chunk"})
+				c.bad[ch.ID] = true
 			}
+			c.note(ch.ID, key)
 		}
 	case objects.TypeConflict:
 		rec, err := objects.DecodeConflict(data)
@@ -206,13 +281,13 @@ func (c *closure) visitEntry(ctx context.Context, e objects.Entry) error {
 		}
 		for _, side := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
 			if !side.ID.IsZero() {
-				if err := c.visitEntry(ctx, side); err != nil {
+				if err := c.visitEntry(ctx, key, side); err != nil {
 					return err
 				}
 			}
 		}
 		for _, old := range rec.Replaces {
-			if err := c.visitEntry(ctx, objects.Entry{ID: old, Kind: objects.KindConflict}); err != nil {
+			if err := c.visitEntry(ctx, key, objects.Entry{ID: old, Kind: objects.KindConflict}); err != nil {
 				return err
 			}
 		}

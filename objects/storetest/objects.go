@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -91,6 +92,27 @@ func testPutTwice(t *testing.T, s objects.Store) {
 	}
 	if ids := objectIDs(t, s, nil); len(ids) != 2 {
 		t.Errorf("Objects visits %d objects after putting two distinct ones many times", len(ids))
+	}
+}
+
+// testDamagedReadsFail stores bytes under an ID they do not hash to, as a
+// disk that flipped a bit would hold them: Get refuses them with an error
+// wrapping objects.ErrDamaged that names the object, and putting the good
+// bytes again (a repair) replaces the damaged copy.
+func testDamagedReadsFail(t *testing.T, s objects.Store) {
+	ctx := t.Context()
+	good := blob("good bytes")
+	mustPut(t, s, objects.Object{ID: good.ID, Data: blob("good byteS").Data})
+	data, err := s.Get(ctx, good.ID)
+	if !errors.Is(err, objects.ErrDamaged) || data != nil {
+		t.Fatalf("Get of a damaged object = %q, %v; want no bytes and ErrDamaged", data, err)
+	}
+	if !strings.Contains(err.Error(), good.ID.String()) {
+		t.Errorf("the error %q does not name the object %s", err, good.ID)
+	}
+	mustPut(t, s, good)
+	if data, err := s.Get(ctx, good.ID); err != nil || !bytes.Equal(data, good.Data) {
+		t.Fatalf("Get after putting the good bytes again = %q, %v", data, err)
 	}
 }
 

@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) objects.Store) {
 		{"GetMissing", testGetMissing},
 		{"CallerOwnsBytes", testCallerOwnsBytes},
 		{"PutTwice", testPutTwice},
+		{"DamagedReadsFail", testDamagedReadsFail},
 		{"ManyObjects", testManyObjects},
 		{"ObjectsPrefix", testObjectsPrefix},
 		{"ObjectsStopsOnError", testObjectsStopsOnError},

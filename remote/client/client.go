@@ -191,21 +191,36 @@ func (c *Client) Refs(ctx context.Context) (*wire.RefsResponse, error) {
 // succeeds only if receive read the whole pack (io.EOF from Next).
 func (c *Client) Fetch(ctx context.Context, req wire.FetchRequest, limits wire.Limits,
 	receive func(*wire.FetchResponse, *wire.PackReader) error) error {
+	return c.postForPack(ctx, wire.PathFetch, req, func(body *bufio.Reader) error {
+		var head wire.FetchResponse
+		if err := wire.ReadFrame(body, &head); err != nil {
+			return err
+		}
+		return receive(&head, wire.NewPackReader(body, limits))
+	})
+}
+
+// Objects asks for objects by ID (a repair); receive reads the pack of
+// those the server holds intact. The request succeeds only if receive read
+// the whole pack (io.EOF from Next).
+func (c *Client) Objects(ctx context.Context, req wire.ObjectsRequest, limits wire.Limits, receive func(*wire.PackReader) error) error {
+	return c.postForPack(ctx, wire.PathObjects, req, func(body *bufio.Reader) error {
+		return receive(wire.NewPackReader(body, limits))
+	})
+}
+
+// postForPack posts a JSON request and hands the streamed reply to read.
+func (c *Client) postForPack(ctx context.Context, path string, req any, read func(*bufio.Reader) error) error {
 	data, err := json.Marshal(req)
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(ctx, http.MethodPost, wire.PathFetch, wire.ContentJSON, bytes.NewReader(data))
+	resp, err := c.do(ctx, http.MethodPost, path, wire.ContentJSON, bytes.NewReader(data))
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	body := bufio.NewReaderSize(resp.Body, 64<<10)
-	var head wire.FetchResponse
-	if err := wire.ReadFrame(body, &head); err != nil {
-		return err
-	}
-	return receive(&head, wire.NewPackReader(body, limits))
+	return read(bufio.NewReaderSize(resp.Body, 64<<10))
 }
 
 // Push sends a push request and a pack written by send, streaming: the pack

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -60,7 +61,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := err.Error()
 	if st == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error"
+		if !errors.Is(err, objects.ErrDamaged) { // which key and object: no secret, and what an operator needs
+			msg = "internal error"
+		}
 	}
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="folio"`)

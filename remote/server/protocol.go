@@ -78,23 +78,34 @@ func (s *Server) fetch(q *request) error {
 	for _, r := range refs.Refs {
 		wants = append(wants, r.ID)
 	}
+	head := wire.FetchResponse{Head: refs.Head, Refs: refs.Refs}
+	return s.sendPack(q, "fetch", func(bw io.Writer, pw *wire.PackWriter) error {
+		if err := wire.WriteFrame(bw, head); err != nil {
+			return err
+		}
+		_, err := transfer.Send(q.Context(), q.repo.Store(), pw, wants, req.Haves)
+		return err
+	})
+}
+
+// sendPack answers 200 and streams what send writes: first to bw (a
+// frame), then a pack to pw. A failure once the status is sent cuts the
+// connection, so the client's reader reports the pack as truncated
+// instead of trusting it.
+func (s *Server) sendPack(q *request, what string, send func(bw io.Writer, pw *wire.PackWriter) error) error {
 	q.w.Header().Set("Content-Type", wire.ContentFramed)
 	q.w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(stallGuard(q.w), 64<<10)
-	err = wire.WriteFrame(bw, wire.FetchResponse{Head: refs.Head, Refs: refs.Refs})
+	pw := wire.NewPackWriter(bw, wire.WriterOptions{})
+	err := send(bw, pw)
 	if err == nil {
-		pw := wire.NewPackWriter(bw, wire.WriterOptions{})
-		if _, err = transfer.Send(q.Context(), q.repo.Store(), pw, wants, req.Haves); err == nil {
-			err = pw.Close()
-		}
+		err = pw.Close()
 	}
 	if err == nil {
 		err = bw.Flush()
 	}
 	if err != nil {
-		// The status is sent: cut the connection, so the client's reader
-		// reports the pack as truncated instead of trusting it.
-		s.log.Warn("fetch cut short", "repo", q.repo.Name, "err", err)
+		s.log.Warn(what+" cut short", "repo", q.repo.Name, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return nil

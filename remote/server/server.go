@@ -117,6 +117,7 @@ func New(opts Options) *Server {
 		{"GET /" + wire.PathRefs, ScopeRead, opts.Limits.RequestTimeout, s.refs},
 		{"POST /" + wire.PathFetch, ScopeRead, opts.Limits.TransferTimeout, s.fetch},
 		{"POST /" + wire.PathPush, ScopeReadWrite, opts.Limits.TransferTimeout, s.push},
+		{"POST /" + wire.PathObjects, ScopeRead, opts.Limits.TransferTimeout, s.objects},
 		{"POST /" + wire.PathSync, ScopeReadWrite, opts.Limits.TransferTimeout, s.sync},
 		{"GET /" + wire.PathLog, ScopeRead, opts.Limits.RequestTimeout, s.log_},
 		{"GET /" + wire.PathDocs, ScopeRead, opts.Limits.RequestTimeout, s.listDocs},

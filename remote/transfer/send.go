@@ -135,6 +135,10 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 		if !needed[id] || len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
 			return nil
 		}
+		// The walk hands over stored bytes unchecked.
+		if err := objects.CheckStored(id, data); err != nil {
+			return err
+		}
 		return s.write(objects.Object{ID: id, Data: data})
 	})
 }

@@ -59,6 +59,7 @@ var codes = []struct {
 	{"too_large", objects.ErrTooLarge},
 	{"unknown_format", objects.ErrUnknownFormat},
 	{"corrupt", objects.ErrCorrupt},
+	{"damaged", objects.ErrDamaged}, // the server's own copy: HTTP 500
 	{"invalid_key", objects.ErrInvalidKey},
 	{"invalid_ref", objects.ErrInvalidRef},
 	{"invalid_id", objects.ErrInvalidID},

@@ -20,6 +20,7 @@ func TestErrorCodeRoundTrip(t *testing.T) {
 		{objects.ErrNotFound, "not_found"},
 		{objects.ErrRefChanged, "ref_changed"},
 		{objects.ErrCorrupt, "corrupt"},
+		{objects.ErrDamaged, "damaged"},
 		{objects.ErrUnknownFormat, "unknown_format"},
 		{objects.ErrTooLarge, "too_large"},
 		{objects.ErrInvalidKey, "invalid_key"},

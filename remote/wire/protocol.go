@@ -19,6 +19,9 @@ const (
 	PathSync  = "v1/sync"  // POST SyncRequest: the server syncs its own repository
 	PathDocs  = "v1/docs"  // the document API
 	PathLog   = "v1/log"   // GET: commits of a branch
+	// PathObjects serves objects by ID, for repairs: POST ObjectsRequest,
+	// answered by a pack of those the server holds intact.
+	PathObjects = "v1/objects"
 )
 
 // Content types.
@@ -68,6 +71,17 @@ type PushResponse struct {
 	Updated []RefUpdate `json:"updated"`
 	Objects int         `json:"objects"`
 }
+
+// ObjectsRequest asks for objects by ID (a repair of damaged or missing
+// objects). The server sends those it holds intact, in any order, and
+// leaves out the others.
+type ObjectsRequest struct {
+	IDs []objects.ID `json:"ids"`
+}
+
+// MaxObjectsRequest bounds the IDs of one ObjectsRequest (its JSON stays
+// well under MaxFrame); a client asks for more in several requests.
+const MaxObjectsRequest = 50_000
 
 // SyncRequest asks a server to sync its repository with some of its
 // remotes (all when empty).
