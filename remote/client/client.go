@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,17 +13,21 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/folio-db/folio/remote/wire"
 )
 
 // Client talks to one repository on a folio server.
 type Client struct {
-	base    *url.URL
-	token   string
-	http    *http.Client
-	stats   Stats
-	onBytes func(int64)
+	base     *url.URL
+	token    string
+	http     *http.Client
+	timeouts Timeouts
+	stats    Stats
+	onBytes  func(int64)
 }
 
 // Stats counts what a client moved.
@@ -41,6 +46,10 @@ type Options struct {
 	// OnBytes, when set, is told of every chunk of bytes sent or
 	// received, for progress displays.
 	OnBytes func(n int64)
+	// Timeouts bound the waits for the server (zero: DefaultTimeouts).
+	// Connect and Handshake apply when HTTP is nil; give a client made by
+	// NewHTTPClient to keep them with other settings.
+	Timeouts Timeouts
 }
 
 // New returns a client for the repository at rawURL (http or https).
@@ -55,9 +64,9 @@ func New(rawURL string, opts Options) (*Client, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	c := &Client{base: u, token: opts.Token, http: opts.HTTP, onBytes: opts.OnBytes}
+	c := &Client{base: u, token: opts.Token, http: opts.HTTP, timeouts: opts.Timeouts.withDefaults(), onBytes: opts.OnBytes}
 	if c.http == nil {
-		c.http = http.DefaultClient
+		c.http = NewHTTPClient(c.timeouts, nil)
 	}
 	return c, nil
 }
@@ -73,10 +82,22 @@ func (c *Client) endpoint(path string) string {
 }
 
 // do sends a request and checks the status; a failed request's JSON error
-// becomes the matching sentinel error.
+// becomes the matching sentinel error. A watchdog bounds every wait: for the
+// reply (reply long), and for each stretch of the transfer without progress.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), c.counting(body, &c.stats.BytesSent))
+	return c.doWaiting(ctx, c.timeouts.Reply, method, path, contentType, body)
+}
+
+func (c *Client) doWaiting(ctx context.Context, reply time.Duration, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	ctx, dog := newWatchdog(ctx, c.URL(), c.timeouts, reply)
+	if body == nil {
+		dog.sent()
+	} else {
+		body = &watched{r: c.counting(body, &c.stats.BytesSent), dog: dog, ctx: ctx, what: "the request stalled", atEOF: dog.sent}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), body)
 	if err != nil {
+		dog.stop()
 		return nil, err
 	}
 	if contentType != "" {
@@ -88,44 +109,110 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	c.stats.Requests.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
+		dog.stop()
 		var urlErr *url.Error
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err // it repeats the method and URL
+		}
+		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
+			return nil, cause
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the connection closed before a reply (run it again): %w", err)
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, c.endpoint(path), err)
 	}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{c.counting(resp.Body, &c.stats.BytesReceived), resp.Body}
+	dog.replied()
+	resp.Body = &watchedBody{watched{r: c.counting(resp.Body, &c.stats.BytesReceived), dog: dog, ctx: ctx, what: "the reply stalled"}, resp.Body}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
-		return nil, responseError(resp)
+		return nil, responseError(resp, c.URL())
 	}
 	return resp, nil
 }
 
-// responseError turns an error response into an error.
-func responseError(resp *http.Response) error {
+// watched reports a body's progress to the request's watchdog, and turns
+// the cancellation the watchdog caused into its timeout error.
+type watched struct {
+	r     io.Reader
+	dog   *watchdog
+	ctx   context.Context
+	what  string
+	atEOF func()
+}
+
+func (w *watched) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	w.dog.progress(n, w.what)
+	if err == io.EOF && w.atEOF != nil {
+		w.atEOF()
+	}
+	if err != nil && err != io.EOF {
+		if cause := context.Cause(w.ctx); errors.Is(cause, ErrTimeout) {
+			err = cause
+		}
+	}
+	return n, err
+}
+
+// watchedBody is a reply's body: closing it ends the watch.
+type watchedBody struct {
+	watched
+	c io.Closer
+}
+
+func (w *watchedBody) Close() error {
+	w.dog.stop()
+	return w.c.Close()
+}
+
+// ErrNotFolio: the reply did not come from a folio server (a web server,
+// a proxy's error page, a wrong URL).
+var ErrNotFolio = errors.New("client: not a folio server")
+
+// maxBodyLine bounds how much of a foreign error page an error quotes.
+const maxBodyLine = 200
+
+// responseError turns an error response into an error. A reply that is not
+// folio's JSON error is quoted by its status and at most one line.
+func responseError(resp *http.Response, url string) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var e wire.Error
 	if json.Unmarshal(data, &e) == nil && e.Code != "" {
 		return wire.CodeError(e.Code, e.Message)
 	}
-	msg := strings.TrimSpace(string(data))
-	if msg == "" {
-		msg = resp.Status
-	}
+	msg := firstLine(string(data))
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return wire.CodeError("unauthorized", msg)
+		return wire.CodeError("unauthorized", cmp.Or(msg, resp.Status))
 	case http.StatusForbidden:
-		return wire.CodeError("forbidden", msg)
+		return wire.CodeError("forbidden", cmp.Or(msg, resp.Status))
 	}
-	return fmt.Errorf("server: %s", msg)
+	if msg != "" {
+		msg = ": " + msg
+	}
+	return fmt.Errorf("%s: %w (HTTP %s%s)", url, ErrNotFolio, resp.Status, msg)
+}
+
+// firstLine is the first non-empty line of s, cut to maxBodyLine bytes
+// and to valid UTF-8, without control characters.
+func firstLine(s string) string {
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			s = line
+			break
+		}
+	}
+	s = strings.TrimSpace(s)
+	if len(s) > maxBodyLine {
+		s = s[:maxBodyLine] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 }
 
 func (c *Client) counting(r io.Reader, n *atomic.Int64) io.Reader {
@@ -160,12 +247,12 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 	return decodeJSON(resp.Body, out)
 }
 
-func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
+func (c *Client) postJSON(ctx context.Context, reply time.Duration, path string, in, out any) error {
 	data, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(ctx, http.MethodPost, path, wire.ContentJSON, bytes.NewReader(data))
+	resp, err := c.doWaiting(ctx, reply, http.MethodPost, path, wire.ContentJSON, bytes.NewReader(data))
 	if err != nil {
 		return err
 	}
@@ -239,7 +326,7 @@ func (c *Client) Push(ctx context.Context, req wire.PushRequest, send func(*wire
 // report is whatever the server returns, as raw JSON.
 func (c *Client) Sync(ctx context.Context, req wire.SyncRequest) (json.RawMessage, error) {
 	var out json.RawMessage
-	err := c.postJSON(ctx, wire.PathSync, req, &out)
+	err := c.postJSON(ctx, max(syncReply, c.timeouts.Reply), wire.PathSync, req, &out)
 	return out, err
 }
 

@@ -77,6 +77,12 @@ type SyncRequest struct {
 	Attempts int `json:"attempts,omitempty"`
 }
 
+// StallBytes is the least a transfer must move in either direction per
+// stall timeout: a peer that sends nothing, or trickles a byte at a time,
+// is cut off; one that keeps moving is not, however long it takes. A body
+// smaller than this must arrive whole within one stall timeout.
+const StallBytes = 16 << 10
+
 // MaxFrame bounds a framed JSON message.
 const MaxFrame = 16 << 20
 
