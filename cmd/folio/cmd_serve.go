@@ -26,7 +26,7 @@ import (
 type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes                      int64
-	shutdownGrace                                    time.Duration
+	shutdownGrace, stall, request, transfer          time.Duration
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -51,9 +51,14 @@ With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
 'folio serve token add'); without it, anyone who can reach --addr may read and
 write, so the default address is 127.0.0.1. --tls-cert and --tls-key serve
 HTTPS. SIGINT or SIGTERM stops accepting requests and lets those in flight
-finish, for up to --shutdown-grace; a push cut off after that moves no ref,
+finish, for up to --shutdown-grace; then it cancels those still running and
+waits for them before closing the repositories. A push cut off moves no ref,
 since a push's refs move all at once at its end. Logs are structured
 (log/slog) on stderr.
+
+A client that stops sending or reading for --stall-timeout (or moves under
+16 KiB in it) is dropped; a fetch, push or sync may take --transfer-timeout
+in all, any other request --request-timeout.
 
 While it runs, 'folio sync' in the repository goes through the server.`,
 		Args: exactArgs(0),
@@ -69,6 +74,9 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxPush, "max-push-bytes", server.DefaultLimits.MaxPushBytes, "largest push request body")
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
+	f.DurationVar(&o.stall, "stall-timeout", server.DefaultLimits.StallTimeout, "drop a client that moves under 16 KiB in this long")
+	f.DurationVar(&o.request, "request-timeout", server.DefaultLimits.RequestTimeout, "longest a document or refs request may take")
+	f.DurationVar(&o.transfer, "transfer-timeout", server.DefaultLimits.TransferTimeout, "longest a fetch, push or sync may take")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
@@ -89,6 +97,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	opts := server.Options{Logger: logger, Limits: server.DefaultLimits}
 	opts.Limits.MaxPushBytes, opts.Limits.MaxDocumentSize = o.maxPush, o.maxDoc
+	opts.Limits.StallTimeout, opts.Limits.RequestTimeout, opts.Limits.TransferTimeout = o.stall, o.request, o.transfer
 	if o.authFile != "" {
 		if opts.Auth, err = server.LoadAuth(o.authFile); err != nil {
 			return err
@@ -160,7 +169,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		}
 		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes}), nil
 	}
-	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	handler := server.New(opts)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("serving", "url", baseURL, "root", o.root, "auth", o.authFile != "")
 	a.warnf("serving on %s", baseURL)
@@ -180,11 +190,13 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	logger.Info("shutting down: letting requests in flight finish", "grace", o.shutdownGrace)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// The repositories close (deferred above) once no handler uses them.
+	err = handler.Shutdown(shutdownCtx, srv)
+	if serveErr := <-done; !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
 	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err != nil {
+		return fmt.Errorf("shutdown: requests still running after %s were cancelled: %w", o.shutdownGrace, err)
 	}
 	return nil
 }

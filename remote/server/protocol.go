@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
@@ -80,7 +79,7 @@ func (s *Server) fetch(q *request) error {
 	}
 	q.w.Header().Set("Content-Type", wire.ContentFramed)
 	q.w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(stallGuard(q.w), 64<<10)
+	bw := bufio.NewWriterSize(q.w, 64<<10)
 	err = wire.WriteFrame(bw, wire.FetchResponse{Head: refs.Head, Refs: refs.Refs})
 	if err == nil {
 		pw := wire.NewPackWriter(bw, wire.WriterOptions{})
@@ -103,7 +102,7 @@ func (s *Server) fetch(q *request) error {
 // push stores a pack and moves the refs of the request, all or none.
 func (s *Server) push(q *request) error {
 	ctx := q.Context()
-	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, stallGuardBody(q.w, q.Body), s.opts.Limits.MaxPushBytes), 64<<10)
+	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxPushBytes), 64<<10)
 	var req wire.PushRequest
 	if err := wire.ReadFrame(body, &req); err != nil {
 		return err
@@ -189,41 +188,4 @@ func (s *Server) sync(q *request) error {
 	}
 	writeJSON(q.w, http.StatusOK, report)
 	return nil
-}
-
-// stallTimeout is how long a transfer may make no progress: a client that
-// stops reading a fetch, or stops sending a push, loses the connection
-// instead of holding a goroutine and its buffers forever. Transfers that
-// move keep going however long they take.
-const stallTimeout = 2 * time.Minute
-
-// stallGuard extends the connection's write deadline before every write.
-func stallGuard(w http.ResponseWriter) io.Writer {
-	return &deadlineWriter{w: w, rc: http.NewResponseController(w)}
-}
-
-type deadlineWriter struct {
-	w  io.Writer
-	rc *http.ResponseController
-}
-
-func (d *deadlineWriter) Write(p []byte) (int, error) {
-	d.rc.SetWriteDeadline(time.Now().Add(stallTimeout))
-	return d.w.Write(p)
-}
-
-// stallGuardBody extends the connection's read deadline before every read
-// of a request body.
-func stallGuardBody(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
-	return &deadlineReader{ReadCloser: body, rc: http.NewResponseController(w)}
-}
-
-type deadlineReader struct {
-	io.ReadCloser
-	rc *http.ResponseController
-}
-
-func (d *deadlineReader) Read(p []byte) (int, error) {
-	d.rc.SetReadDeadline(time.Now().Add(stallTimeout))
-	return d.ReadCloser.Read(p)
 }
