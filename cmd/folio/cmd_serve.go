@@ -167,7 +167,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes}), nil
+		cfg, err := r.Config()
+		if err != nil {
+			return nil, err
+		}
+		timeouts, err := remote.ConfiguredTimeouts(cfg, 0)
+		if err != nil {
+			return nil, err
+		}
+		return remote.SyncAll(ctx, r, remotes, remote.SyncOptions{Options: remote.Options{Timeouts: timeouts}, Attempts: req.Attempts, Writes: writes}), nil
 	}
 	handler := server.New(opts)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,

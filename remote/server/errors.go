@@ -55,7 +55,7 @@ func code(err error) string {
 // without detail.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	st := status(err)
-	msg := err.Error()
+	msg := wire.UserMessage(err)
 	if st == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error"

@@ -3,10 +3,10 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"errors"
 	"net"
 	"net/http"
 	"strings"
