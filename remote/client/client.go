@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -90,18 +91,22 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 
 func (c *Client) doWaiting(ctx context.Context, reply time.Duration, method, path, contentType string, body io.Reader) (*http.Response, error) {
 	ctx, dog := newWatchdog(ctx, c.URL(), c.timeouts, reply)
+	var reqBody io.Reader
 	if body == nil {
 		dog.sent()
 	} else {
-		body = &watched{r: c.counting(body, &c.stats.BytesSent), dog: dog, ctx: ctx, what: "the request stalled", atEOF: dog.sent}
+		reqBody = &watched{r: c.counting(body, &c.stats.BytesSent), dog: dog, ctx: ctx, what: "the request stalled", atEOF: dog.sent}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), body)
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path), reqBody)
 	if err != nil {
 		dog.stop()
 		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if b, ok := body.(jsonBody); ok {
+		req.Header.Set(wire.ChecksumHeader, b.checksum)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -244,25 +249,47 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	return decodeJSON(resp.Body, out)
+	return decodeJSON(resp, out)
 }
 
 func (c *Client) postJSON(ctx context.Context, reply time.Duration, path string, in, out any) error {
-	data, err := json.Marshal(in)
+	body, err := newJSONBody(in)
 	if err != nil {
 		return err
 	}
-	resp, err := c.doWaiting(ctx, reply, http.MethodPost, path, wire.ContentJSON, bytes.NewReader(data))
+	resp, err := c.doWaiting(ctx, reply, http.MethodPost, path, wire.ContentJSON, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	return decodeJSON(resp.Body, out)
+	return decodeJSON(resp, out)
 }
 
-func decodeJSON(r io.Reader, out any) error {
-	if err := json.NewDecoder(io.LimitReader(r, wire.MaxFrame)).Decode(out); err != nil {
+// jsonBody is a JSON request body sent with its checksum.
+type jsonBody struct {
+	*bytes.Reader
+	checksum string
+}
+
+func newJSONBody(v any) (jsonBody, error) {
+	data, err := json.Marshal(v)
+	return jsonBody{bytes.NewReader(data), wire.Checksum(data)}, err
+}
+
+// decodeJSON reads a JSON reply after checking it against its checksum.
+func decodeJSON(resp *http.Response, out any) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, wire.MaxFrame+1))
+	switch {
+	case err != nil:
 		return fmt.Errorf("server reply: %w", err)
+	case len(data) > wire.MaxFrame:
+		return fmt.Errorf("server reply: %w: over %d bytes", objects.ErrTooLarge, wire.MaxFrame)
+	}
+	if err := wire.CheckBody(data, resp.Header.Get(wire.ChecksumHeader)); err != nil {
+		return fmt.Errorf("server reply: %w", err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("server reply: %w: %v", objects.ErrCorrupt, err)
 	}
 	return nil
 }
@@ -270,7 +297,13 @@ func decodeJSON(r io.Reader, out any) error {
 // Refs lists the repository's branches and tags.
 func (c *Client) Refs(ctx context.Context) (*wire.RefsResponse, error) {
 	var out wire.RefsResponse
-	return &out, c.getJSON(ctx, wire.PathRefs, &out)
+	if err := c.getJSON(ctx, wire.PathRefs, &out); err != nil {
+		return nil, err
+	}
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("the server's refs: %w", err)
+	}
+	return &out, nil
 }
 
 // Fetch asks for the refs under the request's prefixes and the objects the
@@ -278,21 +311,24 @@ func (c *Client) Refs(ctx context.Context) (*wire.RefsResponse, error) {
 // succeeds only if receive read the whole pack (io.EOF from Next).
 func (c *Client) Fetch(ctx context.Context, req wire.FetchRequest, limits wire.Limits,
 	receive func(*wire.FetchResponse, *wire.PackReader) error) error {
-	data, err := json.Marshal(req)
+	body, err := newJSONBody(req)
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(ctx, http.MethodPost, wire.PathFetch, wire.ContentJSON, bytes.NewReader(data))
+	resp, err := c.do(ctx, http.MethodPost, wire.PathFetch, wire.ContentJSON, body)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	body := bufio.NewReaderSize(resp.Body, 64<<10)
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var head wire.FetchResponse
-	if err := wire.ReadFrame(body, &head); err != nil {
+	if err := wire.ReadFrame(br, &head); err != nil {
 		return err
 	}
-	return receive(&head, wire.NewPackReader(body, limits))
+	if err := head.Validate(); err != nil {
+		return fmt.Errorf("the server's refs: %w", err)
+	}
+	return receive(&head, wire.NewPackReader(br, limits))
 }
 
 // Push sends a push request and a pack written by send, streaming: the pack
@@ -316,7 +352,7 @@ func (c *Client) Push(ctx context.Context, req wire.PushRequest, send func(*wire
 	}
 	defer resp.Body.Close()
 	var out wire.PushResponse
-	if err := decodeJSON(resp.Body, &out); err != nil {
+	if err := decodeJSON(resp, &out); err != nil {
 		return nil, fmt.Errorf("the push may have been applied but its reply was cut short (fetch to see): %w", err)
 	}
 	return &out, nil

@@ -47,8 +47,22 @@ func (s *Server) refs(q *request) error {
 	return nil
 }
 
-func readJSON(r io.Reader, v any) error {
-	if err := json.NewDecoder(io.LimitReader(r, wire.MaxFrame)).Decode(v); err != nil {
+// readJSON reads a JSON control message, checked against its checksum
+// when the client sent one (folio's client does; curl need not).
+func readJSON(q *request, v any) error {
+	data, err := io.ReadAll(io.LimitReader(q.Body, wire.MaxFrame+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > wire.MaxFrame {
+		return fmt.Errorf("%w: a request body over %d bytes", objects.ErrTooLarge, wire.MaxFrame)
+	}
+	if sum := q.Header.Get(wire.ChecksumHeader); sum != "" {
+		if err := wire.CheckBody(data, sum); err != nil {
+			return err
+		}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
 		return badRequest(fmt.Sprintf("request body: %v", err))
 	}
 	return nil
@@ -57,7 +71,7 @@ func readJSON(r io.Reader, v any) error {
 // fetch answers with the refs and a pack of what the client lacks.
 func (s *Server) fetch(q *request) error {
 	var req wire.FetchRequest
-	if err := readJSON(q.Body, &req); err != nil {
+	if err := readJSON(q, &req); err != nil {
 		return err
 	}
 	prefixes := req.Prefixes
@@ -179,7 +193,7 @@ func (s *Server) sync(q *request) error {
 		return badRequest("this server does not sync")
 	}
 	var req wire.SyncRequest
-	if err := readJSON(q.Body, &req); err != nil {
+	if err := readJSON(q, &req); err != nil {
 		return err
 	}
 	report, err := s.opts.Sync(q.Context(), q.repo.Repo, &q.repo.writeMu, req)
