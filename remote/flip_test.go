@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +171,49 @@ func TestFlippedControlBytesCreateNoRef(t *testing.T) {
 	}
 	if proxy.flipped() < 300 {
 		t.Fatalf("only %d flips landed in control messages", proxy.flipped())
+	}
+}
+
+// A clone of a repository whose default branch has no commits, while
+// other branches have, checks out one that exists (main, else the first by
+// name) and says so, instead of ending on an empty branch.
+func TestCloneWhenTheDefaultBranchIsEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, c := range []struct {
+		branches []string
+		want     string
+	}{
+		{[]string{"main", "zeta"}, "main"},
+		{[]string{"zeta", "beta"}, "beta"},
+	} {
+		up := newRepo(t)
+		// The served repository's HEAD: a branch with no commits.
+		if err := up.Switch(ctx, "empty", true); err != nil {
+			t.Fatal(err)
+		}
+		write(t, up, map[string]string{"a": "1"})
+		id := head(t, up)
+		var updates []objects.RefUpdate
+		for _, b := range c.branches {
+			if b != "main" {
+				updates = append(updates, objects.RefUpdate{Name: objects.BranchPrefix + b, New: id})
+			}
+		}
+		if !slices.Contains(c.branches, "main") {
+			updates = append(updates, objects.RefUpdate{Name: main, Old: id})
+		}
+		if err := up.Store().UpdateRefs(ctx, updates...); err != nil {
+			t.Fatal(err)
+		}
+		r, rep, err := remote.Clone(ctx, serve(t, up, nil), filepath.Join(t.TempDir(), "c"), remote.Options{})
+		if err != nil {
+			t.Fatalf("%v: %v", c.branches, err)
+		}
+		current, _ := r.CurrentBranch()
+		r.Close()
+		if rep.Branch != c.want || current != c.want || !strings.Contains(rep.Note, "default branch empty has no commits") {
+			t.Fatalf("%v: checked out %q (reported %q, %q), want %q", c.branches, current, rep.Branch, rep.Note, c.want)
+		}
 	}
 }

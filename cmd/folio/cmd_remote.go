@@ -127,7 +127,10 @@ branch. Every clone is a full leader.`,
 			if a.jsonOut {
 				return a.printJSON(rep)
 			}
-			a.printf("Cloned %s into %s (%d objects, %s)\n", args[0], dir, rep.ObjectsReceived, humanBytes(rep.BytesReceived))
+			a.printf("Cloned %s into %s (%d objects, %s), on branch %s\n", args[0], dir, rep.ObjectsReceived, humanBytes(rep.BytesReceived), rep.Branch)
+			if rep.Note != "" {
+				a.warnf("%s", rep.Note)
+			}
 			return nil
 		},
 	})
