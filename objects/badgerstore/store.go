@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,9 @@ type Store struct {
 	readOnly bool
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
+	// refsMu lets an update of more refs than one transaction holds
+	// (bigrefs.go) hold off every other ref reader and writer.
+	refsMu sync.RWMutex
 
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
