@@ -76,7 +76,8 @@ func TypeOf(data []byte) (Type, error) {
 // enter from outside (the network, fsck).
 func Verify(id ID, data []byte) error {
 	if got := Hash(data); got != id {
-		return fmt.Errorf("%w: %s hashes to %s", ErrCorrupt, id.Short(), got.Short())
+		want, have := distinct(id, got)
+		return fmt.Errorf("%w: %s hashes to %s", ErrCorrupt, want, have)
 	}
 	if t, err := TypeOf(data); err != nil || t == TypeBlob {
 		return err // any bytes are a blob's content
@@ -253,4 +254,15 @@ func (d *decoder) finish(reencode func() []byte) error {
 		return fmt.Errorf("%w: %s is not in canonical form", ErrCorrupt, d.what)
 	}
 	return nil
+}
+
+// distinct returns the short forms of two different IDs, long enough to
+// tell them apart.
+func distinct(a, b ID) (string, string) {
+	x, y := a.String(), b.String()
+	n := ShortIDLen
+	for n < len(x) && x[:n] == y[:n] {
+		n += 4
+	}
+	return x[:n], y[:n]
 }
