@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,31 +9,8 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/remotetest"
 )
-
-// silentServer accepts connections on 127.0.0.1, reads what is sent and
-// never answers: a server that hangs.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(io.Discard, conn)
-				conn.Close()
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
 
 // TestFaultSilentRemote: clone, fetch and sync against a server that
 // accepts and never answers fail after the timeout (of --timeout, or of the
@@ -46,7 +21,7 @@ func TestFaultSilentRemote(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t)
 	root := t.TempDir()
-	silent := silentServer(t)
+	silent := remotetest.SilentServer(t)
 
 	started := time.Now()
 	res := e.run(root, "clone", "--timeout", "1s", silent, filepath.Join(root, "c"))

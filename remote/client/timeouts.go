@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -44,19 +45,8 @@ func TimeoutsOf(d time.Duration) Timeouts {
 
 func (t Timeouts) withDefaults() Timeouts {
 	d := DefaultTimeouts
-	if t.Connect > 0 {
-		d.Connect = t.Connect
-	}
-	if t.Handshake > 0 {
-		d.Handshake = t.Handshake
-	}
-	if t.Reply > 0 {
-		d.Reply = t.Reply
-	}
-	if t.Stall > 0 {
-		d.Stall = t.Stall
-	}
-	return d
+	return Timeouts{Connect: cmp.Or(t.Connect, d.Connect), Handshake: cmp.Or(t.Handshake, d.Handshake),
+		Reply: cmp.Or(t.Reply, d.Reply), Stall: cmp.Or(t.Stall, d.Stall)}
 }
 
 // NewHTTPClient returns an HTTP client that gives up connecting and shaking

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,32 +11,9 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/remotetest"
 	"github.com/folio-db/folio/remote/wire"
 )
-
-// silentListener accepts connections on 127.0.0.1, reads what is sent and
-// never answers.
-func silentListener(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(io.Discard, conn)
-				conn.Close()
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
 
 var short = client.Timeouts{Connect: time.Second, Handshake: time.Second, Reply: 200 * time.Millisecond, Stall: 200 * time.Millisecond}
 
@@ -45,7 +21,7 @@ var short = client.Timeouts{Connect: time.Second, Handshake: time.Second, Reply:
 // ErrTimeout, naming the server, instead of waiting forever.
 func TestSilentServerTimesOut(t *testing.T) {
 	t.Parallel()
-	url := silentListener(t)
+	url := remotetest.SilentServer(t)
 	c, err := client.New(url, client.Options{Timeouts: short})
 	if err != nil {
 		t.Fatal(err)
