@@ -195,8 +195,8 @@ func TestAuthScopes(t *testing.T) {
 	hub := newRepo(t)
 	write(t, hub, map[string]string{"a": "a"})
 	auth := &server.Auth{}
-	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil)
-	writeTok, _ := auth.AddToken("writer", server.ScopeReadWrite, nil)
+	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil, time.Time{})
+	writeTok, _ := auth.AddToken("writer", server.ScopeReadWrite, nil, time.Time{})
 	url := serve(t, hub, auth)
 	dir := filepath.Join(t.TempDir(), "c")
 

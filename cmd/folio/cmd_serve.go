@@ -127,7 +127,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
 			var err error
-			if token, err = opts.Auth.AddToken("local-admin", server.ScopeReadWrite, []string{name}); err != nil {
+			if token, err = opts.Auth.AddToken("local-admin/"+name, server.ScopeReadWrite, []string{name}, time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -242,11 +242,13 @@ func newTokenCommand(a *app) *cobra.Command {
 	}
 	var authFile, scope string
 	var repos []string
+	var expires time.Duration
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a token and print it (once: only its hash is stored)",
 		Example: `  folio serve token add ci --scope read-write --auth /etc/folio/auth.json
-  folio serve token add dashboard --scope read --repo orders --auth auth.json`,
+  folio serve token add dashboard --scope read --repo orders --auth auth.json
+  folio serve token add contractor --expires 720h --auth auth.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if authFile == "" {
@@ -256,7 +258,11 @@ func newTokenCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			token, err := auth.AddToken(args[0], server.Scope(scope), repos)
+			var until time.Time
+			if expires > 0 {
+				until = time.Now().Add(expires).UTC().Truncate(time.Second)
+			}
+			token, err := auth.AddToken(args[0], server.Scope(scope), repos, until)
 			if err != nil {
 				return err
 			}
@@ -273,6 +279,7 @@ func newTokenCommand(a *app) *cobra.Command {
 	add.Flags().StringVar(&authFile, "auth", "", "the auth file to add to (created if missing)")
 	add.Flags().StringVar(&scope, "scope", string(server.ScopeRead), "read or read-write")
 	add.Flags().StringSliceVar(&repos, "repo", nil, "repositories it opens (default: all)")
+	add.Flags().DurationVar(&expires, "expires", 0, "stop accepting the token after this long (default: never)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List token names and scopes",
@@ -286,12 +293,33 @@ func newTokenCommand(a *app) *cobra.Command {
 				return a.printJSON(auth.Tokens)
 			}
 			for _, t := range auth.Tokens {
-				a.printf("%s\t%s\t%s\n", t.Name, t.Scope, strings.Join(t.Repos, ","))
+				until := "never expires"
+				if t.Expires != nil {
+					until = "expires " + t.Expires.Format(time.RFC3339)
+				}
+				a.printf("%s\t%s\t%s\t%s\n", t.Name, t.Scope, strings.Join(t.Repos, ","), until)
 			}
 			return nil
 		},
 	}
 	list.Flags().StringVar(&authFile, "auth", "", "the auth file")
-	cmd.AddCommand(add, list)
+	remove := &cobra.Command{
+		Use:     "remove NAME",
+		Aliases: []string{"rm"},
+		Short:   "Remove a token: a running server refuses it from its next request",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			auth, err := server.LoadAuth(authFile)
+			if err != nil {
+				return err
+			}
+			if err := auth.RemoveToken(args[0]); err != nil {
+				return err
+			}
+			return auth.Save(authFile)
+		},
+	}
+	remove.Flags().StringVar(&authFile, "auth", "", "the auth file")
+	cmd.AddCommand(add, list, remove)
 	return cmd
 }

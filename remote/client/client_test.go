@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/client"
@@ -110,7 +111,7 @@ func TestErrorsKeepTheirSentinel(t *testing.T) {
 	unsent := commitOn(t, p.leader, objects.BranchPrefix+"unsent", map[string]string{"u": "u"})
 
 	auth := &server.Auth{}
-	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil)
+	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil, time.Time{})
 	limits := server.DefaultLimits
 	limits.MaxObjectSize = 2 << 10
 	small := serveRepo(t, p.hub, server.Options{Limits: limits}, client.Options{})

@@ -178,6 +178,9 @@ func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) 
 		defer context.AfterFunc(s.stop, cancel)()
 		r = r.WithContext(ctx)
 		w, r.Body = guard(w, r.Body, s.opts.Limits.StallTimeout)
+		if err := s.opts.Auth.reload(); err != nil {
+			s.log.Warn("the auth file could not be read again; its tokens stay as they were", "err", err)
+		}
 		token, err := s.opts.Auth.check(r, name, scope)
 		var rp *Repo
 		if err == nil {
