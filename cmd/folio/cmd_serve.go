@@ -27,6 +27,7 @@ type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes                      int64
 	shutdownGrace, stall, request, transfer          time.Duration
+	openToAll                                        bool
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -49,7 +50,8 @@ document API for applications:
 
 With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
 'folio serve token add'); without it, anyone who can reach --addr may read and
-write, so the default address is 127.0.0.1. --tls-cert and --tls-key serve
+write, so the default address is 127.0.0.1, and another address without --auth
+needs --open-to-all. --tls-cert and --tls-key serve
 HTTPS. SIGINT or SIGTERM stops accepting requests and lets those in flight
 finish, for up to --shutdown-grace; then it cancels those still running and
 waits for them before closing the repositories. A push cut off moves no ref,
@@ -68,6 +70,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.StringVar(&o.addr, "addr", "127.0.0.1:7420", "address to listen on")
 	f.StringVar(&o.root, "root", "", "serve every repository in this folder at /NAME/")
 	f.StringVar(&o.authFile, "auth", "", "file of hashed tokens (see 'folio serve token add')")
+	f.BoolVar(&o.openToAll, "open-to-all", false, "serve without --auth on an address other machines reach: anyone there may read and write")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS key file (PEM)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -106,6 +109,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && o.authFile == "" {
+		if !o.openToAll {
+			ln.Close()
+			return usagef("serving %s without --auth would let anyone who reaches it read and write: "+
+				"add --auth FILE (see 'folio serve token add'), or --open-to-all if that is what you want", o.addr)
+		}
+		a.warnf("warning: serving %s without --auth: anyone who reaches it may read and write", ln.Addr())
 	}
 	scheme := "http"
 	if o.tlsCert != "" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,6 +63,9 @@ func New(rawURL string, opts Options) (*Client, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("remote URL %q: want http:// or https://", rawURL)
 	}
+	if opts.Token != "" && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w to %s: use https://, or a loopback address", ErrPlainTextToken, rawURL)
+	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
@@ -70,6 +74,18 @@ func New(rawURL string, opts Options) (*Client, error) {
 		c.http = NewHTTPClient(c.timeouts, nil)
 	}
 	return c, nil
+}
+
+// ErrPlainTextToken: a token would travel unencrypted to another host.
+var ErrPlainTextToken = errors.New("client: refusing to send a token over plain http")
+
+// isLoopback reports a host that never leaves this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Stats returns the counters of everything this client did.

@@ -345,6 +345,29 @@ func TestNewChecksURL(t *testing.T) {
 	}
 }
 
+// A token goes only over https or to this machine, never in plain text to
+// another host.
+func TestTokenOnlyOverHTTPSOrLoopback(t *testing.T) {
+	t.Parallel()
+	for url, ok := range map[string]bool{
+		"http://example.com/a":   false,
+		"http://10.0.0.7:7420/":  false,
+		"http://127.0.0.1:7420/": true,
+		"http://localhost:7420/": true,
+		"http://[::1]:7420/":     true,
+		"https://example.com/a":  true,
+		"HTTP://example.com/a":   false,
+	} {
+		_, err := client.New(url, client.Options{Token: "folio_secret"})
+		if ok != (err == nil) || (err != nil && !errors.Is(err, client.ErrPlainTextToken)) {
+			t.Errorf("%s with a token: %v, want ok=%v", url, err, ok)
+		}
+		if _, err := client.New(url, client.Options{}); err != nil {
+			t.Errorf("%s without a token: %v", url, err)
+		}
+	}
+}
+
 // A push whose control frame alone is over MaxPushBytes is refused as too
 // large (413), like one whose pack is.
 func TestPushFrameOverLimit(t *testing.T) {
