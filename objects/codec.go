@@ -86,7 +86,8 @@ func knownVersion(t Type, v byte) bool {
 // enter from outside (the network, fsck).
 func Verify(id ID, data []byte) error {
 	if got, ok := hashMatches(id, data); !ok {
-		return fmt.Errorf("%w %s: its bytes hash to %s", ErrCorrupt, id, got.Short())
+		want, have := distinct(id, got)
+		return fmt.Errorf("%w: %s hashes to %s", ErrCorrupt, want, have)
 	}
 	return verifyDecodes(data)
 }
@@ -308,4 +309,15 @@ func (d *decoder) finish(reencode func() []byte) error {
 		return fmt.Errorf("%w: %s is not in canonical form", ErrCorrupt, d.what)
 	}
 	return nil
+}
+
+// distinct returns the short forms of two different IDs, long enough to
+// tell them apart.
+func distinct(a, b ID) (string, string) {
+	x, y := a.String(), b.String()
+	n := ShortIDLen
+	for n < len(x) && x[:n] == y[:n] {
+		n += 4
+	}
+	return x[:n], y[:n]
 }

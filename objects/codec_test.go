@@ -3,6 +3,7 @@ package objects_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -291,5 +292,24 @@ func TestItemSizeMatchesEncoding(t *testing.T) {
 	}
 	if s := (&objects.Node{Level: 2, Items: items}).String(); s != "node(level 2, 3 items)" {
 		t.Errorf("Node.String() = %q", s)
+	}
+}
+
+// A hash mismatch names both IDs with enough digits to tell them apart,
+// even when their short forms are the same.
+func TestVerifyNamesDistinctIDs(t *testing.T) {
+	data := []byte{byte(objects.TypeBlob), objects.FormatVersion, 'x'}
+	got := objects.Hash(data)
+	claimed := got
+	claimed[objects.IDSize-1] ^= 1 // differs only in the last digit
+	err := objects.Verify(claimed, data)
+	want := claimed.String() + " hashes to " + got.String()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Verify: %v, want it to say %q", err, want)
+	}
+	claimed = got
+	claimed[0] ^= 0x10 // differs in the first digit: the short forms do
+	if err := objects.Verify(claimed, data); err == nil || !strings.Contains(err.Error(), claimed.Short()+" hashes to "+got.Short()) {
+		t.Fatalf("Verify: %v, want short forms", err)
 	}
 }

@@ -22,6 +22,8 @@ type Options struct {
 	Limits wire.Limits
 	// Progress, when set, is told of the bytes moved as they move.
 	Progress func(n int64)
+	// Timeouts bound the waits for a remote (zero: client.DefaultTimeouts).
+	Timeouts client.Timeouts
 }
 
 // RefChange is a ref an operation moved.
@@ -54,7 +56,7 @@ func newClient(rm Remote, opts Options) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(rm.URL, client.Options{Token: token, HTTP: opts.HTTP, OnBytes: opts.Progress})
+	return client.New(rm.URL, client.Options{Token: token, HTTP: opts.HTTP, OnBytes: opts.Progress, Timeouts: opts.Timeouts})
 }
 
 // haves lists the commits a repository can tell a sender it has: the tips

@@ -3,8 +3,10 @@ package remote
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/folio-db/folio/objects"
@@ -44,10 +46,18 @@ func Pull(ctx context.Context, r *repo.Repo, rm Remote, branch, remoteBranch str
 	return rep, err
 }
 
+// CloneReport is what a clone did.
+type CloneReport struct {
+	Report
+	Branch string `json:"branch"`         // the branch checked out
+	Note   string `json:"note,omitempty"` // why it is not the remote's default
+}
+
 // Clone makes a new repository in dir from the one at rawURL: it adds the
 // remote as origin, fetches everything, and checks out the remote's default
-// branch. A clone that fails removes what it created.
-func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo, rep *Report, err error) {
+// branch, or, if that branch has no commits while others do, main or else
+// the first branch by name. A clone that fails removes what it created.
+func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo, rep *CloneReport, err error) {
 	if err := ValidateURL(rawURL); err != nil {
 		return nil, nil, err
 	}
@@ -78,14 +88,22 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 		return nil, nil, err
 	}
 	rm := Remote{Name: "origin", URL: rawURL}
-	rep, got, err := fetch(ctx, r, rm, opts)
+	fetchRep, got, err := fetch(ctx, r, rm, opts)
+	rep = &CloneReport{Report: *fetchRep}
 	if err != nil {
 		return nil, rep, err
 	}
+	if len(got.branches) == 0 {
+		rep.Branch, err = r.CurrentBranch()
+		return r, rep, err // an empty repository: stay on the default branch
+	}
 	head := got.head
 	if _, ok := got.branches[head]; !ok {
-		return r, rep, nil // an empty repository: stay on the default branch
+		head = pickBranch(got.branches)
+		rep.Note = fmt.Sprintf("the remote's default branch %s has no commits; checked out %s",
+			strings.TrimPrefix(got.head, objects.BranchPrefix), strings.TrimPrefix(head, objects.BranchPrefix))
 	}
+	rep.Branch = strings.TrimPrefix(head, objects.BranchPrefix)
 	var updates []objects.RefUpdate
 	for name, id := range got.branches {
 		updates = append(updates, objects.RefUpdate{Name: name, New: id})
@@ -93,8 +111,17 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 	if err = r.Store().UpdateRefs(ctx, updates...); err != nil {
 		return nil, rep, err
 	}
-	if err = r.Switch(ctx, strings.TrimPrefix(head, objects.BranchPrefix), false); err != nil {
+	if err = r.Switch(ctx, rep.Branch, false); err != nil {
 		return nil, rep, err
 	}
 	return r, rep, nil
+}
+
+// pickBranch is the branch a clone checks out when the remote's default
+// has no commits: main if it exists, else the first by name.
+func pickBranch(branches map[string]objects.ID) string {
+	if _, ok := branches[objects.BranchPrefix+"main"]; ok {
+		return objects.BranchPrefix + "main"
+	}
+	return slices.Min(slices.Collect(maps.Keys(branches)))
 }

@@ -90,13 +90,13 @@ func TestCloneFetchPush(t *testing.T) {
 	url := serve(t, hub, nil)
 
 	dir := filepath.Join(t.TempDir(), "clone")
-	leader, rep, err := remote.Clone(ctx, url, dir, remote.Options{})
+	leader, cloned, err := remote.Clone(ctx, url, dir, remote.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer leader.Close()
-	if rep.Requests != 1 {
-		t.Errorf("clone made %d requests, want 1", rep.Requests)
+	if cloned.Requests != 1 || cloned.Branch != "main" || cloned.Note != "" {
+		t.Errorf("clone made %d requests, checked out %q (%q), want 1 and main", cloned.Requests, cloned.Branch, cloned.Note)
 	}
 	if head(t, leader) != head(t, hub) || read(t, leader, "doc007.json") != `{"n": 7}` {
 		t.Fatal("clone does not match the hub")
@@ -105,7 +105,7 @@ func TestCloneFetchPush(t *testing.T) {
 	// One new commit on the hub: a fetch is one request and small.
 	write(t, hub, map[string]string{"doc100.json": `{"n": "changed"}`})
 	origin, _ := remote.Lookup(leader.Files, "origin")
-	rep, err = remote.Fetch(ctx, leader, origin, remote.Options{})
+	rep, err := remote.Fetch(ctx, leader, origin, remote.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +195,8 @@ func TestAuthScopes(t *testing.T) {
 	hub := newRepo(t)
 	write(t, hub, map[string]string{"a": "a"})
 	auth := &server.Auth{}
-	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil)
-	writeTok, _ := auth.AddToken("writer", server.ScopeReadWrite, nil)
+	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil, time.Time{})
+	writeTok, _ := auth.AddToken("writer", server.ScopeReadWrite, nil, time.Time{})
 	url := serve(t, hub, auth)
 	dir := filepath.Join(t.TempDir(), "c")
 

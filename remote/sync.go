@@ -94,9 +94,24 @@ func Sync(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*Sync
 		}
 	}
 	if err != nil {
-		total.Error = err.Error()
+		total.Error = wire.UserMessage(err)
 	}
 	return total, err
+}
+
+// SyncAll syncs with each remote in turn and reports on each: one that
+// fails (a remote that is down, or stops answering until its timeout) does
+// not stop the others.
+func SyncAll(ctx context.Context, r *repo.Repo, remotes []Remote, opts SyncOptions) []*SyncReport {
+	out := make([]*SyncReport, 0, len(remotes))
+	for _, rm := range remotes {
+		rep, err := Sync(ctx, r, rm, opts)
+		if err != nil && rep.Error == "" {
+			rep.Error = wire.UserMessage(err)
+		}
+		out = append(out, rep)
+	}
+	return out
 }
 
 // retryable: the remote moved between our fetch and our push.

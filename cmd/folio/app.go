@@ -22,8 +22,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	repoFlag string // --repo
-	jsonOut  bool   // --json
+	repoFlag string        // --repo
+	jsonOut  bool          // --json
+	timeout  time.Duration // --timeout of the commands that talk to remotes
 }
 
 // defaultLockWait is how long a command waits for another folio process to

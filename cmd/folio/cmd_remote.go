@@ -11,6 +11,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/client"
 	"github.com/spf13/cobra"
 )
 
@@ -114,7 +115,7 @@ credentials.json in your config folder). $FOLIO_TOKEN, when set, is used instead
 }
 
 func newCloneCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	return a.timeoutFlag(&cobra.Command{
 		Use:   "clone URL [DIR]",
 		Short: "Make a new leader from a server's repository",
 		Long: `Create DIR (default: the last part of URL) as a new repository with URL as
@@ -126,8 +127,16 @@ branch. Every clone is a full leader.`,
 			if len(args) == 2 {
 				dir = args[1]
 			}
+			cfg, err := repo.ReadConfigFile(repo.GlobalConfigPath())
+			if err != nil {
+				return err
+			}
 			progress := a.progress("cloning")
-			r, rep, err := remote.Clone(cmd.Context(), args[0], dir, remote.Options{Progress: progress.add})
+			opts, err := a.remoteOptions(cfg, progress.add)
+			if err != nil {
+				return err
+			}
+			r, rep, err := remote.Clone(cmd.Context(), args[0], dir, opts)
 			progress.done()
 			if err != nil {
 				return err
@@ -136,10 +145,37 @@ branch. Every clone is a full leader.`,
 			if a.jsonOut {
 				return a.printJSON(rep)
 			}
-			a.printf("Cloned %s into %s (%d objects, %s)\n", args[0], dir, rep.ObjectsReceived, humanBytes(rep.BytesReceived))
+			a.printf("Cloned %s into %s (%d objects, %s), on branch %s\n", args[0], dir, rep.ObjectsReceived, humanBytes(rep.BytesReceived), rep.Branch)
+			if rep.Note != "" {
+				a.warnf("%s", rep.Note)
+			}
 			return nil
 		},
+	})
+}
+
+// timeoutFlag adds --timeout to a command that talks to remotes.
+func (a *app) timeoutFlag(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().DurationVar(&a.timeout, "timeout", 0,
+		"give up on a remote that does not connect, answer or send more for this long (default: the "+
+			remote.TimeoutKey+" setting, else "+client.DefaultTimeouts.Reply.String()+")")
+	return cmd
+}
+
+// remoteOptions are the options of a command that talks to remotes, with
+// the timeouts of --timeout or of the settings cfg.
+func (a *app) remoteOptions(cfg repo.Config, progress func(int64)) (remote.Options, error) {
+	t, err := remote.ConfiguredTimeouts(cfg, a.timeout)
+	return remote.Options{Progress: progress, Timeouts: t}, err
+}
+
+// repoRemoteOptions is remoteOptions with the repository's settings.
+func (a *app) repoRemoteOptions(r *repo.Repo, progress func(int64)) (remote.Options, error) {
+	cfg, err := r.Config()
+	if err != nil {
+		return remote.Options{}, err
 	}
+	return a.remoteOptions(cfg, progress)
 }
 
 func cloneDir(url string) string {
@@ -171,7 +207,7 @@ func remotesFor(r *repo.Files, names []string) ([]remote.Remote, error) {
 }
 
 func newFetchCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	return a.timeoutFlag(&cobra.Command{
 		Use:   "fetch [REMOTE]",
 		Short: "Bring in a remote's commits without merging",
 		Long: `Fetch the branches and tags of REMOTE (default: every remote) in one request,
@@ -186,7 +222,11 @@ and move the remote-tracking branches refs/remotes/REMOTE/*.`,
 				var reports []*remote.Report
 				for _, rm := range remotes {
 					progress := a.progress("fetching " + rm.Name)
-					rep, err := remote.Fetch(cmd.Context(), r, rm, remote.Options{Progress: progress.add})
+					opts, err := a.repoRemoteOptions(r, progress.add)
+					if err != nil {
+						return err
+					}
+					rep, err := remote.Fetch(cmd.Context(), r, rm, opts)
 					progress.done()
 					if err != nil {
 						return fmt.Errorf("fetch %s: %w", rm.Name, err)
@@ -202,7 +242,7 @@ and move the remote-tracking branches refs/remotes/REMOTE/*.`,
 				return nil
 			})
 		},
-	}
+	})
 }
 
 func (a *app) printRefChanges(rep *remote.Report) {
@@ -240,7 +280,11 @@ repository is on).`,
 				if err != nil {
 					return err
 				}
-				opts := remote.PushOptions{Delete: del}
+				ropts, err := a.repoRemoteOptions(r, nil)
+				if err != nil {
+					return err
+				}
+				opts := remote.PushOptions{Options: ropts, Delete: del}
 				if leaseSet && del {
 					return usagef("push: --delete or --force-with-lease, not both")
 				}
@@ -269,7 +313,7 @@ repository is on).`,
 	cmd.Flags().StringVar(&lease, "force-with-lease", "", "replace the remote branch if it is at `REV` (default: the remote-tracking branch)")
 	cmd.Flags().Lookup("force-with-lease").NoOptDefVal = "@tracking"
 	cmd.Flags().BoolVar(&del, "delete", false, "remove the branch from the remote")
-	return cmd
+	return a.timeoutFlag(cmd)
 }
 
 // leaseValue is the commit a forced push expects to replace.
@@ -302,7 +346,7 @@ func remoteAndBranch(r *repo.Repo, args []string) (remote.Remote, string, error)
 }
 
 func newPullCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	return a.timeoutFlag(&cobra.Command{
 		Use:   "pull [REMOTE [BRANCH]]",
 		Short: "Fetch and merge a remote branch into the current branch",
 		Long: `Fetch from REMOTE (default: origin) and merge its BRANCH (default: the
@@ -319,7 +363,11 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 				if err != nil {
 					return err
 				}
-				rep, err := remote.Pull(cmd.Context(), r, rm, current, theirs, remote.Options{})
+				opts, err := a.repoRemoteOptions(r, nil)
+				if err != nil {
+					return err
+				}
+				rep, err := remote.Pull(cmd.Context(), r, rm, current, theirs, opts)
 				if err != nil {
 					return fmt.Errorf("pull %s: %w", rm.Name, err)
 				}
@@ -336,7 +384,7 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 				return nil
 			})
 		},
-	}
+	})
 }
 
 func (a *app) printBranchSync(b remote.BranchSync) {

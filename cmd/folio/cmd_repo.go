@@ -13,6 +13,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -107,7 +108,7 @@ func (a *app) printFsck(rep *repo.FsckReport) {
 		if p.Ref != "" {
 			where = " (reachable from " + p.Ref + ")"
 		}
-		a.printf("%s: %s%s\n", p.ID, withoutPackageNames(p.Message), where)
+		a.printf("%s: %s%s\n", p.ID, wire.UserText(p.Message), where)
 		for _, u := range p.Uses {
 			what := "document " + u.Key
 			if u.Key == "" {

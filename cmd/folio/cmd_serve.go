@@ -27,6 +27,8 @@ type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes                      int64
 	shutdownGrace, maxClockSkew                      time.Duration
+	stall, request, transfer                         time.Duration
+	openToAll                                        bool
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -49,13 +51,19 @@ document API for applications:
 
 With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
 'folio serve token add'); without it, anyone who can reach --addr may read and
-write, so the default address is 127.0.0.1. --tls-cert and --tls-key serve
+write, so the default address is 127.0.0.1, and another address without --auth
+needs --open-to-all. --tls-cert and --tls-key serve
 HTTPS. SIGINT or SIGTERM stops accepting requests and lets those in flight
-finish, for up to --shutdown-grace; a push cut off after that moves no ref,
+finish, for up to --shutdown-grace; then it cancels those still running and
+waits for them before closing the repositories. A push cut off moves no ref,
 since a push's refs move all at once at its end. A push whose commits carry a
 commit time more than --max-clock-skew ahead of this machine's clock is
 refused: conflict winners go by commit time, and that sender's clock is wrong. Logs are structured
 (log/slog) on stderr.
+
+A client that stops sending or reading for --stall-timeout (or moves under
+16 KiB in it) is dropped; a fetch, push or sync may take --transfer-timeout
+in all, any other request --request-timeout.
 
 While it runs, 'folio sync' in the repository goes through the server.`,
 		Args: exactArgs(0),
@@ -65,6 +73,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.StringVar(&o.addr, "addr", "127.0.0.1:7420", "address to listen on")
 	f.StringVar(&o.root, "root", "", "serve every repository in this folder at /NAME/")
 	f.StringVar(&o.authFile, "auth", "", "file of hashed tokens (see 'folio serve token add')")
+	f.BoolVar(&o.openToAll, "open-to-all", false, "serve without --auth on an address other machines reach: anyone there may read and write")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS key file (PEM)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -72,6 +81,9 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
 	f.DurationVar(&o.maxClockSkew, "max-clock-skew", server.DefaultMaxClockSkew, "refuse pushed commits dated further ahead of this clock")
+	f.DurationVar(&o.stall, "stall-timeout", server.DefaultLimits.StallTimeout, "drop a client that moves under 16 KiB in this long")
+	f.DurationVar(&o.request, "request-timeout", server.DefaultLimits.RequestTimeout, "longest a document or refs request may take")
+	f.DurationVar(&o.transfer, "transfer-timeout", server.DefaultLimits.TransferTimeout, "longest a fetch, push or sync may take")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
@@ -95,6 +107,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	opts := server.Options{Logger: logger, Limits: server.DefaultLimits, MaxClockSkew: o.maxClockSkew}
 	opts.Limits.MaxPushBytes, opts.Limits.MaxDocumentSize = o.maxPush, o.maxDoc
+	opts.Limits.StallTimeout, opts.Limits.RequestTimeout, opts.Limits.TransferTimeout = o.stall, o.request, o.transfer
 	if o.authFile != "" {
 		if opts.Auth, err = server.LoadAuth(o.authFile); err != nil {
 			return err
@@ -103,6 +116,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && o.authFile == "" {
+		if !o.openToAll {
+			ln.Close()
+			return usagef("serving %s without --auth would let anyone who reaches it read and write: "+
+				"add --auth FILE (see 'folio serve token add'), or --open-to-all if that is what you want", o.addr)
+		}
+		a.warnf("warning: serving %s without --auth: anyone who reaches it may read and write", ln.Addr())
 	}
 	scheme := "http"
 	if o.tlsCert != "" {
@@ -124,7 +145,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
 			var err error
-			if token, err = opts.Auth.AddToken("local-admin", server.ScopeReadWrite, []string{name}); err != nil {
+			if token, err = opts.Auth.AddToken("local-admin/"+name, server.ScopeReadWrite, []string{name}, time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -169,9 +190,18 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes}), nil
+		cfg, err := r.Config()
+		if err != nil {
+			return nil, err
+		}
+		timeouts, err := remote.ConfiguredTimeouts(cfg, 0)
+		if err != nil {
+			return nil, err
+		}
+		return remote.SyncAll(ctx, r, remotes, remote.SyncOptions{Options: remote.Options{Timeouts: timeouts}, Attempts: req.Attempts, Writes: writes}), nil
 	}
-	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	handler := server.New(opts)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	logger.Info("serving", "url", baseURL, "root", o.root, "auth", o.authFile != "")
 	a.notef("serving on %s", baseURL)
@@ -191,11 +221,13 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	logger.Info("shutting down: letting requests in flight finish", "grace", o.shutdownGrace)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// The repositories close (deferred above) once no handler uses them.
+	err = handler.Shutdown(shutdownCtx, srv)
+	if serveErr := <-done; !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
 	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err != nil {
+		return fmt.Errorf("shutdown: requests still running after %s were cancelled: %w", o.shutdownGrace, err)
 	}
 	return nil
 }
@@ -233,11 +265,13 @@ func newTokenCommand(a *app) *cobra.Command {
 	}
 	var authFile, scope string
 	var repos []string
+	var expires time.Duration
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a token and print it (once: only its hash is stored)",
 		Example: `  folio serve token add ci --scope read-write --auth /etc/folio/auth.json
-  folio serve token add dashboard --scope read --repo orders --auth auth.json`,
+  folio serve token add dashboard --scope read --repo orders --auth auth.json
+  folio serve token add contractor --expires 720h --auth auth.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if authFile == "" {
@@ -247,7 +281,11 @@ func newTokenCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			token, err := auth.AddToken(args[0], server.Scope(scope), repos)
+			var until time.Time
+			if expires > 0 {
+				until = time.Now().Add(expires).UTC().Truncate(time.Second)
+			}
+			token, err := auth.AddToken(args[0], server.Scope(scope), repos, until)
 			if err != nil {
 				return err
 			}
@@ -264,6 +302,7 @@ func newTokenCommand(a *app) *cobra.Command {
 	add.Flags().StringVar(&authFile, "auth", "", "the auth file to add to (created if missing)")
 	add.Flags().StringVar(&scope, "scope", string(server.ScopeRead), "read or read-write")
 	add.Flags().StringSliceVar(&repos, "repo", nil, "repositories it opens (default: all)")
+	add.Flags().DurationVar(&expires, "expires", 0, "stop accepting the token after this long (default: never)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List token names and scopes",
@@ -277,12 +316,33 @@ func newTokenCommand(a *app) *cobra.Command {
 				return a.printJSON(auth.Tokens)
 			}
 			for _, t := range auth.Tokens {
-				a.printf("%s\t%s\t%s\n", t.Name, t.Scope, strings.Join(t.Repos, ","))
+				until := "never expires"
+				if t.Expires != nil {
+					until = "expires " + t.Expires.Format(time.RFC3339)
+				}
+				a.printf("%s\t%s\t%s\t%s\n", t.Name, t.Scope, strings.Join(t.Repos, ","), until)
 			}
 			return nil
 		},
 	}
 	list.Flags().StringVar(&authFile, "auth", "", "the auth file")
-	cmd.AddCommand(add, list)
+	remove := &cobra.Command{
+		Use:     "remove NAME",
+		Aliases: []string{"rm"},
+		Short:   "Remove a token: a running server refuses it from its next request",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			auth, err := server.LoadAuth(authFile)
+			if err != nil {
+				return err
+			}
+			if err := auth.RemoveToken(args[0]); err != nil {
+				return err
+			}
+			return auth.Save(authFile)
+		},
+	}
+	remove.Flags().StringVar(&authFile, "auth", "", "the auth file")
+	cmd.AddCommand(add, list, remove)
 	return cmd
 }

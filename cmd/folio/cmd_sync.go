@@ -33,7 +33,11 @@ staged changes are left alone and reported.
 
 If the repository is being served by 'folio serve', the server runs the sync.
 
-Exit status: 0 synced, 3 synced and new conflicts were recorded, 1 failed.
+A remote that fails (down, or silent for --timeout) is reported and the others
+are still synced.
+
+Exit status: 0 synced, 3 synced and new conflicts were recorded, 1 failed
+(with any remote).
 With --json the report lists, per remote, requests made, objects and bytes
 sent and received, refs updated, and what happened to each branch.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,7 +55,11 @@ sent and received, refs updated, and what happened to each branch.`,
 				if err != nil {
 					return err
 				}
-				reports = syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: attempts})
+				opts, err := a.repoRemoteOptions(r, nil)
+				if err != nil {
+					return err
+				}
+				reports = remote.SyncAll(ctx, r, remotes, remote.SyncOptions{Options: opts, Attempts: attempts})
 				return nil
 			})
 			if err != nil {
@@ -61,21 +69,7 @@ sent and received, refs updated, and what happened to each branch.`,
 		},
 	}
 	cmd.Flags().IntVar(&attempts, "attempts", 10, "tries per remote when pushes lose races")
-	return cmd
-}
-
-// syncAll syncs with each remote in turn; one failing does not stop the
-// others.
-func syncAll(ctx context.Context, r *repo.Repo, remotes []remote.Remote, opts remote.SyncOptions) []*remote.SyncReport {
-	var out []*remote.SyncReport
-	for _, rm := range remotes {
-		rep, err := remote.Sync(ctx, r, rm, opts)
-		if err != nil && rep.Error == "" {
-			rep.Error = err.Error()
-		}
-		out = append(out, rep)
-	}
-	return out
+	return a.timeoutFlag(cmd)
 }
 
 func (a *app) reportSync(reports []*remote.SyncReport) error {
@@ -165,11 +159,12 @@ func (a *app) locked() bool {
 // syncThroughServer asks the folio serve process holding the repository to
 // run the sync.
 func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.SyncRequest) ([]*remote.SyncReport, error) {
-	httpClient, err := pinnedClient(info.Cert)
+	timeouts := client.TimeoutsOf(a.timeout)
+	httpClient, err := pinnedClient(info.Cert, timeouts)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(info.URL, client.Options{Token: info.Token, HTTP: httpClient})
+	c, err := client.New(info.URL, client.Options{Token: info.Token, HTTP: httpClient, Timeouts: timeouts})
 	if err != nil {
 		return nil, err
 	}
@@ -187,9 +182,9 @@ func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.
 // pinnedClient reaches the local server over TLS by trusting exactly the
 // certificate it serves, whatever name the certificate is for (the URL is a
 // loopback address). Without a certificate it is the default client.
-func pinnedClient(certFile string) (*http.Client, error) {
+func pinnedClient(certFile string, timeouts client.Timeouts) (*http.Client, error) {
 	if certFile == "" {
-		return http.DefaultClient, nil
+		return client.NewHTTPClient(timeouts, nil), nil
 	}
 	data, err := os.ReadFile(certFile)
 	if err != nil {
@@ -200,7 +195,7 @@ func pinnedClient(certFile string) (*http.Client, error) {
 		return nil, fmt.Errorf("%s: no PEM certificate", certFile)
 	}
 	pinned := block.Bytes
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+	return client.NewHTTPClient(timeouts, &tls.Config{
 		InsecureSkipVerify: true, // the chain and name are replaced by the pin below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 || !bytes.Equal(raw[0], pinned) {
@@ -208,5 +203,5 @@ func pinnedClient(certFile string) (*http.Client, error) {
 			}
 			return nil
 		},
-	}}}, nil
+	}), nil
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/client"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -74,6 +75,8 @@ var hints = []struct {
 	{objects.ErrDamaged, "the repository's files changed under it (disk or file damage): 'folio fsck' lists what is damaged, 'folio fsck --repair [REMOTE]' fetches good copies from another leader"},
 	{objects.ErrUnknownFormat, "this repository was written by a newer folio; upgrade folio"},
 	{repo.ErrUnknownRepoFormat, ""},
+	{client.ErrTimeout, "check that the remote is up and reachable, or wait longer with --timeout or 'folio config " + remote.TimeoutKey + " 2m'"},
+	{client.ErrNotFolio, "check the URL: it should name a repository served by 'folio serve' (see 'folio remote list')"},
 }
 
 // exit prints err (if any) and returns the process exit code.
@@ -111,23 +114,6 @@ func (a *app) exit(err error) int {
 	return exitFailure
 }
 
-// packageNames prefix the packages' sentinel errors: they say where an
-// error comes from to a programmer and nothing to a user.
-var packageNames = map[string]bool{"objects": true, "repo": true, "badgerstore": true, "prolly": true,
-	"merge": true, "remote": true, "transfer": true, "wire": true, "jsonmerge": true}
-
-// withoutPackageNames drops the "pkg: " parts of an error's text.
-func withoutPackageNames(msg string) string {
-	parts := strings.Split(msg, ": ")
-	kept := parts[:0]
-	for _, p := range parts {
-		if !packageNames[p] {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, ": ")
-}
-
 // describe words an error for people: "no such file or folder: x" rather
 // than internals, and without package prefixes.
 func describe(err error) string {
@@ -135,5 +121,5 @@ func describe(err error) string {
 	if errors.As(err, &pathErr) && errors.Is(err, os.ErrNotExist) {
 		return fmt.Sprintf("%s: no such file or folder", pathErr.Path)
 	}
-	return withoutPackageNames(err.Error())
+	return wire.UserMessage(err)
 }

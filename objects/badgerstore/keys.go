@@ -13,6 +13,8 @@ import (
 //	"f"          -> formatRecord
 //	"o" + ID     -> the encoded object
 //	"r" + name   -> the 32-byte ID the ref points at
+//	"j" + number -> a chunk of a large ref update's journal (bigrefs.go)
+//	"J"          -> the journal is decided: apply it
 const (
 	formatKey    = "f"
 	objectPrefix = 'o'

@@ -48,6 +48,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if !opts.ReadOnly {
+		// Finish, or drop, an update of many refs that a crash cut short.
+		if err := s.finishJournal(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -20,6 +20,8 @@ func (s *Store) Ref(ctx context.Context, name string) (objects.ID, error) {
 		return objects.ID{}, err
 	}
 	var id objects.ID
+	s.refsMu.RLock()
+	defer s.refsMu.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
 		id, err = readRef(txn, name)
@@ -59,6 +61,8 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 	}
 	keyPrefix := refKey(prefix)
 	var refs []objects.Ref
+	s.refsMu.RLock()
+	defer s.refsMu.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
 		defer it.Close()
@@ -106,6 +110,11 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	if err := s.checkSpace(0); err != nil {
 		return err
 	}
+	if len(chunkUpdates(updates)) > 1 {
+		return s.updateManyRefs(ctx, updates)
+	}
+	s.refsMu.RLock()
+	defer s.refsMu.RUnlock()
 	for range maxConflictRetries {
 		err := s.db.Update(func(txn *badger.Txn) error {
 			if err := applyRefUpdates(txn, updates); err != nil {
@@ -145,6 +154,11 @@ func applyRefUpdates(txn *badger.Txn, updates []objects.RefUpdate) error {
 			return objects.RefChangedError(u, cur)
 		}
 	}
+	return writeRefs(txn, updates)
+}
+
+// writeRefs sets or deletes the refs of updates, without checking them.
+func writeRefs(txn *badger.Txn, updates []objects.RefUpdate) error {
 	for _, u := range updates {
 		var err error
 		if u.New.IsZero() {

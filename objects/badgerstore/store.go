@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,9 @@ type Store struct {
 	minFree  int64 // see checkSpace
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
+	// refsMu lets an update of more refs than one transaction holds
+	// (bigrefs.go) hold off every other ref reader and writer.
+	refsMu sync.RWMutex
 
 	// unverified, set only by benchmarks, skips the hash check of Get to
 	// measure what it costs.

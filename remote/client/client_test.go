@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/client"
@@ -110,7 +111,7 @@ func TestErrorsKeepTheirSentinel(t *testing.T) {
 	unsent := commitOn(t, p.leader, objects.BranchPrefix+"unsent", map[string]string{"u": "u"})
 
 	auth := &server.Auth{}
-	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil)
+	readTok, _ := auth.AddToken("reader", server.ScopeRead, nil, time.Time{})
 	limits := server.DefaultLimits
 	limits.MaxObjectSize = 2 << 10
 	small := serveRepo(t, p.hub, server.Options{Limits: limits}, client.Options{})
@@ -341,6 +342,29 @@ func TestNewChecksURL(t *testing.T) {
 	c, err := client.New("https://example.com/repos/a", client.Options{})
 	if err != nil || c.URL() != "https://example.com/repos/a/" {
 		t.Errorf("New: %v, URL %s", err, c.URL())
+	}
+}
+
+// A token goes only over https or to this machine, never in plain text to
+// another host.
+func TestTokenOnlyOverHTTPSOrLoopback(t *testing.T) {
+	t.Parallel()
+	for url, ok := range map[string]bool{
+		"http://example.com/a":   false,
+		"http://10.0.0.7:7420/":  false,
+		"http://127.0.0.1:7420/": true,
+		"http://localhost:7420/": true,
+		"http://[::1]:7420/":     true,
+		"https://example.com/a":  true,
+		"HTTP://example.com/a":   false,
+	} {
+		_, err := client.New(url, client.Options{Token: "folio_secret"})
+		if ok != (err == nil) || (err != nil && !errors.Is(err, client.ErrPlainTextToken)) {
+			t.Errorf("%s with a token: %v, want ok=%v", url, err, ok)
+		}
+		if _, err := client.New(url, client.Options{}); err != nil {
+			t.Errorf("%s without a token: %v", url, err)
+		}
 	}
 }
 

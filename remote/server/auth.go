@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zeebo/blake3"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -38,7 +40,12 @@ type Token struct {
 	Hash  string   `json:"hash"`
 	Scope Scope    `json:"scope"`
 	Repos []string `json:"repos"`
+	// Expires, when set, is when the token stops working.
+	Expires *time.Time `json:"expires,omitempty"`
 }
+
+// ErrTokenName: a token name that is empty or already taken.
+var ErrTokenName = errors.New("server: token names must be unique and not empty")
 
 // Auth is the content of an auth file: tokens, and whether anyone may read
 // without one.
@@ -46,10 +53,76 @@ type Auth struct {
 	AnonymousRead bool         `json:"anonymous_read"`
 	Tokens        []Token      `json:"tokens"`
 	mu            sync.RWMutex // tokens may be added while serving
+
+	// A server re-reads the file it loaded when it changes, keeping the
+	// tokens added in memory (AddToken: serve's local-admin tokens).
+	path  string
+	stamp fileStamp
+	added map[string]bool
 }
 
-// LoadAuth reads an auth file.
+// fileStamp tells a changed file from the one read.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) (fileStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{fi.ModTime(), fi.Size()}, nil
+}
+
+// LoadAuth reads an auth file. A server using the Auth re-reads the file
+// when it changes, so tokens added or removed take effect at once.
 func LoadAuth(path string) (*Auth, error) {
+	stamp, err := stampOf(path)
+	if err != nil {
+		return nil, err
+	}
+	a, err := readAuth(path)
+	if err != nil {
+		return nil, err
+	}
+	a.path, a.stamp = path, stamp
+	return a, nil
+}
+
+// reload re-reads the auth file if it changed since it was read. If it
+// cannot, the tokens stay as they were and it tries again next time.
+func (a *Auth) reload() error {
+	if a == nil || a.path == "" {
+		return nil
+	}
+	stamp, err := stampOf(a.path)
+	a.mu.RLock()
+	same := err == nil && stamp == a.stamp
+	a.mu.RUnlock()
+	if same {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fresh, err := readAuth(a.path)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tokens := fresh.Tokens
+	for _, t := range a.Tokens {
+		if a.added[t.Name] && !slices.ContainsFunc(tokens, func(f Token) bool { return f.Name == t.Name }) {
+			tokens = append(tokens, t)
+		}
+	}
+	a.AnonymousRead, a.Tokens, a.stamp = fresh.AnonymousRead, tokens, stamp
+	return nil
+}
+
+func readAuth(path string) (*Auth, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -58,10 +131,15 @@ func LoadAuth(path string) (*Auth, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return nil, fmt.Errorf("auth file %s: %w", path, err)
 	}
+	names := map[string]bool{}
 	for _, t := range a.Tokens {
 		if !strings.HasPrefix(t.Hash, "blake3:") || (t.Scope != ScopeRead && t.Scope != ScopeReadWrite) {
 			return nil, fmt.Errorf("auth file %s: token %q needs a blake3: hash and scope read or read-write", path, t.Name)
 		}
+		if t.Name == "" || names[t.Name] {
+			return nil, fmt.Errorf("auth file %s: token %q: %w", path, t.Name, ErrTokenName)
+		}
+		names[t.Name] = true
 	}
 	return &a, nil
 }
@@ -74,14 +152,23 @@ func (a *Auth) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o600)
+	// Write a new file and rename it over the old, so that a server
+	// re-reading it never sees half of it.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // AddToken creates a token, records its hash and returns the token, which
-// is shown once and never stored.
-func (a *Auth) AddToken(name string, scope Scope, repos []string) (string, error) {
+// is shown once and never stored. A zero expires never expires.
+func (a *Auth) AddToken(name string, scope Scope, repos []string, expires time.Time) (string, error) {
 	if scope != ScopeRead && scope != ScopeReadWrite {
 		return "", fmt.Errorf("scope %q: want read or read-write", scope)
+	}
+	if strings.TrimSpace(name) == "" {
+		return "", fmt.Errorf("%w: give the token a name", ErrTokenName)
 	}
 	if len(repos) == 0 {
 		repos = []string{"*"}
@@ -91,10 +178,33 @@ func (a *Auth) AddToken(name string, scope Scope, repos []string) (string, error
 		return "", err
 	}
 	token := "folio_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	t := Token{Name: name, Hash: HashToken(token), Scope: scope, Repos: repos}
+	if !expires.IsZero() {
+		t.Expires = &expires
+	}
 	a.mu.Lock()
-	a.Tokens = append(a.Tokens, Token{Name: name, Hash: HashToken(token), Scope: scope, Repos: repos})
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	if slices.ContainsFunc(a.Tokens, func(t Token) bool { return t.Name == name }) {
+		return "", fmt.Errorf("%w: %q exists (remove it first)", ErrTokenName, name)
+	}
+	a.Tokens = append(a.Tokens, t)
+	if a.added == nil {
+		a.added = map[string]bool{}
+	}
+	a.added[name] = true
 	return token, nil
+}
+
+// RemoveToken forgets the token of that name.
+func (a *Auth) RemoveToken(name string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	i := slices.IndexFunc(a.Tokens, func(t Token) bool { return t.Name == name })
+	if i < 0 {
+		return fmt.Errorf("%w: no token named %q", objects.ErrNotFound, name)
+	}
+	a.Tokens = slices.Delete(a.Tokens, i, i+1)
+	return nil
 }
 
 // HashToken is the stored form of a token.
@@ -118,10 +228,13 @@ func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, erro
 	if a == nil {
 		return "", nil
 	}
-	header := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
-		if need == ScopeRead && a.AnonymousRead {
+	a.mu.RLock()
+	anonymousRead := a.AnonymousRead
+	a.mu.RUnlock()
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" { // schemes are case-insensitive (RFC 9110)
+		if need == ScopeRead && anonymousRead {
 			return "", nil
 		}
 		return "", fmt.Errorf("%w: send a token as 'Authorization: Bearer TOKEN'", wire.ErrUnauthorized)
@@ -139,6 +252,9 @@ func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, erro
 	a.mu.RUnlock()
 	if found == nil {
 		return "", fmt.Errorf("%w: unknown token", wire.ErrUnauthorized)
+	}
+	if found.Expires != nil && !time.Now().Before(*found.Expires) {
+		return found.Name, fmt.Errorf("%w: token %q expired at %s", wire.ErrUnauthorized, found.Name, found.Expires.Format(time.RFC3339))
 	}
 	if !slices.Contains(found.Repos, "*") && !slices.Contains(found.Repos, repoName) {
 		return found.Name, fmt.Errorf("%w: token %q does not open this repository", wire.ErrForbidden, found.Name)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/server"
@@ -20,13 +21,13 @@ func tokens(t *testing.T, anonymousRead bool) (auth *server.Auth, read, write, o
 	t.Helper()
 	auth = &server.Auth{AnonymousRead: anonymousRead}
 	var err error
-	if read, err = auth.AddToken("reader", server.ScopeRead, nil); err != nil {
+	if read, err = auth.AddToken("reader", server.ScopeRead, nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if write, err = auth.AddToken("writer", server.ScopeReadWrite, nil); err != nil {
+	if write, err = auth.AddToken("writer", server.ScopeReadWrite, nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if onlyA, err = auth.AddToken("only-a", server.ScopeReadWrite, []string{"a"}); err != nil {
+	if onlyA, err = auth.AddToken("only-a", server.ScopeReadWrite, []string{"a"}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	return auth, read, write, onlyA
@@ -154,7 +155,7 @@ func TestAuthFile(t *testing.T) {
 			t.Errorf("LoadAuth accepted %s", bad)
 		}
 	}
-	if _, err := (&server.Auth{}).AddToken("x", "admin", nil); err == nil {
+	if _, err := (&server.Auth{}).AddToken("x", "admin", nil, time.Time{}); err == nil {
 		t.Error("AddToken accepted an unknown scope")
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -58,7 +59,7 @@ func code(err error) string {
 // without detail.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	st := status(err)
-	msg := err.Error()
+	msg := wire.UserMessage(err)
 	if st == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if !errors.Is(err, objects.ErrDamaged) { // which key and object: no secret, and what an operator needs
@@ -71,12 +72,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, st, wire.Error{Code: code(err), Message: msg})
 }
 
+// writeJSON sends v as JSON with its checksum, so that a client acts on
+// no flipped byte of a refs listing or a push's reply.
 func writeJSON(w http.ResponseWriter, st int, v any) {
-	w.Header().Set("Content-Type", wire.ContentJSON)
-	w.WriteHeader(st)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
+	w.Header().Set("Content-Type", wire.ContentJSON)
+	w.Header().Set(wire.ChecksumHeader, wire.Checksum(buf.Bytes()))
+	w.WriteHeader(st)
+	w.Write(buf.Bytes())
 }
 
 // badRequest wraps a message as a bad-request error.

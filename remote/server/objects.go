@@ -13,7 +13,7 @@ import (
 // It reads objects only: any reader may ask, as for a fetch.
 func (s *Server) objects(q *request) error {
 	var req wire.ObjectsRequest
-	if err := readJSON(q.Body, &req); err != nil {
+	if err := readJSON(q, &req); err != nil {
 		return err
 	}
 	if len(req.IDs) > wire.MaxObjectsRequest {

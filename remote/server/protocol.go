@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
@@ -48,8 +47,22 @@ func (s *Server) refs(q *request) error {
 	return nil
 }
 
-func readJSON(r io.Reader, v any) error {
-	if err := json.NewDecoder(io.LimitReader(r, wire.MaxFrame)).Decode(v); err != nil {
+// readJSON reads a JSON control message, checked against its checksum
+// when the client sent one (folio's client does; curl need not).
+func readJSON(q *request, v any) error {
+	data, err := io.ReadAll(io.LimitReader(q.Body, wire.MaxFrame+1))
+	if err != nil {
+		return err
+	}
+	if len(data) > wire.MaxFrame {
+		return fmt.Errorf("%w: a request body over %d bytes", objects.ErrTooLarge, wire.MaxFrame)
+	}
+	if sum := q.Header.Get(wire.ChecksumHeader); sum != "" {
+		if err := wire.CheckBody(data, sum); err != nil {
+			return err
+		}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
 		return badRequest(fmt.Sprintf("request body: %v", err))
 	}
 	return nil
@@ -58,7 +71,7 @@ func readJSON(r io.Reader, v any) error {
 // fetch answers with the refs and a pack of what the client lacks.
 func (s *Server) fetch(q *request) error {
 	var req wire.FetchRequest
-	if err := readJSON(q.Body, &req); err != nil {
+	if err := readJSON(q, &req); err != nil {
 		return err
 	}
 	prefixes := req.Prefixes
@@ -95,7 +108,7 @@ func (s *Server) fetch(q *request) error {
 func (s *Server) sendPack(q *request, what string, send func(bw io.Writer, pw *wire.PackWriter) error) error {
 	q.w.Header().Set("Content-Type", wire.ContentFramed)
 	q.w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(stallGuard(q.w), 64<<10)
+	bw := bufio.NewWriterSize(q.w, 64<<10)
 	pw := wire.NewPackWriter(bw, wire.WriterOptions{})
 	err := send(bw, pw)
 	if err == nil {
@@ -114,7 +127,7 @@ func (s *Server) sendPack(q *request, what string, send func(bw io.Writer, pw *w
 // push stores a pack and moves the refs of the request, all or none.
 func (s *Server) push(q *request) error {
 	ctx := q.Context()
-	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, stallGuardBody(q.w, q.Body), s.opts.Limits.MaxPushBytes), 64<<10)
+	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxPushBytes), 64<<10)
 	var req wire.PushRequest
 	if err := wire.ReadFrame(body, &req); err != nil {
 		return err
@@ -194,7 +207,7 @@ func (s *Server) sync(q *request) error {
 		return badRequest("this server does not sync")
 	}
 	var req wire.SyncRequest
-	if err := readJSON(q.Body, &req); err != nil {
+	if err := readJSON(q, &req); err != nil {
 		return err
 	}
 	report, err := s.opts.Sync(q.Context(), q.repo.Repo, &q.repo.writeMu, req)
@@ -203,41 +216,4 @@ func (s *Server) sync(q *request) error {
 	}
 	writeJSON(q.w, http.StatusOK, report)
 	return nil
-}
-
-// stallTimeout is how long a transfer may make no progress: a client that
-// stops reading a fetch, or stops sending a push, loses the connection
-// instead of holding a goroutine and its buffers forever. Transfers that
-// move keep going however long they take.
-const stallTimeout = 2 * time.Minute
-
-// stallGuard extends the connection's write deadline before every write.
-func stallGuard(w http.ResponseWriter) io.Writer {
-	return &deadlineWriter{w: w, rc: http.NewResponseController(w)}
-}
-
-type deadlineWriter struct {
-	w  io.Writer
-	rc *http.ResponseController
-}
-
-func (d *deadlineWriter) Write(p []byte) (int, error) {
-	d.rc.SetWriteDeadline(time.Now().Add(stallTimeout))
-	return d.w.Write(p)
-}
-
-// stallGuardBody extends the connection's read deadline before every read
-// of a request body.
-func stallGuardBody(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
-	return &deadlineReader{ReadCloser: body, rc: http.NewResponseController(w)}
-}
-
-type deadlineReader struct {
-	io.ReadCloser
-	rc *http.ResponseController
-}
-
-func (d *deadlineReader) Read(p []byte) (int, error) {
-	d.rc.SetReadDeadline(time.Now().Add(stallTimeout))
-	return d.ReadCloser.Read(p)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/client"
@@ -42,8 +43,8 @@ func TestTokenLimitedToTheSingleRepository(t *testing.T) {
 	r := newRepo(t)
 	name := filepath.Base(filepath.Dir(r.Dir()))
 	auth := &server.Auth{}
-	mine, _ := auth.AddToken("mine", server.ScopeRead, []string{name})
-	other, _ := auth.AddToken("other", server.ScopeRead, []string{"elsewhere"})
+	mine, _ := auth.AddToken("mine", server.ScopeRead, []string{name}, time.Time{})
+	other, _ := auth.AddToken("other", server.ScopeRead, []string{"elsewhere"}, time.Time{})
 	base := serve(t, r, server.Options{Auth: auth})
 	expect(t, "token for this repository", call(t, http.MethodGet, base+"v1/refs", nil, "Authorization", "Bearer "+mine), http.StatusOK, "")
 	expect(t, "token for another", call(t, http.MethodGet, base+"v1/refs", nil, "Authorization", "Bearer "+other), http.StatusForbidden, "forbidden")

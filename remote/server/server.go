@@ -24,6 +24,10 @@ type Limits struct {
 	MaxDocumentSize int64         // one document written through the API
 	TransferTimeout time.Duration // a fetch, push or sync
 	RequestTimeout  time.Duration // any other request
+	// StallTimeout is the longest a request body may take to move
+	// wire.StallBytes (or to end), and one write of a reply to go out: a
+	// client that stops sending or reading, or trickles, is dropped.
+	StallTimeout time.Duration
 }
 
 // DefaultCacheBytes is the block cache a server gives each repository it
@@ -38,6 +42,7 @@ var DefaultLimits = Limits{
 	MaxDocumentSize: 256 << 20,
 	TransferTimeout: 30 * time.Minute,
 	RequestTimeout:  time.Minute,
+	StallTimeout:    time.Minute,
 }
 
 // withDefaults fills every zero limit from DefaultLimits.
@@ -57,6 +62,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.RequestTimeout > 0 {
 		d.RequestTimeout = l.RequestTimeout
+	}
+	if l.StallTimeout > 0 {
+		d.StallTimeout = l.StallTimeout
 	}
 	return d
 }
@@ -86,6 +94,12 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
+
+	stop     context.Context // done when Shutdown gives up waiting
+	stopAll  context.CancelFunc
+	mu       sync.Mutex
+	stopped  bool // Shutdown is waiting for the handlers: take no more
+	inflight sync.WaitGroup
 }
 
 // New returns a server; its ServeHTTP is the handler.
@@ -101,6 +115,7 @@ func New(opts Options) *Server {
 		opts.MaxClockSkew = DefaultMaxClockSkew
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.stop, s.stopAll = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -152,10 +167,15 @@ type request struct {
 	token string
 }
 
-// wrap authorises, opens the repository, bounds the time, logs, and turns
-// a returned error into a JSON error.
+// wrap authorises, opens the repository, bounds the time and the stalls,
+// logs, and turns a returned error into a JSON error.
 func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.enter() {
+			s.writeError(w, r, errShuttingDown)
+			return
+		}
+		defer s.inflight.Done()
 		start := time.Now()
 		name := r.PathValue("repo")
 		if name == "" {
@@ -163,7 +183,12 @@ func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) 
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
+		defer context.AfterFunc(s.stop, cancel)()
 		r = r.WithContext(ctx)
+		w, r.Body = guard(w, r.Body, s.opts.Limits.StallTimeout)
+		if err := s.opts.Auth.reload(); err != nil {
+			s.log.Warn("the auth file could not be read again; its tokens stay as they were", "err", err)
+		}
 		token, err := s.opts.Auth.check(r, name, scope)
 		var rp *Repo
 		if err == nil {
@@ -178,6 +203,38 @@ func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) 
 		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "repo", name, "token", token,
 			"status", statusOf(err), "duration", time.Since(start))
 	}
+}
+
+// errShuttingDown answers requests that arrive while the server stops.
+var errShuttingDown = &wire.Error{Code: "internal", Message: "the server is shutting down; try again later"}
+
+// enter counts a request in, unless the server is stopping.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
+}
+
+// Shutdown stops hs, which serves s: it stops taking requests and lets
+// those in flight finish until ctx ends, then cancels the contexts of
+// those still running, closes their connections and waits for their
+// handlers to return. The repositories can be closed after it returns:
+// no handler uses them any more. It returns hs.Shutdown's error.
+func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
+	err := hs.Shutdown(ctx)
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	if err != nil {
+		s.stopAll()
+		hs.Close()
+	}
+	s.inflight.Wait()
+	return err
 }
 
 func statusOf(err error) int {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -102,4 +103,28 @@ func sentinelOf(code string) error {
 		}
 	}
 	return ErrInternal
+}
+
+// packageNames prefix the sentinel errors of folio's packages: they say
+// where an error comes from to a programmer and nothing to a user.
+var packageNames = map[string]bool{"objects": true, "repo": true, "badgerstore": true, "prolly": true,
+	"merge": true, "remote": true, "transfer": true, "wire": true, "jsonmerge": true, "client": true, "server": true}
+
+// UserMessage is an error's text for people and API clients: without the
+// "pkg: " parts of the packages' sentinels (which stay in %w chains and
+// logs). "wire: corrupt: frame: objects: not found" reads "corrupt: frame:
+// not found".
+func UserMessage(err error) string { return UserText(err.Error()) }
+
+// UserText is UserMessage for an error's text kept apart from the error
+// (an fsck report's messages).
+func UserText(msg string) string {
+	parts := strings.Split(msg, ": ")
+	kept := parts[:0]
+	for _, p := range parts {
+		if !packageNames[p] {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ": ")
 }

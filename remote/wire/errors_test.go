@@ -108,3 +108,18 @@ func TestErrorJSON(t *testing.T) {
 		t.Fatal("decoded Error does not match its sentinel")
 	}
 }
+
+// UserMessage drops the packages' prefixes and nothing else.
+func TestUserMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"repo: no repository": "no repository",
+		"push origin: remote: objects: not found: no such remote: x": "push origin: not found: no such remote: x",
+		"sync at https://127.0.0.1:80/: wire: truncated":             "sync at https://127.0.0.1:80/: truncated",
+		"a remote: the remote said no":                               "a remote: the remote said no",
+		"client: timed out: http://h/: no reply within 1s":           "timed out: http://h/: no reply within 1s",
+	} {
+		if got := wire.UserMessage(errors.New(in)); got != want {
+			t.Errorf("UserMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"strings"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -91,40 +93,113 @@ type SyncRequest struct {
 	Attempts int `json:"attempts,omitempty"`
 }
 
+// StallBytes is the least a transfer must move in either direction per
+// stall timeout: a peer that sends nothing, or trickles a byte at a time,
+// is cut off; one that keeps moving is not, however long it takes. A body
+// smaller than this must arrive whole within one stall timeout.
+const StallBytes = 16 << 10
+
 // MaxFrame bounds a framed JSON message.
 const MaxFrame = 16 << 20
 
-// WriteFrame writes a JSON message as uvarint(len) + JSON, so a pack can
-// follow it in the same stream.
+// A frame is uvarint(len) + JSON + the CRC-32C of both (4 bytes, little
+// endian), so that a pack can follow it in the same stream and no flipped
+// byte in the refs it carries goes unnoticed.
+
+// WriteFrame writes a JSON message as a frame.
 func WriteFrame(w io.Writer, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	var n [binary.MaxVarintLen64]byte
-	if _, err := w.Write(n[:binary.PutUvarint(n[:], uint64(len(data)))]); err != nil {
-		return err
-	}
-	_, err = w.Write(data)
+	frame := binary.AppendUvarint(make([]byte, 0, len(data)+binary.MaxVarintLen64+checksumSize), uint64(len(data)))
+	frame = append(frame, data...)
+	frame = binary.LittleEndian.AppendUint32(frame, crc32.Checksum(frame, castagnoli))
+	_, err = w.Write(frame)
 	return err
 }
 
-// ReadFrame reads a message WriteFrame wrote. r should be buffered for
-// speed; the frame is read exactly, leaving the pack that follows.
+// ReadFrame reads a frame WriteFrame wrote into v, after checking its
+// checksum. r should be buffered for speed; the frame is read exactly,
+// leaving the pack that follows.
 func ReadFrame(r *bufio.Reader, v any) error {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return fmt.Errorf("%w: frame length: %w", objects.ErrCorrupt, err)
-	}
-	if n > MaxFrame {
+	var buf [maxVarintLen]byte
+	n, k, err := readUvarint(r, &buf)
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the stream ends before its control message", ErrTruncated)
+	case err != nil:
+		return fmt.Errorf("%w: control message length: %w", objects.ErrCorrupt, err)
+	case n > MaxFrame:
 		return fmt.Errorf("%w: a %d-byte control message", objects.ErrTooLarge, n)
 	}
-	data := make([]byte, n)
+	data := make([]byte, n+checksumSize)
 	if _, err := io.ReadFull(r, data); err != nil {
-		return fmt.Errorf("%w: frame cut short: %w", ErrTruncated, err)
+		return fmt.Errorf("%w: control message cut short: %w", ErrTruncated, err)
+	}
+	data, sum := data[:n], binary.LittleEndian.Uint32(data[n:])
+	if crc := crc32.Update(crc32.Checksum(buf[:k], castagnoli), castagnoli, data); crc != sum {
+		return fmt.Errorf("%w: control message checksum %08x, computed %08x", objects.ErrCorrupt, sum, crc)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%w: frame: %v", objects.ErrCorrupt, err)
+		return fmt.Errorf("%w: control message: %v", objects.ErrCorrupt, err)
+	}
+	return nil
+}
+
+// ChecksumHeader carries the CRC-32C of a JSON control message sent as a
+// plain HTTP body (the refs listing, a push's reply), as Checksum writes it.
+const ChecksumHeader = "X-Folio-Checksum"
+
+// Checksum is the ChecksumHeader value of a body.
+func Checksum(body []byte) string {
+	return fmt.Sprintf("crc32c=%08x", crc32.Checksum(body, castagnoli))
+}
+
+// CheckBody checks a body against its ChecksumHeader value.
+func CheckBody(body []byte, header string) error {
+	if header == "" {
+		return fmt.Errorf("%w: control message without a checksum", objects.ErrCorrupt)
+	}
+	if want := Checksum(body); header != want {
+		return fmt.Errorf("%w: control message checksum %q, computed %q", objects.ErrCorrupt, header, want)
+	}
+	return nil
+}
+
+// Validate checks what a refs listing says before anything acts on it:
+// every name a valid branch or tag name, none twice, no zero ID, and a
+// head that is a valid branch name (the branch need not exist).
+func (r *RefsResponse) Validate() error { return validateRefs(r.Head, r.Refs) }
+
+// Validate checks a fetch's refs as RefsResponse.Validate does.
+func (r *FetchResponse) Validate() error { return validateRefs(r.Head, r.Refs) }
+
+func validateRefs(head string, refs []objects.Ref) error {
+	if head != "" {
+		short, ok := strings.CutPrefix(head, objects.BranchPrefix)
+		if !ok {
+			return fmt.Errorf("%w: head %q is not a branch", objects.ErrInvalidRef, head)
+		}
+		if err := objects.ValidateBranchName(short); err != nil {
+			return fmt.Errorf("head: %w", err)
+		}
+	}
+	seen := make(map[string]bool, len(refs))
+	for _, ref := range refs {
+		if !strings.HasPrefix(ref.Name, objects.BranchPrefix) && !strings.HasPrefix(ref.Name, objects.TagPrefix) {
+			return fmt.Errorf("%w %q: not a branch or tag", objects.ErrInvalidRef, ref.Name)
+		}
+		if err := objects.ValidateRefName(ref.Name); err != nil {
+			return err
+		}
+		if seen[ref.Name] {
+			return fmt.Errorf("%w %q: listed twice", objects.ErrInvalidRef, ref.Name)
+		}
+		seen[ref.Name] = true
+		if ref.ID.IsZero() {
+			return fmt.Errorf("%w %q: no commit", objects.ErrInvalidRef, ref.Name)
+		}
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"reflect"
 	"testing"
 
@@ -30,19 +32,73 @@ func TestFrameRoundTripLeavesThePackAfterIt(t *testing.T) {
 	}
 }
 
+// withChecksum appends a frame's checksum to its length and bytes.
+func withChecksum(b []byte) []byte {
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
 func TestReadFrameRejects(t *testing.T) {
 	for name, c := range map[string]struct {
 		input []byte
 		want  error
 	}{
-		"empty":          {nil, objects.ErrCorrupt},
-		"cut short":      {[]byte{10, '{'}, ErrTruncated},
-		"not JSON":       {[]byte{3, 'a', 'b', 'c'}, objects.ErrCorrupt},
-		"over the limit": {[]byte{0xff, 0xff, 0xff, 0xff, 0x7f}, objects.ErrTooLarge},
+		"empty":            {nil, ErrTruncated},
+		"cut short":        {[]byte{10, '{'}, ErrTruncated},
+		"no checksum":      {[]byte{2, '{', '}'}, ErrTruncated},
+		"wrong checksum":   {[]byte{2, '{', '}', 1, 2, 3, 4}, objects.ErrCorrupt},
+		"not JSON":         {withChecksum([]byte{3, 'a', 'b', 'c'}), objects.ErrCorrupt},
+		"overlong varint":  {withChecksum([]byte{0x82, 0x00, '{', '}'}), objects.ErrCorrupt},
+		"over the limit":   {[]byte{0xff, 0xff, 0xff, 0xff, 0x7f}, objects.ErrTooLarge},
+		"checksummed JSON": {withChecksum([]byte{2, '{', '}'}), nil},
 	} {
 		var v FetchRequest
-		if err := ReadFrame(bufio.NewReader(bytes.NewReader(c.input)), &v); !errors.Is(err, c.want) {
+		if err := ReadFrame(bufio.NewReader(bytes.NewReader(c.input)), &v); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+}
+
+// No single flipped byte of a frame goes unnoticed: the refs it carries
+// are never read wrong.
+func TestReadFrameCatchesEveryFlippedByte(t *testing.T) {
+	resp := FetchResponse{Head: "refs/heads/main", Refs: []objects.Ref{
+		{Name: "refs/heads/main", ID: objects.Hash([]byte("a"))}, {Name: "refs/tags/v1", ID: objects.Hash([]byte("b"))}}}
+	var buf bytes.Buffer
+	if err := WriteFrame(&buf, resp); err != nil {
+		t.Fatal(err)
+	}
+	frame := buf.Bytes()
+	for i := range frame {
+		for _, mask := range []byte{0x01, 0x80, 0xff} {
+			bad := bytes.Clone(frame)
+			bad[i] ^= mask
+			var got FetchResponse
+			if err := ReadFrame(bufio.NewReader(bytes.NewReader(bad)), &got); err == nil {
+				t.Fatalf("byte %d ^ %#x: read %+v without an error", i, mask, got)
+			}
+		}
+	}
+}
+
+func TestValidateRefs(t *testing.T) {
+	id := objects.Hash([]byte("a"))
+	for name, c := range map[string]struct {
+		resp RefsResponse
+		ok   bool
+	}{
+		"good":             {RefsResponse{Head: "refs/heads/main", Refs: []objects.Ref{{Name: "refs/heads/main", ID: id}, {Name: "refs/tags/v1", ID: id}}}, true},
+		"empty repository": {RefsResponse{Head: "refs/heads/main"}, true},
+		"invalid UTF-8":    {RefsResponse{Refs: []objects.Ref{{Name: "refs/heads/m\x82in", ID: id}}}, false},
+		"control":          {RefsResponse{Refs: []objects.Ref{{Name: "refs/heads/m\x01in", ID: id}}}, false},
+		"not replicated":   {RefsResponse{Refs: []objects.Ref{{Name: "refs/remotes/o/main", ID: id}}}, false},
+		"twice":            {RefsResponse{Refs: []objects.Ref{{Name: "refs/heads/a", ID: id}, {Name: "refs/heads/a", ID: id}}}, false},
+		"zero ID":          {RefsResponse{Refs: []objects.Ref{{Name: "refs/heads/a"}}}, false},
+		"head a tag":       {RefsResponse{Head: "refs/tags/v1"}, false},
+		"head dot-dot":     {RefsResponse{Head: "refs/heads/a..b"}, false},
+	} {
+		err := c.resp.Validate()
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, objects.ErrInvalidRef)) {
+			t.Errorf("%s: %v, want ok=%v", name, err, c.ok)
 		}
 	}
 }

@@ -1,0 +1,94 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/remotetest"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+var short = client.Timeouts{Connect: time.Second, Handshake: time.Second, Reply: 200 * time.Millisecond, Stall: 200 * time.Millisecond}
+
+// Every call to a server that accepts and never answers fails with
+// ErrTimeout, naming the server, instead of waiting forever.
+func TestSilentServerTimesOut(t *testing.T) {
+	t.Parallel()
+	url := remotetest.SilentServer(t)
+	c, err := client.New(url, client.Options{Timeouts: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"refs": func() error { _, err := c.Refs(ctx); return err },
+		"fetch": func() error {
+			return c.Fetch(ctx, wire.FetchRequest{}, wire.Limits{}, func(*wire.FetchResponse, *wire.PackReader) error { return nil })
+		},
+		"push": func() error {
+			_, err := c.Push(ctx, wire.PushRequest{}, func(*wire.PackWriter) error { return nil })
+			return err
+		},
+	}
+	for name, call := range calls {
+		err := call()
+		if !errors.Is(err, client.ErrTimeout) || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "no reply") {
+			t.Errorf("%s: %v, want a timeout naming %s", name, err, url)
+		}
+	}
+}
+
+// A server that sends its headers and then a byte now and then is cut off
+// after a stall timeout: progress means StallBytes, not a byte.
+func TestTricklingReplyTimesOut(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", wire.ContentJSON)
+		rc := http.NewResponseController(w)
+		for i := 0; r.Context().Err() == nil && i < 1000; i++ {
+			w.Write([]byte(" "))
+			rc.Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.Options{Timeouts: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Refs(context.Background())
+	if !errors.Is(err, client.ErrTimeout) || !strings.Contains(err.Error(), "stalled") {
+		t.Fatalf("trickling reply: %v, want a stall timeout", err)
+	}
+}
+
+// A reply that is not folio's is reported as such, with its status and
+// at most one line of its body.
+func TestNotAFolioServer(t *testing.T) {
+	t.Parallel()
+	page := "<html>\n<h1>Not Implemented</h1>\n" + strings.Repeat("<p>noise</p>\n", 1000) + "</html>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotImplemented)
+		io.WriteString(w, page)
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Refs(context.Background())
+	if !errors.Is(err, client.ErrNotFolio) {
+		t.Fatalf("got %v, want ErrNotFolio", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "not a folio server (HTTP 501 Not Implemented: <html>)") || strings.Contains(msg, "\n") || len(msg) > 300 {
+		t.Fatalf("message %q: want the status and one line", msg)
+	}
+}
