@@ -13,10 +13,12 @@ import (
 //	"f"          -> formatRecord
 //	"o" + ID     -> the encoded object
 //	"r" + name   -> the 32-byte ID the ref points at
+//	"q" + ...    -> objects in quarantine (quarantine.go)
 const (
-	formatKey    = "f"
-	objectPrefix = 'o'
-	refPrefix    = 'r'
+	formatKey        = "f"
+	objectPrefix     = 'o'
+	refPrefix        = 'r'
+	quarantinePrefix = 'q'
 )
 
 // formatRecord names the key layout above and the object format. Open

@@ -48,6 +48,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if !s.readOnly {
+		// Quarantines of a process that died: what they held never
+		// became visible, and no ref needs it.
+		if err := s.deletePrefix([]byte{quarantinePrefix}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

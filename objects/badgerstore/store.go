@@ -32,6 +32,8 @@ type Store struct {
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
 
+	quarantines atomic.Uint64 // numbers the quarantines opened
+
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()

@@ -131,11 +131,24 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	if s.closed {
 		return errClosed
 	}
+	if err := s.checkRefs(updates); err != nil {
+		return err
+	}
+	s.applyRefs(updates)
+	return nil
+}
+
+// checkRefs and applyRefs run under s.mu.
+func (s *Store) checkRefs(updates []objects.RefUpdate) error {
 	for _, u := range updates {
 		if cur := s.refs[u.Name]; cur != u.Old {
 			return objects.RefChangedError(u, cur)
 		}
 	}
+	return nil
+}
+
+func (s *Store) applyRefs(updates []objects.RefUpdate) {
 	for _, u := range updates {
 		if u.New.IsZero() {
 			delete(s.refs, u.Name)
@@ -143,6 +156,86 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			s.refs[u.Name] = u.New
 		}
 	}
+}
+
+// Quarantine implements objects.Quarantiner: the objects wait in a map of
+// their own, and Promote moves them and the refs under the store's lock.
+func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	return &quarantine{s: s, objects: map[objects.ID][]byte{}}, nil
+}
+
+type quarantine struct {
+	s       *Store
+	mu      sync.Mutex
+	objects map[objects.ID][]byte
+	order   []objects.ID
+}
+
+func (q *quarantine) lookup(id objects.ID) ([]byte, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	data, ok := q.objects[id]
+	return data, ok
+}
+
+func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if data, ok := q.lookup(id); ok {
+		return bytes.Clone(data), nil
+	}
+	return q.s.Get(ctx, id)
+}
+
+func (q *quarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
+	if _, ok := q.lookup(id); ok {
+		return true, nil
+	}
+	return q.s.Has(ctx, id)
+}
+
+func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, o := range objs {
+		if _, ok := q.objects[o.ID]; !ok {
+			q.objects[o.ID] = bytes.Clone(o.Data)
+			q.order = append(q.order, o.ID)
+		}
+	}
+	return nil
+}
+
+func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
+	defer q.Discard()
+	if err := objects.CheckRefUpdates(updates); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if err := s.checkRefs(updates); err != nil {
+		return err
+	}
+	for _, id := range q.order {
+		if _, ok := s.objects[id]; !ok && keep(id) {
+			s.objects[id] = q.objects[id]
+		}
+	}
+	s.applyRefs(updates)
+	return nil
+}
+
+func (q *quarantine) Discard() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.objects, q.order = map[objects.ID][]byte{}, nil
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -12,11 +13,10 @@ import (
 	"github.com/folio-db/folio/remote/wire"
 )
 
-// receivePack stores objs, in order, as one pack into dst and checks it
-// as a fetch or push would.
+// receivePack receives objs, in order, as one pack (see admitPack).
 func receivePack(t *testing.T, dst interface {
 	Store() objects.Store
-}, check func(*Received) error, objs ...objects.Object) error {
+}, targets []objects.ID, objs ...objects.Object) error {
 	t.Helper()
 	var buf bytes.Buffer
 	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
@@ -26,11 +26,29 @@ func receivePack(t *testing.T, dst interface {
 		}
 	}
 	pw.Close()
-	got, err := Receive(context.Background(), dst.Store(), wire.NewPackReader(&buf, wire.Limits{}))
+	_, err := admitPack(dst.Store(), &buf, targets)
+	return err
+}
+
+// admitPack receives a pack into a quarantine of dst and admits what the
+// targets reach, as a fetch or push does; with no error, it promotes what
+// was admitted.
+func admitPack(dst objects.Store, pack io.Reader, targets []objects.ID) (*Received, error) {
+	ctx := context.Background()
+	qr, err := dst.Quarantine(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return check(got)
+	defer qr.Discard()
+	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
+	if err != nil {
+		return got, err
+	}
+	keep, err := Admit(ctx, qr, dst, targets...)
+	if err != nil {
+		return got, err
+	}
+	return got, qr.Promote(ctx, keep)
 }
 
 func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
@@ -51,7 +69,7 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dst := newRepo(t, false)
-			err := receivePack(t, dst, func(*Received) error { return nil }, objs...)
+			err := receivePack(t, dst, nil, objs...)
 			if !errors.Is(err, objects.ErrCorrupt) {
 				t.Fatalf("receive: %v, want a corrupt-pack error", err)
 			}
@@ -61,9 +79,8 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 
 // A map cut where the chunking rule does not cut it is refused, so that
 // leaders keep agreeing on the root of the same documents.
-func TestCheckMapsRefusesForeignChunking(t *testing.T) {
-	ctx := context.Background()
-	src, dst := newRepo(t, false), newRepo(t, false)
+func TestAdmitRefusesForeignChunking(t *testing.T) {
+	dst := newRepo(t, false)
 	blob := objects.EncodeBlob([]byte("x"))
 	var items []objects.NodeItem
 	for i := range 40 {
@@ -77,29 +94,26 @@ func TestCheckMapsRefusesForeignChunking(t *testing.T) {
 		{Key: items[39].Key, Entry: objects.Entry{ID: right.ID, Size: 20}},
 	}}).Encode()
 	commit := (&objects.Commit{Index: root.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
-	_ = src
-	err := receivePack(t, dst, func(got *Received) error {
-		return CheckMaps(ctx, dst.Store(), dst.Tree(), got)
-	}, blob, left, right, root, commit)
+	err := receivePack(t, dst, []objects.ID{commit.ID}, blob, left, right, root, commit)
 	if !errors.Is(err, objects.ErrCorrupt) {
 		t.Fatalf("a map chunked elsewhere: %v, want corrupt", err)
 	}
 	t.Log(err)
 }
 
-func TestCheckTargets(t *testing.T) {
+func TestAdmitTargets(t *testing.T) {
 	ctx := context.Background()
 	r := newRepo(t, false)
 	stage(t, r, map[string]string{"a": "a"})
 	c := commit(t, r, "c")
 	blob := objects.EncodeBlob([]byte("a"))
-	if err := CheckTargets(ctx, r.Store(), c); err != nil {
+	if _, err := Admit(ctx, r.Store(), r.Store(), c); err != nil {
 		t.Errorf("a stored commit: %v", err)
 	}
-	if err := CheckTargets(ctx, r.Store(), objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
+	if _, err := Admit(ctx, r.Store(), r.Store(), objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
 		t.Errorf("a missing commit: %v", err)
 	}
-	if err := CheckTargets(ctx, r.Store(), blob.ID); !errors.Is(err, objects.ErrCorrupt) {
+	if _, err := Admit(ctx, r.Store(), r.Store(), blob.ID); !errors.Is(err, objects.ErrCorrupt) {
 		t.Errorf("a blob: %v", err)
 	}
 }

@@ -39,26 +39,24 @@ type Store interface {
 	objects.ObjectWriter
 }
 
-// Received is what a pack brought: its counts, and the commits and map
-// nodes that arrived, which CheckMaps then checks as maps.
+// Received is what a pack brought.
 type Received struct {
 	Stats
-	Commits []objects.ID          // in arrival order: parents first
-	Nodes   map[objects.ID]bool   // map nodes that arrived
 	heights map[objects.ID]uint64 // of the commits that arrived
 }
 
-// Receive stores the objects of a pack. Every object must come after
+// Receive stores the objects of a pack, into a quarantine (see Admit).
+// Every object must come after
 // everything it references (stored already, or earlier in the pack), and
 // each reference must name the right type of object: maps and parents of
 // commits, children of nodes, documents of index leaves, records of
 // conflict maps, versions and earlier records of conflict records, chunks
 // of chunked documents; a commit's height must be one more than its
-// highest parent's. On any error what was stored stays (complete and
-// unreferenced) and the caller moves no ref.
+// highest parent's. On any error the caller moves no ref and discards
+// the quarantine.
 func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) {
 	rc := &receiver{ctx: ctx, store: store, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
-		got: &Received{Nodes: map[objects.ID]bool{}, heights: map[objects.ID]uint64{}}}
+		got: &Received{heights: map[objects.ID]uint64{}}}
 	for {
 		if err := ctx.Err(); err != nil {
 			return rc.got, err
@@ -95,13 +93,9 @@ func (rc *receiver) take(obj objects.Object) error {
 	if err := rc.checkReferences(obj.ID, v); err != nil {
 		return err
 	}
-	switch o := v.(type) {
-	case *objects.Commit:
-		rc.got.Commits = append(rc.got.Commits, obj.ID)
-		rc.got.heights[obj.ID] = o.Height
+	if c, ok := v.(*objects.Commit); ok {
+		rc.got.heights[obj.ID] = c.Height
 		rc.got.Stats.Commits++
-	case *objects.Node:
-		rc.got.Nodes[obj.ID] = true
 	}
 	rc.batch = append(rc.batch, obj)
 	rc.batched += len(obj.Data)

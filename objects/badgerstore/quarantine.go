@@ -1,0 +1,233 @@
+package badgerstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Quarantine implements objects.Quarantiner. A quarantine lives in the
+// store's own database, under keys that no reader of objects looks at:
+//
+//	"q" + quarantine number + 0 + ID   -> the encoded object
+//	"q" + quarantine number + 1 + seq  -> the ID put seq-th
+//
+// The second list keeps the arrival order, which is the pack's dependency
+// order, so objects are promoted referenced before referencing. A process
+// that dies with quarantines open leaves their keys behind; the next
+// read-write Open drops them (only one process writes a store).
+func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	if err := s.checkWritable(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &quarantine{s: s, number: s.quarantines.Add(1)}, nil
+}
+
+type quarantine struct {
+	s      *Store
+	number uint64
+	mu     sync.Mutex // orders Puts
+	seq    uint64
+}
+
+func (q *quarantine) prefix(kind byte) []byte {
+	k := make([]byte, 0, 1+8+1+objects.IDSize)
+	k = append(k, quarantinePrefix)
+	k = binary.BigEndian.AppendUint64(k, q.number)
+	return append(k, kind)
+}
+
+func (q *quarantine) dataKey(id objects.ID) []byte { return append(q.prefix(0), id[:]...) }
+
+func (q *quarantine) orderKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(q.prefix(1), seq)
+}
+
+// Get implements objects.ObjectReader: the quarantine's objects, then
+// the store's.
+func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	data, err := q.s.get(ctx, q.dataKey(id), id)
+	if errors.Is(err, objects.ErrNotFound) {
+		return q.s.Get(ctx, id)
+	}
+	return data, err
+}
+
+// Has implements objects.ObjectReader.
+func (q *quarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
+	if ok, err := q.s.has(ctx, q.dataKey(id), id); ok || err != nil {
+		return ok, err
+	}
+	return q.s.Has(ctx, id)
+}
+
+// Put stores objects in the quarantine, synced like Store.Put.
+func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.s.write(ctx, objs, func(wb *badger.WriteBatch, o objects.Object) error {
+		q.seq++
+		if err := wb.Set(q.dataKey(o.ID), o.Data); err != nil {
+			return err
+		}
+		return wb.Set(q.orderKey(q.seq), o.ID[:])
+	})
+}
+
+// Promote implements objects.Quarantine. The objects move in
+// transactions as large as Badger takes; the last one also moves the refs,
+// so a push of a few megabytes is one transaction, objects and refs.
+func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
+	defer q.Discard()
+	if err := objects.CheckRefUpdates(updates); err != nil {
+		return err
+	}
+	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
+	err := q.s.db.View(func(txn *badger.Txn) error { return checkRefs(txn, updates) })
+	if err != nil {
+		return err
+	}
+	txn := q.s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	var last []objects.Object // the objects of txn, for a retry
+	err = q.each(ctx, keep, func(o objects.Object) error {
+		err := txn.Set(objectKey(o.ID), o.Data)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn, last = q.s.db.NewTransaction(true), nil
+			err = txn.Set(objectKey(o.ID), o.Data)
+		}
+		last = append(last, o)
+		q.s.written.Add(int64(len(o.Data)))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("badgerstore: promote: %w", err)
+	}
+	for range maxConflictRetries {
+		err = applyRefUpdates(txn, updates)
+		if err == nil {
+			err = txn.Commit()
+		}
+		if !errors.Is(err, badger.ErrConflict) {
+			break
+		}
+		// A ref read here moved since the transaction began: again, on
+		// what it holds now.
+		txn.Discard()
+		txn = q.s.db.NewTransaction(true)
+		for _, o := range last {
+			if err := txn.Set(objectKey(o.ID), o.Data); err != nil {
+				return fmt.Errorf("badgerstore: promote: %w", err)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, objects.ErrRefChanged):
+		return err
+	case errors.Is(err, badger.ErrConflict):
+		return fmt.Errorf("%w: refs kept changing during the update", objects.ErrRefChanged)
+	case err != nil:
+		return fmt.Errorf("badgerstore: promote: %w", err)
+	}
+	return nil
+}
+
+// each calls fn with the quarantined objects keep accepts, in arrival
+// order.
+func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn func(objects.Object) error) error {
+	return q.s.db.View(func(txn *badger.Txn) error {
+		prefix := q.prefix(1)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		n := 0
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if n++; n%cancelCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) != objects.IDSize {
+				return fmt.Errorf("%w: quarantine entry of %d bytes", objects.ErrCorrupt, len(v))
+			}
+			id := objects.ID(v)
+			if !keep(id) {
+				continue
+			}
+			item, err := txn.Get(q.dataKey(id))
+			if err != nil {
+				return err
+			}
+			data, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(objects.Object{ID: id, Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Discard implements objects.Quarantine.
+func (q *quarantine) Discard() error {
+	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
+	return q.s.deletePrefix(q.prefix(0)[:1+8])
+}
+
+// deletePrefix deletes every key that starts with prefix.
+func (s *Store) deletePrefix(prefix []byte) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: drop quarantine: %w", err)
+	}
+	return nil
+}
+
+// checkRefs checks that every ref is at its Old value.
+func checkRefs(txn *badger.Txn, updates []objects.RefUpdate) error {
+	for _, u := range updates {
+		cur, err := readRef(txn, u.Name)
+		if err != nil {
+			return err
+		}
+		if cur != u.Old {
+			return objects.RefChangedError(u, cur)
+		}
+	}
+	return nil
+}
