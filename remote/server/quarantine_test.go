@@ -97,7 +97,7 @@ func fsckClean(t *testing.T, r *repo.Repo) {
 func TestRefusedPushLeavesNothing(t *testing.T) {
 	t.Parallel()
 	for name, pack := range map[string]func(objects.ID, uint64) []objects.Object{
-		"map cut elsewhere":           badMap,
+		"map cut elsewhere":          badMap,
 		"conflicts map of documents": plainConflicts,
 	} {
 		t.Run(name, func(t *testing.T) {
