@@ -139,3 +139,55 @@ func TestCloneSendsNothingUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// Admit refuses maps that hold what their role forbids, whether the
+// wrong part arrived now or is stored already.
+func TestAdmitChecksMapRoles(t *testing.T) {
+	doc := objects.EncodeBlob([]byte("doc"))
+	docEntry := objects.Entry{ID: doc.ID, Kind: objects.KindText, Size: 3}
+	heads := [2]objects.ID{objects.Hash([]byte("ours")), objects.Hash([]byte("theirs"))}
+	record := func(key string, replaces ...objects.ID) objects.Object {
+		return (&objects.Conflict{Key: key, Ours: docEntry, OursCommit: heads[0], TheirsCommit: heads[1],
+			Winner: objects.SideOurs, Replaces: replaces}).Encode()
+	}
+	leaf := func(key string, e objects.Entry) objects.Object {
+		return (&objects.Node{Items: []objects.NodeItem{{Key: key, Entry: e}}}).Encode()
+	}
+	recEntry := func(o objects.Object) objects.Entry {
+		return objects.Entry{ID: o.ID, Kind: objects.KindConflict, Size: uint64(len(o.Data))}
+	}
+	good, elsewhere := record("doc"), record("elsewhere")
+	index := leaf("doc", docEntry)
+	for _, tc := range []struct {
+		name             string
+		stored, arrived  []objects.Object
+		index, conflicts objects.ID
+		ok               bool
+	}{
+		{"a good record", nil, []objects.Object{doc, good, index, leaf("doc", recEntry(good))}, index.ID, leaf("doc", recEntry(good)).ID, true},
+		{"documents in the conflicts map", nil, []objects.Object{doc, index}, index.ID, index.ID, false},
+		{"stored documents as the conflicts map", []objects.Object{doc, index}, nil, index.ID, index.ID, false},
+		{"a record in the index", nil, []objects.Object{doc, good, leaf("doc", recEntry(good))}, leaf("doc", recEntry(good)).ID, objects.ID{}, false},
+		{"a record filed under another key", nil, []objects.Object{doc, index, elsewhere, leaf("doc", recEntry(elsewhere))}, index.ID, leaf("doc", recEntry(elsewhere)).ID, false},
+		{"a stored record filed under another key", []objects.Object{doc, elsewhere}, []objects.Object{index, leaf("doc", recEntry(elsewhere))}, index.ID, leaf("doc", recEntry(elsewhere)).ID, false},
+		{"a record replacing another key's", nil, []objects.Object{doc, index, elsewhere, record("doc", elsewhere.ID), leaf("doc", recEntry(record("doc", elsewhere.ID)))}, index.ID, leaf("doc", recEntry(record("doc", elsewhere.ID))).ID, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := newRepo(t, false)
+			if err := dst.Store().Put(context.Background(), tc.stored...); err != nil {
+				t.Fatal(err)
+			}
+			c := (&objects.Commit{Index: tc.index, Conflicts: tc.conflicts, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+			err := receivePack(t, dst, []objects.ID{c.ID}, append(tc.arrived, c)...)
+			if tc.ok && err != nil {
+				t.Fatalf("a good pack: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrBadMap) {
+				t.Fatalf("admit: %v, want ErrBadMap", err)
+			}
+			if ok, _ := dst.Store().Has(context.Background(), c.ID); ok != tc.ok {
+				t.Errorf("commit stored: %v", ok)
+			}
+		})
+	}
+}
