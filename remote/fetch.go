@@ -22,6 +22,9 @@ type Options struct {
 	Limits wire.Limits
 	// Progress, when set, is told of the bytes moved as they move.
 	Progress func(n int64)
+	// AllowUnrelated lets sync and pull merge a branch with a remote
+	// branch that shares no commit with it (ErrUnrelatedHistories).
+	AllowUnrelated bool
 }
 
 // RefChange is a ref an operation moved.

@@ -279,12 +279,14 @@ func remoteAndBranch(r *repo.Repo, args []string) (remote.Remote, string, error)
 }
 
 func newPullCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	var allowUnrelated bool
+	cmd := &cobra.Command{
 		Use:   "pull [REMOTE [BRANCH]]",
 		Short: "Fetch and merge a remote branch into the current branch",
 		Long: `Fetch from REMOTE (default: origin) and merge its BRANCH (default: the
 current branch's name) into the current branch, with the same deterministic
-merge sync uses. Exits 3 if conflicts were recorded.`,
+merge sync uses. Exits 3 if conflicts were recorded. A branch that shares no
+commit with the current one is refused unless --allow-unrelated-histories.`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepoOpts(cmd.Context(), repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
@@ -296,7 +298,7 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 				if err != nil {
 					return err
 				}
-				rep, err := remote.Pull(cmd.Context(), r, rm, current, theirs, remote.Options{})
+				rep, err := remote.Pull(cmd.Context(), r, rm, current, theirs, remote.Options{AllowUnrelated: allowUnrelated})
 				if err != nil {
 					return fmt.Errorf("pull %s: %w", rm.Name, err)
 				}
@@ -314,6 +316,8 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&allowUnrelated, "allow-unrelated-histories", false, "merge a branch that shares no commit with the current one")
+	return cmd
 }
 
 func (a *app) printBranchSync(b remote.BranchSync) {

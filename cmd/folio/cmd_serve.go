@@ -158,7 +158,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes}), nil
+		return syncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes,
+			Options: remote.Options{AllowUnrelated: req.AllowUnrelated}}), nil
 	}
 	srv := &http.Server{Handler: server.New(opts), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
