@@ -103,7 +103,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		lock.release()
 		return nil, err
 	}
-	return &Store{db: db, lock: lock, dir: dir}, nil
+	return &Store{db: db, lock: lock, dir: dir, quarantineMemory: quarantineMemory}, nil
 }
 
 // openBadger turns Badger's failures, including a panic on a damaged

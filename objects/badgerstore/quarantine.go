@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,13 +13,17 @@ import (
 	"github.com/folio-db/folio/objects"
 )
 
-// Quarantine implements objects.Quarantiner. A quarantine lives in the
-// store's own database, under keys that no reader of objects looks at:
+// Quarantine implements objects.Quarantiner. A quarantine keeps what it
+// is given in memory while all the store's quarantines together hold less
+// than quarantineMemory (so a push or fetch of usual size costs no more
+// writes than before quarantines existed); past that, what comes next
+// waits in the store's own database, under keys that no reader of objects
+// looks at:
 //
 //	"q" + quarantine number + 0 + ID   -> the encoded object
 //	"q" + quarantine number + 1 + seq  -> the ID put seq-th
 //
-// The second list keeps the arrival order, which is the pack's dependency
+// Either way the arrival order is kept, which is the pack's dependency
 // order, so objects are promoted referenced before referencing. A process
 // that dies with quarantines open leaves their keys behind; the next
 // read-write Open drops them (only one process writes a store).
@@ -29,14 +34,23 @@ func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &quarantine{s: s, number: s.quarantines.Add(1)}, nil
+	return &quarantine{s: s, number: s.quarantines.Add(1), mem: map[objects.ID][]byte{}}, nil
 }
+
+// quarantineMemory bounds the bytes the quarantines of one store keep in
+// memory, together (Store.quarantineMemory, which tests lower).
+const quarantineMemory = 64 << 20
 
 type quarantine struct {
 	s      *Store
 	number uint64
-	mu     sync.Mutex // orders Puts
-	seq    uint64
+
+	mu       sync.Mutex
+	mem      map[objects.ID][]byte // the first objects, in memory
+	memOrder []objects.ID
+	memBytes int64
+	spilled  bool   // later objects are in the database
+	seq      uint64 // of the objects in the database
 }
 
 func (q *quarantine) prefix(kind byte) []byte {
@@ -52,28 +66,75 @@ func (q *quarantine) orderKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(q.prefix(1), seq)
 }
 
+// lookup finds an object in memory, and says whether to look in the
+// database next.
+func (q *quarantine) lookup(id objects.ID) (data []byte, found, spilled bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	data, found = q.mem[id]
+	return data, found, q.spilled
+}
+
 // Get implements objects.ObjectReader: the quarantine's objects, then
 // the store's.
 func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	data, err := q.s.get(ctx, q.dataKey(id), id)
-	if errors.Is(err, objects.ErrNotFound) {
-		return q.s.Get(ctx, id)
+	data, found, spilled := q.lookup(id)
+	if found {
+		return bytes.Clone(data), nil
 	}
-	return data, err
+	if spilled {
+		data, err := q.s.get(ctx, q.dataKey(id), id)
+		if !errors.Is(err, objects.ErrNotFound) {
+			return data, err
+		}
+	}
+	return q.s.Get(ctx, id)
 }
 
 // Has implements objects.ObjectReader.
 func (q *quarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
-	if ok, err := q.s.has(ctx, q.dataKey(id), id); ok || err != nil {
-		return ok, err
+	_, found, spilled := q.lookup(id)
+	if found {
+		return true, nil
+	}
+	if spilled {
+		if ok, err := q.s.has(ctx, q.dataKey(id), id); ok || err != nil {
+			return ok, err
+		}
 	}
 	return q.s.Has(ctx, id)
 }
 
-// Put stores objects in the quarantine, synced like Store.Put.
+// Put stores objects in the quarantine: in memory while the budget lasts,
+// then in the database, synced like Store.Put.
 func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
+	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	for len(objs) > 0 && !q.spilled {
+		o := objs[0]
+		if len(o.Data) > MaxObjectSize {
+			break // write refuses it
+		}
+		if _, ok := q.mem[o.ID]; !ok {
+			n := int64(len(o.Data))
+			if q.s.quarantineBytes.Add(n) > q.s.quarantineMemory {
+				q.s.quarantineBytes.Add(-n)
+				q.spilled = true
+				break
+			}
+			q.mem[o.ID] = bytes.Clone(o.Data)
+			q.memOrder = append(q.memOrder, o.ID)
+			q.memBytes += n
+		}
+		objs = objs[1:]
+	}
+	if len(objs) == 0 {
+		return ctx.Err()
+	}
+	q.spilled = true
 	return q.s.write(ctx, objs, func(wb *badger.WriteBatch, o objects.Object) error {
 		q.seq++
 		if err := wb.Set(q.dataKey(o.ID), o.Data); err != nil {
@@ -147,8 +208,26 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 }
 
 // each calls fn with the quarantined objects keep accepts, in arrival
-// order.
+// order: those in memory, then those in the database.
 func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn func(objects.Object) error) error {
+	q.mu.Lock()
+	order, mem, spilled := q.memOrder, q.mem, q.spilled
+	q.mu.Unlock()
+	for i, id := range order {
+		if i%cancelCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if keep(id) {
+			if err := fn(objects.Object{ID: id, Data: mem[id]}); err != nil {
+				return err
+			}
+		}
+	}
+	if !spilled {
+		return nil
+	}
 	return q.s.db.View(func(txn *badger.Txn) error {
 		prefix := q.prefix(1)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
@@ -189,6 +268,15 @@ func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn fu
 
 // Discard implements objects.Quarantine.
 func (q *quarantine) Discard() error {
+	q.mu.Lock()
+	q.s.quarantineBytes.Add(-q.memBytes)
+	q.mem, q.memOrder, q.memBytes = map[objects.ID][]byte{}, nil, 0
+	spilled := q.spilled
+	q.spilled = false
+	q.mu.Unlock()
+	if !spilled {
+		return nil
+	}
 	if err := q.s.checkWritable(); err != nil {
 		return err
 	}

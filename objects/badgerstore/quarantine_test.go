@@ -33,6 +33,7 @@ func TestQuarantineLeftoversDroppedOnOpen(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "store")
 	s := openTemp(t, dir, Options{Create: true})
+	s.quarantineMemory = 0
 	q, err := s.Quarantine(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -61,18 +62,24 @@ func TestQuarantineLeftoversDroppedOnOpen(t *testing.T) {
 	}
 }
 
-// Discard leaves no key behind, and neither does Promote.
+// Discard leaves no key behind, and neither does Promote, of objects
+// kept in memory and in the database alike.
 func TestQuarantineLeavesNoKeys(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
 	defer s.Close()
+	a, b := objects.EncodeBlob([]byte("a")), objects.EncodeBlob([]byte("b"))
+	s.quarantineMemory = int64(len(a.Data)) // a in memory, b in the database
 	for _, promote := range []bool{false, true} {
 		q, err := s.Quarantine(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Put(t.Context(), objects.EncodeBlob([]byte("a")), objects.EncodeBlob([]byte("b"))); err != nil {
+		if err := q.Put(t.Context(), a, b); err != nil {
 			t.Fatal(err)
+		}
+		if n := quarantineKeys(t, s); n != 2 {
+			t.Fatalf("%d quarantine keys, want 2 (b and its place)", n)
 		}
 		if promote {
 			err = q.Promote(t.Context(), func(objects.ID) bool { return true })
@@ -84,6 +91,14 @@ func TestQuarantineLeavesNoKeys(t *testing.T) {
 		}
 		if n := quarantineKeys(t, s); n != 0 {
 			t.Errorf("promote=%v: %d quarantine keys left", promote, n)
+		}
+		if n := s.quarantineBytes.Load(); n != 0 {
+			t.Errorf("promote=%v: %d bytes of quarantine left in memory", promote, n)
+		}
+		for _, o := range []objects.Object{a, b} {
+			if ok, _ := s.Has(t.Context(), o.ID); ok != promote {
+				t.Errorf("promote=%v: %s visible: %v", promote, o.ID.Short(), ok)
+			}
 		}
 	}
 }

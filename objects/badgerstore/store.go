@@ -32,7 +32,9 @@ type Store struct {
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
 
-	quarantines atomic.Uint64 // numbers the quarantines opened
+	quarantines      atomic.Uint64 // numbers the quarantines opened
+	quarantineBytes  atomic.Int64  // what they keep in memory
+	quarantineMemory int64         // at most
 
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
