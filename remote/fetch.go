@@ -114,8 +114,10 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 		return rep, nil, err
 	}
 	defer qr.Discard()
+	var received *transfer.Received
 	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
-		received, err := transfer.Receive(ctx, qr, pr)
+		var err error
+		received, err = transfer.Receive(ctx, qr, pr)
 		rep.ObjectsReceived = received.Objects
 		if err != nil {
 			return err
@@ -143,7 +145,7 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	for _, t := range tags {
 		targets = append(targets, t.ID)
 	}
-	keep, err := transfer.Admit(ctx, qr, r.Store(), targets...)
+	keep, err := transfer.Admit(ctx, qr, r.Store(), received, targets...)
 	if err != nil {
 		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
 	}

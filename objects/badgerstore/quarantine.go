@@ -20,9 +20,10 @@ import (
 // waits in the store's own database, under keys that no reader of objects
 // looks at:
 //
-//	"q" + quarantine number + 0 + ID   -> the encoded object
-//	"q" + quarantine number + 1 + seq  -> the ID put seq-th
+//	"q" + quarantine number + 1 + seq  -> the ID and encoded object put seq-th
+//	"q" + quarantine number + 0 + ID   -> its seq
 //
+// (so that promoting reads the objects in the order of their keys).
 // Either way the arrival order is kept, which is the pack's dependency
 // order, so objects are promoted referenced before referencing. A process
 // that dies with quarantines open leaves their keys behind; the next
@@ -83,9 +84,16 @@ func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 		return bytes.Clone(data), nil
 	}
 	if spilled {
-		data, err := q.s.get(ctx, q.dataKey(id), id)
+		seq, err := q.s.get(ctx, q.dataKey(id), id)
+		if err == nil && len(seq) == 8 {
+			data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
+			if err == nil && len(data) > objects.IDSize {
+				return data[objects.IDSize:], nil
+			}
+			return nil, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
+		}
 		if !errors.Is(err, objects.ErrNotFound) {
-			return data, err
+			return nil, err
 		}
 	}
 	return q.s.Get(ctx, id)
@@ -137,10 +145,10 @@ func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
 	q.spilled = true
 	return q.s.write(ctx, objs, func(wb *badger.WriteBatch, o objects.Object) error {
 		q.seq++
-		if err := wb.Set(q.dataKey(o.ID), o.Data); err != nil {
+		if err := wb.Set(q.orderKey(q.seq), append(o.ID[:], o.Data...)); err != nil {
 			return err
 		}
-		return wb.Set(q.orderKey(q.seq), o.ID[:])
+		return wb.Set(q.dataKey(o.ID), binary.BigEndian.AppendUint64(nil, q.seq))
 	})
 }
 
@@ -243,20 +251,12 @@ func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn fu
 			if err != nil {
 				return err
 			}
-			if len(v) != objects.IDSize {
+			if len(v) <= objects.IDSize {
 				return fmt.Errorf("%w: quarantine entry of %d bytes", objects.ErrCorrupt, len(v))
 			}
-			id := objects.ID(v)
+			id, data := objects.ID(v[:objects.IDSize]), v[objects.IDSize:]
 			if !keep(id) {
 				continue
-			}
-			item, err := txn.Get(q.dataKey(id))
-			if err != nil {
-				return err
-			}
-			data, err := item.ValueCopy(nil)
-			if err != nil {
-				return err
 			}
 			if err := fn(objects.Object{ID: id, Data: data}); err != nil {
 				return err

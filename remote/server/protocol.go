@@ -134,7 +134,7 @@ func (s *Server) push(q *request) error {
 	for i, u := range updates {
 		targets[i] = u.New
 	}
-	keep, err := transfer.Admit(ctx, qr, q.repo.Store(), targets...)
+	keep, err := transfer.Admit(ctx, qr, q.repo.Store(), got, targets...)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
 	}

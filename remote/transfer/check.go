@@ -34,8 +34,13 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 // The result says which quarantined objects the walk reached: those, and
 // only those, are promoted. Objects no target reaches never become
 // visible, so nothing unchecked is left for a later update to name.
-func Admit(ctx context.Context, view, store objects.ObjectReader, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
-	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}),
+//
+// got is what Receive said of the pack (nil: nothing arrived).
+func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
+	if got == nil {
+		got = &Received{}
+	}
+	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
 	for _, id := range targets {
 		if id.IsZero() {
@@ -74,9 +79,10 @@ type admitter struct {
 	view, store objects.ObjectReader
 	tree        *prolly.Tree
 	keep        map[objects.ID]bool   // quarantined objects reached
-	done        map[objects.ID]bool   // commits and documents seen
+	done        map[objects.ID]bool   // commits seen
 	roles       map[objects.ID]role   // map nodes seen
 	records     map[objects.ID]string // conflict records seen, with their key
+	chunked     map[objects.ID]bool   // chunked documents that arrived
 }
 
 // stored reports whether the store holds id already (and so checked it).
@@ -216,33 +222,28 @@ func (a *admitter) record(ctx context.Context, key string, id objects.ID) error 
 	return nil
 }
 
-// document keeps a document that arrived and its chunks.
+// document keeps a document and, if it arrived chunked, its chunks.
+// Keeping an object that did not arrive does nothing, and one that
+// arrived but was stored already is only written again, so documents need
+// no look-up in the store (a clone reaches every document).
 func (a *admitter) document(ctx context.Context, id objects.ID) error {
-	if a.done[id] {
+	if a.keep[id] {
 		return nil
 	}
-	a.done[id] = true
-	if old, err := a.stored(ctx, id); err != nil || old {
-		return err
-	}
 	a.keep[id] = true
+	if !a.chunked[id] {
+		return nil
+	}
 	data, err := a.view.Get(ctx, id)
 	if err != nil {
 		return err
-	}
-	if t, _ := objects.TypeOf(data); t != objects.TypeChunked {
-		return nil
 	}
 	doc, err := objects.DecodeChunked(data)
 	if err != nil {
 		return err
 	}
 	for _, ch := range doc.Chunks {
-		if old, err := a.stored(ctx, ch.ID); err != nil {
-			return err
-		} else if !old {
-			a.keep[ch.ID] = true
-		}
+		a.keep[ch.ID] = true
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func admitPack(dst objects.Store, pack io.Reader, targets []objects.ID) (*Receiv
 	if err != nil {
 		return got, err
 	}
-	keep, err := Admit(ctx, qr, dst, targets...)
+	keep, err := Admit(ctx, qr, dst, got, targets...)
 	if err != nil {
 		return got, err
 	}
@@ -107,13 +107,13 @@ func TestAdmitTargets(t *testing.T) {
 	stage(t, r, map[string]string{"a": "a"})
 	c := commit(t, r, "c")
 	blob := objects.EncodeBlob([]byte("a"))
-	if _, err := Admit(ctx, r.Store(), r.Store(), c); err != nil {
+	if _, err := Admit(ctx, r.Store(), r.Store(), nil, c); err != nil {
 		t.Errorf("a stored commit: %v", err)
 	}
-	if _, err := Admit(ctx, r.Store(), r.Store(), objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
+	if _, err := Admit(ctx, r.Store(), r.Store(), nil, objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
 		t.Errorf("a missing commit: %v", err)
 	}
-	if _, err := Admit(ctx, r.Store(), r.Store(), blob.ID); !errors.Is(err, objects.ErrCorrupt) {
+	if _, err := Admit(ctx, r.Store(), r.Store(), nil, blob.ID); !errors.Is(err, objects.ErrCorrupt) {
 		t.Errorf("a blob: %v", err)
 	}
 }

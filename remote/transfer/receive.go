@@ -43,6 +43,7 @@ type Store interface {
 type Received struct {
 	Stats
 	heights map[objects.ID]uint64 // of the commits that arrived
+	chunked map[objects.ID]bool   // chunked documents that arrived (few: large ones only)
 }
 
 // Receive stores the objects of a pack, into a quarantine (see Admit).
@@ -56,7 +57,7 @@ type Received struct {
 // the quarantine.
 func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) {
 	rc := &receiver{ctx: ctx, store: store, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
-		got: &Received{heights: map[objects.ID]uint64{}}}
+		got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
 	for {
 		if err := ctx.Err(); err != nil {
 			return rc.got, err
@@ -93,9 +94,12 @@ func (rc *receiver) take(obj objects.Object) error {
 	if err := rc.checkReferences(obj.ID, v); err != nil {
 		return err
 	}
-	if c, ok := v.(*objects.Commit); ok {
-		rc.got.heights[obj.ID] = c.Height
+	switch o := v.(type) {
+	case *objects.Commit:
+		rc.got.heights[obj.ID] = o.Height
 		rc.got.Stats.Commits++
+	case *objects.Chunked:
+		rc.got.chunked[obj.ID] = true
 	}
 	rc.batch = append(rc.batch, obj)
 	rc.batched += len(obj.Data)
