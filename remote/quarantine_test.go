@@ -3,7 +3,6 @@ package remote_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/transfer/transfertest"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -40,36 +40,17 @@ func hostile(t *testing.T, refs []objects.Ref, objs []objects.Object) remote.Rem
 	return remote.Remote{Name: "origin", URL: srv.URL + "/"}
 }
 
-// onTop is a commit on parent with the given maps.
-func onTop(t *testing.T, r *repo.Repo, parent, index, conflicts objects.ID) objects.Object {
+// badPacks are packs a fetch must refuse, on the local head.
+func badPacks(t *testing.T, r *repo.Repo, parent objects.ID) map[string][]objects.Object {
 	t.Helper()
 	p, err := r.ReadCommit(context.Background(), parent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock = clock.Add(time.Minute)
-	return (&objects.Commit{Index: index, Conflicts: conflicts, Parents: []objects.ID{parent}, Height: p.Height + 1,
-		Time: clock, Author: objects.Signature{Name: "m", Email: "m@example.com"}}).Encode()
-}
-
-// Packs a fetch must refuse, built on the local head.
-func badPacks(t *testing.T, r *repo.Repo, parent objects.ID) map[string][]objects.Object {
-	blob := objects.EncodeBlob([]byte("arrived"))
-	entry := objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: uint64(len("arrived"))}
-	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "doc", Entry: entry}}}).Encode()
-	// Two leaves split where the chunking rule does not split.
-	var items []objects.NodeItem
-	for i := range 40 {
-		items = append(items, objects.NodeItem{Key: fmt.Sprintf("k%03d", i), Entry: entry})
-	}
-	left, right := (&objects.Node{Items: items[:20]}).Encode(), (&objects.Node{Items: items[20:]}).Encode()
-	root := (&objects.Node{Level: 1, Items: []objects.NodeItem{
-		{Key: items[19].Key, Entry: objects.Entry{ID: left.ID, Size: 20}},
-		{Key: items[39].Key, Entry: objects.Entry{ID: right.ID, Size: 20}},
-	}}).Encode()
 	return map[string][]objects.Object{
-		"conflicts map of documents": {blob, leaf, onTop(t, r, parent, leaf.ID, leaf.ID)},
-		"map cut elsewhere":          {blob, left, right, root, onTop(t, r, parent, root.ID, objects.ID{})},
+		"conflicts map of documents": transfertest.DocumentsAsConflicts(parent, p.Height+1, clock),
+		"map cut elsewhere":          transfertest.ForeignChunking(parent, p.Height+1, clock),
 	}
 }
 

@@ -123,6 +123,12 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 
 // UpdateRefs implements objects.RefUpdater.
 func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) error {
+	return s.moveRefs(updates, nil)
+}
+
+// moveRefs applies updates, all or none, after calling before (when set)
+// under the same lock.
+func (s *Store) moveRefs(updates []objects.RefUpdate, before func()) error {
 	if err := objects.CheckRefUpdates(updates); err != nil {
 		return err
 	}
@@ -131,24 +137,14 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	if s.closed {
 		return errClosed
 	}
-	if err := s.checkRefs(updates); err != nil {
-		return err
-	}
-	s.applyRefs(updates)
-	return nil
-}
-
-// checkRefs and applyRefs run under s.mu.
-func (s *Store) checkRefs(updates []objects.RefUpdate) error {
 	for _, u := range updates {
 		if cur := s.refs[u.Name]; cur != u.Old {
 			return objects.RefChangedError(u, cur)
 		}
 	}
-	return nil
-}
-
-func (s *Store) applyRefs(updates []objects.RefUpdate) {
+	if before != nil {
+		before()
+	}
 	for _, u := range updates {
 		if u.New.IsZero() {
 			delete(s.refs, u.Name)
@@ -156,6 +152,7 @@ func (s *Store) applyRefs(updates []objects.RefUpdate) {
 			s.refs[u.Name] = u.New
 		}
 	}
+	return nil
 }
 
 // Quarantine implements objects.Quarantiner: the objects wait in a map of
@@ -209,27 +206,15 @@ func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
 
 func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
 	defer q.Discard()
-	if err := objects.CheckRefUpdates(updates); err != nil {
-		return err
-	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
-	}
-	if err := s.checkRefs(updates); err != nil {
-		return err
-	}
-	for _, id := range q.order {
-		if _, ok := s.objects[id]; !ok && keep(id) {
-			s.objects[id] = q.objects[id]
+	return q.s.moveRefs(updates, func() {
+		for _, id := range q.order {
+			if _, ok := q.s.objects[id]; !ok && keep(id) {
+				q.s.objects[id] = q.objects[id]
+			}
 		}
-	}
-	s.applyRefs(updates)
-	return nil
+	})
 }
 
 func (q *quarantine) Discard() error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"testing"
@@ -14,37 +13,9 @@ import (
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/client"
 	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/transfer/transfertest"
 	"github.com/folio-db/folio/remote/wire"
 )
-
-// badMap is a pack whose commit (on top of parent) has a map cut where the
-// chunking rule does not cut it: a commit no leader may accept.
-func badMap(parent objects.ID, height uint64) []objects.Object {
-	blob := objects.EncodeBlob([]byte("quarantined"))
-	var items []objects.NodeItem
-	for i := range 40 {
-		items = append(items, objects.NodeItem{Key: fmt.Sprintf("k%03d", i), Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 11}})
-	}
-	left := (&objects.Node{Items: items[:20]}).Encode()
-	right := (&objects.Node{Items: items[20:]}).Encode()
-	root := (&objects.Node{Level: 1, Items: []objects.NodeItem{
-		{Key: items[19].Key, Entry: objects.Entry{ID: left.ID, Size: 20}},
-		{Key: items[39].Key, Entry: objects.Entry{ID: right.ID, Size: 20}},
-	}}).Encode()
-	c := (&objects.Commit{Index: root.ID, Parents: []objects.ID{parent}, Height: height, Time: time.Unix(1e9, 0).UTC(),
-		Author: objects.Signature{Name: "m", Email: "m@example.com"}}).Encode()
-	return []objects.Object{blob, left, right, root, c}
-}
-
-// plainConflicts is a pack whose commit's conflicts map holds a plain
-// document instead of conflict records.
-func plainConflicts(parent objects.ID, height uint64) []objects.Object {
-	blob := objects.EncodeBlob([]byte("not a record"))
-	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "doc", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 12}}}}).Encode()
-	c := (&objects.Commit{Index: leaf.ID, Conflicts: leaf.ID, Parents: []objects.ID{parent}, Height: height,
-		Time: time.Unix(1e9, 0).UTC(), Author: objects.Signature{Name: "m", Email: "m@example.com"}}).Encode()
-	return []objects.Object{blob, leaf, c}
-}
 
 // pushPack pushes objs as they are, with one update of main.
 func pushPack(t *testing.T, url string, old, new objects.ID, objs ...objects.Object) error {
@@ -96,16 +67,16 @@ func fsckClean(t *testing.T, r *repo.Repo) {
 // pack cannot move a branch onto the commit it brought.
 func TestRefusedPushLeavesNothing(t *testing.T) {
 	t.Parallel()
-	for name, pack := range map[string]func(objects.ID, uint64) []objects.Object{
-		"map cut elsewhere":          badMap,
-		"conflicts map of documents": plainConflicts,
+	for name, pack := range map[string]func(objects.ID, uint64, time.Time) []objects.Object{
+		"map cut elsewhere":          transfertest.ForeignChunking,
+		"conflicts map of documents": transfertest.DocumentsAsConflicts,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := newRepo(t)
 			c0 := commitDocs(t, r, mainRef, map[string]string{"a": "1"}, time.Unix(1e9, 0))
 			url := serve(t, r, server.Options{})
-			objs := pack(c0, 2)
+			objs := pack(c0, 2, time.Unix(1e9, 0))
 			bad := objs[len(objs)-1].ID
 			if err := pushPack(t, url, c0, bad, objs...); !errors.Is(err, objects.ErrCorrupt) {
 				t.Fatalf("push of a bad commit: %v, want a corrupt-pack error", err)

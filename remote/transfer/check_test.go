@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/transfer/transfertest"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -81,20 +81,8 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 // leaders keep agreeing on the root of the same documents.
 func TestAdmitRefusesForeignChunking(t *testing.T) {
 	dst := newRepo(t, false)
-	blob := objects.EncodeBlob([]byte("x"))
-	var items []objects.NodeItem
-	for i := range 40 {
-		items = append(items, objects.NodeItem{Key: fmt.Sprintf("k%03d", i), Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}})
-	}
-	// Two leaves split in the middle, where no boundary falls.
-	left := (&objects.Node{Items: items[:20]}).Encode()
-	right := (&objects.Node{Items: items[20:]}).Encode()
-	root := (&objects.Node{Level: 1, Items: []objects.NodeItem{
-		{Key: items[19].Key, Entry: objects.Entry{ID: left.ID, Size: 20}},
-		{Key: items[39].Key, Entry: objects.Entry{ID: right.ID, Size: 20}},
-	}}).Encode()
-	commit := (&objects.Commit{Index: root.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
-	err := receivePack(t, dst, []objects.ID{commit.ID}, blob, left, right, root, commit)
+	objs := transfertest.ForeignChunking(objects.ID{}, 1, time.Unix(1, 0))
+	err := receivePack(t, dst, []objects.ID{objs[len(objs)-1].ID}, objs...)
 	if !errors.Is(err, objects.ErrCorrupt) {
 		t.Fatalf("a map chunked elsewhere: %v, want corrupt", err)
 	}
