@@ -283,22 +283,28 @@ func (q *quarantine) Discard() error {
 	return q.s.deletePrefix(q.prefix(0)[:1+8])
 }
 
-// deletePrefix deletes every key that starts with prefix.
+// deletePrefix deletes every key that starts with prefix. With none (a
+// store opened with no quarantine left behind) it writes nothing.
 func (s *Store) deletePrefix(prefix []byte) error {
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
+	var wb *badger.WriteBatch
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if wb == nil {
+				wb = s.db.NewWriteBatch()
+			}
 			if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err == nil {
-		err = wb.Flush()
+	if wb != nil {
+		defer wb.Cancel()
+		if err == nil {
+			err = wb.Flush()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: drop quarantine: %w", err)
