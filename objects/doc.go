@@ -54,4 +54,12 @@
 // closure is stored too, even after a crash cut a batch short, and a
 // receiver can check an arriving object by looking up its references
 // alone: present in the store means complete.
+//
+// # Quarantine
+//
+// Objects from another leader wait in a Quarantine of the store, unseen
+// by its readers, until the ref update they came for succeeds: Promote
+// then moves the ones the checks reached into the store, in arrival order,
+// with the refs. So present in the store also means checked, and a
+// refused or cut transfer leaves nothing behind.
 package objects

@@ -71,5 +71,34 @@ type Store interface {
 	ObjectWalker
 	RefReader
 	RefUpdater
+	Quarantiner
 	Close() error
+}
+
+// Quarantine holds objects that arrived from another leader until the ref
+// update they arrived for succeeds (as Git's receive quarantine does).
+// Readers of the store and other quarantines never see them; Get and Has
+// of the quarantine see its own objects and the store's.
+type Quarantine interface {
+	ObjectReader
+	// Put stores objects in the quarantine, in arrival order.
+	Put(ctx context.Context, objs ...Object) error
+	// Promote checks every update's Old value, then moves the quarantined
+	// objects that keep accepts into the store, in the order they were
+	// put, and applies the updates. Where the store can, the objects and
+	// the refs move in one transaction; where they are too many for one,
+	// earlier batches move first, each closed under what it references
+	// since the order is the pack's dependency order. A ref that moved
+	// meanwhile is ErrRefChanged and nothing is promoted. The quarantine
+	// is spent afterwards either way.
+	Promote(ctx context.Context, keep func(ID) bool, updates ...RefUpdate) error
+	// Discard drops what is left in the quarantine. It is safe to call
+	// more than once and after Promote.
+	Discard() error
+}
+
+// Quarantiner opens quarantines. A Store that takes objects from other
+// leaders implements it.
+type Quarantiner interface {
+	Quarantine(ctx context.Context) (Quarantine, error)
 }

@@ -24,6 +24,9 @@ type Options struct {
 	Progress func(n int64)
 	// Timeouts bound the waits for a remote (zero: client.DefaultTimeouts).
 	Timeouts client.Timeouts
+	// AllowUnrelated lets sync and pull merge a branch with a remote
+	// branch that shares no commit with it (ErrUnrelatedHistories).
+	AllowUnrelated bool
 }
 
 // RefChange is a ref an operation moved.
@@ -107,12 +110,17 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	}
 	got := &fetched{branches: map[string]objects.ID{}}
 	var tags []objects.Ref
+	// The pack waits in a quarantine until the refs it came for move.
+	qr, err := r.Store().Quarantine(ctx)
+	if err != nil {
+		return rep, nil, err
+	}
+	defer qr.Discard()
+	var received *transfer.Received
 	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
-		received, err := transfer.Receive(ctx, r.Store(), pr)
+		var err error
+		received, err = transfer.Receive(ctx, qr, pr)
 		rep.ObjectsReceived = received.Objects
-		if err == nil {
-			err = transfer.CheckMaps(ctx, r.Store(), r.Tree(), received)
-		}
 		if err != nil {
 			return err
 		}
@@ -130,7 +138,8 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	if err != nil {
 		return rep, nil, err
 	}
-	// The refs are only names until checked: each must be a stored commit.
+	// The refs are only names until checked: each must be a commit, and
+	// what it reaches must pass every check.
 	var targets []objects.ID
 	for _, id := range got.branches {
 		targets = append(targets, id)
@@ -138,14 +147,15 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	for _, t := range tags {
 		targets = append(targets, t.ID)
 	}
-	if err := transfer.CheckTargets(ctx, r.Store(), targets...); err != nil {
-		return rep, nil, fmt.Errorf("%s announced a ref it did not send: %w", rm.Name, err)
+	keep, err := transfer.Admit(ctx, qr, r.Store(), received, targets...)
+	if err != nil {
+		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
 	}
 	updates, err := trackingUpdates(ctx, r, rm.Name, got.branches, tags)
 	if err != nil {
 		return rep, nil, err
 	}
-	if err := r.Store().UpdateRefs(ctx, updates...); err != nil {
+	if err := qr.Promote(ctx, keep, updates...); err != nil {
 		return rep, nil, err
 	}
 	for _, u := range updates {

@@ -39,6 +39,9 @@ func Pull(ctx context.Context, r *repo.Repo, rm Remote, branch, remoteBranch str
 	if err != nil {
 		return rep, err
 	}
+	if err := checkRelated(ctx, r, rm, opts, map[string][2]objects.ID{branch: {local, theirs}}); err != nil {
+		return rep, err
+	}
 	rep.Branch, err = syncBranch(ctx, r, branch, local, theirs, nil)
 	if err == nil && rep.Branch.Action == "skipped" {
 		err = fmt.Errorf("%w on %s: %s", repo.ErrStagedChanges, rep.Branch.Branch, rep.Branch.Note)

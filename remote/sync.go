@@ -30,6 +30,45 @@ type SyncOptions struct {
 	Writes sync.Locker
 }
 
+// ErrUnrelatedHistories: a branch here and the remote's branch of the
+// same name share no commit, so a merge would join two unrelated datasets
+// (a remote pointing at the wrong repository, say). Sync and pull refuse
+// it unless Options.AllowUnrelated is set.
+var ErrUnrelatedHistories = errors.New("remote: unrelated histories")
+
+// unrelated reports whether two heads, both present, share no commit.
+func unrelated(ctx context.Context, r *repo.Repo, local, remote objects.ID) (bool, error) {
+	if local.IsZero() || remote.IsZero() || local == remote {
+		return false, nil
+	}
+	bases, err := merge.Bases(ctx, r, local, remote)
+	return len(bases) == 0, err
+}
+
+// checkRelated refuses, before anything moves, to converge pairs of
+// branches (local, remote) that share no commit, unless allowed.
+func checkRelated(ctx context.Context, r *repo.Repo, rm Remote, opts Options, pairs map[string][2]objects.ID) error {
+	if opts.AllowUnrelated {
+		return nil
+	}
+	var refused []string
+	for name, p := range pairs {
+		u, err := unrelated(ctx, r, p[0], p[1])
+		if err != nil {
+			return err
+		}
+		if u {
+			refused = append(refused, strings.TrimPrefix(name, objects.BranchPrefix))
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	slices.Sort(refused)
+	return fmt.Errorf("%w: %s here and on %s share no commit, so nothing was merged or pushed "+
+		"(check the remote's URL; --allow-unrelated-histories merges them)", ErrUnrelatedHistories, strings.Join(refused, ", "), rm.Name)
+}
+
 // maxBackoff caps the wait between attempts: leaders that keep taking
 // writes keep moving, and a long wait only widens the race.
 const maxBackoff = 3 * time.Second
@@ -166,6 +205,13 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*
 		}
 	}
 	slices.Sort(names)
+	pairs := map[string][2]objects.ID{}
+	for _, name := range names {
+		pairs[name] = [2]objects.ID{heads[name], got.branches[name]}
+	}
+	if err := checkRelated(ctx, r, rm, opts.Options, pairs); err != nil {
+		return rep, err
+	}
 	var push []wire.RefUpdate
 	var failed []error
 	for _, name := range names {

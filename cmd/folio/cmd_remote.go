@@ -346,12 +346,14 @@ func remoteAndBranch(r *repo.Repo, args []string) (remote.Remote, string, error)
 }
 
 func newPullCommand(a *app) *cobra.Command {
-	return a.timeoutFlag(&cobra.Command{
+	var allowUnrelated bool
+	cmd := &cobra.Command{
 		Use:   "pull [REMOTE [BRANCH]]",
 		Short: "Fetch and merge a remote branch into the current branch",
 		Long: `Fetch from REMOTE (default: origin) and merge its BRANCH (default: the
 current branch's name) into the current branch, with the same deterministic
-merge sync uses. Exits 3 if conflicts were recorded.`,
+merge sync uses. Exits 3 if conflicts were recorded. A branch that shares no
+commit with the current one is refused unless --allow-unrelated-histories.`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepoOpts(cmd.Context(), repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
@@ -367,6 +369,7 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 				if err != nil {
 					return err
 				}
+				opts.AllowUnrelated = allowUnrelated
 				rep, err := remote.Pull(cmd.Context(), r, rm, current, theirs, opts)
 				if err != nil {
 					return fmt.Errorf("pull %s: %w", rm.Name, err)
@@ -384,7 +387,9 @@ merge sync uses. Exits 3 if conflicts were recorded.`,
 				return nil
 			})
 		},
-	})
+	}
+	cmd.Flags().BoolVar(&allowUnrelated, "allow-unrelated-histories", false, "merge a branch that shares no commit with the current one")
+	return a.timeoutFlag(cmd)
 }
 
 func (a *app) printBranchSync(b remote.BranchSync) {

@@ -198,7 +198,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		return remote.SyncAll(ctx, r, remotes, remote.SyncOptions{Options: remote.Options{Timeouts: timeouts}, Attempts: req.Attempts, Writes: writes}), nil
+		return remote.SyncAll(ctx, r, remotes, remote.SyncOptions{Attempts: req.Attempts, Writes: writes,
+			Options: remote.Options{Timeouts: timeouts, AllowUnrelated: req.AllowUnrelated}}), nil
 	}
 	handler := server.New(opts)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,

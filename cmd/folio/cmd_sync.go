@@ -23,13 +23,16 @@ import (
 
 func newSyncCommand(a *app) *cobra.Command {
 	var attempts int
+	var allowUnrelated bool
 	cmd := &cobra.Command{
 		Use:   "sync [REMOTE...]",
 		Short: "Fetch, merge and push back: what CI jobs run",
 		Long: `For each REMOTE (default: every remote): fetch, converge every branch with the
 remote's (the same merge commit any leader would make), and push back what the
 remote lacks. A push that lost a race is retried with backoff. Branches with
-staged changes are left alone and reported.
+staged changes are left alone and reported. A branch that shares no commit
+with the remote's (a remote pointing at another repository) stops the sync
+with that remote before anything moves, unless --allow-unrelated-histories.
 
 If the repository is being served by 'folio serve', the server runs the sync.
 
@@ -43,7 +46,7 @@ sent and received, refs updated, and what happened to each branch.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if info, err := a.served(); err == nil && a.locked() {
-				reports, err := a.syncThroughServer(ctx, info, wire.SyncRequest{Remotes: args, Attempts: attempts})
+				reports, err := a.syncThroughServer(ctx, info, wire.SyncRequest{Remotes: args, Attempts: attempts, AllowUnrelated: allowUnrelated})
 				if err != nil {
 					return err
 				}
@@ -59,6 +62,7 @@ sent and received, refs updated, and what happened to each branch.`,
 				if err != nil {
 					return err
 				}
+				opts.AllowUnrelated = allowUnrelated
 				reports = remote.SyncAll(ctx, r, remotes, remote.SyncOptions{Options: opts, Attempts: attempts})
 				return nil
 			})
@@ -69,6 +73,7 @@ sent and received, refs updated, and what happened to each branch.`,
 		},
 	}
 	cmd.Flags().IntVar(&attempts, "attempts", 10, "tries per remote when pushes lose races")
+	cmd.Flags().BoolVar(&allowUnrelated, "allow-unrelated-histories", false, "merge branches that share no commit with the remote's")
 	return a.timeoutFlag(cmd)
 }
 
@@ -97,7 +102,7 @@ func (a *app) reportSync(reports []*remote.SyncReport) error {
 				a.printBranchSync(b)
 			}
 			if rep.Error != "" {
-				a.printf("  failed: %s\n", rep.Error)
+				a.printf("  failed: %s\n", wire.UserText(rep.Error))
 			}
 		}
 	}

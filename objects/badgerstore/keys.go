@@ -15,10 +15,12 @@ import (
 //	"r" + name   -> the 32-byte ID the ref points at
 //	"j" + number -> a chunk of a large ref update's journal (bigrefs.go)
 //	"J"          -> the journal is decided: apply it
+//	"q" + ...    -> objects in quarantine (quarantine.go)
 const (
-	formatKey    = "f"
-	objectPrefix = 'o'
-	refPrefix    = 'r'
+	formatKey        = "f"
+	objectPrefix     = 'o'
+	refPrefix        = 'r'
+	quarantinePrefix = 'q'
 )
 
 // formatRecord names the key layout above and the object format. Open

@@ -48,9 +48,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if !opts.ReadOnly {
+	if !s.readOnly {
 		// Finish, or drop, an update of many refs that a crash cut short.
 		if err := s.finishJournal(); err != nil {
+			s.Close()
+			return nil, err
+		}
+		// Quarantines of a process that died: what they held never
+		// became visible, and no ref needs it.
+		if err := s.deletePrefix([]byte{quarantinePrefix}); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -112,7 +118,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		lock.release()
 		return nil, err
 	}
-	return &Store{db: db, lock: lock, dir: dir, minFree: minFree}, nil
+	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory}, nil
 }
 
 // openBadger turns Badger's failures, including a panic on a damaged

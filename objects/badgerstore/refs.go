@@ -145,14 +145,8 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 }
 
 func applyRefUpdates(txn *badger.Txn, updates []objects.RefUpdate) error {
-	for _, u := range updates {
-		cur, err := readRef(txn, u.Name)
-		if err != nil {
-			return err
-		}
-		if cur != u.Old {
-			return objects.RefChangedError(u, cur)
-		}
+	if err := checkRefs(txn, updates); err != nil {
+		return err
 	}
 	return writeRefs(txn, updates)
 }

@@ -41,6 +41,10 @@ type Store struct {
 	// measure what it costs.
 	unverified bool
 
+	quarantines      atomic.Uint64 // numbers the quarantines opened
+	quarantineBytes  atomic.Int64  // what they keep in memory
+	quarantineMemory int64         // at most
+
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()

@@ -14,6 +14,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// The same with quarantines that keep nothing in memory: everything
+// waits in the database.
+func TestConformanceQuarantineInTheDatabase(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) objects.Store {
+		s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+		s.quarantineMemory = 0
+		return s
+	})
+}
+
 // openTemp opens a store and fails the test if it cannot.
 func openTemp(t testing.TB, dir string, opts Options) *Store {
 	t.Helper()

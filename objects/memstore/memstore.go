@@ -125,6 +125,12 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 
 // UpdateRefs implements objects.RefUpdater.
 func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) error {
+	return s.moveRefs(updates, nil)
+}
+
+// moveRefs applies updates, all or none, after calling before (when set)
+// under the same lock.
+func (s *Store) moveRefs(updates []objects.RefUpdate, before func()) error {
 	if err := objects.CheckRefUpdates(updates); err != nil {
 		return err
 	}
@@ -138,6 +144,9 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			return objects.RefChangedError(u, cur)
 		}
 	}
+	if before != nil {
+		before()
+	}
 	for _, u := range updates {
 		if u.New.IsZero() {
 			delete(s.refs, u.Name)
@@ -145,6 +154,75 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			s.refs[u.Name] = u.New
 		}
 	}
+	return nil
+}
+
+// Quarantine implements objects.Quarantiner: the objects wait in a map of
+// their own, and Promote moves them and the refs under the store's lock.
+func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	return &quarantine{s: s, objects: map[objects.ID][]byte{}}, nil
+}
+
+type quarantine struct {
+	s       *Store
+	mu      sync.Mutex
+	objects map[objects.ID][]byte
+	order   []objects.ID
+}
+
+func (q *quarantine) lookup(id objects.ID) ([]byte, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	data, ok := q.objects[id]
+	return data, ok
+}
+
+func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if data, ok := q.lookup(id); ok {
+		return bytes.Clone(data), nil
+	}
+	return q.s.Get(ctx, id)
+}
+
+func (q *quarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
+	if _, ok := q.lookup(id); ok {
+		return true, nil
+	}
+	return q.s.Has(ctx, id)
+}
+
+func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, o := range objs {
+		if _, ok := q.objects[o.ID]; !ok {
+			q.objects[o.ID] = bytes.Clone(o.Data)
+			q.order = append(q.order, o.ID)
+		}
+	}
+	return nil
+}
+
+func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
+	defer q.Discard()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.s.moveRefs(updates, func() {
+		for _, id := range q.order {
+			if _, ok := q.s.objects[id]; !ok && keep(id) {
+				q.s.objects[id] = q.objects[id]
+			}
+		}
+	})
+}
+
+func (q *quarantine) Discard() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.objects, q.order = map[objects.ID][]byte{}, nil
 	return nil
 }
 

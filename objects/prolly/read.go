@@ -84,7 +84,9 @@ func pastPrefix(key, prefix string) bool {
 
 // Walk visits the nodes of a map top-down, depth first, parents before
 // children, each node once. fn returning descend false skips the node's
-// children (a transfer skips subtrees the other side has). fn must not
+// children (fsck and transfers skip subtrees they checked before); Walk
+// then reads only the subtree's first and last node of each level, to
+// check that it fits where it sits. fn must not
 // modify n, which may be shared with the cache.
 //
 // Walk checks more than the other reads, as fsck and transfers rely on it:
@@ -111,8 +113,11 @@ func (t *Tree) walk(ctx context.Context, id objects.ID, n *objects.Node, lo stri
 		return err
 	}
 	descend, err := fn(id, n)
-	if err != nil || !descend || n.Level == 0 {
+	if err != nil || n.Level == 0 {
 		return err
+	}
+	if !descend {
+		return t.checkEdges(ctx, id, n, lo, lastOfLevel)
 	}
 	for i, it := range n.Items {
 		childLo := lowerBound(n, i, lo)
@@ -121,6 +126,37 @@ func (t *Tree) walk(ctx context.Context, id objects.ID, n *objects.Node, lo stri
 			return err
 		}
 		if err := t.walk(ctx, it.Entry.ID, c, childLo, lastOfLevel && i == len(n.Items)-1, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkEdges checks, for a subtree fn skipped (seen before, perhaps
+// elsewhere in a map, and checked whole there), what depends on where it
+// sits now: its smallest key, in its first leaf, is above lo; and unless
+// it ends its level, the last node of each level under it ends at a
+// boundary. The rest of a checked subtree holds wherever it is put.
+func (t *Tree) checkEdges(ctx context.Context, id objects.ID, n *objects.Node, lo string, lastOfLevel bool) error {
+	for first := n; ; {
+		if first.Level == 0 {
+			if first.Items[0].Key <= lo {
+				return corrupt(id, "first key %q is not above %q", first.Items[0].Key, lo)
+			}
+			break
+		}
+		var err error
+		if first, err = t.node(ctx, first.Items[0].Entry.ID); err != nil {
+			return err
+		}
+	}
+	for last := n; !lastOfLevel && last.Level > 0; {
+		child := last.Items[len(last.Items)-1].Entry.ID
+		var err error
+		if last, err = t.node(ctx, child); err != nil {
+			return err
+		}
+		if err := checkChunking(child, last, false); err != nil {
 			return err
 		}
 	}

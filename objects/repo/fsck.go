@@ -63,6 +63,7 @@ func (f *FsckReport) OK() bool { return len(f.Problems) == 0 }
 func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 	rep := &FsckReport{Problems: []Problem{}}
 	c := &closure{r: r, seen: map[objects.ID]bool{}, entries: map[objects.ID]bool{},
+		maps: map[objects.ID]bool{}, recordKeys: map[objects.ID]string{},
 		bad: map[objects.ID]bool{}, uses: map[objects.ID][]Use{}}
 	err := r.store.Objects(ctx, nil, func(id objects.ID, data []byte) error {
 		rep.Objects++
@@ -100,10 +101,12 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 // closure walks everything reachable from refs, once per object and role:
 // the same ID named as a document and as a commit is checked as both.
 type closure struct {
-	r       *Repo
-	seen    map[objects.ID]bool // commits and map nodes
-	entries map[objects.ID]bool // documents and conflict records
-	missing []Problem
+	r          *Repo
+	seen       map[objects.ID]bool   // commits
+	entries    map[objects.ID]bool   // documents and conflict records
+	maps       map[objects.ID]bool   // map nodes: true in a conflicts map
+	recordKeys map[objects.ID]string // conflict records read, by the key they record
+	missing    []Problem
 	// bad holds the damaged and missing objects found so far, uses where
 	// the walk met them; ref and commit are where the walk is.
 	bad    map[objects.ID]bool
@@ -194,50 +197,70 @@ func (c *closure) visitCommits(ctx context.Context, start objects.ID) error {
 	return nil
 }
 
-func (c *closure) visitMaps(ctx context.Context, roots ...objects.ID) error {
-	for _, root := range roots {
-		if root.IsZero() || c.seen[root] {
-			continue
-		}
-		if ok, err := c.r.store.Has(ctx, root); err != nil {
-			return err
-		} else if !ok {
-			c.missing = append(c.missing, Problem{ID: root, Message: "missing map root"})
-			c.bad[root] = true
-			c.note(root, "")
-			continue
-		}
-		err := c.r.tree.Walk(ctx, root, func(id objects.ID, n *objects.Node) (bool, error) {
-			if c.seen[id] {
-				return false, nil
-			}
-			c.seen[id] = true
-			if n.Level > 0 {
-				return true, nil
-			}
-			for _, it := range n.Items {
-				if err := c.visitEntry(ctx, it.Key, it.Entry); err != nil {
-					return false, err
-				}
+// visitMaps walks a commit's or working set's index and conflicts map.
+func (c *closure) visitMaps(ctx context.Context, index, conflicts objects.ID) error {
+	if err := c.visitMap(ctx, index, false); err != nil {
+		return err
+	}
+	return c.visitMap(ctx, conflicts, true)
+}
+
+// visitMap walks one map, checking that it holds what its role allows:
+// documents in an index, and in a conflicts map records filed under the
+// key they record.
+func (c *closure) visitMap(ctx context.Context, root objects.ID, conflicts bool) error {
+	if root.IsZero() {
+		return nil
+	}
+	if ok, err := c.r.store.Has(ctx, root); err != nil {
+		return err
+	} else if !ok {
+		c.missing = append(c.missing, Problem{ID: root, Message: "missing map root"})
+		c.bad[root] = true
+		c.note(root, "")
+		return nil
+	}
+	role := map[bool]string{false: "index", true: "conflicts map"}
+	err := c.r.tree.Walk(ctx, root, func(id objects.ID, n *objects.Node) (bool, error) {
+		if was, ok := c.maps[id]; ok {
+			if was != conflicts {
+				c.missing = append(c.missing, Problem{ID: id, Message: fmt.Sprintf("a node of a %s is in a %s", role[was], role[conflicts])})
 			}
 			return false, nil
-		})
-		var damaged *objects.DamagedError
-		switch {
-		case errors.As(err, &damaged):
-			// The pass over the objects reported the node; the walk
-			// stops there, and goes on with the next map.
-			c.bad[damaged.ID] = true
-			c.note(damaged.ID, "")
-		case errors.Is(err, objects.ErrNotFound):
-			c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map incomplete: %v", err)})
-		case errors.Is(err, objects.ErrCorrupt):
-			// The walk stops at a broken node: report it, go on with the
-			// next map.
-			c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map damaged: %v", err)})
-		case err != nil:
-			return err
 		}
+		c.maps[id] = conflicts
+		if n.Level > 0 {
+			return true, nil
+		}
+		for _, it := range n.Items {
+			if (it.Entry.Kind == objects.KindConflict) != conflicts {
+				c.missing = append(c.missing, Problem{ID: id, Message: fmt.Sprintf("the %s holds a %s entry at %q", role[conflicts], it.Entry.Kind, it.Key)})
+				continue
+			}
+			if err := c.visitEntry(ctx, it.Key, it.Entry); err != nil {
+				return false, err
+			}
+			if k, ok := c.recordKeys[it.Entry.ID]; ok && k != it.Key {
+				c.missing = append(c.missing, Problem{ID: it.Entry.ID, Message: fmt.Sprintf("conflict record for %q filed under %q", k, it.Key)})
+			}
+		}
+		return false, nil
+	})
+	var damaged *objects.DamagedError
+	switch {
+	case errors.As(err, &damaged):
+		// The pass over the objects reported the node; the walk stops
+		// there, and goes on with the next map.
+		c.bad[damaged.ID] = true
+		c.note(damaged.ID, "")
+	case errors.Is(err, objects.ErrNotFound):
+		c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map incomplete: %v", err)})
+	case errors.Is(err, objects.ErrCorrupt):
+		// The walk stops at a broken node: report it, go on with the
+		// next map.
+		c.missing = append(c.missing, Problem{ID: root, Message: fmt.Sprintf("map damaged: %v", err)})
+	case err != nil:
+		return err
 	}
 	return nil
 }
@@ -279,6 +302,7 @@ func (c *closure) visitEntry(ctx context.Context, key string, e objects.Entry) e
 		if err != nil {
 			return nil
 		}
+		c.recordKeys[e.ID] = rec.Key
 		for _, side := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
 			if !side.ID.IsZero() {
 				if err := c.visitEntry(ctx, key, side); err != nil {
@@ -289,6 +313,9 @@ func (c *closure) visitEntry(ctx context.Context, key string, e objects.Entry) e
 		for _, old := range rec.Replaces {
 			if err := c.visitEntry(ctx, key, objects.Entry{ID: old, Kind: objects.KindConflict}); err != nil {
 				return err
+			}
+			if k, ok := c.recordKeys[old]; ok && k != rec.Key {
+				c.missing = append(c.missing, Problem{ID: e.ID, Message: fmt.Sprintf("conflict record for %q replaces one for %q", rec.Key, k)})
 			}
 		}
 	}

@@ -37,6 +37,11 @@ func Run(t *testing.T, open func(t *testing.T) objects.Store) {
 		{"NoLostUpdates", testNoLostUpdates},
 		{"PutCancelled", testPutCancelled},
 		{"ObjectsCancelled", testObjectsCancelled},
+		{"QuarantineHidden", testQuarantineHidden},
+		{"QuarantinePromote", testQuarantinePromote},
+		{"QuarantineRefChanged", testQuarantineRefChanged},
+		{"QuarantineDiscard", testQuarantineDiscard},
+		{"QuarantineLarge", testQuarantineLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,39 +143,47 @@ func (s *Server) push(q *request) error {
 		return err
 	}
 	limits := wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}
-	got, err := transfer.Receive(ctx, q.repo.Store(), wire.NewPackReader(body, limits))
-	if err == nil {
-		err = transfer.CheckMaps(ctx, q.repo.Store(), q.repo.Tree(), got)
-	}
-	if err == nil {
-		err = checkCommitTimes(ctx, q.repo, got.Commits, s.opts.Now(), s.opts.MaxClockSkew)
-	}
+	// The pack waits in a quarantine: nothing of it is visible until the
+	// refs it came for move, and a refused or cut push leaves nothing.
+	qr, err := q.repo.Store().Quarantine(ctx)
 	if err != nil {
+		return err
+	}
+	defer qr.Discard()
+	got, err := transfer.Receive(ctx, qr, wire.NewPackReader(body, limits))
+	if err != nil {
+		return err
+	}
+	targets := make([]objects.ID, len(updates))
+	for i, u := range updates {
+		targets[i] = u.New
+	}
+	keep, err := transfer.Admit(ctx, qr, q.repo.Store(), got, targets...)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if err := checkCommitTimes(ctx, transfer.Commits(qr), got.ArrivedCommits(), s.opts.Now(), s.opts.MaxClockSkew); err != nil {
 		return err
 	}
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
+	commits := transfer.Commits(qr)
 	for _, u := range updates {
-		if err := s.checkUpdate(q, u, req.Force); err != nil {
+		if err := s.checkUpdate(q, commits, u, req.Force); err != nil {
 			return err
 		}
 	}
-	if err := q.repo.Store().UpdateRefs(ctx, updates...); err != nil {
+	if err := qr.Promote(ctx, keep, updates...); err != nil {
 		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
 	}
 	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: req.Updates, Objects: got.Objects})
 	return nil
 }
 
-// checkUpdate refuses a ref update to a commit that is not stored, and,
-// unless forced, one that would drop commits or move a tag.
-func (s *Server) checkUpdate(q *request, u objects.RefUpdate, force bool) error {
+// checkUpdate refuses, unless forced, an update that would drop commits
+// or move a tag. commits reads the push's quarantine.
+func (s *Server) checkUpdate(q *request, commits merge.CommitReader, u objects.RefUpdate, force bool) error {
 	ctx := q.Context()
-	if !u.New.IsZero() {
-		if _, err := q.repo.ReadCommit(ctx, u.New); err != nil {
-			return fmt.Errorf("push of %s: %w", u.Name, err)
-		}
-	}
 	if u.New.IsZero() && !u.Old.IsZero() {
 		if head, err := q.repo.HeadRef(); err == nil && head == u.Name {
 			return badRequest(fmt.Sprintf("cannot delete %s: it is the branch the server's repository is on", u.Name))
@@ -191,7 +199,7 @@ func (s *Server) checkUpdate(q *request, u objects.RefUpdate, force bool) error 
 	if strings.HasPrefix(u.Name, objects.TagPrefix) {
 		return fmt.Errorf("%w: tag %s exists; tags move only when forced", wire.ErrNonFastForward, u.Name)
 	}
-	ok, err := merge.IsAncestor(ctx, q.repo, u.Old, u.New)
+	ok, err := merge.IsAncestor(ctx, commits, u.Old, u.New)
 	if err != nil {
 		return err
 	}

@@ -2,24 +2,113 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/prolly"
 )
 
-// CheckMaps walks the maps of the commits that arrived, going down only
-// into nodes that arrived too (the rest was checked when it was stored),
-// with prolly's full checks: each child fits its parent (level, key range,
-// entry count) and each node is cut where the chunking rule cuts it. A map
-// cut differently would hash differently from the same documents chunked
-// here, and leaders that merged it would stop converging. Keys in leaves
-// that arrived must pass objects.ValidateNewKey: a peer cannot bring in a
-// key that no local write could make (a .git or .folio segment).
-func CheckMaps(ctx context.Context, store objects.ObjectReader, tree *prolly.Tree, got *Received) error {
-	seen := map[objects.ID]bool{}
-	for _, id := range got.Commits {
-		data, err := store.Get(ctx, id)
+// ErrBadMap: a map holds what its role forbids: a document in a conflicts
+// map, a conflict record in an index, a record filed under another key
+// than its own, or a record replacing a record of another document.
+var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", objects.ErrCorrupt)
+
+// Admit decides which objects of a quarantine the refs about to name
+// targets may make visible. It walks from each target (which must be a
+// commit) down through what arrived, stopping at what the store already
+// holds (checked when it came), and checks along the way what Receive
+// cannot check object by object:
+//
+//   - each map with prolly's full checks: each child fits its parent
+//     (level, key range, entry count) and each node is cut where the
+//     chunking rule cuts it. A map cut differently would hash differently
+//     from the same documents chunked here, and leaders that merged it
+//     would stop converging;
+//   - each key in a leaf that arrived passes objects.ValidateNewKey;
+//   - each map's role: an index holds documents, a conflicts map holds
+//     conflict records, each filed under its own key and replacing only
+//     records of that key. A subtree the store holds keeps the role of its
+//     first leaf.
+//
+// The result says which quarantined objects the walk reached: those, and
+// only those, are promoted. Objects no target reaches never become
+// visible, so nothing unchecked is left for a later update to name.
+//
+// got is what Receive said of the pack (nil: nothing arrived).
+func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
+	if got == nil {
+		got = &Received{}
+	}
+	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
+		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
+	for _, id := range targets {
+		if id.IsZero() {
+			continue
+		}
+		data, err := view.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("ref target %s: %w", id.Short(), err)
+		}
+		if t, err := objects.TypeOf(data); err != nil || t != objects.TypeCommit {
+			return nil, fmt.Errorf("%w: ref target %s is not a commit", ErrBadReference, id.Short())
+		}
+		if err := a.commits(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return func(id objects.ID) bool { return a.keep[id] }, nil
+}
+
+// role is what a map holds.
+type role uint8
+
+const (
+	roleIndex role = iota + 1
+	roleConflicts
+)
+
+func (r role) String() string {
+	if r == roleConflicts {
+		return "conflicts map"
+	}
+	return "index"
+}
+
+type admitter struct {
+	view, store objects.ObjectReader
+	tree        *prolly.Tree
+	keep        map[objects.ID]bool   // quarantined objects reached
+	done        map[objects.ID]bool   // commits seen
+	roles       map[objects.ID]role   // map nodes seen
+	records     map[objects.ID]string // conflict records seen, with their key
+	chunked     map[objects.ID]bool   // chunked documents that arrived
+}
+
+// stored reports whether the store holds id already (and so checked it).
+func (a *admitter) stored(ctx context.Context, id objects.ID) (bool, error) {
+	return a.store.Has(ctx, id)
+}
+
+func (a *admitter) commits(ctx context.Context, start objects.ID) error {
+	stack := []objects.ID{start}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if a.done[id] {
+			continue
+		}
+		a.done[id] = true
+		old, err := a.stored(ctx, id)
+		if err != nil {
+			return err
+		}
+		if old {
+			continue
+		}
+		a.keep[id] = true
+		data, err := a.view.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -27,48 +116,162 @@ func CheckMaps(ctx context.Context, store objects.ObjectReader, tree *prolly.Tre
 		if err != nil {
 			return err
 		}
-		for _, root := range []objects.ID{c.Index, c.Conflicts} {
-			if root.IsZero() || seen[root] || !got.Nodes[root] {
-				continue
+		if err := a.walk(ctx, c.Index, roleIndex); err != nil {
+			return fmt.Errorf("commit %s: %w", id.Short(), err)
+		}
+		if err := a.walk(ctx, c.Conflicts, roleConflicts); err != nil {
+			return fmt.Errorf("commit %s: %w", id.Short(), err)
+		}
+		stack = append(stack, c.Parents...)
+	}
+	return nil
+}
+
+func (a *admitter) walk(ctx context.Context, root objects.ID, want role) error {
+	return a.tree.Walk(ctx, root, func(id objects.ID, n *objects.Node) (bool, error) {
+		if r, ok := a.roles[id]; ok {
+			if r != want {
+				return false, fmt.Errorf("%w: node %s is in an %s and a %s", ErrBadMap, id.Short(), r, want)
 			}
-			seen[root] = true
-			err := tree.Walk(ctx, root, func(node objects.ID, n *objects.Node) (bool, error) {
-				if !got.Nodes[node] {
-					return false, nil
-				}
-				if n.Level > 0 {
-					return true, nil
-				}
-				for _, it := range n.Items {
-					if err := objects.ValidateNewKey(it.Key); err != nil {
-						return false, err
-					}
-				}
-				return false, nil
-			})
-			if err != nil {
-				return fmt.Errorf("commit %s: %w", id.Short(), err)
+			return false, nil
+		}
+		a.roles[id] = want
+		old, err := a.stored(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if old {
+			return false, a.storedRole(ctx, id, n, want)
+		}
+		a.keep[id] = true
+		if n.Level > 0 {
+			return true, nil
+		}
+		for _, it := range n.Items {
+			// A peer cannot bring in a key no local write could make
+			// (a .git or .folio segment); leaves already stored, from
+			// before that rule, are not checked again.
+			if err := objects.ValidateNewKey(it.Key); err != nil {
+				return false, err
 			}
+			if err := a.entry(ctx, it.Key, it.Entry, want); err != nil {
+				return false, err
+			}
+		}
+		return false, nil
+	})
+}
+
+// storedRole checks the role of a stored subtree by its first leaf.
+func (a *admitter) storedRole(ctx context.Context, id objects.ID, n *objects.Node, want role) error {
+	for n.Level > 0 {
+		data, err := a.view.Get(ctx, n.Items[0].Entry.ID)
+		if err != nil {
+			return err
+		}
+		if n, err = objects.DecodeNode(data); err != nil {
+			return err
+		}
+	}
+	if conflict := n.Items[0].Entry.Kind == objects.KindConflict; conflict != (want == roleConflicts) {
+		return fmt.Errorf("%w: the %s names subtree %s of the other kind of map", ErrBadMap, want, id.Short())
+	}
+	return nil
+}
+
+func (a *admitter) entry(ctx context.Context, key string, e objects.Entry, want role) error {
+	if conflict := e.Kind == objects.KindConflict; conflict != (want == roleConflicts) {
+		return fmt.Errorf("%w: the %s holds a %s entry at %q", ErrBadMap, want, e.Kind, key)
+	}
+	if want == roleConflicts {
+		return a.record(ctx, key, e.ID)
+	}
+	return a.document(ctx, e.ID)
+}
+
+// record checks a conflict record filed under key, and the records it
+// replaces.
+func (a *admitter) record(ctx context.Context, key string, id objects.ID) error {
+	if k, ok := a.records[id]; ok {
+		if k != key {
+			return fmt.Errorf("%w: conflict record %s is for %q, filed under %q", ErrBadMap, id.Short(), k, key)
+		}
+		return nil
+	}
+	data, err := a.view.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	rec, err := objects.DecodeConflict(data)
+	if err != nil {
+		return err
+	}
+	a.records[id] = rec.Key
+	if rec.Key != key {
+		return fmt.Errorf("%w: conflict record %s is for %q, filed under %q", ErrBadMap, id.Short(), rec.Key, key)
+	}
+	if old, err := a.stored(ctx, id); err != nil || old {
+		return err
+	}
+	a.keep[id] = true
+	for _, side := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
+		if !side.ID.IsZero() {
+			if err := a.document(ctx, side.ID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range rec.Replaces {
+		if err := a.record(ctx, key, r); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// CheckTargets checks that every commit a ref is about to name is stored
-// and is a commit. Objects that arrive complete only what they reference;
-// the refs a server announces are names, checked here before any moves.
-func CheckTargets(ctx context.Context, store objects.ObjectReader, ids ...objects.ID) error {
-	for _, id := range ids {
-		if id.IsZero() {
-			continue
-		}
-		data, err := store.Get(ctx, id)
-		if err != nil {
-			return fmt.Errorf("ref target %s: %w", id.Short(), err)
-		}
-		if t, err := objects.TypeOf(data); err != nil || t != objects.TypeCommit {
-			return fmt.Errorf("%w: ref target %s is not a commit", ErrBadReference, id.Short())
-		}
+// document keeps a document and, if it arrived chunked, its chunks.
+// Keeping an object that did not arrive does nothing, and one that
+// arrived but was stored already is only written again, so documents need
+// no look-up in the store (a clone reaches every document).
+func (a *admitter) document(ctx context.Context, id objects.ID) error {
+	if a.keep[id] {
+		return nil
+	}
+	a.keep[id] = true
+	if !a.chunked[id] {
+		return nil
+	}
+	data, err := a.view.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	doc, err := objects.DecodeChunked(data)
+	if err != nil {
+		return err
+	}
+	for _, ch := range doc.Chunks {
+		a.keep[ch.ID] = true
 	}
 	return nil
+}
+
+// readOnly lets a prolly.Tree read a quarantine; Admit never writes.
+type readOnly struct{ objects.ObjectReader }
+
+func (readOnly) Put(context.Context, ...objects.Object) error {
+	return errors.New("transfer: admitting objects writes none")
+}
+
+// Commits reads commits from a quarantine (or any object reader), for
+// the checks of a ref update before its objects are promoted.
+func Commits(r objects.ObjectReader) merge.CommitReader { return commitReader{r} }
+
+type commitReader struct{ objects.ObjectReader }
+
+func (c commitReader) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, error) {
+	data, err := c.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return objects.DecodeCommit(data)
 }

@@ -4,20 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/transfer/transfertest"
 	"github.com/folio-db/folio/remote/wire"
 )
 
-// receivePack stores objs, in order, as one pack into dst and checks it
-// as a fetch or push would.
+// receivePack receives objs, in order, as one pack (see admitPack).
 func receivePack(t *testing.T, dst interface {
 	Store() objects.Store
-}, check func(*Received) error, objs ...objects.Object) error {
+}, targets []objects.ID, objs ...objects.Object) error {
 	t.Helper()
 	var buf bytes.Buffer
 	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
@@ -27,11 +27,29 @@ func receivePack(t *testing.T, dst interface {
 		}
 	}
 	pw.Close()
-	got, err := Receive(context.Background(), dst.Store(), wire.NewPackReader(&buf, wire.Limits{}))
+	_, err := admitPack(dst.Store(), &buf, targets)
+	return err
+}
+
+// admitPack receives a pack into a quarantine of dst and admits what the
+// targets reach, as a fetch or push does; with no error, it promotes what
+// was admitted.
+func admitPack(dst objects.Store, pack io.Reader, targets []objects.ID) (*Received, error) {
+	ctx := context.Background()
+	qr, err := dst.Quarantine(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return check(got)
+	defer qr.Discard()
+	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
+	if err != nil {
+		return got, err
+	}
+	keep, err := Admit(ctx, qr, dst, got, targets...)
+	if err != nil {
+		return got, err
+	}
+	return got, qr.Promote(ctx, keep)
 }
 
 func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
@@ -52,7 +70,7 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dst := newRepo(t, false)
-			err := receivePack(t, dst, func(*Received) error { return nil }, objs...)
+			err := receivePack(t, dst, nil, objs...)
 			if !errors.Is(err, objects.ErrCorrupt) {
 				t.Fatalf("receive: %v, want a corrupt-pack error", err)
 			}
@@ -62,45 +80,29 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 
 // A map cut where the chunking rule does not cut it is refused, so that
 // leaders keep agreeing on the root of the same documents.
-func TestCheckMapsRefusesForeignChunking(t *testing.T) {
-	ctx := context.Background()
-	src, dst := newRepo(t, false), newRepo(t, false)
-	blob := objects.EncodeBlob([]byte("x"))
-	var items []objects.NodeItem
-	for i := range 40 {
-		items = append(items, objects.NodeItem{Key: fmt.Sprintf("k%03d", i), Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}})
-	}
-	// Two leaves split in the middle, where no boundary falls.
-	left := (&objects.Node{Items: items[:20]}).Encode()
-	right := (&objects.Node{Items: items[20:]}).Encode()
-	root := (&objects.Node{Level: 1, Items: []objects.NodeItem{
-		{Key: items[19].Key, Entry: objects.Entry{ID: left.ID, Size: 20}},
-		{Key: items[39].Key, Entry: objects.Entry{ID: right.ID, Size: 20}},
-	}}).Encode()
-	commit := (&objects.Commit{Index: root.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
-	_ = src
-	err := receivePack(t, dst, func(got *Received) error {
-		return CheckMaps(ctx, dst.Store(), dst.Tree(), got)
-	}, blob, left, right, root, commit)
+func TestAdmitRefusesForeignChunking(t *testing.T) {
+	dst := newRepo(t, false)
+	objs := transfertest.ForeignChunking(objects.ID{}, 1, time.Unix(1, 0))
+	err := receivePack(t, dst, []objects.ID{objs[len(objs)-1].ID}, objs...)
 	if !errors.Is(err, objects.ErrCorrupt) {
 		t.Fatalf("a map chunked elsewhere: %v, want corrupt", err)
 	}
 	t.Log(err)
 }
 
-func TestCheckTargets(t *testing.T) {
+func TestAdmitTargets(t *testing.T) {
 	ctx := context.Background()
 	r := newRepo(t, false)
 	stage(t, r, map[string]string{"a": "a"})
 	c := commit(t, r, "c")
 	blob := objects.EncodeBlob([]byte("a"))
-	if err := CheckTargets(ctx, r.Store(), c); err != nil {
+	if _, err := Admit(ctx, r.Store(), r.Store(), nil, c); err != nil {
 		t.Errorf("a stored commit: %v", err)
 	}
-	if err := CheckTargets(ctx, r.Store(), objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
+	if _, err := Admit(ctx, r.Store(), r.Store(), nil, objects.Hash([]byte("nothing"))); !errors.Is(err, objects.ErrNotFound) {
 		t.Errorf("a missing commit: %v", err)
 	}
-	if err := CheckTargets(ctx, r.Store(), blob.ID); !errors.Is(err, objects.ErrCorrupt) {
+	if _, err := Admit(ctx, r.Store(), r.Store(), nil, blob.ID); !errors.Is(err, objects.ErrCorrupt) {
 		t.Errorf("a blob: %v", err)
 	}
 }
@@ -127,11 +129,63 @@ func TestCloneSendsNothingUnreachable(t *testing.T) {
 	}
 }
 
+// Admit refuses maps that hold what their role forbids, whether the
+// wrong part arrived now or is stored already.
+func TestAdmitChecksMapRoles(t *testing.T) {
+	doc := objects.EncodeBlob([]byte("doc"))
+	docEntry := objects.Entry{ID: doc.ID, Kind: objects.KindText, Size: 3}
+	heads := [2]objects.ID{objects.Hash([]byte("ours")), objects.Hash([]byte("theirs"))}
+	record := func(key string, replaces ...objects.ID) objects.Object {
+		return (&objects.Conflict{Key: key, Ours: docEntry, OursCommit: heads[0], TheirsCommit: heads[1],
+			Winner: objects.SideOurs, Replaces: replaces}).Encode()
+	}
+	leaf := func(key string, e objects.Entry) objects.Object {
+		return (&objects.Node{Items: []objects.NodeItem{{Key: key, Entry: e}}}).Encode()
+	}
+	recEntry := func(o objects.Object) objects.Entry {
+		return objects.Entry{ID: o.ID, Kind: objects.KindConflict, Size: uint64(len(o.Data))}
+	}
+	good, elsewhere := record("doc"), record("elsewhere")
+	index := leaf("doc", docEntry)
+	for _, tc := range []struct {
+		name             string
+		stored, arrived  []objects.Object
+		index, conflicts objects.ID
+		ok               bool
+	}{
+		{"a good record", nil, []objects.Object{doc, good, index, leaf("doc", recEntry(good))}, index.ID, leaf("doc", recEntry(good)).ID, true},
+		{"documents in the conflicts map", nil, []objects.Object{doc, index}, index.ID, index.ID, false},
+		{"stored documents as the conflicts map", []objects.Object{doc, index}, nil, index.ID, index.ID, false},
+		{"a record in the index", nil, []objects.Object{doc, good, leaf("doc", recEntry(good))}, leaf("doc", recEntry(good)).ID, objects.ID{}, false},
+		{"a record filed under another key", nil, []objects.Object{doc, index, elsewhere, leaf("doc", recEntry(elsewhere))}, index.ID, leaf("doc", recEntry(elsewhere)).ID, false},
+		{"a stored record filed under another key", []objects.Object{doc, elsewhere}, []objects.Object{index, leaf("doc", recEntry(elsewhere))}, index.ID, leaf("doc", recEntry(elsewhere)).ID, false},
+		{"a record replacing another key's", nil, []objects.Object{doc, index, elsewhere, record("doc", elsewhere.ID), leaf("doc", recEntry(record("doc", elsewhere.ID)))}, index.ID, leaf("doc", recEntry(record("doc", elsewhere.ID))).ID, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := newRepo(t, false)
+			if err := dst.Store().Put(context.Background(), tc.stored...); err != nil {
+				t.Fatal(err)
+			}
+			c := (&objects.Commit{Index: tc.index, Conflicts: tc.conflicts, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+			err := receivePack(t, dst, []objects.ID{c.ID}, append(tc.arrived, c)...)
+			if tc.ok && err != nil {
+				t.Fatalf("a good pack: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrBadMap) {
+				t.Fatalf("admit: %v, want ErrBadMap", err)
+			}
+			if ok, _ := dst.Store().Has(context.Background(), c.ID); ok != tc.ok {
+				t.Errorf("commit stored: %v", ok)
+			}
+		})
+	}
+}
+
 // A peer cannot bring in a key no local write could make: a leaf that
 // arrives with a .git or .folio segment is refused, naming the key. Such
 // keys already stored (a repository from before the rule) are not checked
 // again.
-func TestCheckMapsRefusesReservedKeys(t *testing.T) {
+func TestAdmitRefusesReservedKeys(t *testing.T) {
 	ctx := context.Background()
 	blob := objects.EncodeBlob([]byte("[core]\n\tfsmonitor = touch pwned\n"))
 	leaf := (&objects.Node{Items: []objects.NodeItem{
@@ -140,8 +194,7 @@ func TestCheckMapsRefusesReservedKeys(t *testing.T) {
 	}}).Encode()
 	commit := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
 	dst := newRepo(t, false)
-	check := func(got *Received) error { return CheckMaps(ctx, dst.Store(), dst.Tree(), got) }
-	err := receivePack(t, dst, check, blob, leaf, commit)
+	err := receivePack(t, dst, []objects.ID{commit.ID}, blob, leaf, commit)
 	if !errors.Is(err, objects.ErrInvalidKey) || !strings.Contains(err.Error(), ".GIT/config") {
 		t.Fatalf("a leaf with .GIT/config: %v, want ErrInvalidKey naming the key", err)
 	}
@@ -151,7 +204,7 @@ func TestCheckMapsRefusesReservedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(2, 0).UTC()}).Encode()
-	if err := receivePack(t, dst, check, again); err != nil {
+	if err := receivePack(t, dst, []objects.ID{again.ID}, again); err != nil {
 		t.Errorf("a commit over an index already stored: %v", err)
 	}
 }

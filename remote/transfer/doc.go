@@ -19,9 +19,19 @@
 // list them, documents before the leaves that name them, children before
 // parents, conflict records before their maps, maps and parents before
 // commits. The receiver checks, for every object, that all it references
-// is already stored or arrived earlier in the same pack, and refuses the
-// pack otherwise. Together with the closure-on-write rule of package
-// objects, this means anything stored has its whole closure stored, so a
-// ref may move to any stored commit, and a pack cut off halfway leaves
-// only complete, unreferenced objects behind.
+// is already stored or arrived earlier in the same pack, with the right
+// type, and that commit heights follow, and refuses the pack otherwise.
+//
+// # Quarantine
+//
+// A receiver puts what arrives into a quarantine of its store
+// (objects.Quarantine), as Git's receive-pack does: no reader and no
+// other transfer sees it. Once the pack is complete, Admit walks from the
+// commits the refs are about to name down through what arrived, checks
+// each map whole (structure, chunking, and the role of each entry) and
+// collects what it reached; Promote then makes exactly those objects
+// visible together with the ref moves. A pack refused, cut off, or whose
+// ref update loses a race leaves nothing, so everything the store shows
+// was checked, a later update that names a stored commit needs no new
+// check, and objects no ref reaches never enter the store.
 package transfer

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -39,26 +41,30 @@ type Store interface {
 	objects.ObjectWriter
 }
 
-// Received is what a pack brought: its counts, and the commits and map
-// nodes that arrived, which CheckMaps then checks as maps.
+// Received is what a pack brought.
 type Received struct {
 	Stats
-	Commits []objects.ID          // in arrival order: parents first
-	Nodes   map[objects.ID]bool   // map nodes that arrived
 	heights map[objects.ID]uint64 // of the commits that arrived
+	chunked map[objects.ID]bool   // chunked documents that arrived (few: large ones only)
 }
 
-// Receive stores the objects of a pack. Every object must come after
+// ArrivedCommits lists the commits that arrived, in ID order.
+func (r *Received) ArrivedCommits() []objects.ID {
+	return slices.SortedFunc(maps.Keys(r.heights), objects.ID.Compare)
+}
+
+// Receive stores the objects of a pack, into a quarantine (see Admit).
+// Every object must come after
 // everything it references (stored already, or earlier in the pack), and
 // each reference must name the right type of object: maps and parents of
 // commits, children of nodes, documents of index leaves, records of
 // conflict maps, versions and earlier records of conflict records, chunks
 // of chunked documents; a commit's height must be one more than its
-// highest parent's. On any error what was stored stays (complete and
-// unreferenced) and the caller moves no ref.
+// highest parent's. On any error the caller moves no ref and discards
+// the quarantine.
 func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) {
 	rc := &receiver{ctx: ctx, store: store, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
-		got: &Received{Nodes: map[objects.ID]bool{}, heights: map[objects.ID]uint64{}}}
+		got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
 	for {
 		if err := ctx.Err(); err != nil {
 			return rc.got, err
@@ -97,11 +103,10 @@ func (rc *receiver) take(obj objects.Object) error {
 	}
 	switch o := v.(type) {
 	case *objects.Commit:
-		rc.got.Commits = append(rc.got.Commits, obj.ID)
 		rc.got.heights[obj.ID] = o.Height
 		rc.got.Stats.Commits++
-	case *objects.Node:
-		rc.got.Nodes[obj.ID] = true
+	case *objects.Chunked:
+		rc.got.chunked[obj.ID] = true
 	}
 	rc.batch = append(rc.batch, obj)
 	rc.batched += len(obj.Data)

@@ -91,6 +91,9 @@ type SyncRequest struct {
 	Remotes []string `json:"remotes"`
 	// Attempts bounds the tries per remote (zero: the server's default).
 	Attempts int `json:"attempts,omitempty"`
+	// AllowUnrelated merges branches that share no commit with the
+	// remote's instead of refusing.
+	AllowUnrelated bool `json:"allow_unrelated_histories,omitempty"`
 }
 
 // StallBytes is the least a transfer must move in either direction per

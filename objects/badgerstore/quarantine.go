@@ -1,0 +1,330 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Quarantine implements objects.Quarantiner. A quarantine keeps what it
+// is given in memory while all the store's quarantines together hold less
+// than quarantineMemory (so a push or fetch of usual size costs no more
+// writes than before quarantines existed); past that, what comes next
+// waits in the store's own database, under keys that no reader of objects
+// looks at:
+//
+//	"q" + quarantine number + 1 + seq  -> the ID and encoded object put seq-th
+//	"q" + quarantine number + 0 + ID   -> its seq
+//
+// (so that promoting reads the objects in the order of their keys).
+// Either way the arrival order is kept, which is the pack's dependency
+// order, so objects are promoted referenced before referencing. A process
+// that dies with quarantines open leaves their keys behind; the next
+// read-write Open drops them (only one process writes a store).
+func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	if err := s.checkWritable(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &quarantine{s: s, number: s.quarantines.Add(1), mem: map[objects.ID][]byte{}}, nil
+}
+
+// quarantineMemory bounds the bytes the quarantines of one store keep in
+// memory, together (Store.quarantineMemory, which tests lower).
+const quarantineMemory = 64 << 20
+
+type quarantine struct {
+	s      *Store
+	number uint64
+
+	mu       sync.Mutex
+	mem      map[objects.ID][]byte // the first objects, in memory
+	memOrder []objects.ID
+	memBytes int64
+	spilled  bool   // later objects are in the database
+	seq      uint64 // of the objects in the database
+}
+
+func (q *quarantine) prefix(kind byte) []byte {
+	k := make([]byte, 0, 1+8+1+objects.IDSize)
+	k = append(k, quarantinePrefix)
+	k = binary.BigEndian.AppendUint64(k, q.number)
+	return append(k, kind)
+}
+
+func (q *quarantine) dataKey(id objects.ID) []byte { return append(q.prefix(0), id[:]...) }
+
+func (q *quarantine) orderKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(q.prefix(1), seq)
+}
+
+// lookup finds an object in memory, and says whether to look in the
+// database next.
+func (q *quarantine) lookup(id objects.ID) (data []byte, found, spilled bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	data, found = q.mem[id]
+	return data, found, q.spilled
+}
+
+// Get implements objects.ObjectReader: the quarantine's objects, then
+// the store's.
+func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	data, found, spilled := q.lookup(id)
+	if found {
+		return bytes.Clone(data), nil
+	}
+	if spilled {
+		seq, err := q.s.get(ctx, q.dataKey(id), id)
+		if err == nil && len(seq) == 8 {
+			data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
+			if err == nil && len(data) > objects.IDSize {
+				if err := objects.CheckStored(id, data[objects.IDSize:]); err != nil {
+					return nil, err
+				}
+				return data[objects.IDSize:], nil
+			}
+			return nil, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
+		}
+		if !errors.Is(err, objects.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return q.s.Get(ctx, id)
+}
+
+// Has implements objects.ObjectReader.
+func (q *quarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
+	_, found, spilled := q.lookup(id)
+	if found {
+		return true, nil
+	}
+	if spilled {
+		if ok, err := q.s.has(ctx, q.dataKey(id), id); ok || err != nil {
+			return ok, err
+		}
+	}
+	return q.s.Has(ctx, id)
+}
+
+// Put stores objects in the quarantine: in memory while the budget lasts,
+// then in the database, synced like Store.Put.
+func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
+	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(objs) > 0 && !q.spilled {
+		o := objs[0]
+		if len(o.Data) > MaxObjectSize {
+			break // write refuses it
+		}
+		if _, ok := q.mem[o.ID]; !ok {
+			n := int64(len(o.Data))
+			if q.s.quarantineBytes.Add(n) > q.s.quarantineMemory {
+				q.s.quarantineBytes.Add(-n)
+				q.spilled = true
+				break
+			}
+			q.mem[o.ID] = bytes.Clone(o.Data)
+			q.memOrder = append(q.memOrder, o.ID)
+			q.memBytes += n
+		}
+		objs = objs[1:]
+	}
+	if len(objs) == 0 {
+		return ctx.Err()
+	}
+	q.spilled = true
+	return q.s.write(ctx, objs, func(wb *badger.WriteBatch, o objects.Object) error {
+		q.seq++
+		if err := wb.Set(q.orderKey(q.seq), append(o.ID[:], o.Data...)); err != nil {
+			return err
+		}
+		return wb.Set(q.dataKey(o.ID), binary.BigEndian.AppendUint64(nil, q.seq))
+	})
+}
+
+// Promote implements objects.Quarantine. The objects move in
+// transactions as large as Badger takes; the last one also moves the refs,
+// so a push of a few megabytes is one transaction, objects and refs.
+func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
+	defer q.Discard()
+	if err := objects.CheckRefUpdates(updates); err != nil {
+		return err
+	}
+	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
+	err := q.s.db.View(func(txn *badger.Txn) error { return checkRefs(txn, updates) })
+	if err != nil {
+		return err
+	}
+	txn := q.s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	var last []objects.Object // the objects of txn, for a retry
+	err = q.each(ctx, keep, func(o objects.Object) error {
+		err := txn.Set(objectKey(o.ID), o.Data)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return err
+			}
+			txn, last = q.s.db.NewTransaction(true), nil
+			err = txn.Set(objectKey(o.ID), o.Data)
+		}
+		last = append(last, o)
+		q.s.written.Add(int64(len(o.Data)))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("badgerstore: promote: %w", err)
+	}
+	for range maxConflictRetries {
+		err = applyRefUpdates(txn, updates)
+		if err == nil {
+			err = txn.Commit()
+		}
+		if !errors.Is(err, badger.ErrConflict) {
+			break
+		}
+		// A ref read here moved since the transaction began: again, on
+		// what it holds now.
+		txn.Discard()
+		txn = q.s.db.NewTransaction(true)
+		for _, o := range last {
+			if err := txn.Set(objectKey(o.ID), o.Data); err != nil {
+				return fmt.Errorf("badgerstore: promote: %w", err)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, objects.ErrRefChanged):
+		return err
+	case errors.Is(err, badger.ErrConflict):
+		return fmt.Errorf("%w: refs kept changing during the update", objects.ErrRefChanged)
+	case err != nil:
+		return fmt.Errorf("badgerstore: promote: %w", err)
+	}
+	return nil
+}
+
+// each calls fn with the quarantined objects keep accepts, in arrival
+// order: those in memory, then those in the database.
+func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn func(objects.Object) error) error {
+	q.mu.Lock()
+	order, mem, spilled := q.memOrder, q.mem, q.spilled
+	q.mu.Unlock()
+	for i, id := range order {
+		if i%cancelCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if keep(id) {
+			if err := fn(objects.Object{ID: id, Data: mem[id]}); err != nil {
+				return err
+			}
+		}
+	}
+	if !spilled {
+		return nil
+	}
+	return q.s.db.View(func(txn *badger.Txn) error {
+		prefix := q.prefix(1)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		n := 0
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if n++; n%cancelCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) <= objects.IDSize {
+				return fmt.Errorf("%w: quarantine entry of %d bytes", objects.ErrCorrupt, len(v))
+			}
+			id, data := objects.ID(v[:objects.IDSize]), v[objects.IDSize:]
+			if !keep(id) {
+				continue
+			}
+			if err := fn(objects.Object{ID: id, Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Discard implements objects.Quarantine.
+func (q *quarantine) Discard() error {
+	q.mu.Lock()
+	q.s.quarantineBytes.Add(-q.memBytes)
+	q.mem, q.memOrder, q.memBytes = map[objects.ID][]byte{}, nil, 0
+	spilled := q.spilled
+	q.spilled = false
+	q.mu.Unlock()
+	if !spilled {
+		return nil
+	}
+	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
+	return q.s.deletePrefix(q.prefix(0)[:1+8])
+}
+
+// deletePrefix deletes every key that starts with prefix. With none (a
+// store opened with no quarantine left behind) it writes nothing.
+func (s *Store) deletePrefix(prefix []byte) error {
+	var wb *badger.WriteBatch
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if wb == nil {
+				wb = s.db.NewWriteBatch()
+			}
+			if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if wb != nil {
+		defer wb.Cancel()
+		if err == nil {
+			err = wb.Flush()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: drop quarantine: %w", err)
+	}
+	return nil
+}
+
+// checkRefs checks that every ref is at its Old value.
+func checkRefs(txn *badger.Txn, updates []objects.RefUpdate) error {
+	for _, u := range updates {
+		cur, err := readRef(txn, u.Name)
+		if err != nil {
+			return err
+		}
+		if cur != u.Old {
+			return objects.RefChangedError(u, cur)
+		}
+	}
+	return nil
+}
