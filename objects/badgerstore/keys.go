@@ -13,6 +13,8 @@ import (
 //	"f"          -> formatRecord
 //	"o" + ID     -> the encoded object
 //	"r" + name   -> the 32-byte ID the ref points at
+//	"s"          -> the change feed's latest sequence number (8 bytes)
+//	"c" + seq    -> one branch move of the change feed (feed.go)
 const (
 	formatKey    = "f"
 	objectPrefix = 'o'

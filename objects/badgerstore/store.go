@@ -32,13 +32,17 @@ type Store struct {
 	minFree  int64 // see checkSpace
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
+	feed     feed         // the change feed's retention, clock and signal (feed.go)
 
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()
 }
 
-var _ objects.Store = (*Store)(nil)
+var (
+	_ objects.Store      = (*Store)(nil)
+	_ objects.ChangeFeed = (*Store)(nil)
+)
 
 // Close flushes what is in memory to disk and releases the lock. Calls
 // after the first return nil.
