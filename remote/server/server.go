@@ -112,6 +112,7 @@ func New(opts Options) *Server {
 		{"POST /" + wire.PathPush, ScopeReadWrite, opts.Limits.TransferTimeout, s.push},
 		{"POST /" + wire.PathSync, ScopeReadWrite, opts.Limits.TransferTimeout, s.sync},
 		{"GET /" + wire.PathLog, ScopeRead, opts.Limits.RequestTimeout, s.log_},
+		{"GET /" + wire.PathChanges, ScopeRead, opts.Limits.TransferTimeout, s.changes}, // changes.go
 		{"GET /" + wire.PathDocs, ScopeRead, opts.Limits.RequestTimeout, s.listDocs},
 		{"GET /" + wire.PathDocs + "/{key...}", ScopeRead, opts.Limits.RequestTimeout, s.getDoc},
 		{"PUT /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.putDoc},

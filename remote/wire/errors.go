@@ -65,6 +65,7 @@ var codes = []struct {
 	{"non_fast_forward", ErrNonFastForward},
 	{"precondition_failed", ErrPrecondition},
 	{"no_space", objects.ErrNoSpace},
+	{"feed_reset", objects.ErrFeedReset},
 	{"internal", ErrInternal},
 }
 
