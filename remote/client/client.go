@@ -68,8 +68,13 @@ func (c *Client) Stats() *Stats { return &c.stats }
 // URL is the repository's URL.
 func (c *Client) URL() string { return c.base.String() }
 
+// endpoint is the URL of path (which may end in a ?query) in the repository.
 func (c *Client) endpoint(path string) string {
-	return c.base.ResolveReference(&url.URL{Path: path}).String()
+	ref := &url.URL{Path: path}
+	if p, query, ok := strings.Cut(path, "?"); ok {
+		ref = &url.URL{Path: p, RawQuery: query}
+	}
+	return c.base.ResolveReference(ref).String()
 }
 
 // do sends a request and checks the status; a failed request's JSON error
