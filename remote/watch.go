@@ -47,7 +47,7 @@ func (s ServerFeed) Follow(ctx context.Context, q FeedQuery, fn func(objects.Cha
 // only for each read so that other commands can still write to it.
 type LocalFeed struct {
 	Open     func(ctx context.Context) (*repo.Repo, error) // read-only
-	Interval time.Duration                                  // between reads
+	Interval time.Duration                                 // between reads
 }
 
 // Follow implements ChangeSource: one read, then a wait of Interval.
