@@ -146,3 +146,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// FeedOf returns the feed of a remote, with its token (see TokenFor).
+func FeedOf(rm Remote, opts Options) (ServerFeed, error) {
+	c, err := newClient(rm, opts)
+	return ServerFeed{Client: c}, err
+}
