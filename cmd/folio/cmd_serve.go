@@ -45,6 +45,8 @@ document API for applications:
   DELETE /v1/docs/KEY?branch=B     delete it: one commit
   GET    /v1/docs?prefix=P&after=K&limit=N   list documents
   GET    /v1/log?branch=B&n=N      recent commits
+  GET    /v1/changes?since=N|now&feed=longpoll|continuous&branch=B&prefix=P
+                                   branch moves as JSON lines (see folio watch)
   GET    /healthz
 
 With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
