@@ -55,6 +55,16 @@ func (r *Repo) changeFeed() (objects.ChangeFeed, error) {
 	return f, nil
 }
 
+// Moved returns a channel closed at the next branch move this process
+// makes in the repository (see objects.ChangeFeed).
+func (r *Repo) Moved() (<-chan struct{}, error) {
+	f, err := r.changeFeed()
+	if err != nil {
+		return nil, err
+	}
+	return f.Moved(), nil
+}
+
 // LatestChange returns the latest sequence number of the change feed.
 func (r *Repo) LatestChange(ctx context.Context) (uint64, error) {
 	f, err := r.changeFeed()

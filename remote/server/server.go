@@ -188,6 +188,10 @@ type Repo struct {
 	writeMu sync.Mutex
 }
 
+// Writes is the lock the server's writes to this repository take; others
+// that move its branches (folio serve's peers) take it too.
+func (r *Repo) Writes() sync.Locker { return &r.writeMu }
+
 // Repos finds served repositories by name.
 type Repos interface {
 	// Get returns a repository; name is "" when one repository is served.

@@ -1,0 +1,117 @@
+package remote_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// peered is a leader served on 127.0.0.1 that counts the requests it gets
+// other than its change feed's.
+type peered struct {
+	r        *repo.Repo
+	srv      *server.Repo
+	url      string
+	requests atomic.Int64
+}
+
+func newPeered(t *testing.T) *peered {
+	t.Helper()
+	p := &peered{r: newRepo(t)}
+	repos := server.Single(p.r)
+	p.srv, _ = repos.Get(context.Background(), "")
+	h := server.New(server.Options{Repos: repos})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !strings.HasSuffix(req.URL.Path, wire.PathChanges) {
+			p.requests.Add(1)
+		}
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL + "/"
+	return p
+}
+
+func (p *peered) commit(t *testing.T, key string) {
+	t.Helper()
+	p.srv.Writes().Lock()
+	defer p.srv.Writes().Unlock()
+	commitDoc(t, p.r, key)
+}
+
+// peer runs remote.Peer from p to other until the test ends.
+func (p *peered) peer(t *testing.T, other *peered) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		remote.Peer(ctx, p.r, remote.Remote{Name: "peer", URL: other.url}, remote.PeerOptions{
+			SyncOptions: remote.SyncOptions{Writes: p.srv.Writes()},
+			Heartbeat:   20 * time.Millisecond, Backoff: 10 * time.Millisecond})
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// waitConverged waits until every leader's main is the same commit and
+// holds every key; the test's deadline bounds the wait.
+func waitConverged(t *testing.T, leaders []*peered, keys ...string) {
+	t.Helper()
+	for {
+		same := true
+		for _, l := range leaders[1:] {
+			same = same && head(t, l.r) == head(t, leaders[0].r)
+		}
+		if same {
+			for _, k := range keys {
+				if _, _, err := leaders[0].r.ResolveDocument(context.Background(), "main", k); err != nil {
+					same = false
+				}
+			}
+		}
+		if same {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPeersConvergeAndSettle: two leaders peered both ways take writes on
+// both sides, reach the same head without any sync command, and then stop
+// sending requests (apart from their feeds' keep-alives).
+func TestPeersConvergeAndSettle(t *testing.T) {
+	t.Parallel()
+	a, b := newPeered(t), newPeered(t)
+	a.peer(t, b)
+	b.peer(t, a)
+	leaders := []*peered{a, b}
+
+	a.commit(t, "from-a")
+	waitConverged(t, leaders, "from-a")
+	a.commit(t, "both-a")
+	b.commit(t, "both-b")
+	waitConverged(t, leaders, "from-a", "both-a", "both-b")
+
+	// Quiet: the request count stops moving (bounded by the test deadline;
+	// a storm of echoed syncs would never stop).
+	last := a.requests.Load() + b.requests.Load()
+	for quiet := 0; quiet < 20; {
+		time.Sleep(10 * time.Millisecond)
+		n := a.requests.Load() + b.requests.Load()
+		if n == last {
+			quiet++
+		} else {
+			last, quiet = n, 0
+		}
+	}
+}
