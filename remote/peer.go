@@ -2,8 +2,12 @@ package remote
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
@@ -21,6 +25,40 @@ type PeerOptions struct {
 	Backoff, MaxBackoff time.Duration
 	// OnSync, when set, is told of every sync (for the server's log).
 	OnSync func(*SyncReport, error)
+	// State, when set, is kept up to date for GET /v1/peers.
+	State *PeerState
+}
+
+// PeerState is how a peering stands.
+type PeerState struct {
+	mu sync.Mutex
+	s  PeerStatus
+}
+
+// PeerStatus is a snapshot of a PeerState, as GET /v1/peers reports it.
+type PeerStatus struct {
+	URL       string    `json:"url"`
+	Connected bool      `json:"connected"`            // the last sync succeeded
+	BehindBy  uint64    `json:"behind_by"`            // peer changes seen since the last sync began
+	Syncs     int       `json:"syncs"`                // syncs made
+	LastSync  time.Time `json:"last_sync,omitzero"`   // when the last sync ended
+	LastError string    `json:"last_error,omitempty"` // of the last sync that failed
+}
+
+// Status returns a snapshot.
+func (p *PeerState) Status() PeerStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.s
+}
+
+func (p *PeerState) update(fn func(*PeerStatus)) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fn(&p.s)
 }
 
 // Peer keeps r converged with the leader rm until ctx ends: it syncs once
@@ -66,7 +104,11 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		Watch(ctx, ServerFeed{Client: c, Heartbeat: opts.Heartbeat}, WatchOptions{FeedQuery: q,
 			Backoff: opts.Backoff, MaxBackoff: opts.MaxBackoff,
 			OnReset: func(uint64) { poke() },
-		}, func(objects.Change) error { poke(); return nil })
+		}, func(objects.Change) error {
+			opts.State.update(func(s *PeerStatus) { s.BehindBy++ })
+			poke()
+			return nil
+		})
 	}()
 	go func() {
 		defer wg.Done()
@@ -84,6 +126,7 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		}
 	}()
 
+	opts.State.update(func(s *PeerStatus) { s.URL = rm.URL })
 	poke()
 	wait := opts.Backoff
 	for {
@@ -92,10 +135,21 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 			return nil
 		case <-kick:
 		}
+		var behind uint64
+		opts.State.update(func(s *PeerStatus) { behind = s.BehindBy })
 		rep, err := Sync(ctx, r, rm, opts.SyncOptions)
 		if ctx.Err() != nil {
 			return nil
 		}
+		opts.State.update(func(s *PeerStatus) {
+			s.Syncs++
+			s.LastSync, s.Connected = time.Now(), err == nil
+			if err != nil {
+				s.LastError = err.Error()
+			} else {
+				s.BehindBy -= min(behind, s.BehindBy) // what came during the sync is still owed
+			}
+		})
 		if opts.OnSync != nil {
 			opts.OnSync(rep, err)
 		}
@@ -107,4 +161,40 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		wait = min(2*wait, opts.MaxBackoff)
 		poke()
 	}
+}
+
+// PeerRemote is the remote Peer uses for a URL: a remote of the
+// repository's own with that URL (its name picks its token), or else one
+// named after the URL's host, port and path ("peer-dc2.example.com-7420"),
+// under which its remote-tracking branches are kept.
+func PeerRemote(f *repo.Files, rawURL string) (Remote, error) {
+	all, err := List(f)
+	if err != nil {
+		return Remote{}, err
+	}
+	for _, rm := range all {
+		if strings.TrimSuffix(rm.URL, "/") == strings.TrimSuffix(rawURL, "/") {
+			return rm, nil
+		}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return Remote{}, fmt.Errorf("peer %q: want an http:// or https:// URL or a remote's name", rawURL)
+	}
+	var b strings.Builder
+	for _, r := range u.Host + u.Path {
+		ok := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_')
+		switch {
+		case r == '.' && strings.HasSuffix(b.String(), "."): // ".." is no part of a ref name
+		case ok:
+			b.WriteRune(r)
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	name := "peer-" + strings.Trim(b.String(), "-.")
+	if err := objects.ValidateRefName(objects.RemotePrefix + name + "/main"); err != nil {
+		return Remote{}, fmt.Errorf("peer %q: cannot name it (add it as a remote): %w", rawURL, err)
+	}
+	return Remote{Name: name, URL: rawURL}, nil
 }

@@ -19,6 +19,7 @@ import (
 // peered is a leader served on 127.0.0.1 that counts the requests it gets
 // other than its change feed's.
 type peered struct {
+	state    remote.PeerState
 	r        *repo.Repo
 	srv      *server.Repo
 	url      string
@@ -57,8 +58,8 @@ func (p *peered) peer(t *testing.T, other *peered) {
 	go func() {
 		defer wg.Done()
 		remote.Peer(ctx, p.r, remote.Remote{Name: "peer", URL: other.url}, remote.PeerOptions{
-			SyncOptions: remote.SyncOptions{Writes: p.srv.Writes()},
-			Heartbeat:   20 * time.Millisecond, Backoff: 10 * time.Millisecond})
+			SyncOptions: remote.SyncOptions{Writes: p.srv.Writes()}, State: &p.state,
+			Heartbeat: 20 * time.Millisecond, Backoff: 10 * time.Millisecond})
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
@@ -113,5 +114,35 @@ func TestPeersConvergeAndSettle(t *testing.T) {
 		} else {
 			last, quiet = n, 0
 		}
+	}
+	for _, l := range leaders {
+		st := l.state.Status()
+		if !st.Connected || st.Syncs < 2 || st.BehindBy != 0 || st.LastError != "" || st.URL == "" {
+			t.Errorf("settled peer state %+v", st)
+		}
+	}
+}
+
+// TestPeerRemote: a peer URL is a configured remote's, or gets a name its
+// remote-tracking branches can live under.
+func TestPeerRemote(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	if err := remote.Add(r.Files, "dc2", "https://dc2.example.com/orders/"); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"http://127.0.0.1:7420/":          "peer-127.0.0.1-7420",
+		"https://dc3.example.com/orders/": "peer-dc3.example.com-orders",
+		"https://dc2.example.com/orders":  "dc2",
+		"http://[::1]:80/x..y":            "peer-1-80-x.y",
+	} {
+		rm, err := remote.PeerRemote(r.Files, in)
+		if err != nil || rm.Name != want || rm.URL != in && want != "dc2" {
+			t.Errorf("PeerRemote(%q) = %+v, %v; want name %q", in, rm, err, want)
+		}
+	}
+	if _, err := remote.PeerRemote(r.Files, "not a url"); err == nil {
+		t.Error("PeerRemote of a non-URL: no error")
 	}
 }

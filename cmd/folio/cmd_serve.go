@@ -27,6 +27,7 @@ type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes                      int64
 	shutdownGrace                                    time.Duration
+	peers                                            []string
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -57,7 +58,12 @@ finish, for up to --shutdown-grace; a push cut off after that moves no ref,
 since a push's refs move all at once at its end. Logs are structured
 (log/slog) on stderr.
 
-While it runs, 'folio sync' in the repository goes through the server.`,
+While it runs, 'folio sync' in the repository goes through the server.
+
+With --peer URL (or a remote's name; repeatable) the server keeps the
+repository converged with that leader: it syncs when one of its branches moves
+and when the peer's change feed says one of the peer's did, with the same
+merge as 'folio sync', retrying with backoff. GET /v1/peers reports each peer.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -72,6 +78,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
+	f.StringArrayVar(&o.peers, "peer", nil, "keep converged with this leader (URL or remote name; repeatable)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }
@@ -84,6 +91,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
+	}
+	if o.root != "" && len(o.peers) > 0 {
+		return usagef("--peer keeps one repository converged: it does not go with --root")
 	}
 	logger, err := newLogger(a, o.logFormat)
 	if err != nil {
@@ -155,6 +165,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		opts.Repos = server.Single(r)
 	}
 	defer opts.Repos.Close()
+	if len(o.peers) > 0 {
+		peers, err := a.startPeers(ctx, opts.Repos, o.peers, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer peers.stop() // before the repository closes
+		opts.Peers = func(*server.Repo) any { return peers.statuses() }
+	}
 	opts.Sync = func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
 		remotes, err := remotesFor(r.Files, req.Remotes)
 		if err != nil {

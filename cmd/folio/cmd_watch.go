@@ -103,15 +103,9 @@ var errEnough = errors.New("enough changes")
 // repository here, or the repository itself.
 func (a *app) changeSource(args []string, interval time.Duration) (remote.ChangeSource, error) {
 	if len(args) == 1 {
-		rm := remote.Remote{URL: args[0]}
-		if !strings.Contains(args[0], "://") {
-			f, err := a.openFiles()
-			if err != nil {
-				return nil, err
-			}
-			if rm, err = remote.Lookup(f, args[0]); err != nil {
-				return nil, err
-			}
+		rm, err := a.remoteArg(args[0])
+		if err != nil {
+			return nil, err
 		}
 		return remote.FeedOf(rm, remote.Options{})
 	}
@@ -126,6 +120,18 @@ func (a *app) changeSource(args []string, interval time.Duration) (remote.Change
 	return remote.LocalFeed{Interval: interval, Open: func(ctx context.Context) (*repo.Repo, error) {
 		return a.openRepo(ctx, false)
 	}}, nil
+}
+
+// remoteArg is the remote an argument names: a URL, or a remote's name.
+func (a *app) remoteArg(arg string) (remote.Remote, error) {
+	if strings.Contains(arg, "://") {
+		return remote.Remote{URL: arg}, nil
+	}
+	f, err := a.openFiles()
+	if err != nil {
+		return remote.Remote{}, err
+	}
+	return remote.Lookup(f, arg)
 }
 
 // formatChange is one change as a line: "SEQ BRANCH OLD..NEW AUTHOR: KEYS".

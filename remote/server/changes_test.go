@@ -270,3 +270,22 @@ func TestChangesContinuous(t *testing.T) {
 		}
 	}
 }
+
+// TestPeersEndpoint: GET /v1/peers reports what Options.Peers says about
+// the repository, and an empty list without peers.
+func TestPeersEndpoint(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	got := call(t, http.MethodGet, serve(t, r, server.Options{})+wire.PathPeers, nil)
+	expect(t, "peers", got, http.StatusOK, "")
+	if strings.TrimSpace(string(got.body)) != "[]" {
+		t.Errorf("no peers: %s", got.body)
+	}
+	base := serve(t, r, server.Options{Peers: func(sr *server.Repo) any {
+		return []map[string]any{{"url": "http://dc2/", "repo": sr.Name, "behind_by": 3}}
+	}})
+	got = call(t, http.MethodGet, base+wire.PathPeers, nil)
+	if !strings.Contains(string(got.body), `"behind_by":3`) || !strings.Contains(string(got.body), `"url":"http://dc2/"`) {
+		t.Errorf("peers: %s", got.body)
+	}
+}

@@ -75,6 +75,9 @@ type Options struct {
 	Sync   SyncFunc
 	// Now is the clock of commits made through the document API.
 	Now func() time.Time
+	// Peers, when set, reports the peerings of a repository, for GET
+	// /v1/peers (peers.go).
+	Peers func(repo *Repo) any
 }
 
 // Server is the HTTP handler of one or many repositories.
@@ -113,6 +116,7 @@ func New(opts Options) *Server {
 		{"POST /" + wire.PathSync, ScopeReadWrite, opts.Limits.TransferTimeout, s.sync},
 		{"GET /" + wire.PathLog, ScopeRead, opts.Limits.RequestTimeout, s.log_},
 		{"GET /" + wire.PathChanges, ScopeRead, opts.Limits.TransferTimeout, s.changes}, // changes.go
+		{"GET /" + wire.PathPeers, ScopeRead, opts.Limits.RequestTimeout, s.peers},      // peers.go
 		{"GET /" + wire.PathDocs, ScopeRead, opts.Limits.RequestTimeout, s.listDocs},
 		{"GET /" + wire.PathDocs + "/{key...}", ScopeRead, opts.Limits.RequestTimeout, s.getDoc},
 		{"PUT /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.putDoc},

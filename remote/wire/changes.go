@@ -13,6 +13,7 @@ import "github.com/folio-db/folio/objects"
 // (objects.ErrFeedReset), and HeaderSeq is then the latest.
 const (
 	PathChanges      = "v1/changes"
+	PathPeers        = "v1/peers" // GET: the state of each peer folio serve --peer keeps
 	ContentJSONLines = "application/x-ndjson"
 	HeaderSeq        = "Folio-Seq"
 )
