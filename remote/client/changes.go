@@ -85,6 +85,9 @@ func (c *Client) Changes(ctx context.Context, req ChangesRequest, fn func(object
 		if line.Code != "" {
 			return pos, wire.CodeError(line.Code, line.Message)
 		}
+		if fn == nil {
+			continue
+		}
 		if err := fn(line.Change); err != nil {
 			return pos, err
 		}
