@@ -101,7 +101,9 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 	go func() {
 		defer wg.Done()
 		q := FeedQuery{Since: since, Now: err != nil} // unreachable now: from whenever it answers
-		Watch(ctx, ServerFeed{Client: c, Heartbeat: opts.Heartbeat}, WatchOptions{FeedQuery: q,
+		// Each (re)connection syncs once more: the peer may have moved
+		// while the feed was not followed.
+		Watch(ctx, ServerFeed{Client: c, Heartbeat: opts.Heartbeat, Opened: poke}, WatchOptions{FeedQuery: q,
 			Backoff: opts.Backoff, MaxBackoff: opts.MaxBackoff,
 			OnReset: func(uint64) { poke() },
 		}, func(objects.Change) error {

@@ -35,12 +35,13 @@ type FeedQuery struct {
 type ServerFeed struct {
 	Client    *client.Client
 	Heartbeat time.Duration // 0: the server's default
+	Opened    func()        // told each time a request is taken (see client.ChangesRequest)
 }
 
 // Follow implements ChangeSource.
 func (s ServerFeed) Follow(ctx context.Context, q FeedQuery, fn func(objects.Change) error) (uint64, error) {
 	return s.Client.Changes(ctx, client.ChangesRequest{Since: q.Since, Now: q.Now, Feed: wire.FeedContinuous,
-		Branch: q.Branch, Prefix: q.Prefix, Heartbeat: s.Heartbeat}, fn)
+		Branch: q.Branch, Prefix: q.Prefix, Heartbeat: s.Heartbeat, Opened: s.Opened}, fn)
 }
 
 // LocalFeed polls the feed of a repository on this machine, opening it

@@ -158,3 +158,49 @@ func TestWatchLocal(t *testing.T) {
 }
 
 var errStop = errors.New("enough")
+
+// TestWatchResetMidStream: a continuous reader that falls further behind
+// than the feed keeps (three moves at once, two kept) gets a reset line,
+// which the client turns into ErrFeedReset and Watch into OnReset.
+func TestWatchResetMidStream(t *testing.T) {
+	t.Parallel()
+	r0 := newRepo(t)
+	dir := r0.Dir()
+	r0.Close()
+	store, err := badgerstore.Open(filepath.Join(dir, "db"), badgerstore.Options{FeedKeep: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), dir, repo.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	commitDoc(t, r, "a")
+	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(r)}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(srv.URL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Changes(t.Context(), client.ChangesRequest{Since: 1, Feed: "continuous", Heartbeat: 10 * time.Millisecond,
+			Opened: func() { close(opened) }}, func(objects.Change) error { return nil })
+		done <- err
+	}()
+	// Once the stream is open, three branches created in one update are
+	// three moves at once.
+	<-opened
+	head := head(t, r)
+	if err := r.Store().UpdateRefs(t.Context(),
+		objects.RefUpdate{Name: "refs/heads/x", New: head},
+		objects.RefUpdate{Name: "refs/heads/y", New: head},
+		objects.RefUpdate{Name: "refs/heads/z", New: head}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, objects.ErrFeedReset) {
+		t.Fatalf("a stream that fell behind the feed: %v, want ErrFeedReset", err)
+	}
+}

@@ -28,6 +28,9 @@ type ChangesRequest struct {
 	Prefix    string        // only changes to documents under it
 	Timeout   time.Duration // longpoll: how long the server waits; 0: its default
 	Heartbeat time.Duration // continuous: keep-alive interval; 0: the server's default
+	// Opened, when set, is called once the server has taken the request,
+	// before any change: from then on no move is missed.
+	Opened func()
 }
 
 func (req ChangesRequest) query() string {
@@ -71,6 +74,9 @@ func (c *Client) Changes(ctx context.Context, req ChangesRequest, fn func(object
 	defer resp.Body.Close()
 	if seq, perr := strconv.ParseUint(resp.Header.Get(wire.HeaderSeq), 10, 64); perr == nil {
 		pos = seq
+	}
+	if req.Opened != nil {
+		req.Opened()
 	}
 	lines := bufio.NewScanner(resp.Body)
 	lines.Buffer(make([]byte, 0, 64<<10), maxChangeLine)
