@@ -26,9 +26,14 @@ type peered struct {
 	requests atomic.Int64
 }
 
-func newPeered(t *testing.T) *peered {
+func newPeered(t testing.TB) *peered {
 	t.Helper()
-	p := &peered{r: newRepo(t)}
+	r, err := repo.Init(context.Background(), t.TempDir(), "", repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	p := &peered{r: r}
 	repos := server.Single(p.r)
 	p.srv, _ = repos.Get(context.Background(), "")
 	h := server.New(server.Options{Repos: repos})
@@ -51,7 +56,7 @@ func (p *peered) commit(t *testing.T, key string) {
 }
 
 // peer runs remote.Peer from p to other until the test ends.
-func (p *peered) peer(t *testing.T, other *peered) {
+func (p *peered) peer(t testing.TB, other *peered) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
