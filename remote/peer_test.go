@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,10 +109,16 @@ func TestPeersConvergeAndSettle(t *testing.T) {
 	b.commit(t, "both-b")
 	waitConverged(t, leaders, "from-a", "both-a", "both-b")
 
-	// Quiet: every peering has synced and owes nothing, and the request
-	// count stops moving (bounded by the test deadline; a storm of echoed
-	// syncs would never stop). A sync may still be backing off after a
-	// lost race when the heads first agree, so this is waited for.
+	waitSettled(t, leaders)
+}
+
+// waitSettled waits until every peering has synced and owes nothing and
+// the leaders' request count stops moving (bounded by the test deadline;
+// a storm of echoed syncs would never stop), then checks they hold one
+// head. A sync may still be backing off after a lost race when the heads
+// first agree, so the states are waited for too.
+func waitSettled(t *testing.T, leaders []*peered) {
+	t.Helper()
 	settled := func() bool {
 		for _, l := range leaders {
 			st := l.state.Status()
@@ -121,19 +128,46 @@ func TestPeersConvergeAndSettle(t *testing.T) {
 		}
 		return true
 	}
+	requests := func() (n int64) {
+		for _, l := range leaders {
+			n += l.requests.Load()
+		}
+		return n
+	}
 	last := int64(-1)
 	for quiet := 0; quiet < 20; {
 		time.Sleep(10 * time.Millisecond)
-		n := a.requests.Load() + b.requests.Load()
-		if n == last && settled() {
+		if n := requests(); n == last && settled() {
 			quiet++
 		} else {
 			last, quiet = n, 0
 		}
 	}
-	if h := head(t, a.r); h != head(t, b.r) {
-		t.Errorf("settled on two heads, %s and %s", h.Short(), head(t, b.r).Short())
+	for _, l := range leaders[1:] {
+		if h := head(t, l.r); h != head(t, leaders[0].r) {
+			t.Errorf("settled on two heads, %s and %s", h.Short(), head(t, leaders[0].r).Short())
+		}
 	}
+}
+
+// TestPeersRing: five leaders, each peered with the next, take a write
+// each while they sync, converge and go quiet.
+func TestPeersRing(t *testing.T) {
+	t.Parallel()
+	var ring []*peered
+	for range 5 {
+		ring = append(ring, newPeered(t))
+	}
+	for i, l := range ring {
+		l.peer(t, ring[(i+1)%len(ring)])
+	}
+	var keys []string
+	for i, l := range ring {
+		keys = append(keys, fmt.Sprint("from-", i))
+		l.commit(t, keys[i])
+	}
+	waitConverged(t, ring, keys...)
+	waitSettled(t, ring)
 }
 
 // TestPeerRemote: a peer URL is a configured remote's, or gets a name its
