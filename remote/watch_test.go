@@ -83,14 +83,14 @@ func TestWatchServer(t *testing.T) {
 	}
 }
 
-// TestWatchReset: a since the server no longer keeps is a reset (over the
-// wire too), and Watch goes on from the latest change.
-func TestWatchReset(t *testing.T) {
-	t.Parallel()
+// feedKeepRepo is a repository on a real Badger store whose change feed
+// keeps only keep moves.
+func feedKeepRepo(t *testing.T, keep int) *repo.Repo {
+	t.Helper()
 	r0 := newRepo(t)
 	dir := r0.Dir()
 	r0.Close()
-	store, err := badgerstore.Open(filepath.Join(dir, "db"), badgerstore.Options{FeedKeep: 2})
+	store, err := badgerstore.Open(filepath.Join(dir, "db"), badgerstore.Options{FeedKeep: keep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +99,14 @@ func TestWatchReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// TestWatchReset: a since the server no longer keeps is a reset (over the
+// wire too), and Watch goes on from the latest change.
+func TestWatchReset(t *testing.T) {
+	t.Parallel()
+	r := feedKeepRepo(t, 2)
 	for i := range 4 {
 		commitDoc(t, r, fmt.Sprint("k", i))
 	}
@@ -164,18 +172,7 @@ var errStop = errors.New("enough")
 // which the client turns into ErrFeedReset and Watch into OnReset.
 func TestWatchResetMidStream(t *testing.T) {
 	t.Parallel()
-	r0 := newRepo(t)
-	dir := r0.Dir()
-	r0.Close()
-	store, err := badgerstore.Open(filepath.Join(dir, "db"), badgerstore.Options{FeedKeep: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Open(context.Background(), dir, repo.Options{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := feedKeepRepo(t, 2)
 	commitDoc(t, r, "a")
 	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(r)}))
 	t.Cleanup(srv.Close)

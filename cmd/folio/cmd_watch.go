@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
 	"github.com/folio-db/folio/remote/client"
@@ -76,7 +77,11 @@ func (a *app) watch(ctx context.Context, args []string, o watchOptions) error {
 		OnReset: func(latest uint64) {
 			a.warnf("the feed no longer holds the changes asked for: going on after change %d", latest)
 		},
-		OnError: func(err error) { a.warnf("watch: %v (retrying)", err) },
+		OnError: func(err error) {
+			if !errors.Is(err, badgerstore.ErrLocked) { // a command writing: read it next time
+				a.warnf("watch: %v (retrying)", err)
+			}
+		},
 	}
 	shown := 0
 	err = remote.Watch(ctx, src, opts, func(c objects.Change) error {
