@@ -200,3 +200,24 @@ func PeerRemote(f *repo.Files, rawURL string) (Remote, error) {
 	}
 	return Remote{Name: name, URL: rawURL}, nil
 }
+
+// ConfiguredPeers are the remotes marked as peers in the repository's
+// config (remote.NAME.peer = true), which folio serve keeps converged
+// like those named by --peer.
+func ConfiguredPeers(f *repo.Files) ([]Remote, error) {
+	cfg, err := f.LocalConfig()
+	if err != nil {
+		return nil, err
+	}
+	all, err := List(f)
+	if err != nil {
+		return nil, err
+	}
+	var out []Remote
+	for _, rm := range all {
+		if cfg["remote."+rm.Name+".peer"] == "true" {
+			out = append(out, rm)
+		}
+	}
+	return out, nil
+}

@@ -63,7 +63,8 @@ While it runs, 'folio sync' in the repository goes through the server.
 With --peer URL (or a remote's name; repeatable) the server keeps the
 repository converged with that leader: it syncs when one of its branches moves
 and when the peer's change feed says one of the peer's did, with the same
-merge as 'folio sync', retrying with backoff. GET /v1/peers reports each peer.`,
+merge as 'folio sync', retrying with backoff. Remotes configured with
+'folio config remote.NAME.peer true' are peers too. GET /v1/peers reports each.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -165,7 +166,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		opts.Repos = server.Single(r)
 	}
 	defer opts.Repos.Close()
-	if len(o.peers) > 0 {
+	if o.root == "" {
 		peers, err := a.startPeers(ctx, opts.Repos, o.peers, logger)
 		if err != nil {
 			ln.Close()

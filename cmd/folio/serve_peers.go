@@ -23,7 +23,10 @@ func (a *app) startPeers(ctx context.Context, repos server.Repos, peers []string
 	if err != nil {
 		return nil, err
 	}
-	var rms []remote.Remote
+	rms, err := remote.ConfiguredPeers(sr.Files)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range peers {
 		rm, err := a.remoteArg(p)
 		if err == nil && rm.Name == "" {
