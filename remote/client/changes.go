@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -78,7 +79,14 @@ func (c *Client) Changes(ctx context.Context, req ChangesRequest, fn func(object
 	if req.Opened != nil {
 		req.Opened()
 	}
-	lines := bufio.NewScanner(resp.Body)
+	return readChanges(ctx, resp.Body, pos, fn)
+}
+
+// readChanges reads a feed's lines: changes for fn, blank keep-alives,
+// or an error that ended the feed. It returns the last seq read (at least
+// pos).
+func readChanges(ctx context.Context, body io.Reader, pos uint64, fn func(objects.Change) error) (uint64, error) {
+	lines := bufio.NewScanner(body)
 	lines.Buffer(make([]byte, 0, 64<<10), maxChangeLine)
 	for lines.Scan() {
 		if len(lines.Bytes()) == 0 {
