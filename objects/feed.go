@@ -12,6 +12,10 @@ import (
 // continue from the feed's latest sequence number.
 var ErrFeedReset = errors.New("objects: change feed reset")
 
+// DefaultFeedKeep is how many of the latest branch moves a store's change
+// feed keeps unless told otherwise.
+const DefaultFeedKeep = 10000
+
 // BranchMove is one move of a branch as a store's change feed records it,
 // in the same transaction as the move itself.
 type BranchMove struct {

@@ -30,7 +30,7 @@ import (
 // moves after a number it no longer keeps gets objects.ErrFeedReset.
 
 // DefaultFeedKeep is how many of the latest branch moves the feed keeps.
-const DefaultFeedKeep = 10000
+const DefaultFeedKeep = objects.DefaultFeedKeep
 
 const (
 	seqKey       = "s"

@@ -17,6 +17,7 @@ type Store struct {
 	objects map[objects.ID][]byte
 	refs    map[string]objects.ID
 	closed  bool
+	feed    feed // guarded by mu, except its signal (feed.go)
 }
 
 var _ objects.Store = (*Store)(nil)
@@ -143,6 +144,7 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			s.refs[u.Name] = u.New
 		}
 	}
+	s.feed.record(updates)
 	return nil
 }
 

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) objects.Store) {
 		{"NoLostUpdates", testNoLostUpdates},
 		{"PutCancelled", testPutCancelled},
 		{"ObjectsCancelled", testObjectsCancelled},
+		{"Feed", testFeed},
+		{"FeedConcurrent", testFeedConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
