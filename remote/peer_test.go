@@ -20,6 +20,7 @@ import (
 // peered is a leader served on 127.0.0.1 that counts the requests it gets
 // other than its change feed's.
 type peered struct {
+	down     atomic.Bool // answer every request 503, as a leader that is away
 	state    remote.PeerState
 	r        *repo.Repo
 	srv      *server.Repo
@@ -39,6 +40,10 @@ func newPeered(t testing.TB) *peered {
 	p.srv, _ = repos.Get(context.Background(), "")
 	h := server.New(server.Options{Repos: repos})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if p.down.Load() {
+			http.Error(w, "away", http.StatusServiceUnavailable)
+			return
+		}
 		if !strings.HasSuffix(req.URL.Path, wire.PathChanges) {
 			p.requests.Add(1)
 		}
@@ -168,6 +173,30 @@ func TestPeersRing(t *testing.T) {
 	}
 	waitConverged(t, ring, keys...)
 	waitSettled(t, ring)
+}
+
+// TestPeerComesBack: a peer that is away when peering starts is retried
+// with backoff; once it answers, both sides converge, and the state says
+// what failed meanwhile.
+func TestPeerComesBack(t *testing.T) {
+	t.Parallel()
+	a, b := newPeered(t), newPeered(t)
+	b.down.Store(true)
+	a.commit(t, "while-away")
+	a.peer(t, b)
+	for a.state.Status().LastError == "" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := a.state.Status(); st.Connected {
+		t.Fatalf("state while the peer is away: %+v", st)
+	}
+	b.down.Store(false)
+	waitConverged(t, []*peered{a, b}, "while-away")
+	b.commit(t, "after") // b does not peer: a hears of it through b's feed
+	waitConverged(t, []*peered{a, b}, "while-away", "after")
+	for !a.state.Status().Connected {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // TestPeerRemote: a peer URL is a configured remote's, or gets a name its
