@@ -29,6 +29,7 @@ type serveOptions struct {
 	shutdownGrace, maxClockSkew                      time.Duration
 	stall, request, transfer                         time.Duration
 	openToAll                                        bool
+	peers                                            []string
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -47,6 +48,8 @@ document API for applications:
   DELETE /v1/docs/KEY?branch=B     delete it: one commit
   GET    /v1/docs?prefix=P&after=K&limit=N   list documents
   GET    /v1/log?branch=B&n=N      recent commits
+  GET    /v1/changes?since=N|now&feed=longpoll|continuous&branch=B&prefix=P
+                                   branch moves as JSON lines (see folio watch)
   GET    /healthz
 
 With --auth FILE, requests need 'Authorization: Bearer TOKEN' (make tokens with
@@ -65,7 +68,13 @@ A client that stops sending or reading for --stall-timeout (or moves under
 16 KiB in it) is dropped; a fetch, push or sync may take --transfer-timeout
 in all, any other request --request-timeout.
 
-While it runs, 'folio sync' in the repository goes through the server.`,
+While it runs, 'folio sync' in the repository goes through the server.
+
+With --peer URL (or a remote's name; repeatable) the server keeps the
+repository converged with that leader: it syncs when one of its branches moves
+and when the peer's change feed says one of the peer's did, with the same
+merge as 'folio sync', retrying with backoff. Remotes configured with
+'folio config remote.NAME.peer true' are peers too. GET /v1/peers reports each.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -85,6 +94,7 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.DurationVar(&o.request, "request-timeout", server.DefaultLimits.RequestTimeout, "longest a document or refs request may take")
 	f.DurationVar(&o.transfer, "transfer-timeout", server.DefaultLimits.TransferTimeout, "longest a fetch, push or sync may take")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
+	f.StringArrayVar(&o.peers, "peer", nil, "keep converged with this leader (URL or remote name; repeatable)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }
@@ -97,6 +107,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
+	}
+	if o.root != "" && len(o.peers) > 0 {
+		return usagef("--peer keeps one repository converged: it does not go with --root")
 	}
 	logger, err := newLogger(a, o.logFormat)
 	if err != nil {
@@ -185,6 +198,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		opts.Repos = server.Single(r)
 	}
 	defer opts.Repos.Close()
+	if o.root == "" {
+		peers, err := a.startPeers(ctx, opts.Repos, o.peers, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer peers.stop() // before the repository closes
+		opts.Peers = func(*server.Repo) any { return peers.statuses() }
+	}
 	opts.Sync = func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
 		remotes, err := remotesFor(r.Files, req.Remotes)
 		if err != nil {

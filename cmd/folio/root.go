@@ -76,6 +76,7 @@ folder in the current folder or a parent.
 		{"sync", newPushCommand(a)},
 		{"sync", newSyncCommand(a)},
 		{"sync", newServeCommand(a)},
+		{"sync", newWatchCommand(a)},
 		{"sync", newLoginCommand(a)},
 		{"repo", newFsckCommand(a)},
 		{"repo", newStatsCommand(a)},

@@ -11,6 +11,8 @@
 //	"f"          -> "folio-store 1", the format record
 //	"o" + ID     -> the encoded object
 //	"r" + name   -> the 32-byte ID the ref points at
+//	"s"          -> the change feed's latest sequence number
+//	"c" + seq    -> one branch move of the change feed (feed.go)
 //
 // Open writes the format record into a new database and refuses any
 // database whose record it does not know, or that has none, with

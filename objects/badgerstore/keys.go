@@ -16,6 +16,8 @@ import (
 //	"j" + number -> a chunk of a large ref update's journal (bigrefs.go)
 //	"J"          -> the journal is decided: apply it
 //	"q" + ...    -> objects in quarantine (quarantine.go)
+//	"s"          -> the change feed's latest sequence number (8 bytes)
+//	"c" + seq    -> one branch move of the change feed (feed.go)
 const (
 	formatKey        = "f"
 	objectPrefix     = 'o'

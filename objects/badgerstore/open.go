@@ -44,6 +44,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.readOnly = opts.ReadOnly
+	s.feed.init(opts)
 	if err := s.checkFormat(opts.Create); err != nil {
 		s.Close()
 		return nil, err

@@ -32,6 +32,11 @@ type Options struct {
 	// objects.ErrNoSpace (see space.go); zero means the default, enough for
 	// everything Badger maps while it runs.
 	MinFreeBytes int64
+	// FeedKeep is how many of the latest branch moves the change feed
+	// keeps (feed.go); zero means DefaultFeedKeep.
+	FeedKeep int
+	// Now is the clock that dates the change feed's moves; nil: time.Now.
+	Now func() time.Time
 }
 
 // Badger settings for a short-lived CLI process that may import a large

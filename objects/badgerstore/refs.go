@@ -116,8 +116,13 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	s.refsMu.RLock()
 	defer s.refsMu.RUnlock()
 	for range maxConflictRetries {
+		moved := false
 		err := s.db.Update(func(txn *badger.Txn) error {
 			if err := applyRefUpdates(txn, updates); err != nil {
+				return err
+			}
+			var err error
+			if moved, err = s.feed.record(txn, updates); err != nil { // feed.go
 				return err
 			}
 			if hook := s.beforeRefCommit; hook != nil {
@@ -134,6 +139,9 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 				return err
 			}
 			return fmt.Errorf("badgerstore: update refs: %w", err)
+		}
+		if moved {
+			s.feed.signal()
 		}
 		return nil
 	}

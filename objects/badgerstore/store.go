@@ -44,13 +44,17 @@ type Store struct {
 	quarantines      atomic.Uint64 // numbers the quarantines opened
 	quarantineBytes  atomic.Int64  // what they keep in memory
 	quarantineMemory int64         // at most
+	feed             feed          // the change feed's retention, clock and signal (feed.go)
 
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()
 }
 
-var _ objects.Store = (*Store)(nil)
+var (
+	_ objects.Store      = (*Store)(nil)
+	_ objects.ChangeFeed = (*Store)(nil)
+)
 
 // Close flushes what is in memory to disk and releases the lock. Calls
 // after the first return nil.

@@ -17,6 +17,7 @@ type Store struct {
 	objects map[objects.ID][]byte
 	refs    map[string]objects.ID
 	closed  bool
+	feed    feed // guarded by mu, except its signal (feed.go)
 }
 
 var _ objects.Store = (*Store)(nil)
@@ -154,6 +155,7 @@ func (s *Store) moveRefs(updates []objects.RefUpdate, before func()) error {
 			s.refs[u.Name] = u.New
 		}
 	}
+	s.feed.record(updates)
 	return nil
 }
 

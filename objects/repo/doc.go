@@ -30,6 +30,15 @@
 // writes and transfers stream, and an edit in the middle of a large
 // document stores only the chunks around it.
 //
+// # Change feed
+//
+// Every branch move is numbered by the store in the move's own transaction
+// (objects.ChangeFeed). Changes reads those numbers back with what each
+// move changed: the keys are a diff of the two commits' index roots, done
+// when the feed is read, not when the branch moves (changes.go says why).
+// WaitChanges waits for the next one; the server's /v1/changes and folio
+// watch are built on the two.
+//
 // # Writes and crashes
 //
 // Every writer stores objects before what references them and moves refs

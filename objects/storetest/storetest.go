@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) objects.Store) {
 		{"QuarantineRefChanged", testQuarantineRefChanged},
 		{"QuarantineDiscard", testQuarantineDiscard},
 		{"QuarantineLarge", testQuarantineLarge},
+		{"Feed", testFeed},
+		{"FeedConcurrent", testFeedConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -94,8 +94,13 @@ func (c *Client) Stats() *Stats { return &c.stats }
 // URL is the repository's URL.
 func (c *Client) URL() string { return c.base.String() }
 
+// endpoint is the URL of path (which may end in a ?query) in the repository.
 func (c *Client) endpoint(path string) string {
-	return c.base.ResolveReference(&url.URL{Path: path}).String()
+	ref := &url.URL{Path: path}
+	if p, query, ok := strings.Cut(path, "?"); ok {
+		ref = &url.URL{Path: p, RawQuery: query}
+	}
+	return c.base.ResolveReference(ref).String()
 }
 
 // do sends a request and checks the status; a failed request's JSON error
@@ -105,8 +110,19 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	return c.doWaiting(ctx, c.timeouts.Reply, method, path, contentType, body)
 }
 
+// doStream is do for a reply that trickles by design (a continuous change
+// feed): it stays alive as long as some byte arrives every stall timeout.
+func (c *Client) doStream(ctx context.Context, path string) (*http.Response, error) {
+	return c.request(ctx, c.timeouts.Reply, true, http.MethodGet, path, "", nil)
+}
+
 func (c *Client) doWaiting(ctx context.Context, reply time.Duration, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	return c.request(ctx, reply, false, method, path, contentType, body)
+}
+
+func (c *Client) request(ctx context.Context, reply time.Duration, stream bool, method, path, contentType string, body io.Reader) (*http.Response, error) {
 	ctx, dog := newWatchdog(ctx, c.URL(), c.timeouts, reply)
+	dog.stream = stream
 	var reqBody io.Reader
 	if body == nil {
 		dog.sent()

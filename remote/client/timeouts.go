@@ -77,6 +77,9 @@ type watchdog struct {
 	cause  error // what firing now would mean
 	moved  int64 // bytes since the last re-arm
 	done   bool
+	// stream marks a reply that trickles by design (a continuous change
+	// feed, alive by its keep-alive lines): any byte re-arms the stall.
+	stream bool
 }
 
 func newWatchdog(ctx context.Context, url string, t Timeouts, reply time.Duration) (context.Context, *watchdog) {
@@ -129,7 +132,7 @@ func (w *watchdog) progress(n int, what string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.moved += int64(n)
-	if w.moved >= wire.StallBytes {
+	if w.moved >= wire.StallBytes || (w.stream && n > 0) {
 		w.armLocked(w.t.Stall, what)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/client"
 	"github.com/folio-db/folio/remote/remotetest"
 	"github.com/folio-db/folio/remote/wire"
@@ -90,5 +91,37 @@ func TestNotAFolioServer(t *testing.T) {
 	msg := err.Error()
 	if !strings.Contains(msg, "not a folio server (HTTP 501 Not Implemented: <html>)") || strings.Contains(msg, "\n") || len(msg) > 300 {
 		t.Fatalf("message %q: want the status and one line", msg)
+	}
+}
+
+// A continuous change feed is alive by its keep-alive lines: it is not cut
+// off for moving less than StallBytes, only when nothing at all arrives
+// for a stall timeout.
+func TestContinuousFeedLivesOnKeepAlives(t *testing.T) {
+	t.Parallel()
+	beats := make(chan int, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(wire.HeaderSeq, "0")
+		rc := http.NewResponseController(w)
+		n := 0
+		// Keep-alives well inside the stall timeout, for several of them.
+		for ; r.Context().Err() == nil && n < 12; n++ {
+			w.Write([]byte("\n"))
+			rc.Flush()
+			time.Sleep(short.Stall / 4)
+		}
+		beats <- n
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.Options{Timeouts: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Changes(context.Background(), client.ChangesRequest{Feed: wire.FeedContinuous}, func(objects.Change) error { return nil })
+	if err != nil {
+		t.Fatalf("a feed sending keep-alives for 3 stall timeouts: %v", err)
+	}
+	if n := <-beats; n != 12 {
+		t.Errorf("the client left after %d keep-alives", n)
 	}
 }

@@ -16,4 +16,10 @@
 // checked on arrival (package transfer), then every ref of the push moves
 // in one compare-and-swap. A push that lost a race gets ref_changed ("fetch
 // first"); one that would drop commits gets non_fast_forward unless forced.
+//
+// The change feed (GET /v1/changes, changes.go) serves the store's numbered
+// branch moves to applications and peers: as a list, a long poll or a
+// stream. Readers read the durable feed in the store, never a queue the
+// writers fill, so a slow reader delays no write; a stream's writes have a
+// deadline, so a reader that stops reading is cut off.
 package server

@@ -37,6 +37,8 @@ func status(err error) int {
 		return http.StatusForbidden
 	case "no_space":
 		return http.StatusInsufficientStorage
+	case "feed_reset":
+		return http.StatusGone
 	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request", "clock_ahead":
 		return http.StatusBadRequest
 	}

@@ -87,6 +87,9 @@ type Options struct {
 	// MaxClockSkew is how far ahead of Now a pushed commit's commit time
 	// may be (zero: DefaultMaxClockSkew).
 	MaxClockSkew time.Duration
+	// Peers, when set, reports the peerings of a repository, for GET
+	// /v1/peers (peers.go).
+	Peers func(repo *Repo) any
 }
 
 // Server is the HTTP handler of one or many repositories.
@@ -135,6 +138,8 @@ func New(opts Options) *Server {
 		{"POST /" + wire.PathObjects, ScopeRead, opts.Limits.TransferTimeout, s.objects},
 		{"POST /" + wire.PathSync, ScopeReadWrite, opts.Limits.TransferTimeout, s.sync},
 		{"GET /" + wire.PathLog, ScopeRead, opts.Limits.RequestTimeout, s.log_},
+		{"GET /" + wire.PathChanges, ScopeRead, opts.Limits.TransferTimeout, s.changes}, // changes.go
+		{"GET /" + wire.PathPeers, ScopeRead, opts.Limits.RequestTimeout, s.peers},      // peers.go
 		{"GET /" + wire.PathDocs, ScopeRead, opts.Limits.RequestTimeout, s.listDocs},
 		{"GET /" + wire.PathDocs + "/{key...}", ScopeRead, opts.Limits.RequestTimeout, s.getDoc},
 		{"PUT /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.putDoc},
@@ -251,6 +256,10 @@ type Repo struct {
 	Name    string
 	writeMu sync.Mutex
 }
+
+// Writes is the lock the server's writes to this repository take; others
+// that move its branches (folio serve's peers) take it too.
+func (r *Repo) Writes() sync.Locker { return &r.writeMu }
 
 // Repos finds served repositories by name.
 type Repos interface {

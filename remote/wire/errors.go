@@ -71,6 +71,7 @@ var codes = []struct {
 	{"precondition_failed", ErrPrecondition},
 	{"no_space", objects.ErrNoSpace},
 	{"clock_ahead", ErrClockAhead},
+	{"feed_reset", objects.ErrFeedReset},
 	{"internal", ErrInternal},
 }
 

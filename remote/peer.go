@@ -1,0 +1,223 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/client"
+)
+
+// PeerOptions configure Peer.
+type PeerOptions struct {
+	SyncOptions
+	// Heartbeat is the keep-alive interval asked of the peer's feed (0:
+	// the server's default).
+	Heartbeat time.Duration
+	// Backoff is the first wait after a failed sync, doubled up to
+	// MaxBackoff while failures go on (defaults: one second, one minute).
+	Backoff, MaxBackoff time.Duration
+	// OnSync, when set, is told of every sync (for the server's log).
+	OnSync func(*SyncReport, error)
+	// State, when set, is kept up to date for GET /v1/peers.
+	State *PeerState
+}
+
+// PeerState is how a peering stands.
+type PeerState struct {
+	mu sync.Mutex
+	s  PeerStatus
+}
+
+// PeerStatus is a snapshot of a PeerState, as GET /v1/peers reports it.
+type PeerStatus struct {
+	URL       string    `json:"url"`
+	Connected bool      `json:"connected"`            // the last sync succeeded
+	BehindBy  uint64    `json:"behind_by"`            // peer changes seen since the last sync began
+	Syncs     int       `json:"syncs"`                // syncs made
+	LastSync  time.Time `json:"last_sync,omitzero"`   // when the last sync ended
+	LastError string    `json:"last_error,omitempty"` // of the last sync that failed
+}
+
+// Status returns a snapshot.
+func (p *PeerState) Status() PeerStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.s
+}
+
+func (p *PeerState) update(fn func(*PeerStatus)) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fn(&p.s)
+}
+
+// Peer keeps r converged with the leader rm until ctx ends: it syncs once
+// at the start, then whenever a branch of r moves in this process or rm's
+// change feed says one of its branches moved, with the same converging
+// merge as Sync. Kicks that come during a sync make one more sync, not one
+// each. A sync that finds the heads equal moves nothing and so kicks
+// nothing, which is why two leaders peered both ways (or a ring) settle
+// once writes stop instead of echoing each other's moves.
+func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error {
+	if opts.Backoff <= 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = time.Minute
+	}
+	c, err := newClient(rm, opts.Options)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kick := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+
+	// Follow the peer's feed from where it stands now, read before the
+	// first sync, so that no move of the peer after that sync is missed.
+	since, err := c.Changes(ctx, client.ChangesRequest{Now: true}, nil)
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		q := FeedQuery{Since: since, Now: err != nil} // unreachable now: from whenever it answers
+		// Each (re)connection syncs once more: the peer may have moved
+		// while the feed was not followed.
+		Watch(ctx, ServerFeed{Client: c, Heartbeat: opts.Heartbeat, Opened: poke}, WatchOptions{FeedQuery: q,
+			Backoff: opts.Backoff, MaxBackoff: opts.MaxBackoff,
+			OnReset: func(uint64) { poke() },
+		}, func(objects.Change) error {
+			opts.State.update(func(s *PeerStatus) { s.BehindBy++ })
+			poke()
+			return nil
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			moved, err := r.Moved()
+			if err != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-moved:
+				poke()
+			}
+		}
+	}()
+
+	opts.State.update(func(s *PeerStatus) { s.URL = rm.URL })
+	poke()
+	wait := opts.Backoff
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-kick:
+		}
+		var behind uint64
+		opts.State.update(func(s *PeerStatus) { behind = s.BehindBy })
+		rep, err := Sync(ctx, r, rm, opts.SyncOptions)
+		if ctx.Err() != nil {
+			return nil
+		}
+		opts.State.update(func(s *PeerStatus) {
+			s.Syncs++
+			s.LastSync, s.Connected = time.Now(), err == nil
+			if err != nil {
+				s.LastError = err.Error()
+			} else {
+				s.BehindBy -= min(behind, s.BehindBy) // what came during the sync is still owed
+			}
+		})
+		if opts.OnSync != nil {
+			opts.OnSync(rep, err)
+		}
+		if err == nil {
+			wait = opts.Backoff
+			continue
+		}
+		sleep(ctx, wait) // then try again, whether or not anything moved
+		wait = min(2*wait, opts.MaxBackoff)
+		poke()
+	}
+}
+
+// PeerRemote is the remote Peer uses for a URL: a remote of the
+// repository's own with that URL (its name picks its token), or else one
+// named after the URL's host, port and path ("peer-dc2.example.com-7420"),
+// under which its remote-tracking branches are kept.
+func PeerRemote(f *repo.Files, rawURL string) (Remote, error) {
+	all, err := List(f)
+	if err != nil {
+		return Remote{}, err
+	}
+	for _, rm := range all {
+		if strings.TrimSuffix(rm.URL, "/") == strings.TrimSuffix(rawURL, "/") {
+			return rm, nil
+		}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return Remote{}, fmt.Errorf("peer %q: want an http:// or https:// URL or a remote's name", rawURL)
+	}
+	var b strings.Builder
+	for _, r := range u.Host + u.Path {
+		ok := r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_')
+		switch {
+		case r == '.' && strings.HasSuffix(b.String(), "."): // ".." is no part of a ref name
+		case ok:
+			b.WriteRune(r)
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	name := "peer-" + strings.Trim(b.String(), "-.")
+	if err := objects.ValidateRefName(objects.RemotePrefix + name + "/main"); err != nil {
+		return Remote{}, fmt.Errorf("peer %q: cannot name it (add it as a remote): %w", rawURL, err)
+	}
+	return Remote{Name: name, URL: rawURL}, nil
+}
+
+// ConfiguredPeers are the remotes marked as peers in the repository's
+// config (remote.NAME.peer = true), which folio serve keeps converged
+// like those named by --peer.
+func ConfiguredPeers(f *repo.Files) ([]Remote, error) {
+	cfg, err := f.LocalConfig()
+	if err != nil {
+		return nil, err
+	}
+	all, err := List(f)
+	if err != nil {
+		return nil, err
+	}
+	var out []Remote
+	for _, rm := range all {
+		if cfg["remote."+rm.Name+".peer"] == "true" {
+			out = append(out, rm)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// Waits of the change feed (GET /v1/changes). Every wait also ends with
+// the request, which the route bounds by Limits.TransferTimeout.
+const (
+	// DefaultLongpollWait is how long feed=longpoll waits for a change
+	// unless timeout= says otherwise; MaxLongpollWait bounds timeout=.
+	DefaultLongpollWait = 30 * time.Second
+	MaxLongpollWait     = 10 * time.Minute
+	// DefaultHeartbeat is how often feed=continuous sends an empty line
+	// while nothing happens, unless heartbeat= says otherwise.
+	DefaultHeartbeat = 15 * time.Second
+	// A continuous client that reads nothing for stallHeartbeats
+	// heartbeats (and at least minStall) is cut off, so a stalled reader
+	// holds no handler for longer than that.
+	stallHeartbeats = 4
+	minStall        = time.Second
+)
+
+// feedRequest is a parsed GET /v1/changes.
+type feedRequest struct {
+	query     repo.ChangesQuery
+	now       bool // since=now
+	feed      string
+	wait      time.Duration // longpoll
+	heartbeat time.Duration // continuous
+}
+
+func parseFeedRequest(q *request) (feedRequest, error) {
+	v := q.URL.Query()
+	f := feedRequest{feed: v.Get("feed"), wait: DefaultLongpollWait, heartbeat: DefaultHeartbeat}
+	switch since := v.Get("since"); since {
+	case "", "0":
+	case "now":
+		f.now = true
+	default:
+		n, err := strconv.ParseUint(since, 10, 64)
+		if err != nil {
+			return f, badRequest(fmt.Sprintf("since=%q: want a sequence number from an earlier answer, 0 for the start, or now", since))
+		}
+		f.query.Since = n
+	}
+	switch f.feed {
+	case "":
+		f.feed = wire.FeedNormal
+	case wire.FeedNormal, wire.FeedLongpoll, wire.FeedContinuous:
+	default:
+		return f, badRequest(fmt.Sprintf("feed=%q: want normal, longpoll or continuous", f.feed))
+	}
+	if b := v.Get("branch"); b != "" {
+		if objects.ValidateBranchName(b) != nil {
+			return f, &wire.Error{Code: "invalid_ref", Message: fmt.Sprintf("branch=%q is not a valid branch name", b)}
+		}
+		f.query.Branch = b
+	}
+	f.query.Prefix = v.Get("prefix")
+	if len(f.query.Prefix) > objects.MaxKeyLen {
+		return f, badRequest("prefix= is longer than a key may be")
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 || n > repo.MaxChangesLimit {
+			return f, badRequest(fmt.Sprintf("limit=%q: want 1 to %d", s, repo.MaxChangesLimit))
+		}
+		f.query.Limit = n
+	}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"timeout", &f.wait}, {"heartbeat", &f.heartbeat}} {
+		s := v.Get(d.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.ParseDuration(s)
+		if err != nil || t <= 0 || t > MaxLongpollWait {
+			return f, badRequest(fmt.Sprintf("%s=%q: want a duration such as 30s, at most %v", d.name, s, MaxLongpollWait))
+		}
+		*d.to = t
+	}
+	return f, nil
+}
+
+// changes serves the change feed; wire/changes.go describes it.
+func (s *Server) changes(q *request) error {
+	f, err := parseFeedRequest(q)
+	if err != nil {
+		return err
+	}
+	ctx := q.Context()
+	if f.now {
+		if f.query.Since, err = q.repo.LatestChange(ctx); err != nil {
+			return err
+		}
+	}
+	var changes []objects.Change
+	pos := f.query.Since
+	switch f.feed {
+	case wire.FeedContinuous:
+		return s.streamChanges(q, f)
+	case wire.FeedLongpoll:
+		wait, cancel := context.WithTimeout(ctx, f.wait)
+		changes, pos, err = q.repo.WaitChanges(wait, f.query)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = nil // nothing happened in time: an empty answer
+		}
+	default:
+		changes, pos, err = q.repo.Changes(ctx, f.query)
+	}
+	q.w.Header().Set(wire.HeaderSeq, strconv.FormatUint(pos, 10))
+	if err != nil {
+		return feedError(err, f.query.Since, pos)
+	}
+	q.w.Header().Set("Content-Type", wire.ContentJSONLines)
+	enc := json.NewEncoder(q.w)
+	enc.SetEscapeHTML(false)
+	for _, c := range changes {
+		if err := enc.Encode(c); err != nil {
+			return nil // the client went away; nothing to tell it
+		}
+	}
+	return nil
+}
+
+// streamChanges serves feed=continuous: changes as they happen, an empty
+// line every heartbeat while nothing does, until the request ends. Each
+// write must finish within a few heartbeats, so a reader that stops
+// reading is cut off, and writers never wait for readers: the feed is
+// read from the store, not queued per reader.
+func (s *Server) streamChanges(q *request, f feedRequest) error {
+	ctx := q.Context()
+	// Fail before the headers if since is already out of range.
+	if _, pos, err := q.repo.Changes(ctx, repo.ChangesQuery{Since: f.query.Since, Limit: 1}); err != nil {
+		q.w.Header().Set(wire.HeaderSeq, strconv.FormatUint(pos, 10))
+		return feedError(err, f.query.Since, pos)
+	}
+	rc := http.NewResponseController(q.w)
+	stall := max(stallHeartbeats*f.heartbeat, minStall)
+	q.w.Header().Set("Content-Type", wire.ContentJSONLines)
+	q.w.Header().Set(wire.HeaderSeq, strconv.FormatUint(f.query.Since, 10))
+	q.w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(q.w)
+	enc.SetEscapeHTML(false)
+	send := func(lines func() error) error {
+		deadline := time.Now().Add(stall)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+		rc.SetWriteDeadline(deadline)
+		if err := lines(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if err := send(func() error { return nil }); err != nil {
+		return nil
+	}
+	for {
+		wait, cancel := context.WithTimeout(ctx, f.heartbeat)
+		changes, pos, err := q.repo.WaitChanges(wait, f.query)
+		cancel()
+		f.query.Since = pos
+		switch {
+		case ctx.Err() != nil:
+			return nil // the request ended: the client reconnects from its last seq
+		case errors.Is(err, context.DeadlineExceeded):
+			err = send(func() error { _, err := q.w.Write([]byte("\n")); return err })
+		case err != nil:
+			s.log.Warn("change feed stopped", "path", q.URL.Path, "err", err)
+			e := feedError(err, f.query.Since, pos)
+			var we *wire.Error
+			if !errors.As(e, &we) {
+				we = &wire.Error{Code: wire.ErrorCode(e), Message: "the change feed failed: reconnect"}
+			}
+			send(func() error { return enc.Encode(we) })
+			return nil
+		default:
+			err = send(func() error {
+				for _, c := range changes {
+					if err := enc.Encode(c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			return nil // the client went away or stopped reading
+		}
+	}
+}
+
+// feedError words a reset for the reader; other errors pass.
+func feedError(err error, since, latest uint64) error {
+	if !errors.Is(err, objects.ErrFeedReset) {
+		return err
+	}
+	return &wire.Error{Code: "feed_reset", Message: fmt.Sprintf(
+		"the change feed no longer holds the changes after since=%d (older than it keeps, or not from this repository): "+
+			"read the documents again, then continue from since=%d", since, latest)}
+}
