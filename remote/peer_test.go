@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
 	"github.com/folio-db/folio/remote/server"
@@ -35,6 +36,19 @@ func newPeered(t testing.TB) *peered {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	// Every leader starts from the same root commit, as clones of one
+	// repository do: peers with unrelated histories are refused, as sync
+	// refuses them.
+	ctx := context.Background()
+	at := time.Unix(1_700_000_000, 0).UTC()
+	root, err := r.WriteCommit(ctx, &objects.Commit{Author: objects.Signature{Name: "t", Email: "t@example.com"},
+		Time: at, CommitTime: at, Message: "root"})
+	if err == nil {
+		err = r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: main, New: root})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &peered{r: r}
 	repos := server.Single(p.r)
 	p.srv, _ = repos.Get(context.Background(), "")
@@ -77,9 +91,17 @@ func (p *peered) peer(t testing.TB, other *peered) {
 
 // waitConverged waits until every leader's main is the same commit and
 // holds every key; the test's deadline bounds the wait.
+// peerWait bounds how long peered leaders may take to converge or settle,
+// so a peering that never does fails the test instead of hanging it.
+const peerWait = 2 * time.Minute
+
 func waitConverged(t *testing.T, leaders []*peered, keys ...string) {
 	t.Helper()
+	deadline := time.Now().Add(peerWait)
 	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaders did not converge within %s", peerWait)
+		}
 		same := true
 		for _, l := range leaders[1:] {
 			same = same && head(t, l.r) == head(t, leaders[0].r)
@@ -140,7 +162,11 @@ func waitSettled(t *testing.T, leaders []*peered) {
 		return n
 	}
 	last := int64(-1)
+	deadline := time.Now().Add(peerWait)
 	for quiet := 0; quiet < 20; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaders did not settle within %s", peerWait)
+		}
 		time.Sleep(10 * time.Millisecond)
 		if n := requests(); n == last && settled() {
 			quiet++
