@@ -50,6 +50,9 @@ folder in the current folder or a parent.
 	setCompletions(root, a)
 	root.SetHelpCommandGroupID("repo")
 	root.SetCompletionCommandGroupID("repo")
+	// A tree of the one command a run names needs no completion command,
+	// which cobra would otherwise build with its four shells' flags.
+	root.CompletionOptions.DisableDefaultCmd = len(cmds) < len(commands)
 	return root
 }
 
