@@ -827,56 +827,130 @@ func newGitObjects(r *benchRepos, before map[string]int64, name string) (disk, r
 	return disk, raw, nil
 }
 
-// --- reading one document ---
+// --- start-up and reads, each paired with git's nearest command ---
 
-// BenchmarkGetVsShow: print one document of the imported corpus, folio get
-// against git show HEAD:path, process start included; each the median of
-// readRuns runs, interleaved. For scale it also times each tool's
-// `version`, which is mostly process start. Target: folio no slower.
-func BenchmarkGetVsShow(b *testing.B) {
-	skipUnlessBench(b)
-	r := sharedRepos(b)
-	c := r.corpus
-	probes := []struct {
-		unit  string
-		cmd   func(name string) *exec.Cmd
-		times []time.Duration
-	}{
-		{unit: "folio-get-ms", cmd: func(name string) *exec.Cmd { return benchFolio(r.folio, "get", name) }},
-		{unit: "git-show-ms", cmd: func(name string) *exec.Cmd { return benchGit(r.gitDir, c.dir, "show", "HEAD:"+name) }},
-		{unit: "folio-version-ms", cmd: func(string) *exec.Cmd { return benchFolio(r.folio, "version") }},
-		{unit: "git-version-ms", cmd: func(string) *exec.Cmd { return benchGit(r.gitDir, c.dir, "version") }},
-	}
+// pairProbe is one side of a paired comparison: a command to start, as a
+// function so every run gets a fresh process.
+type pairProbe struct {
+	cmd         func() *exec.Cmd
+	wall, cpu   []time.Duration
+	firstOutput []byte
+}
+
+// benchPair runs folio's and git's command readRuns times each,
+// interleaved and taking turns to go first, after one warm-up run of each
+// whose outputs must be equal when sameOutput is set. It reports the
+// median wall and CPU (user + system) time of each and their ratios: CPU
+// time is the steadier figure on a shared machine, wall time what a user
+// waits.
+func benchPair(b *testing.B, sameOutput bool, folio, git func() *exec.Cmd) {
+	b.Helper()
+	probes := []*pairProbe{{cmd: folio}, {cmd: git}}
 	b.ResetTimer()
-	for i := range b.N {
-		name := c.names[(len(c.names)/2+i*7919)%len(c.names)]
-		// Warm both, and check they print the same bytes.
-		fr, err := runProc(probes[0].cmd(name))
-		if err != nil {
-			b.Fatal(err)
+	for range b.N {
+		for _, p := range probes {
+			r, err := runProc(p.cmd())
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.firstOutput = r.stdout
 		}
-		gr, err := runProc(probes[1].cmd(name))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !bytes.Equal(fr.stdout, gr.stdout) {
-			b.Fatalf("folio get %s and git show HEAD:%s differ:\n%s\n---\n%s", name, name, fr.stdout, gr.stdout)
+		if sameOutput && !bytes.Equal(probes[0].firstOutput, probes[1].firstOutput) {
+			b.Fatalf("folio and git print different bytes:\n%.2000s\n---\n%.2000s", probes[0].firstOutput, probes[1].firstOutput)
 		}
 		for run := range readRuns {
 			for k := range probes {
-				p := &probes[(run+k)%len(probes)] // each goes first in turn
-				pr, err := runProc(p.cmd(name))
+				p := probes[(run+k)%len(probes)]
+				r, err := runProc(p.cmd())
 				if err != nil {
 					b.Fatal(err)
 				}
-				p.times = append(p.times, pr.wall)
+				p.wall, p.cpu = append(p.wall, r.wall), append(p.cpu, r.cpu)
 			}
 		}
 	}
-	for _, p := range probes {
-		b.ReportMetric(ms(median(p.times)), p.unit)
+	f, g := probes[0], probes[1]
+	b.ReportMetric(ms(median(f.wall)), "folio-ms")
+	b.ReportMetric(ms(median(g.wall)), "git-ms")
+	b.ReportMetric(ms(median(f.cpu)), "folio-cpu-ms")
+	b.ReportMetric(ms(median(g.cpu)), "git-cpu-ms")
+	b.ReportMetric(median(f.wall).Seconds()/median(g.wall).Seconds(), "folio/git")
+	b.ReportMetric(median(f.cpu).Seconds()/median(g.cpu).Seconds(), "folio/git-cpu")
+}
+
+// BenchmarkVersionVsGit: `folio version` against `git --version`, which is
+// nearly all process start. Target: folio/git <= 1.5.
+func BenchmarkVersionVsGit(b *testing.B) {
+	skipUnlessBench(b)
+	dir := b.TempDir()
+	benchPair(b, false,
+		func() *exec.Cmd { return benchFolio(dir, "version") },
+		func() *exec.Cmd { return benchGit(filepath.Join(dir, ".git"), dir, "--version") })
+}
+
+// BenchmarkMergeFileVsGit: a clean three-way merge of three five-line
+// files printed to stdout, as a merge driver runs once per file: folio
+// merge-file against git merge-file, whose outputs must be the same.
+// Target: folio/git <= 1.5.
+func BenchmarkMergeFileVsGit(b *testing.B) {
+	skipUnlessBench(b)
+	dir := b.TempDir()
+	for name, text := range map[string]string{
+		"base": "a\nb\nc\nd\ne\n", "ours": "A\nb\nc\nd\ne\n", "theirs": "a\nb\nc\nd\nE\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
-	b.ReportMetric(median(probes[0].times).Seconds()/median(probes[1].times).Seconds(), "folio/git")
+	args := []string{"merge-file", "-p", "ours", "base", "theirs"}
+	benchPair(b, true,
+		func() *exec.Cmd { return benchFolio(dir, args...) },
+		func() *exec.Cmd { return benchGit(filepath.Join(dir, ".git"), dir, args...) })
+}
+
+// benchDocKey is a document of the imported corpus away from either end.
+func benchDocKey(c *benchCorpus) string { return c.names[len(c.names)/2] }
+
+// BenchmarkGetVsShow: print one document of the imported corpus, folio get
+// against git show HEAD:path. Target: folio <= 8 ms.
+func BenchmarkGetVsShow(b *testing.B) {
+	skipUnlessBench(b)
+	r := sharedRepos(b)
+	key := benchDocKey(r.corpus)
+	benchPair(b, true,
+		func() *exec.Cmd { return benchFolio(r.folio, "get", key) },
+		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "show", "HEAD:"+key) })
+}
+
+// BenchmarkLogVsGit: the last commit, folio log -n 1 against git log -1.
+// Target: folio/git <= 1.5.
+func BenchmarkLogVsGit(b *testing.B) {
+	skipUnlessBench(b)
+	r := sharedRepos(b)
+	benchPair(b, false,
+		func() *exec.Cmd { return benchFolio(r.folio, "log", "-n", "1") },
+		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "log", "-1") })
+}
+
+// BenchmarkStatusVsGit: folio status against git status on the imported
+// corpus with nothing changed. Target: folio/git <= 1.5.
+func BenchmarkStatusVsGit(b *testing.B) {
+	skipUnlessBench(b)
+	r := sharedRepos(b)
+	benchPair(b, false,
+		func() *exec.Cmd { return benchFolio(r.folio, "status") },
+		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "status") })
+}
+
+// BenchmarkLsVsLsTree: every key of the corpus, folio ls against git
+// ls-tree --name-only HEAD, which must print the same lines. Target:
+// folio/git <= 1.
+func BenchmarkLsVsLsTree(b *testing.B) {
+	skipUnlessBench(b)
+	r := sharedRepos(b)
+	benchPair(b, true,
+		func() *exec.Cmd { return benchFolio(r.folio, "ls") },
+		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "ls-tree", "--name-only", "HEAD") })
 }
 
 // --- small helpers ---

@@ -168,15 +168,15 @@ func newVersionCommand(a *app) *cobra.Command {
 		Short: "Print folio's version",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			commit := ""
-			if info, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
+			if a.jsonOut {
+				commit := ""
+				if info, ok := debug.ReadBuildInfo(); ok {
+					for _, s := range info.Settings {
+						if s.Key == "vcs.revision" {
+							commit = s.Value
+						}
 					}
 				}
-			}
-			if a.jsonOut {
 				return a.printJSON(map[string]string{"version": version, "go": runtime.Version(), "commit": commit,
 					"repository_format": repo.FormatName})
 			}

@@ -4,7 +4,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newRootCommand(a *app) *cobra.Command {
+// newRootCommand builds the command tree with cmds under the root.
+func newRootCommand(a *app, cmds []command) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "folio",
 		Short: "A versioned document store where every clone is a leader",
@@ -41,54 +42,82 @@ folder in the current folder or a parent.
 		&cobra.Group{ID: "sync", Title: "Replication:"},
 		&cobra.Group{ID: "repo", Title: "Repository:"},
 	)
-	for _, c := range []struct {
-		group string
-		cmd   *cobra.Command
-	}{
-		{"repo", newInitCommand(a)},
-		{"repo", newConfigCommand(a)},
-		{"docs", newPutCommand(a)},
-		{"docs", newGetCommand(a)},
-		{"docs", newRmCommand(a)},
-		{"docs", newMvCommand(a)},
-		{"docs", newLsCommand(a)},
-		{"docs", newImportCommand(a)},
-		{"docs", newExportCommand(a)},
-		{"history", newStatusCommand(a)},
-		{"history", newDiffCommand(a)},
-		{"history", newCommitCommand(a)},
-		{"history", newResetCommand(a)},
-		{"history", newLogCommand(a)},
-		{"history", newShowCommand(a)},
-		{"history", newBranchCommand(a)},
-		{"history", newSwitchCommand(a)},
-		{"history", newTagCommand(a)},
-		{"history", newMergeCommand(a)},
-		{"history", newPickCommand(a, false)},
-		{"history", newPickCommand(a, true)},
-		{"history", newConflictsCommand(a)},
-		{"history", newResolveCommand(a)},
-		{"history", newMergeFileCommand(a)},
-		{"sync", newRemoteCommand(a)},
-		{"sync", newCloneCommand(a)},
-		{"sync", newFetchCommand(a)},
-		{"sync", newPullCommand(a)},
-		{"sync", newPushCommand(a)},
-		{"sync", newSyncCommand(a)},
-		{"sync", newServeCommand(a)},
-		{"sync", newWatchCommand(a)},
-		{"sync", newLoginCommand(a)},
-		{"repo", newFsckCommand(a)},
-		{"repo", newStatsCommand(a)},
-		{"repo", newVersionCommand(a)},
-	} {
-		c.cmd.GroupID = c.group
-		root.AddCommand(c.cmd)
+	for _, c := range cmds {
+		cmd := c.build(a)
+		cmd.GroupID = c.group
+		root.AddCommand(cmd)
 	}
 	setCompletions(root, a)
 	root.SetHelpCommandGroupID("repo")
 	root.SetCompletionCommandGroupID("repo")
+	// A tree of the one command a run names needs no completion command,
+	// which cobra would otherwise build with its four shells' flags.
+	root.CompletionOptions.DisableDefaultCmd = len(cmds) < len(commands)
 	return root
+}
+
+// command is one of folio's commands: its name, its help group and how to
+// build it.
+type command struct {
+	name, group string
+	build       func(*app) *cobra.Command
+}
+
+// commands are folio's commands, in the order help lists them.
+var commands = []command{
+	{"init", "repo", newInitCommand},
+	{"config", "repo", newConfigCommand},
+	{"put", "docs", newPutCommand},
+	{"get", "docs", newGetCommand},
+	{"rm", "docs", newRmCommand},
+	{"mv", "docs", newMvCommand},
+	{"ls", "docs", newLsCommand},
+	{"import", "docs", newImportCommand},
+	{"export", "docs", newExportCommand},
+	{"status", "history", newStatusCommand},
+	{"diff", "history", newDiffCommand},
+	{"commit", "history", newCommitCommand},
+	{"reset", "history", newResetCommand},
+	{"log", "history", newLogCommand},
+	{"show", "history", newShowCommand},
+	{"branch", "history", newBranchCommand},
+	{"switch", "history", newSwitchCommand},
+	{"tag", "history", newTagCommand},
+	{"merge", "history", newMergeCommand},
+	{"cherry-pick", "history", func(a *app) *cobra.Command { return newPickCommand(a, false) }},
+	{"revert", "history", func(a *app) *cobra.Command { return newPickCommand(a, true) }},
+	{"conflicts", "history", newConflictsCommand},
+	{"resolve", "history", newResolveCommand},
+	{"merge-file", "history", newMergeFileCommand},
+	{"remote", "sync", newRemoteCommand},
+	{"clone", "sync", newCloneCommand},
+	{"fetch", "sync", newFetchCommand},
+	{"pull", "sync", newPullCommand},
+	{"push", "sync", newPushCommand},
+	{"sync", "sync", newSyncCommand},
+	{"serve", "sync", newServeCommand},
+	{"watch", "sync", newWatchCommand},
+	{"login", "sync", newLoginCommand},
+	{"fsck", "repo", newFsckCommand},
+	{"stats", "repo", newStatsCommand},
+	{"version", "repo", newVersionCommand},
+}
+
+// commandsFor is the commands a run with args needs. When the first
+// argument names a command, that command alone: building the other
+// thirty-odd commands, their flags and completions is most of the CLI's
+// start-up, and a merge driver or a script pays it on every call. Any other
+// first argument (help, completion, a flag, a typo that earns a
+// suggestion) gets them all.
+func commandsFor(args []string) []command {
+	if len(args) > 0 {
+		for _, c := range commands {
+			if c.name == args[0] {
+				return []command{c}
+			}
+		}
+	}
+	return commands
 }
 
 // exactArgs, rangeArgs and minArgs are cobra's checks, reporting usage errors.
