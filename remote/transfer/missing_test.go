@@ -1,0 +1,30 @@
+package transfer
+
+import (
+	"context"
+	"testing"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/walktest"
+)
+
+// TestMissingCommitsHoldsOnlyItsFrontier lists every commit of a long
+// linear history (what a clone sends) and checks that the live heap grows
+// by little more than the 32-byte IDs it returns: the walk keeps its
+// frontier, not the commits it visited. Not parallel, so the heap measured
+// is this test's alone.
+func TestMissingCommitsHoldsOnlyItsFrontier(t *testing.T) {
+	const n = 20_000
+	h := walktest.Linear(n)
+	missing, err := MissingCommits(context.Background(), h, []objects.ID{h.Tip()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != n || missing[0] != h.IDs[0] || missing[n-1] != h.Tip() {
+		t.Fatalf("MissingCommits listed %d commits, want all %d, root first", len(missing), n)
+	}
+	// The returned slice grows by doubling: at most twice the IDs.
+	if g, most := h.Growth(), int64(2*n*32+64<<10); g > most {
+		t.Errorf("MissingCommits over %d commits grew the heap by %d bytes, want at most %d", n, g, most)
+	}
+}
