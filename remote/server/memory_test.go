@@ -21,8 +21,9 @@ import (
 // A folder of repositories served with MaxOpen 2 never has more than two
 // open: each new one closes the one unused longest, and a closed one
 // reopens on its next request with its data. When every open repository
-// is in use, a request for another is refused (503 busy) rather than
-// opening past the cap; idle ones close after IdleClose.
+// is in use, a request for another does not open it past the cap: it
+// waits for one to be done, and if none is done in
+// its time, it is refused (503 busy). Idle ones close after IdleClose.
 func TestRootCapsOpenRepositories(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -61,19 +62,31 @@ func TestRootCapsOpenRepositories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := repos.Get(ctx, "r2"); !errors.Is(err, server.ErrBusy) {
-		t.Fatalf("a third repository while two are in use: %v, want ErrBusy", err)
+	expired, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := repos.Get(expired, "r2"); !errors.Is(err, server.ErrBusy) {
+		t.Fatalf("a third repository while two are in use, with no time to wait: %v, want ErrBusy", err)
 	}
-	expect(t, "read r3 while two are in use", call(t, http.MethodGet, base+"r3/"+wire.PathDocs+"/name", nil), http.StatusServiceUnavailable, "busy")
+	hurried := serve(t, nil, server.Options{Repos: repos, Limits: server.Limits{RequestTimeout: 100 * time.Millisecond}})
+	expect(t, "read r3 while two stay in use", call(t, http.MethodGet, hurried+"r3/"+wire.PathDocs+"/name", nil), http.StatusServiceUnavailable, "busy")
 	if _, err := r0.Store().Ref(ctx, mainRef); err != nil {
 		t.Fatalf("r0 in use was closed under its user: %v", err)
 	}
+	type got struct {
+		done func()
+		err  error
+	}
+	waiter := make(chan got)
+	go func() {
+		_, done, err := repos.Get(ctx, "r2") // waits for r0 or r1
+		waiter <- got{done, err}
+	}()
 	done0()
 	done0() // a second call changes nothing
-	if _, done2, err := repos.Get(ctx, "r2"); err != nil {
-		t.Fatalf("r2 once r0 is done: %v", err)
+	if w := <-waiter; w.err != nil {
+		t.Fatalf("r2, waiting for r0 to be done: %v", w.err)
 	} else {
-		done2()
+		w.done()
 	}
 	if n := server.SweepIdle(repos, time.Now().Add(2*time.Hour)); n != 1 {
 		t.Errorf("%d repositories open after the idle sweep, want 1 (r1, still in use)", n)

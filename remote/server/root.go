@@ -18,18 +18,20 @@ import (
 // An open repository costs memory (Badger's memtables, its block cache)
 // whether it is used or not, so a server of a folder keeps only some open.
 const (
-	DefaultMaxOpen   = 8
+	DefaultMaxOpen   = 4
 	DefaultIdleClose = 5 * time.Minute
 )
 
-// ErrBusy says every repository the server may keep open is in use.
+// ErrBusy says every repository the server may keep open stayed in use
+// for as long as a request could wait.
 var ErrBusy = errors.New("too many repositories in use at once; retry shortly")
 
 // RootOptions bound the repositories a Root keeps open.
 type RootOptions struct {
 	// MaxOpen is how many repositories may be open at once (zero:
 	// DefaultMaxOpen). Opening one more closes the one unused longest; a
-	// request that needs one more while all are in use gets ErrBusy.
+	// request that needs one more while all are in use waits for one to
+	// be done, and gets ErrBusy if its time runs out first.
 	MaxOpen int
 	// IdleClose closes a repository no request has used for this long
 	// (zero: DefaultIdleClose).
@@ -51,7 +53,7 @@ func Root(dir string, open func(ctx context.Context, dir string) (*repo.Repo, er
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	rt := &root{dir: dir, open: open, opts: opts, repos: map[string]*rootEntry{}, stop: make(chan struct{})}
+	rt := &root{dir: dir, open: open, opts: opts, repos: map[string]*rootEntry{}, stop: make(chan struct{}), freed: make(chan struct{})}
 	go rt.sweepEvery(opts.IdleClose / 2)
 	return rt
 }
@@ -63,6 +65,7 @@ type root struct {
 	stop  chan struct{}
 	mu    sync.Mutex
 	repos map[string]*rootEntry
+	freed chan struct{} // closed and replaced when a repository falls idle
 	done  bool
 }
 
@@ -81,28 +84,48 @@ func (rt *root) Get(ctx context.Context, name string) (*Repo, func(), error) {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.done {
-		return nil, nil, ErrBusy
-	}
-	e, ok := rt.repos[name]
-	if !ok {
-		dir := filepath.Join(rt.dir, name, repo.DirName)
-		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%w: repository %q", objects.ErrNotFound, name)
-		}
-		if len(rt.repos) >= rt.opts.MaxOpen && !rt.closeLeastUsed() {
-			return nil, nil, ErrBusy
-		}
-		r, err := rt.open(ctx, dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		e = &rootEntry{r: &Repo{Repo: r, Name: name}}
-		rt.repos[name] = e
+	e, err := rt.entry(ctx, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	e.users++
 	var once sync.Once
 	return e.r, func() { once.Do(func() { rt.release(e) }) }, nil
+}
+
+// entry finds or opens a repository, waiting (within ctx) for one in use
+// to be done when as many as may be open are in use. rt.mu is held.
+func (rt *root) entry(ctx context.Context, name string) (*rootEntry, error) {
+	for {
+		if rt.done {
+			return nil, ErrBusy
+		}
+		if e, ok := rt.repos[name]; ok {
+			return e, nil
+		}
+		dir := filepath.Join(rt.dir, name, repo.DirName)
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: repository %q", objects.ErrNotFound, name)
+		}
+		if len(rt.repos) < rt.opts.MaxOpen || rt.closeLeastUsed() {
+			r, err := rt.open(ctx, dir)
+			if err != nil {
+				return nil, err
+			}
+			e := &rootEntry{r: &Repo{Repo: r, Name: name}}
+			rt.repos[name] = e
+			return e, nil
+		}
+		freed := rt.freed
+		rt.mu.Unlock()
+		select {
+		case <-freed:
+			rt.mu.Lock()
+		case <-ctx.Done():
+			rt.mu.Lock()
+			return nil, fmt.Errorf("%w (%w)", ErrBusy, ctx.Err())
+		}
+	}
 }
 
 func (rt *root) release(e *rootEntry) {
@@ -110,6 +133,10 @@ func (rt *root) release(e *rootEntry) {
 	defer rt.mu.Unlock()
 	e.users--
 	e.lastUsed = time.Now()
+	if e.users == 0 {
+		close(rt.freed) // wakes the requests waiting for a place
+		rt.freed = make(chan struct{})
+	}
 }
 
 // closeLeastUsed closes the repository unused longest, if one is unused.
@@ -168,6 +195,7 @@ func (rt *root) Close() error {
 	}
 	rt.done = true
 	close(rt.stop)
+	close(rt.freed)
 	var errs []error
 	for _, e := range rt.repos {
 		errs = append(errs, e.r.Close())
