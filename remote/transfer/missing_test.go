@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -26,5 +27,26 @@ func TestMissingCommitsHoldsOnlyItsFrontier(t *testing.T) {
 	// The returned slice grows by doubling: at most twice the IDs.
 	if g, most := h.Growth(), int64(2*n*32+64<<10); g > most {
 		t.Errorf("MissingCommits over %d commits grew the heap by %d bytes, want at most %d", n, g, most)
+	}
+}
+
+// A clone larger than what the sender may remember having sent is still
+// complete and sends each object once: the blobs sent in store order fit
+// what it remembers, the rest follow in the main pass. Not parallel: it
+// lowers maxSent.
+func TestCloneBeyondWhatTheSenderRemembers(t *testing.T) {
+	defer func(old int) { maxSent = old }(maxSent)
+	maxSent = 20
+	src, dst := newRepo(t, true), newRepo(t, true)
+	var tip objects.ID
+	for v := range 3 {
+		stage(t, src, someDocs(100, fmt.Sprint("v", v)))
+		tip = commit(t, src, fmt.Sprint("version ", v))
+	}
+	want := minimalBytes(t, src, dst, tip)
+	sent, _ := transfer(t, src, dst, []objects.ID{tip}, nil)
+	assertComplete(t, dst, tip)
+	if sent.Bytes != want || sent.Commits != 3 {
+		t.Errorf("clone sent %d bytes (%d commits), minimum %d", sent.Bytes, sent.Commits, want)
 	}
 }
