@@ -12,6 +12,7 @@ import (
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/objects/walktest"
 )
 
 // graph is a history built from a spec of lines "name: parent parent...",
@@ -496,4 +497,60 @@ func shorts(ids []objects.ID) string {
 		s[i] = id.Short()
 	}
 	return "[" + strings.Join(s, " ") + "]"
+}
+
+// walkHistoryLength is long enough that a walk keeping every commit it
+// visits grows the heap by megabytes; maxWalkGrowth is far below that.
+const (
+	walkHistoryLength = 20_000
+	maxWalkGrowth     = 64 << 10
+)
+
+// TestWalksHoldOnlyTheirFrontier walks the whole of a long linear history
+// (the merge base of its tip and root; whether the root is an ancestor of
+// the tip) and checks that the live heap does not grow with the commits
+// visited: the walks keep their frontier, not the history. Not parallel,
+// so the heap measured is this test's alone.
+func TestWalksHoldOnlyTheirFrontier(t *testing.T) {
+	ctx := context.Background()
+	h := walktest.Linear(walkHistoryLength)
+	got, err := Bases(ctx, h, h.Tip(), h.IDs[0])
+	if err != nil || len(got) != 1 || got[0] != h.IDs[0] {
+		t.Fatalf("Bases(tip, root) = %v, %v; want the root", got, err)
+	}
+	if g := h.Growth(); g > maxWalkGrowth {
+		t.Errorf("Bases over %d commits grew the heap by %d bytes, want at most %d", walkHistoryLength, g, maxWalkGrowth)
+	}
+	h = walktest.Linear(walkHistoryLength)
+	if ok, err := IsAncestor(ctx, h, h.IDs[0], h.Tip()); err != nil || !ok {
+		t.Fatalf("IsAncestor(root, tip) = %v, %v", ok, err)
+	}
+	if g := h.Growth(); g > maxWalkGrowth {
+		t.Errorf("IsAncestor over %d commits grew the heap by %d bytes, want at most %d", walkHistoryLength, g, maxWalkGrowth)
+	}
+}
+
+// A parent that is not lower than its child (a store that lies about
+// heights) is refused as corrupt, not walked.
+func TestBasesRefuseBadHeights(t *testing.T) {
+	t.Parallel()
+	r := newMemRepo(t)
+	root := writeCommit(t, r, commitSpec{at: 0, msg: "root"})
+	var child objects.ID
+	for _, c := range []objects.Commit{
+		{Parents: []objects.ID{root}, Height: 5, Message: "too high"},
+		{Height: 3, Message: "below its parent"},
+	} {
+		if !child.IsZero() {
+			c.Parents = []objects.ID{child}
+		}
+		obj := c.Encode()
+		if err := r.Store().Put(context.Background(), obj); err != nil {
+			t.Fatal(err)
+		}
+		child = obj.ID
+	}
+	if _, err := Bases(context.Background(), r, child, root); !errors.Is(err, objects.ErrCorrupt) {
+		t.Errorf("Bases through a commit as high as its parent: %v, want ErrCorrupt", err)
+	}
 }

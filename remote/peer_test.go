@@ -51,7 +51,7 @@ func newPeered(t testing.TB) *peered {
 	}
 	p := &peered{r: r}
 	repos := server.Single(p.r)
-	p.srv, _ = repos.Get(context.Background(), "")
+	p.srv, _, _ = repos.Get(context.Background(), "")
 	h := server.New(server.Options{Repos: repos})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if p.down.Load() {

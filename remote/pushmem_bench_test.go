@@ -6,9 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,34 +60,20 @@ func BenchmarkPush1GB(b *testing.B) {
 			b.Fatal(err)
 		}
 		srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(dst)}))
-		runtime.GC()
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		go func() {
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		}()
+		var rep *remote.Report
 		start := time.Now()
-		rep, err := remote.Push(ctx, src, remote.Remote{Name: "dst", URL: srv.URL + "/"}, []string{objects.BranchPrefix + "main"}, remote.PushOptions{})
+		peak, err := peakHeap(func() (err error) {
+			rep, err = remote.Push(ctx, src, remote.Remote{Name: "dst", URL: srv.URL + "/"}, []string{objects.BranchPrefix + "main"}, remote.PushOptions{})
+			return err
+		})
 		elapsed := time.Since(start)
-		close(stop)
 		srv.Close()
 		dst.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(rep.BytesSent)/(1<<20), "MiB-sent")
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+		reportPeak(b, peak)
 		b.ReportMetric(elapsed.Seconds(), "push-s")
 	}
 }

@@ -58,19 +58,18 @@ case): those folders belong to git and folio.`,
 // readDocumentArg stores the content of a file, or of standard input when
 // file is "".
 func (a *app) readDocumentArg(ctx context.Context, r *repo.Repo, file string) (objects.Entry, error) {
-	src := a.stdin
-	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
-			return objects.Entry{}, err
-		}
-		defer f.Close()
-		if info, err := f.Stat(); err == nil && info.IsDir() {
-			return objects.Entry{}, fmt.Errorf("%s is a folder; use 'folio import' for folders", file)
-		}
-		src = f
+	if file == "" {
+		return r.WriteUpload(ctx, a.stdin) // a pipe may break: then nothing is stored
 	}
-	return r.WriteDocument(ctx, src)
+	f, err := os.Open(file)
+	if err != nil {
+		return objects.Entry{}, err
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return objects.Entry{}, fmt.Errorf("%s is a folder; use 'folio import' for folders", file)
+	}
+	return r.WriteDocument(ctx, f)
 }
 
 // docJSON describes one document in --json output.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -25,9 +24,10 @@ import (
 
 type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
-	maxPush, maxDoc, cacheBytes                      int64
-	shutdownGrace, maxClockSkew                      time.Duration
+	maxPush, maxDoc, cacheBytes, memoryLimit         int64
+	shutdownGrace, maxClockSkew, idleClose           time.Duration
 	stall, request, transfer                         time.Duration
+	maxOpen                                          int
 	openToAll                                        bool
 	peers                                            []string
 }
@@ -95,15 +95,23 @@ merge as 'folio sync', retrying with backoff. Remotes configured with
 	f.DurationVar(&o.transfer, "transfer-timeout", server.DefaultLimits.TransferTimeout, "longest a fetch, push or sync may take")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
 	f.StringArrayVar(&o.peers, "peer", nil, "keep converged with this leader (URL or remote name; repeatable)")
+	f.IntVar(&o.maxOpen, "max-open", server.DefaultMaxOpen, "with --root: most repositories open at once")
+	f.DurationVar(&o.idleClose, "idle-close", server.DefaultIdleClose, "with --root: close a repository unused this long")
+	f.Int64Var(&o.memoryLimit, "memory-limit", 0, "soft heap limit in bytes (0: 512 MiB plus the block caches of the repositories open at once)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }
 
 func (a *app) serve(ctx context.Context, o serveOptions) error {
+	if o.maxOpen <= 0 || o.idleClose <= 0 || o.memoryLimit < 0 {
+		return usagef("--max-open, --idle-close and --memory-limit want positive values")
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A long-running server sizes its own heap; the limit that keeps
-		// short commands small would make it collect all the time.
-		debug.SetMemoryLimit(math.MaxInt64)
+		open := 1
+		if o.root != "" {
+			open = o.maxOpen
+		}
+		debug.SetMemoryLimit(server.MemoryLimit(o.memoryLimit, o.cacheBytes, open))
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -152,8 +160,13 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	// its serve.json (owner-only): a loopback URL, the certificate to pin,
 	// and a token for that repository alone, kept in memory here.
 	var announcedMu sync.Mutex
-	var announced []string
+	announced := map[string]bool{}
 	announce := func(dir, path string) error {
+		announcedMu.Lock()
+		defer announcedMu.Unlock()
+		if announced[dir] {
+			return nil // reopened after an idle close: its serve.json stands
+		}
 		token := ""
 		if opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
@@ -163,13 +176,11 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			}
 		}
 		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert})
-		announcedMu.Lock()
-		announced = append(announced, dir)
-		announcedMu.Unlock()
+		announced[dir] = true
 		return os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
 	}
 	defer func() {
-		for _, dir := range announced {
+		for dir := range announced {
 			os.Remove(filepath.Join(dir, servedFile))
 		}
 	}()
@@ -185,7 +196,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 				err = announce(dir, filepath.Base(filepath.Dir(dir))+"/")
 			}
 			return r, err
-		})
+		}, server.RootOptions{MaxOpen: o.maxOpen, IdleClose: o.idleClose, Logger: logger})
 	} else {
 		r, err := a.openRepoWith(ctx, repo.Options{CacheBytes: o.cacheBytes})
 		if err == nil {

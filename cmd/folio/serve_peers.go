@@ -11,18 +11,25 @@ import (
 
 // peerSet is the peerings folio serve --peer runs.
 type peerSet struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	states []*remote.PeerState
+	cancel  context.CancelFunc
+	release func() // of the repository the peerings hold
+	wg      sync.WaitGroup
+	states  []*remote.PeerState
 }
 
 // startPeers keeps the one served repository converged with each peer
 // until stop.
 func (a *app) startPeers(ctx context.Context, repos server.Repos, peers []string, logger *slog.Logger) (*peerSet, error) {
-	sr, err := repos.Get(ctx, "")
+	sr, release, err := repos.Get(ctx, "")
 	if err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			release()
+		}
+	}()
 	rms, err := remote.ConfiguredPeers(sr.Files)
 	if err != nil {
 		return nil, err
@@ -38,7 +45,8 @@ func (a *app) startPeers(ctx context.Context, repos server.Repos, peers []string
 		rms = append(rms, rm)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	ps := &peerSet{cancel: cancel}
+	ps := &peerSet{cancel: cancel, release: release}
+	ok = true
 	for _, rm := range rms {
 		state := &remote.PeerState{}
 		ps.states = append(ps.states, state)
@@ -72,6 +80,7 @@ func (a *app) startPeers(ctx context.Context, repos server.Repos, peers []string
 func (ps *peerSet) stop() {
 	ps.cancel()
 	ps.wg.Wait()
+	ps.release()
 }
 
 func (ps *peerSet) statuses() []remote.PeerStatus {

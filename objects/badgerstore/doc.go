@@ -49,7 +49,8 @@
 // long-running server; the ones here (options.go) were measured on
 // 100,000 generated JSON documents of ~1 KiB (103 MB), see bench_test.go:
 //
-//   - Every object up to 1 MiB stays in the LSM tree, compressed with
+//   - Every object under 256 KiB (every document but the chunks of large
+//     ones, see options.go) stays in the LSM tree, compressed with
 //     Snappy in 16 KiB blocks: about 54 MB on disk, where git's packed .git
 //     takes 73 MB for the same files and Badger's defaults (Snappy, 4 KiB
 //     blocks) 76 MB. ZSTD's fastest level would take 42 MB but costs an

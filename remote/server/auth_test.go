@@ -198,7 +198,7 @@ func rootOf(t *testing.T, dir string) server.Repos {
 	t.Helper()
 	repos := server.Root(dir, func(ctx context.Context, dir string) (*repo.Repo, error) {
 		return repo.Open(ctx, dir, repo.Options{})
-	})
+	}, server.RootOptions{})
 	t.Cleanup(func() { repos.Close() })
 	return repos
 }

@@ -136,8 +136,12 @@ func (s *Server) putDoc(q *request) error {
 	if err := objects.ValidateNewKey(key); err != nil {
 		return err
 	}
-	body := http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxDocumentSize)
-	entry, err := q.repo.WriteDocument(q.Context(), body)
+	limit := s.opts.Limits.MaxDocumentSize
+	if q.ContentLength > limit {
+		return &http.MaxBytesError{Limit: limit} // refused unread
+	}
+	body := http.MaxBytesReader(q.w, q.Body, limit)
+	entry, err := q.repo.WriteUpload(q.Context(), body)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ func status(err error) int {
 	switch {
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrBusy):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, repo.ErrNoSuchKey), errors.Is(err, repo.ErrNoCommits), errors.Is(err, repo.ErrNoRepository):
 		return http.StatusNotFound
 	}
@@ -51,6 +53,8 @@ func code(err error) string {
 	switch {
 	case errors.As(err, &maxBytes):
 		return "too_large"
+	case errors.Is(err, ErrBusy):
+		return "busy"
 	case errors.Is(err, repo.ErrNoSuchKey), errors.Is(err, repo.ErrNoCommits), errors.Is(err, repo.ErrNoRepository):
 		return "not_found"
 	}

@@ -57,7 +57,7 @@ func TestMultiRepositoryNames(t *testing.T) {
 	repos := server.Root(dir, func(ctx context.Context, dir string) (*repo.Repo, error) {
 		opened++
 		return repo.Open(ctx, dir, repo.Options{})
-	})
+	}, server.RootOptions{})
 	t.Cleanup(func() { repos.Close() })
 	base := serve(t, nil, server.Options{Repos: repos})
 
@@ -69,17 +69,17 @@ func TestMultiRepositoryNames(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, name := range []string{"", "..", ".", "../outside", "a/nested", ".hidden", "nope", "plain", "a\x00"} {
-		if _, err := repos.Get(ctx, name); !errors.Is(err, objects.ErrNotFound) {
+		if _, _, err := repos.Get(ctx, name); !errors.Is(err, objects.ErrNotFound) {
 			t.Errorf("Get(%q): %v, want not found", name, err)
 		}
 	}
 	if opened != 0 {
 		t.Fatalf("opened %d repositories for names that are not served", opened)
 	}
-	if _, err := repos.Get(ctx, "a"); err != nil || opened != 1 {
+	if _, _, err := repos.Get(ctx, "a"); err != nil || opened != 1 {
 		t.Fatalf("Get(a): %v after %d opens", err, opened)
 	}
-	if _, err := repos.Get(ctx, "a"); err != nil || opened != 1 {
+	if _, _, err := repos.Get(ctx, "a"); err != nil || opened != 1 {
 		t.Fatalf("a second Get(a) opened it again (%d opens): %v", opened, err)
 	}
 }

@@ -2,17 +2,12 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -197,7 +192,10 @@ func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) 
 		token, err := s.opts.Auth.check(r, name, scope)
 		var rp *Repo
 		if err == nil {
-			rp, err = s.opts.Repos.Get(ctx, name)
+			var done func()
+			if rp, done, err = s.opts.Repos.Get(ctx, name); err == nil {
+				defer done()
+			}
 		}
 		if err == nil {
 			err = handle(&request{Request: r, w: w, repo: rp, token: token})
@@ -263,8 +261,9 @@ func (r *Repo) Writes() sync.Locker { return &r.writeMu }
 
 // Repos finds served repositories by name.
 type Repos interface {
-	// Get returns a repository; name is "" when one repository is served.
-	Get(ctx context.Context, name string) (*Repo, error)
+	// Get returns a repository and the function to call when done with
+	// it; name is "" when one repository is served.
+	Get(ctx context.Context, name string) (*Repo, func(), error)
 	// Multi reports whether repositories are served by name.
 	Multi() bool
 	// Name is the name of the one repository served (Multi false), by
@@ -282,54 +281,7 @@ func Single(r *repo.Repo) Repos {
 
 type single struct{ r *Repo }
 
-func (s *single) Get(ctx context.Context, name string) (*Repo, error) { return s.r, nil }
-func (s *single) Multi() bool                                         { return false }
-func (s *single) Name() string                                        { return s.r.Name }
-func (s *single) Close() error                                        { return s.r.Close() }
-
-// Root serves every repository in a folder, at /NAME/, opening each on
-// first use and keeping it open.
-func Root(dir string, open func(ctx context.Context, dir string) (*repo.Repo, error)) Repos {
-	return &root{dir: dir, open: open, repos: map[string]*Repo{}}
-}
-
-type root struct {
-	dir   string
-	open  func(ctx context.Context, dir string) (*repo.Repo, error)
-	mu    sync.Mutex
-	repos map[string]*Repo
-}
-
-func (rt *root) Multi() bool  { return true }
-func (rt *root) Name() string { return "" }
-
-func (rt *root) Get(ctx context.Context, name string) (*Repo, error) {
-	if name == "" || name != filepath.Base(name) || name[0] == '.' || objects.ValidateKey(name) != nil {
-		return nil, fmt.Errorf("%w: repository %q", objects.ErrNotFound, name)
-	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if r, ok := rt.repos[name]; ok {
-		return r, nil
-	}
-	dir := filepath.Join(rt.dir, name, repo.DirName)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: repository %q", objects.ErrNotFound, name)
-	}
-	r, err := rt.open(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	rt.repos[name] = &Repo{Repo: r, Name: name}
-	return rt.repos[name], nil
-}
-
-func (rt *root) Close() error {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	var errs []error
-	for _, r := range rt.repos {
-		errs = append(errs, r.Close())
-	}
-	return errors.Join(errs...)
-}
+func (s *single) Get(context.Context, string) (*Repo, func(), error) { return s.r, func() {}, nil }
+func (s *single) Multi() bool                                        { return false }
+func (s *single) Name() string                                       { return s.r.Name }
+func (s *single) Close() error                                       { return s.r.Close() }

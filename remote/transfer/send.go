@@ -19,6 +19,11 @@ type Stats struct {
 	Bytes   int64 `json:"bytes"` // encoded object bytes, before compression
 }
 
+// maxSent bounds the objects a sender remembers having sent (about 55
+// bytes each), and so the blobs a clone sends in store order first: those
+// must all be remembered, or the main pass would send them again.
+var maxSent = 1 << 20
+
 // sender writes the objects the receiver lacks, each once, in dependency
 // order.
 type sender struct {
@@ -107,6 +112,7 @@ func anyHad(ctx context.Context, src Source, haves []objects.ID) bool {
 // send then finds these blobs already sent.
 func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.ObjectWalker, missing []objects.ID, isMissing map[objects.ID]bool) error {
 	needed := map[objects.ID]bool{}
+list:
 	for _, id := range missing {
 		c, base, err := s.commitAndBase(ctx, id, isMissing)
 		if err != nil {
@@ -125,6 +131,9 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 				return err
 			}
 			for _, it := range leaf.Items {
+				if len(needed) == maxSent {
+					break list // the rest go in the main pass, read one by one
+				}
 				if !d.oldIDs[it.Entry.ID] {
 					needed[it.Entry.ID] = true
 				}
@@ -261,7 +270,7 @@ func (s *sender) write(obj objects.Object) error {
 	if err := s.w.Write(obj); err != nil {
 		return err
 	}
-	if len(s.sent) < maxRemembered {
+	if len(s.sent) < maxSent {
 		// Only to skip duplicates, which are harmless: bounded memory wins.
 		s.sent[obj.ID] = true
 	}

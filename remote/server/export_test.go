@@ -1,0 +1,7 @@
+package server
+
+import "time"
+
+// SweepIdle closes the repositories of a Root unused since before
+// now-IdleClose and returns how many stay open; the zero time closes none.
+func SweepIdle(r Repos, now time.Time) int { return r.(*root).sweep(now) }
