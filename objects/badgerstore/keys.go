@@ -13,10 +13,16 @@ import (
 //	"f"          -> formatRecord
 //	"o" + ID     -> the encoded object
 //	"r" + name   -> the 32-byte ID the ref points at
+//	"e" + time   -> a time mark (big-endian Unix seconds), empty (collect.go)
+//	"h" + ID     -> a value a ref left, empty (collect.go)
+//	"z"          -> written and dropped to flush the memtables
 const (
-	formatKey    = "f"
-	objectPrefix = 'o'
-	refPrefix    = 'r'
+	formatKey     = "f"
+	objectPrefix  = 'o'
+	refPrefix     = 'r'
+	markPrefix    = 'e'
+	retiredPrefix = 'h'
+	flushPrefix   = 'z'
 )
 
 // formatRecord names the key layout above and the object format. Open

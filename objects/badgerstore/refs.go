@@ -111,6 +111,9 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			if err := applyRefUpdates(txn, updates); err != nil {
 				return err
 			}
+			if err := s.retire(txn, updates); err != nil {
+				return err
+			}
 			if hook := s.beforeRefCommit; hook != nil {
 				hook()
 			}
@@ -126,6 +129,7 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			}
 			return fmt.Errorf("badgerstore: update refs: %w", err)
 		}
+		s.markWritten()
 		return nil
 	}
 	names := make([]string, len(updates))

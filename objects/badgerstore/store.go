@@ -33,6 +33,10 @@ type Store struct {
 	closed   atomic.Bool
 	written  atomic.Int64 // bytes Put in this session
 
+	// lastMark is the newest time mark (Unix seconds; 0: not read yet),
+	// markPending the one an UpdateRefs in flight writes (collect.go).
+	lastMark, markPending atomic.Int64
+
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()
