@@ -13,12 +13,14 @@ import (
 )
 
 func newFsckCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	var unreachable bool
+	cmd := &cobra.Command{
 		Use:   "fsck",
 		Short: "Verify every object and the closure of every ref",
 		Long: `Re-hash and decode every stored object, and check that everything each ref
 reaches (commits, parents, index and conflict maps, documents, chunks) is
-stored. Exits 1 if anything is wrong.`,
+stored. Exits 1 if anything is wrong. --unreachable also lists the objects no
+ref reaches (what 'folio gc --prune=now' would delete).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), false, func(r *repo.Repo) error {
@@ -26,11 +28,30 @@ stored. Exits 1 if anything is wrong.`,
 				if err != nil {
 					return err
 				}
+				var gone []unreachableObject
+				if unreachable {
+					_, err := r.GC(cmd.Context(), repo.GCOptions{DryRun: true, Found: func(id objects.ID, size int64) {
+						gone = append(gone, unreachableObject{id, size})
+					}})
+					if err != nil {
+						return err
+					}
+				}
 				if a.jsonOut {
-					if err := a.printJSON(rep); err != nil {
+					out := any(rep)
+					if unreachable {
+						out = struct {
+							*repo.FsckReport
+							Unreachable []unreachableObject `json:"unreachable"`
+						}{rep, append([]unreachableObject{}, gone...)}
+					}
+					if err := a.printJSON(out); err != nil {
 						return err
 					}
 				} else {
+					for _, u := range gone {
+						a.printf("unreachable %s %d\n", u.ID, u.Size)
+					}
 					for _, p := range rep.Problems {
 						where := ""
 						if p.Ref != "" {
@@ -47,6 +68,14 @@ stored. Exits 1 if anything is wrong.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&unreachable, "unreachable", false, "list the objects no ref reaches")
+	return cmd
+}
+
+// unreachableObject is one line of fsck --unreachable.
+type unreachableObject struct {
+	ID   objects.ID `json:"id"`
+	Size int64      `json:"size"`
 }
 
 func newStatsCommand(a *app) *cobra.Command {
@@ -70,6 +99,7 @@ func newStatsCommand(a *app) *cobra.Command {
 					a.printf("  %-10s %8d objects %12d bytes\n", name+":", t.Count, t.Bytes)
 				}
 				a.printf("refs: %d\ndisk: %d (%s)\n", s.Refs, s.DiskBytes, humanBytes(s.DiskBytes))
+				a.printf("reclaimable: %d unreachable objects, %d bytes (%s): folio gc\n", s.Unreachable, s.ReclaimableBytes, humanBytes(s.ReclaimableBytes))
 				return nil
 			})
 		},

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,8 @@ import (
 type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes                      int64
-	shutdownGrace                                    time.Duration
+	shutdownGrace, gcEvery                           time.Duration
+	gcPrune                                          string
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -55,7 +57,11 @@ finish, for up to --shutdown-grace; a push cut off after that moves no ref,
 since a push's refs move all at once at its end. Logs are structured
 (log/slog) on stderr.
 
-While it runs, 'folio sync' in the repository goes through the server.`,
+While it runs, 'folio sync' in the repository goes through the server.
+
+Every --gc-every (0: never) it collects the garbage of the repositories it
+has open, as 'folio gc --prune=AGE' with AGE from --gc-prune, while requests
+go on.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -70,6 +76,8 @@ While it runs, 'folio sync' in the repository goes through the server.`,
 	f.Int64Var(&o.maxDoc, "max-doc-bytes", server.DefaultLimits.MaxDocumentSize, "largest document written through the API")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", 60*time.Second, "how long to let requests finish on shutdown")
 	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
+	f.DurationVar(&o.gcEvery, "gc-every", 24*time.Hour, "how often to collect garbage (0: never)")
+	f.StringVar(&o.gcPrune, "gc-prune", defaultPrune, "grace period of that collection (see folio gc --prune)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }
@@ -86,6 +94,10 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	logger, err := newLogger(a, o.logFormat)
 	if err != nil {
 		return err
+	}
+	grace, err := repo.ParseAge(o.gcPrune)
+	if err != nil {
+		return usagef("--gc-prune: %v", err)
 	}
 	opts := server.Options{Logger: logger, Limits: server.DefaultLimits}
 	opts.Limits.MaxPushBytes, opts.Limits.MaxDocumentSize = o.maxPush, o.maxDoc
@@ -113,7 +125,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	// and a token for that repository alone, kept in memory here.
 	var announcedMu sync.Mutex
 	var announced []string
-	announce := func(dir, path string) error {
+	var served []*repo.Repo
+	announce := func(r *repo.Repo, path string) error {
+		dir := r.Dir()
 		token := ""
 		if opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
@@ -125,6 +139,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert})
 		announcedMu.Lock()
 		announced = append(announced, dir)
+		served = append(served, r)
 		announcedMu.Unlock()
 		return os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
 	}
@@ -137,14 +152,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		opts.Repos = server.Root(o.root, func(ctx context.Context, dir string) (*repo.Repo, error) {
 			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes})
 			if err == nil {
-				err = announce(dir, filepath.Base(filepath.Dir(dir))+"/")
+				err = announce(r, filepath.Base(filepath.Dir(dir))+"/")
 			}
 			return r, err
 		})
 	} else {
 		r, err := a.openRepoWith(ctx, repo.Options{CacheBytes: o.cacheBytes})
 		if err == nil {
-			err = announce(r.Dir(), "")
+			err = announce(r, "")
 		}
 		if err != nil {
 			ln.Close()
@@ -153,6 +168,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		opts.Repos = server.Single(r)
 	}
 	defer opts.Repos.Close()
+	stopGC := autoGC(ctx, logger, o.gcEvery, grace, func() []*repo.Repo {
+		announcedMu.Lock()
+		defer announcedMu.Unlock()
+		return slices.Clone(served)
+	})
+	defer stopGC() // before the repositories close
 	opts.Sync = func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
 		remotes, err := remotesFor(r.Files, req.Remotes)
 		if err != nil {
@@ -187,6 +208,38 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	return nil
+}
+
+// autoGC collects the garbage of the repositories repos returns, every
+// interval, until the returned stop is called.
+func autoGC(ctx context.Context, logger *slog.Logger, every, grace time.Duration, repos func() []*repo.Repo) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			for _, r := range repos() {
+				rep, err := r.GC(ctx, repo.GCOptions{Grace: grace})
+				if err != nil {
+					logger.Warn("gc failed", "repo", r.Dir(), "err", err)
+					continue
+				}
+				logger.Info("gc", "repo", r.Dir(), "deleted", rep.Deleted, "deleted_bytes", rep.DeletedBytes,
+					"objects", rep.ObjectsAfter, "disk", rep.DiskAfter)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // loopback is the address commands on this machine use to reach a server

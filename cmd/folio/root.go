@@ -74,6 +74,7 @@ folder in the current folder or a parent.
 		{"sync", newLoginCommand(a)},
 		{"repo", newFsckCommand(a)},
 		{"repo", newStatsCommand(a)},
+		{"repo", newGCCommand(a)},
 		{"repo", newVersionCommand(a)},
 	} {
 		c.cmd.GroupID = c.group
