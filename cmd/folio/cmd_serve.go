@@ -99,6 +99,10 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return usagef("--gc-prune: %v", err)
 	}
+	if o.gcEvery > 0 && grace < server.DefaultLimits.TransferTimeout {
+		logger.Warn("the gc grace period is shorter than a transfer may take: a slower push or write may lose objects",
+			"gc-prune", o.gcPrune, "transfer-timeout", server.DefaultLimits.TransferTimeout)
+	}
 	opts := server.Options{Logger: logger, Limits: server.DefaultLimits}
 	opts.Limits.MaxPushBytes, opts.Limits.MaxDocumentSize = o.maxPush, o.maxDoc
 	if o.authFile != "" {

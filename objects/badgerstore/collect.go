@@ -155,24 +155,12 @@ func (s *Store) writeMark(now int64) error {
 // for the grace period.
 func (c *Collection) Retired(ctx context.Context, fn func(id objects.ID) error) error {
 	return c.s.db.View(func(txn *badger.Txn) error {
-		p := []byte{retiredPrefix}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
-		defer it.Close()
-		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
+		return eachItem(ctx, txn, []byte{retiredPrefix}, func(item *badger.Item) error {
 			if item.Version() <= c.cutoff || len(item.Key()) != 1+objects.IDSize {
-				continue
+				return nil
 			}
-			var id objects.ID
-			copy(id[:], item.Key()[1:])
-			if err := fn(id); err != nil {
-				return err
-			}
-		}
-		return nil
+			return fn(objects.ID(item.Key()[1:]))
+		})
 	})
 }
 
@@ -188,14 +176,7 @@ type ObjectInfo struct {
 // the value log is read only if asked for.
 func (c *Collection) Objects(ctx context.Context, fn func(o ObjectInfo, read func() ([]byte, error)) error) error {
 	return c.s.db.View(func(txn *badger.Txn) error {
-		p := []byte{objectPrefix}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: false})
-		defer it.Close()
-		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
+		return eachItem(ctx, txn, []byte{objectPrefix}, func(item *badger.Item) error {
 			id, err := idFromObjectKey(item.Key())
 			if err != nil {
 				return err
@@ -203,19 +184,14 @@ func (c *Collection) Objects(ctx context.Context, fn func(o ObjectInfo, read fun
 			var data []byte
 			read := func() ([]byte, error) {
 				if data == nil {
-					err := item.Value(func(v []byte) error { data = v; return nil })
-					if err != nil {
+					if err := item.Value(func(v []byte) error { data = v; return nil }); err != nil {
 						return nil, err
 					}
 				}
 				return data, nil
 			}
-			o := ObjectInfo{ID: id, Size: item.ValueSize(), Young: item.Version() > c.cutoff}
-			if err := fn(o, read); err != nil {
-				return err
-			}
-		}
-		return nil
+			return fn(ObjectInfo{ID: id, Size: item.ValueSize(), Young: item.Version() > c.cutoff}, read)
+		})
 	})
 }
 
@@ -330,16 +306,15 @@ func (c *Collection) dropExpired(ctx context.Context) error {
 	err := c.s.db.View(func(txn *badger.Txn) error {
 		_, keepMark, _ := lastMarkIn(txn, horizon)
 		for _, p := range []byte{retiredPrefix, markPrefix} {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}, PrefetchValues: false})
-			for it.Seek([]byte{p}); it.ValidForPrefix([]byte{p}); it.Next() {
-				item := it.Item()
-				old := p == retiredPrefix && item.Version() <= c.cutoff ||
-					p == markPrefix && item.Version() < keepMark
-				if old {
+			err := eachItem(ctx, txn, []byte{p}, func(item *badger.Item) error {
+				if p == retiredPrefix && item.Version() <= c.cutoff || p == markPrefix && item.Version() < keepMark {
 					keys = append(keys, item.KeyCopy(nil))
 				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			it.Close()
 		}
 		return nil
 	})

@@ -23,7 +23,9 @@ func newCollectStore(t *testing.T) *Store {
 	return s
 }
 
-func blobObject(s string) objects.Object { return objects.Object{ID: objects.Hash([]byte(s)), Data: []byte(s)} }
+func blobObject(s string) objects.Object {
+	return objects.Object{ID: objects.Hash([]byte(s)), Data: []byte(s)}
+}
 
 func sweepAll(t *testing.T, c *Collection) SweepStats {
 	t.Helper()
