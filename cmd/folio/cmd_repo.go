@@ -29,7 +29,7 @@ ref reaches (what 'folio gc --prune=now' would delete).`,
 					return err
 				}
 				var gone []unreachableObject
-				if unreachable {
+				if unreachable && rep.OK() { // a damaged repository has no trustworthy list
 					_, err := r.GC(cmd.Context(), repo.GCOptions{DryRun: true, Found: func(id objects.ID, size int64) {
 						gone = append(gone, unreachableObject{id, size})
 					}})

@@ -150,7 +150,7 @@ func TestGCKilled(t *testing.T) {
 	docs := filepath.Join(work, "docs")
 	os.MkdirAll(docs, 0o755)
 	writeDocs := func(round int) {
-		for i := range 1500 {
+		for i := range 1000 {
 			os.WriteFile(filepath.Join(docs, fmt.Sprintf("d%04d.json", i)),
 				[]byte(fmt.Sprintf(`{"round":%d,"i":%d,"pad":"%0500d"}`, round, i, i)), 0o644)
 		}
@@ -159,15 +159,15 @@ func TestGCKilled(t *testing.T) {
 	e.must(dir, "import", docs)
 	e.must(dir, "commit", "-m", "kept")
 	killed := 0
-	for round := 1; round <= 4; round++ {
-		writeDocs(round) // staged and reset: 1,500 unreachable documents
+	for round := 1; round <= 3; round++ {
+		writeDocs(round) // staged and reset: 1,000 unreachable documents
 		e.must(dir, "import", docs)
 		e.must(dir, "reset")
 		cmd := e.command(context.Background(), dir, nil, "gc", "--prune=now")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(350)) * time.Millisecond) // a whole gc takes about 0.3 s
+		time.Sleep(time.Duration(rng.IntN(250)) * time.Millisecond) // a whole gc takes about 0.25 s
 		cmd.Process.Signal(syscall.SIGKILL)
 		if cmd.Wait() != nil {
 			killed++
@@ -182,7 +182,7 @@ func TestGCKilled(t *testing.T) {
 	if out := e.must(dir, "fsck", "--unreachable"); strings.Contains(out, "unreachable ") {
 		t.Errorf("a complete gc left unreachable objects:\n%s", out)
 	}
-	for _, i := range []int{0, 777, 1499} {
+	for _, i := range []int{0, 777, 999} {
 		got := e.must(dir, "get", fmt.Sprintf("d%04d.json", i))
 		if want := fmt.Sprintf(`{"round":0,"i":%d,`, i); !strings.HasPrefix(got, want) {
 			t.Errorf("d%04d.json after gc: %.40q", i, got)

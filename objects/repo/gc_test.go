@@ -259,6 +259,10 @@ func TestGCRefusesADamagedRepository(t *testing.T) {
 	if _, absent := f.has(t, f.garbage); absent > 0 {
 		t.Errorf("gc that refused deleted %d objects", absent)
 	}
+	// stats still works: reporting the damage is fsck's job.
+	if st, err := f.r.Stats(ctx); err != nil || st.Unreachable != 0 {
+		t.Errorf("stats on a damaged repository: %+v %v", st, err)
+	}
 }
 
 func TestGCNeedsAStoreThatCollects(t *testing.T) {

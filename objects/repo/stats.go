@@ -54,7 +54,7 @@ func (r *Repo) Stats(ctx context.Context) (*Stats, error) {
 	s.Refs = len(refs)
 	if gc, err := r.GC(ctx, GCOptions{DryRun: true}); err == nil {
 		s.Unreachable, s.ReclaimableBytes = gc.Deleted, gc.DeletedBytes
-	} else if !errors.Is(err, ErrGCUnsupported) {
+	} else if !errors.Is(err, ErrGCUnsupported) && !errors.Is(err, ErrGCDamaged) { // fsck's to report
 		return nil, err
 	}
 	s.DiskBytes, err = DiskUsage(r.dir)
