@@ -285,7 +285,11 @@ func (c *Collection) deleteOld(ctx context.Context, keys [][]byte) (int, int64, 
 					return err
 				}
 			}
-			return nil
+			pending, err := pendingBytes(txn)
+			if err != nil {
+				return err
+			}
+			return setPendingBytes(txn, pending+uint64(size))
 		})
 		if errors.Is(err, badger.ErrConflict) {
 			continue
@@ -344,15 +348,68 @@ func (s *Store) EstimateObjects() int {
 // flushKey is written and dropped to make Badger flush its memtables.
 var flushKey = []byte{flushPrefix}
 
-// Reclaim gives the space of deleted objects back to the file system: it
-// pushes every table down to one level, where deletions meet what they
-// delete and both go, then collects the value log until a pass frees
-// nothing. With exclusive (no other goroutine uses the store: the gc
-// command) it first flushes the memtables, which briefly refuses writes.
-func (s *Store) Reclaim(ctx context.Context, exclusive bool) error {
+// rewriteAt: Reclaim rewrites the tables once the bytes deleted since the
+// last rewrite reach 1/rewriteAt of the live bytes. Keys are hashes, so
+// every table overlaps every level and dropping deletions means rewriting
+// the whole store; below this share the deleted bytes wait (the store
+// then holds at most 1/8 more than its live objects).
+const rewriteAt = 8
+
+// pendingBytes reads the bytes deleted since the last rewrite.
+func pendingBytes(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get([]byte(pendingKey))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return n, err
+}
+
+func setPendingBytes(txn *badger.Txn, n uint64) error {
+	return txn.Set([]byte(pendingKey), binary.BigEndian.AppendUint64(nil, n))
+}
+
+// Reclaim gives the space of deleted objects back to the file system once
+// they are worth it (rewriteAt, given the live bytes): it pushes every
+// table down to one level, where deletions meet what they delete and both
+// go. It then collects the value log until a pass frees nothing. With
+// exclusive (no other goroutine uses the store: the gc command) it first
+// flushes the memtables, which briefly refuses writes.
+func (s *Store) Reclaim(ctx context.Context, exclusive bool, liveBytes int64) error {
 	if err := s.checkWritable(); err != nil {
 		return err
 	}
+	var pending uint64
+	if err := s.db.View(func(txn *badger.Txn) (err error) { pending, err = pendingBytes(txn); return err }); err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	if pending*rewriteAt >= uint64(max(liveBytes, 1)) {
+		if err := s.rewrite(ctx, exclusive); err != nil {
+			return err
+		}
+	}
+	for ctx.Err() == nil {
+		err := s.db.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("badgerstore: value log gc: %w", err)
+		}
+	}
+	return ctx.Err()
+}
+
+func (s *Store) rewrite(ctx context.Context, exclusive bool) error {
 	if exclusive {
 		err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(flushKey, nil) })
 		if err == nil {
@@ -368,14 +425,9 @@ func (s *Store) Reclaim(ctx context.Context, exclusive bool) error {
 	if err := s.db.Flatten(numCompactors); err != nil {
 		return fmt.Errorf("badgerstore: compact: %w", err)
 	}
-	for ctx.Err() == nil {
-		err := s.db.RunValueLogGC(0.5)
-		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("badgerstore: value log gc: %w", err)
-		}
+	err := s.db.Update(func(txn *badger.Txn) error { return setPendingBytes(txn, 0) })
+	if err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
 	}
-	return ctx.Err()
+	return nil
 }

@@ -259,7 +259,7 @@ func TestReclaimGivesSpaceBack(t *testing.T) {
 	if st := sweepAll(t, c); st.Objects != 20001 {
 		t.Fatalf("swept %d objects, want 20001", st.Objects)
 	}
-	if err := s.Reclaim(ctx, true); err != nil {
+	if err := s.Reclaim(ctx, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -288,4 +288,46 @@ type badgerTxn = badger.Txn
 
 func iteratorOptions(p byte) badger.IteratorOptions {
 	return badger.IteratorOptions{Prefix: []byte{p}}
+}
+
+// Reclaim rewrites the tables only once the bytes deleted since the last
+// rewrite, added up over sweeps, reach 1/rewriteAt of the live bytes.
+func TestReclaimWaitsForEnoughDeletedBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newCollectStore(t)
+	var all []objects.Object
+	for i := range 4000 {
+		all = append(all, blobObject(fmt.Sprintf("doc %d %0200d", i, i)))
+	}
+	if err := s.Put(ctx, all...); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() uint64 {
+		var n uint64
+		if err := s.db.View(func(txn *badger.Txn) (err error) { n, err = pendingBytes(txn); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const live = 4000 * 210
+	for round, upTo := range []int{200, 600} { // 5% of the bytes, then 15%
+		c, err := s.BeginCollection(ctx, 0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doomed := map[objects.ID]bool{}
+		for _, o := range all[:upTo] {
+			doomed[o.ID] = true
+		}
+		if _, err := c.Sweep(ctx, func(id objects.ID) bool { return !doomed[id] }, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reclaim(ctx, true, live); err != nil {
+			t.Fatal(err)
+		}
+		if got := pending(); round == 0 && got == 0 || round == 1 && got != 0 {
+			t.Errorf("round %d: %d deleted bytes pending after Reclaim", round, got)
+		}
+	}
 }

@@ -15,9 +15,11 @@ import (
 //	"r" + name   -> the 32-byte ID the ref points at
 //	"e" + time   -> a time mark (big-endian Unix seconds), empty (collect.go)
 //	"h" + ID     -> a value a ref left, empty (collect.go)
+//	"d"          -> bytes deleted since the tables were last rewritten
 //	"z"          -> written and dropped to flush the memtables
 const (
 	formatKey     = "f"
+	pendingKey    = "d"
 	objectPrefix  = 'o'
 	refPrefix     = 'r'
 	markPrefix    = 'e'

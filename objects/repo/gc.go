@@ -27,7 +27,7 @@ var ErrGCDamaged = errors.New("repo: a reachable object is missing or damaged; g
 type collector interface {
 	BeginCollection(ctx context.Context, grace time.Duration, dryRun bool) (*badgerstore.Collection, error)
 	EstimateObjects() int
-	Reclaim(ctx context.Context, exclusive bool) error
+	Reclaim(ctx context.Context, exclusive bool, liveBytes int64) error
 }
 
 // GCOptions say what a gc deletes.
@@ -110,7 +110,7 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 		return rep, err
 	}
 	if !opts.DryRun && st.Objects > 0 {
-		if err := col.Reclaim(ctx, opts.Exclusive); err != nil {
+		if err := col.Reclaim(ctx, opts.Exclusive, rep.BytesAfter); err != nil {
 			return rep, err
 		}
 	}
