@@ -100,7 +100,7 @@ func TestGCUnderConcurrentWritesAndPushes(t *testing.T) {
 	// Wait for a collection that deleted something, so the test cannot pass
 	// with a gc that never ran.
 	deleted := regexp.MustCompile(`msg=gc .*deleted=[1-9]`)
-	for deadline := time.Now().Add(20 * time.Second); !deleted.MatchString(srv.tail()); {
+	for deadline := time.Now().Add(20 * time.Second); !deleted.MatchString(srv.logs.String()); {
 		if time.Now().After(deadline) {
 			t.Fatalf("the server's gc never deleted anything:\n%s", srv.tail())
 		}
