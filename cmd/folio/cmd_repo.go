@@ -18,14 +18,15 @@ import (
 )
 
 func newFsckCommand(a *app) *cobra.Command {
-	var repair bool
+	var repair, unreachable bool
 	cmd := &cobra.Command{
-		Use:   "fsck [--repair [REMOTE]]",
+		Use:   "fsck [--repair [REMOTE]] [--unreachable]",
 		Short: "Verify every object and the closure of every ref; repair from a remote",
 		Long: `Re-hash and decode every stored object, and check that everything each ref
 reaches (commits, parents, index and conflict maps, documents, chunks) is
 stored. Each damaged or missing object is listed with the documents that use
-it (key, ref and commit). Exits 1 if anything is wrong.
+it (key, ref and commit). Exits 1 if anything is wrong. --unreachable also
+lists the objects no ref reaches (what 'folio gc --prune=now' would delete).
 
 With --repair, fetch every damaged or missing object by ID from REMOTE (default:
 each remote in turn), check that it hashes to its ID, store it over the damaged
@@ -45,11 +46,30 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 				if err != nil {
 					return err
 				}
+				var gone []unreachableObject
+				if unreachable && rep.OK() { // a damaged repository has no trustworthy list
+					_, err := r.GC(cmd.Context(), repo.GCOptions{DryRun: true, Found: func(id objects.ID, size int64) {
+						gone = append(gone, unreachableObject{id, size})
+					}})
+					if err != nil {
+						return err
+					}
+				}
 				if a.jsonOut {
-					if err := a.printJSON(rep); err != nil {
+					out := any(rep)
+					if unreachable {
+						out = struct {
+							*repo.FsckReport
+							Unreachable []unreachableObject `json:"unreachable"`
+						}{rep, append([]unreachableObject{}, gone...)}
+					}
+					if err := a.printJSON(out); err != nil {
 						return err
 					}
 				} else {
+					for _, u := range gone {
+						a.printf("unreachable %s %d\n", u.ID, u.Size)
+					}
 					a.printFsck(rep)
 				}
 				return fsckResult(rep)
@@ -57,7 +77,14 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 		},
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "fetch damaged and missing objects by ID from REMOTE (default: every remote)")
+	cmd.Flags().BoolVar(&unreachable, "unreachable", false, "list the objects no ref reaches")
 	return cmd
+}
+
+// unreachableObject is one line of fsck --unreachable.
+type unreachableObject struct {
+	ID   objects.ID `json:"id"`
+	Size int64      `json:"size"`
 }
 
 // runRepair is fsck --repair.
@@ -153,6 +180,7 @@ func newStatsCommand(a *app) *cobra.Command {
 					a.printf("  %-12s %8d objects %12d bytes\n", name+":", t.Count, t.Bytes)
 				}
 				a.printf("refs: %d\ndisk: %d (%s)\n", s.Refs, s.DiskBytes, humanBytes(s.DiskBytes))
+				a.printf("reclaimable: %d unreachable objects, %d bytes (%s): folio gc\n", s.Unreachable, s.ReclaimableBytes, humanBytes(s.ReclaimableBytes))
 				return nil
 			})
 		},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,11 +26,12 @@ import (
 type serveOptions struct {
 	addr, root, authFile, tlsCert, tlsKey, logFormat string
 	maxPush, maxDoc, cacheBytes, memoryLimit         int64
-	shutdownGrace, maxClockSkew, idleClose           time.Duration
+	shutdownGrace, maxClockSkew, idleClose, gcEvery  time.Duration
 	stall, request, transfer                         time.Duration
 	maxOpen                                          int
 	openToAll                                        bool
 	peers                                            []string
+	gcPrune                                          string
 }
 
 func newServeCommand(a *app) *cobra.Command {
@@ -74,7 +76,11 @@ With --peer URL (or a remote's name; repeatable) the server keeps the
 repository converged with that leader: it syncs when one of its branches moves
 and when the peer's change feed says one of the peer's did, with the same
 merge as 'folio sync', retrying with backoff. Remotes configured with
-'folio config remote.NAME.peer true' are peers too. GET /v1/peers reports each.`,
+'folio config remote.NAME.peer true' are peers too. GET /v1/peers reports each.
+
+Every --gc-every (0: never) it collects the garbage of the repositories it
+has open, as 'folio gc --prune=AGE' with AGE from --gc-prune, while requests
+go on.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.serve(cmd.Context(), o) },
 	}
@@ -98,6 +104,8 @@ merge as 'folio sync', retrying with backoff. Remotes configured with
 	f.IntVar(&o.maxOpen, "max-open", server.DefaultMaxOpen, "with --root: most repositories open at once")
 	f.DurationVar(&o.idleClose, "idle-close", server.DefaultIdleClose, "with --root: close a repository unused this long")
 	f.Int64Var(&o.memoryLimit, "memory-limit", 0, "soft heap limit in bytes (0: 512 MiB plus the block caches of the repositories open at once)")
+	f.DurationVar(&o.gcEvery, "gc-every", 24*time.Hour, "how often to collect garbage (0: never)")
+	f.StringVar(&o.gcPrune, "gc-prune", defaultPrune, "grace period of that collection (see folio gc --prune)")
 	cmd.AddCommand(newTokenCommand(a))
 	return cmd
 }
@@ -125,6 +133,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	}
 	if o.maxClockSkew <= 0 {
 		return usagef("--max-clock-skew %s: want a positive duration, e.g. 10m", o.maxClockSkew)
+	}
+	grace, err := repo.ParseAge(o.gcPrune)
+	if err != nil {
+		return usagef("--gc-prune: %v", err)
+	}
+	if o.gcEvery > 0 && grace < server.DefaultLimits.TransferTimeout {
+		logger.Warn("the gc grace period is shorter than a transfer may take: a slower push or write may lose objects",
+			"gc-prune", o.gcPrune, "transfer-timeout", server.DefaultLimits.TransferTimeout)
 	}
 	opts := server.Options{Logger: logger, Limits: server.DefaultLimits, MaxClockSkew: o.maxClockSkew}
 	opts.Limits.MaxPushBytes, opts.Limits.MaxDocumentSize = o.maxPush, o.maxDoc
@@ -161,6 +177,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	// and a token for that repository alone, kept in memory here.
 	var announcedMu sync.Mutex
 	announced := map[string]bool{}
+	var names []string // of the repositories served, for the collector
 	announce := func(dir, path string) error {
 		announcedMu.Lock()
 		defer announcedMu.Unlock()
@@ -177,6 +194,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		}
 		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert})
 		announced[dir] = true
+		names = append(names, strings.TrimSuffix(path, "/"))
 		return os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
 	}
 	defer func() {
@@ -218,6 +236,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		defer peers.stop() // before the repository closes
 		opts.Peers = func(*server.Repo) any { return peers.statuses() }
 	}
+	stopGC := autoGC(ctx, logger, o.gcEvery, grace, opts.Repos, func() []string {
+		announcedMu.Lock()
+		defer announcedMu.Unlock()
+		return slices.Clone(names)
+	})
+	defer stopGC() // before the repositories close
 	opts.Sync = func(ctx context.Context, r *repo.Repo, writes sync.Locker, req wire.SyncRequest) (any, error) {
 		remotes, err := remotesFor(r.Files, req.Remotes)
 		if err != nil {
@@ -264,6 +288,45 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		return fmt.Errorf("shutdown: requests still running after %s were cancelled: %w", o.shutdownGrace, err)
 	}
 	return nil
+}
+
+// autoGC collects the garbage of the repositories repos returns, every
+// interval, until the returned stop is called.
+func autoGC(ctx context.Context, logger *slog.Logger, every, grace time.Duration, repos server.Repos, names func() []string) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			for _, name := range names() {
+				sr, done, err := repos.Get(ctx, name)
+				if err != nil {
+					logger.Warn("gc: open", "repo", name, "err", err)
+					continue
+				}
+				r := sr.Repo
+				rep, err := r.GC(ctx, repo.GCOptions{Grace: grace})
+				done()
+				if err != nil {
+					logger.Warn("gc failed", "repo", r.Dir(), "err", err)
+					continue
+				}
+				logger.Info("gc", "repo", r.Dir(), "deleted", rep.Deleted, "deleted_bytes", rep.DeletedBytes,
+					"objects", rep.ObjectsAfter, "disk", rep.DiskAfter)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // loopback is the address commands on this machine use to reach a server

@@ -100,6 +100,7 @@ var commands = []command{
 	{"login", "sync", newLoginCommand},
 	{"fsck", "repo", newFsckCommand},
 	{"stats", "repo", newStatsCommand},
+	{"gc", "repo", newGCCommand},
 	{"version", "repo", newVersionCommand},
 }
 

@@ -13,6 +13,8 @@
 //	"r" + name   -> the 32-byte ID the ref points at
 //	"s"          -> the change feed's latest sequence number
 //	"c" + seq    -> one branch move of the change feed (feed.go)
+//	"e" + time   -> a time mark (Unix seconds), empty
+//	"h" + ID     -> a value a ref left (retired), empty
 //
 // Open writes the format record into a new database and refuses any
 // database whose record it does not know, or that has none, with
@@ -42,6 +44,42 @@
 // Badger refuses a read-only open of a database whose writer died: its
 // logs need replaying. Open then falls back to a read-write open, which
 // replays them, and the Store still refuses writes (ErrReadOnly).
+//
+// # Garbage collection: write times and the grace period
+//
+// An object's write time is the Badger version of its newest copy: every
+// Put writes the object again (it never skips one already stored), so a
+// re-put freshens it, as git's freshening of a loose object does. Versions
+// are commit timestamps, not clock times; time marks translate: UpdateRefs
+// adds an empty key "e"+now at most once an hour (markEvery), and every gc
+// one when it starts, so a mark says "everything at or below my version
+// was written by then". When UpdateRefs moves or deletes a ref, the value
+// it leaves is recorded under "h"+ID in the same transaction: the version
+// of that record is when the value stopped being a ref.
+//
+// A collection with grace period G takes as cutoff the version of the
+// newest mark at least G old (with G = 0: every commit before it begins;
+// no mark that old: nothing is old). The rule, which repo.GC follows:
+//
+//	An object is deleted only if no ref reaches it when gc reads the
+//	refs, no ref value retired after the cutoff reaches it, no object
+//	written after the cutoff reaches it, and its own newest copy is at
+//	or below the cutoff.
+//
+// So a writer (commit, import, push, fetch, document write) that takes
+// less than G loses nothing: what it wrote is newer than the cutoff, and
+// what it read was reachable from a ref then, so it is still reachable,
+// or was retired within G. gc --prune=now (G = 0) protects only writers
+// that start after it: like git's, it is for a repository nobody writes.
+// Marks are at least an hour apart and a clock set back writes none, so
+// every error keeps more, never less. The delete itself re-reads each key
+// in a transaction and skips one written again since the cutoff; a Put
+// that commits between that read and the delete makes the transaction
+// conflict, and it is read again (Collection.Sweep).
+//
+// Deleted objects free their space when compaction meets the deletions:
+// Reclaim flattens the tables to one level and collects the value log
+// (which only objects over 1 MiB use) until a pass frees nothing.
 //
 // # Settings for a CLI
 //

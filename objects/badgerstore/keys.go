@@ -18,11 +18,19 @@ import (
 //	"q" + ...    -> objects in quarantine (quarantine.go)
 //	"s"          -> the change feed's latest sequence number (8 bytes)
 //	"c" + seq    -> one branch move of the change feed (feed.go)
+//	"e" + time   -> a time mark (big-endian Unix seconds), empty (collect.go)
+//	"h" + ID     -> a value a ref left, empty (collect.go)
+//	"d"          -> bytes deleted since the tables were last rewritten
+//	"z"          -> written and dropped to flush the memtables
 const (
 	formatKey        = "f"
+	pendingKey       = "d"
 	objectPrefix     = 'o'
 	refPrefix        = 'r'
 	quarantinePrefix = 'q'
+	markPrefix       = 'e'
+	retiredPrefix    = 'h'
+	flushPrefix      = 'z'
 )
 
 // formatRecord names the key layout above and the object format. Open

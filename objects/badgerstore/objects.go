@@ -158,23 +158,29 @@ func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.I
 	if len(prefix) > objects.IDSize {
 		return nil
 	}
-	keyPrefix := objectKeyPrefix(prefix)
 	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
-		defer it.Close()
-		for it.Seek(keyPrefix); it.ValidForPrefix(keyPrefix); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			item := it.Item()
+		return eachItem(ctx, txn, objectKeyPrefix(prefix), func(item *badger.Item) error {
 			id, err := idFromObjectKey(item.Key())
 			if err != nil {
 				return err
 			}
-			if err := item.Value(func(data []byte) error { return fn(id, data) }); err != nil {
-				return err
-			}
-		}
-		return nil
+			return item.Value(func(data []byte) error { return fn(id, data) })
+		})
 	})
+}
+
+// eachItem calls fn with the newest version of every key that starts with
+// prefix, in key order, looking at ctx between keys.
+func eachItem(ctx context.Context, txn *badger.Txn, prefix []byte, fn func(*badger.Item) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(it.Item()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

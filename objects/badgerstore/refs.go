@@ -121,6 +121,9 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			if err := applyRefUpdates(txn, updates); err != nil {
 				return err
 			}
+			if err := s.retire(txn, updates); err != nil { // collect.go
+				return err
+			}
 			var err error
 			if moved, err = s.feed.record(txn, updates); err != nil { // feed.go
 				return err
@@ -143,6 +146,7 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 		if moved {
 			s.feed.signal()
 		}
+		s.markWritten()
 		return nil
 	}
 	names := make([]string, len(updates))

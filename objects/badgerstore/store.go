@@ -46,6 +46,10 @@ type Store struct {
 	quarantineMemory int64         // at most
 	feed             feed          // the change feed's retention, clock and signal (feed.go)
 
+	// lastMark is the newest time mark (Unix seconds; 0: not read yet),
+	// markPending the one an UpdateRefs in flight writes (collect.go).
+	lastMark, markPending atomic.Int64
+
 	// beforeRefCommit, when set by a test, runs inside UpdateRefs after
 	// the refs were read and before the transaction commits.
 	beforeRefCommit func()

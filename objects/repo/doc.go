@@ -38,6 +38,20 @@
 // when the feed is read, not when the branch moves (changes.go says why).
 // WaitChanges waits for the next one; the server's /v1/changes and folio
 // watch are built on the two.
+
+// # Garbage collection
+//
+// GC deletes the objects nothing needs: it marks from every ref
+// (branches, tags, remote-tracking branches, working sets, and through
+// them the conflict records and every version they keep and replace),
+// from ref values retired within the grace period, and from every object
+// written within it; then it deletes the other objects written before the
+// cutoff (badgerstore's doc.go states the rule and why a writer shorter
+// than the grace period loses nothing). The mark set is an exact open
+// hash table of IDs (about 43 bytes an object). Documents are marked
+// without being read; only larger ones (maybe chunked), conflict records,
+// maps and commits are read. A gc killed at any moment has only deleted
+// unreachable objects: fsck stays clean.
 //
 // # Writes and crashes
 //

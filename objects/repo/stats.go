@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"path/filepath"
 
@@ -15,6 +16,10 @@ type Stats struct {
 	ByType    map[string]TypeStats `json:"by_type"`
 	DiskBytes int64                `json:"disk_bytes"` // the whole .folio folder
 	Refs      int                  `json:"refs"`
+	// Unreachable objects and their bytes: what gc --prune=now would
+	// delete (gc with its grace period keeps the recent ones).
+	Unreachable      int   `json:"unreachable"`
+	ReclaimableBytes int64 `json:"reclaimable_bytes"`
 }
 
 // TypeStats counts the objects of one type.
@@ -47,6 +52,11 @@ func (r *Repo) Stats(ctx context.Context) (*Stats, error) {
 		return nil, err
 	}
 	s.Refs = len(refs)
+	if gc, err := r.GC(ctx, GCOptions{DryRun: true}); err == nil {
+		s.Unreachable, s.ReclaimableBytes = gc.Deleted, gc.DeletedBytes
+	} else if !errors.Is(err, ErrGCUnsupported) && !errors.Is(err, ErrGCDamaged) { // fsck's to report
+		return nil, err
+	}
 	s.DiskBytes, err = DiskUsage(r.dir)
 	return s, err
 }
