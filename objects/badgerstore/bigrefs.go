@@ -106,18 +106,7 @@ func decodeChunk(data []byte) ([]objects.RefUpdate, error) {
 func (s *Store) updateManyRefs(ctx context.Context, updates []objects.RefUpdate) error {
 	s.refsMu.Lock()
 	defer s.refsMu.Unlock()
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, u := range updates {
-			cur, err := readRef(txn, u.Name)
-			if err != nil {
-				return err
-			}
-			if cur != u.Old {
-				return objects.RefChangedError(u, cur)
-			}
-		}
-		return nil
-	})
+	err := s.db.View(func(txn *badger.Txn) error { return checkRefs(txn, updates) })
 	if err != nil {
 		return err
 	}

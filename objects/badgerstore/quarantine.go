@@ -122,6 +122,9 @@ func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
 	if err := q.s.checkWritable(); err != nil {
 		return err
 	}
+	if err := q.s.checkSpace(0); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(objs) > 0 && !q.spilled {
@@ -189,8 +192,12 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	if err != nil {
 		return fmt.Errorf("badgerstore: promote: %w", err)
 	}
+	s := q.s
+	s.refsMu.RLock() // an update of many refs (bigrefs.go) holds off this one
+	defer s.refsMu.RUnlock()
+	moved := false
 	for range maxConflictRetries {
-		err = applyRefUpdates(txn, updates)
+		moved, err = s.writeRefs(txn, updates)
 		if err == nil {
 			err = txn.Commit()
 		}
@@ -215,6 +222,7 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	case err != nil:
 		return fmt.Errorf("badgerstore: promote: %w", err)
 	}
+	s.refsMoved(moved)
 	return nil
 }
 

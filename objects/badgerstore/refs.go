@@ -118,14 +118,8 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	for range maxConflictRetries {
 		moved := false
 		err := s.db.Update(func(txn *badger.Txn) error {
-			if err := applyRefUpdates(txn, updates); err != nil {
-				return err
-			}
-			if err := s.retire(txn, updates); err != nil { // collect.go
-				return err
-			}
 			var err error
-			if moved, err = s.feed.record(txn, updates); err != nil { // feed.go
+			if moved, err = s.writeRefs(txn, updates); err != nil {
 				return err
 			}
 			if hook := s.beforeRefCommit; hook != nil {
@@ -143,10 +137,7 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			}
 			return fmt.Errorf("badgerstore: update refs: %w", err)
 		}
-		if moved {
-			s.feed.signal()
-		}
-		s.markWritten()
+		s.refsMoved(moved)
 		return nil
 	}
 	names := make([]string, len(updates))
@@ -177,4 +168,29 @@ func writeRefs(txn *badger.Txn, updates []objects.RefUpdate) error {
 		}
 	}
 	return nil
+}
+
+// writeRefs applies ref updates in txn with what every ref move records
+// in the same transaction: the values the refs leave (kept for gc's grace
+// period, collect.go) and the change feed's entries (feed.go). It reports
+// whether a branch moved. Every path that moves refs (UpdateRefs, a
+// quarantine's Promote) goes through it, and calls refsMoved once txn
+// committed.
+func (s *Store) writeRefs(txn *badger.Txn, updates []objects.RefUpdate) (moved bool, err error) {
+	if err := applyRefUpdates(txn, updates); err != nil {
+		return false, err
+	}
+	if err := s.retire(txn, updates); err != nil {
+		return false, err
+	}
+	return s.feed.record(txn, updates)
+}
+
+// refsMoved tells the change feed's waiters and gc's time marks that refs
+// moved, once the transaction of writeRefs committed.
+func (s *Store) refsMoved(branchMoved bool) {
+	if branchMoved {
+		s.feed.signal()
+	}
+	s.markWritten()
 }

@@ -116,3 +116,31 @@ func testFeedConcurrent(t *testing.T, s objects.Store) {
 		last[m.Ref] = m.New
 	}
 }
+
+// A branch moved by a quarantine's Promote (a push or fetch) is in the
+// change feed like one moved by UpdateRefs, and wakes its waiters.
+func testFeedOfPromote(t *testing.T, s objects.Store) {
+	f := changeFeed(t, s)
+	a := blob("pushed")
+	qr, err := s.Quarantine(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := qr.Put(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	signal := f.Moved()
+	keepAll := func(objects.ID) bool { return true }
+	if err := qr.Promote(t.Context(), keepAll, objects.RefUpdate{Name: mainRef, New: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-signal:
+	default:
+		t.Fatal("Moved did not close at a promoted branch move")
+	}
+	got, latest := moves(t, f, 0, 10)
+	if latest != 1 || len(got) != 1 || got[0].Ref != mainRef || got[0].New != a.ID {
+		t.Fatalf("feed after a promote: %+v (latest %d), want main -> %s", got, latest, a.ID.Short())
+	}
+}

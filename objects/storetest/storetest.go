@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) objects.Store) {
 		{"QuarantineDiscard", testQuarantineDiscard},
 		{"QuarantineLarge", testQuarantineLarge},
 		{"Feed", testFeed},
+		{"FeedOfPromote", testFeedOfPromote},
 		{"FeedConcurrent", testFeedConcurrent},
 	}
 	for _, tc := range tests {
