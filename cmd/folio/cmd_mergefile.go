@@ -84,9 +84,6 @@ merge driver for JSON:
 			opts.Markers.Labels = [3]string{args[0], args[1], args[2]}
 			copy(opts.Markers.Labels[:], labels)
 			res := merge.File(contents[1], contents[0], contents[2], opts)
-			if res.Conflicts > 0 && !quiet {
-				a.warnf("warning: %d conflicts in %s", res.Conflicts, args[0])
-			}
 			return a.writeMergeFile(args[0], res.Content, stdout, res.Conflicts)
 		},
 	}
@@ -94,7 +91,7 @@ merge driver for JSON:
 	f.BoolVarP(&stdout, "stdout", "p", false, "write the result to standard output instead of CURRENT")
 	f.BoolVar(&diff3, "diff3", false, "show the base version in conflicts")
 	f.BoolVar(&zdiff3, "zdiff3", false, "like --diff3, with lines both sides share moved out of conflicts")
-	f.BoolVarP(&quiet, "quiet", "q", false, "do not warn about conflicts")
+	f.BoolVarP(&quiet, "quiet", "q", false, "accepted for git compatibility: merge-file never warns, its exit status counts the conflicts")
 	f.BoolVar(&ours, "ours", false, "resolve conflicts with our side")
 	f.BoolVar(&theirs, "theirs", false, "resolve conflicts with their side")
 	f.StringArrayVarP(&labels, "label", "L", nil, "labels for CURRENT, BASE and OTHER in conflict markers")
