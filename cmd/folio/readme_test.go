@@ -15,7 +15,7 @@ import (
 // readmeSections are the README sections whose shell blocks must run as
 // written, in order, in a new empty folder: the tour, servers and the
 // document API.
-const readmeFrom, readmeTo = "## A short tour", "### folio as a git merge driver"
+const readmeFrom, readmeTo = "## A short tour", "### Change feed"
 
 // TestREADME pastes the README's tour and server blocks into one bash
 // process with the folio under test on PATH, so the README cannot drift
@@ -42,7 +42,9 @@ func TestREADME(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\n"+script)
+	// The servers the blocks start in the background end with the script,
+	// as the README's "kill %1 %2" ends them.
+	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\n"+script+"kill $(jobs -p)\n")
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), runAsFolio+"=1", "HOME="+home,
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
