@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -196,7 +197,12 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	s.refsMu.RLock() // an update of many refs (bigrefs.go) holds off this one
 	defer s.refsMu.RUnlock()
 	moved := false
-	for range maxConflictRetries {
+	for try := range maxConflictRetries {
+		if try > 0 {
+			// Every ref move writes the change feed's sequence number, so
+			// concurrent moves conflict; back off so they take turns.
+			time.Sleep(time.Duration(try) * 100 * time.Microsecond)
+		}
 		moved, err = s.writeRefs(txn, updates)
 		if err == nil {
 			err = txn.Commit()
