@@ -102,7 +102,9 @@ func (a *app) merge(ctx context.Context, r *repo.Repo, rev, message string, noCo
 	return a.mergeDone(report, fmt.Sprintf("Merged %s into %s: %s", rev, short, id.Short()), res.Conflicted)
 }
 
-func (a *app) mergeDone(report map[string]any, summary string, conflicts []merge.Conflicted) error {
+// mergeDone prints what a merge, cherry-pick or revert did (report as
+// JSON, or summary and its conflicts) and exits 3 if it recorded any.
+func (a *app) mergeDone(report any, summary string, conflicts []merge.Conflicted) error {
 	if a.jsonOut {
 		if err := a.printJSON(report); err != nil {
 			return err
@@ -347,20 +349,7 @@ side's version stands (see 'folio conflicts'; exit status 3).`
 				if revert {
 					verb = "Reverted"
 				}
-				if a.jsonOut {
-					if err := a.printJSON(res); err != nil {
-						return err
-					}
-				} else {
-					a.printf("[%s %s] %s %s\n", res.Branch, res.Commit.Short(), verb, picked.Short())
-					for _, c := range res.Conflicted {
-						a.printf("CONFLICT %s at %s: the %s version stands\n", c.Key, describePaths(c.Paths), c.Winner)
-					}
-				}
-				if len(res.Conflicted) > 0 {
-					return &conflictsRecorded{len(res.Conflicted)}
-				}
-				return nil
+				return a.mergeDone(res, fmt.Sprintf("[%s %s] %s %s", res.Branch, res.Commit.Short(), verb, picked.Short()), res.Conflicted)
 			})
 		},
 	}

@@ -205,8 +205,8 @@ func TestTimeMarksAreRateLimited(t *testing.T) {
 func countPrefix(t *testing.T, s *Store, p byte) int {
 	t.Helper()
 	n := 0
-	err := s.db.View(func(txn *badgerTxn) error {
-		it := txn.NewIterator(iteratorOptions(p))
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++
@@ -282,12 +282,6 @@ func dirSize(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-type badgerTxn = badger.Txn
-
-func iteratorOptions(p byte) badger.IteratorOptions {
-	return badger.IteratorOptions{Prefix: []byte{p}}
 }
 
 // Reclaim rewrites the tables only once the bytes deleted since the last

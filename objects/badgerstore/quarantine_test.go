@@ -4,28 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/folio-db/folio/objects"
 )
-
-// quarantineKeys counts the keys under the quarantine prefix.
-func quarantineKeys(t *testing.T, s *Store) int {
-	t.Helper()
-	n := 0
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{quarantinePrefix}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // A process that dies with a quarantine open leaves its keys; the next
 // read-write open drops them, and none of it ever shows.
@@ -42,7 +22,7 @@ func TestQuarantineLeftoversDroppedOnOpen(t *testing.T) {
 	if err := q.Put(t.Context(), obj); err != nil {
 		t.Fatal(err)
 	}
-	if n := quarantineKeys(t, s); n != 2 {
+	if n := countPrefix(t, s, quarantinePrefix); n != 2 {
 		t.Fatalf("%d quarantine keys, want 2 (object and order)", n)
 	}
 	s.Close() // no Discard: as if the process died
@@ -54,7 +34,7 @@ func TestQuarantineLeftoversDroppedOnOpen(t *testing.T) {
 	ro.Close()
 	s = openTemp(t, dir, Options{})
 	defer s.Close()
-	if n := quarantineKeys(t, s); n != 0 {
+	if n := countPrefix(t, s, quarantinePrefix); n != 0 {
 		t.Errorf("%d quarantine keys after a read-write open, want 0", n)
 	}
 	if _, err := s.Quarantine(t.Context()); err != nil {
@@ -78,7 +58,7 @@ func TestQuarantineLeavesNoKeys(t *testing.T) {
 		if err := q.Put(t.Context(), a, b); err != nil {
 			t.Fatal(err)
 		}
-		if n := quarantineKeys(t, s); n != 2 {
+		if n := countPrefix(t, s, quarantinePrefix); n != 2 {
 			t.Fatalf("%d quarantine keys, want 2 (b and its place)", n)
 		}
 		if promote {
@@ -89,7 +69,7 @@ func TestQuarantineLeavesNoKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := quarantineKeys(t, s); n != 0 {
+		if n := countPrefix(t, s, quarantinePrefix); n != 0 {
 			t.Errorf("promote=%v: %d quarantine keys left", promote, n)
 		}
 		if n := s.quarantineBytes.Load(); n != 0 {
