@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -198,11 +197,7 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	defer s.refsMu.RUnlock()
 	moved := false
 	for try := range maxConflictRetries {
-		if try > 0 {
-			// Every ref move writes the change feed's sequence number, so
-			// concurrent moves conflict; back off so they take turns.
-			time.Sleep(time.Duration(try) * 100 * time.Microsecond)
-		}
+		backOff(try)
 		moved, err = s.writeRefs(txn, updates)
 		if err == nil {
 			err = txn.Commit()

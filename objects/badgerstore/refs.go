@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -115,7 +116,8 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 	}
 	s.refsMu.RLock()
 	defer s.refsMu.RUnlock()
-	for range maxConflictRetries {
+	for try := range maxConflictRetries {
+		backOff(try)
 		moved := false
 		err := s.db.Update(func(txn *badger.Txn) error {
 			var err error
@@ -193,4 +195,14 @@ func (s *Store) refsMoved(branchMoved bool) {
 		s.feed.signal()
 	}
 	s.markWritten()
+}
+
+// backOff waits before retry try (none before the first) of a ref-moving
+// transaction that conflicted. Every such transaction writes the change
+// feed's sequence number, so concurrent moves of different refs conflict
+// too; retrying at once lets the same ones lose again and again.
+func backOff(try int) {
+	if try > 0 {
+		time.Sleep(time.Duration(try) * 100 * time.Microsecond)
+	}
 }
