@@ -14,6 +14,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/client"
 )
 
 // app holds what every command shares: the streams and the global flags.
@@ -59,16 +60,44 @@ func (a *app) openRepoWith(ctx context.Context, opts repo.Options) (*repo.Repo, 
 			return nil, fmt.Errorf("FOLIO_LOCK_WAIT=%q: %w", v, err)
 		}
 	}
-	opts.LockWait = wait
-	r, err := repo.Open(ctx, dir, opts)
-	if errors.Is(err, badgerstore.ErrLocked) {
-		if info, serr := a.served(); serr == nil {
-			return nil, fmt.Errorf("%w: %w by 'folio serve' (pid %d) at %s; stop it, or work through it: "+
-				"'folio sync' runs there, and applications read and write with its document API (%sv1/docs/KEY)",
-				err, errServed, info.PID, info.URL, info.URL)
+	// A repository that folio serve holds is opened on the server's store
+	// API; one that another command holds is waited for.
+	if opts.Store == nil {
+		r, err := repo.Open(ctx, dir, repo.Options{ReadOnly: opts.ReadOnly, Logger: opts.Logger, CacheBytes: opts.CacheBytes, Clock: opts.Clock})
+		if !errors.Is(err, badgerstore.ErrLocked) {
+			return r, err
+		}
+		if r, err := a.openServed(ctx, dir, opts); err == nil || !errors.Is(err, errNotServed) {
+			return r, err
 		}
 	}
-	return r, err
+	opts.LockWait = wait
+	return repo.Open(ctx, dir, opts)
+}
+
+// errNotServed: no live folio serve holds the repository.
+var errNotServed = errors.New("not served")
+
+// openServed opens the repository on the store of the folio serve process
+// that serve.json names, if it answers.
+func (a *app) openServed(ctx context.Context, dir string, opts repo.Options) (*repo.Repo, error) {
+	info, err := a.served()
+	if err != nil {
+		return nil, errNotServed
+	}
+	c, err := info.client(a.timeout)
+	if err != nil {
+		return nil, err
+	}
+	store := client.NewStore(c)
+	if _, err := store.Ref(ctx, objects.BranchPrefix+repo.DefaultBranch); err != nil && !errors.Is(err, objects.ErrNotFound) {
+		if client.IsAuthError(err) {
+			return nil, fmt.Errorf("the folio serve process at %s refused this command: %w", info.URL, err)
+		}
+		return nil, errNotServed // a serve.json left by a server that died
+	}
+	opts.Store = store
+	return repo.Open(ctx, dir, opts)
 }
 
 // openFiles finds the repository and opens its files only, which works
