@@ -74,7 +74,9 @@ func newAdmitter(view, store objects.ObjectReader, got *Received) *admitter {
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
 }
 
-func (a *admitter) keeps() func(objects.ID) bool { return func(id objects.ID) bool { return a.keep[id] } }
+func (a *admitter) keeps() func(objects.ID) bool {
+	return func(id objects.ID) bool { return a.keep[id] }
+}
 
 // target checks what a ref is about to name, of type want.
 func (a *admitter) target(ctx context.Context, id objects.ID, want objects.Type) error {

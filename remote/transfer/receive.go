@@ -96,7 +96,7 @@ func receive(ctx context.Context, store Store, r PackReader, staged bool) (*Rece
 type receiver struct {
 	ctx     context.Context
 	store   Store
-	staged  bool // working sets are allowed
+	staged  bool                        // working sets are allowed
 	known   map[objects.ID]objects.Type // stored from this pack, up to maxRemembered
 	pending map[objects.ID]objects.Type // in the batch, not stored yet
 	batch   []objects.Object
