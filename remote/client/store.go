@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 
 	"github.com/folio-db/folio/objects"
@@ -29,12 +30,9 @@ import (
 // were by the server's store. Gc, fsck and stats run in the server
 // (repo.Maintainer).
 type Store struct {
-	c *Client
-
-	mu      sync.Mutex
-	pending map[objects.ID][]byte
-	order   []objects.ID // in the order put: the apply's pack wants it
-	bytes   int
+	c       *Client
+	pending held       // put, not sent yet
+	applyMu sync.Mutex // one apply at a time, so pending objects go in order
 }
 
 var (
@@ -50,24 +48,19 @@ const pendingMax = 32 << 20
 const maxStoreReply = wire.DefaultMaxObjectSize
 
 // NewStore returns the store of the repository c talks to.
-func NewStore(c *Client) *Store {
-	return &Store{c: c, pending: map[objects.ID][]byte{}}
-}
+func NewStore(c *Client) *Store { return &Store{c: c} }
 
 // Get returns an object put here and not sent yet, or asks the server.
 func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	s.mu.Lock()
-	data, ok := s.pending[id]
-	s.mu.Unlock()
-	if ok {
-		return append([]byte(nil), data...), nil
+	if data, ok := s.pending.get(id); ok {
+		return data, nil
 	}
 	resp, err := s.c.do(ctx, http.MethodGet, wire.PathStoreObject+"/"+id.String(), "", nil)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err = io.ReadAll(io.LimitReader(resp.Body, maxStoreReply+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStoreReply+1))
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", id.Short(), err)
 	}
@@ -79,10 +72,7 @@ func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 
 // Has reports an object put here or stored by the server.
 func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
-	s.mu.Lock()
-	_, ok := s.pending[id]
-	s.mu.Unlock()
-	if ok {
+	if s.pending.has(id) {
 		return true, nil
 	}
 	var out wire.StoreHas
@@ -98,17 +88,7 @@ func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
 // Put keeps objects until the next UpdateRefs sends them (or, past
 // pendingMax, sends them at once).
 func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
-	s.mu.Lock()
-	for _, o := range objs {
-		if _, ok := s.pending[o.ID]; !ok {
-			s.pending[o.ID] = append([]byte(nil), o.Data...)
-			s.order = append(s.order, o.ID)
-			s.bytes += len(o.Data)
-		}
-	}
-	full := s.bytes >= pendingMax
-	s.mu.Unlock()
-	if full {
+	if s.pending.put(objs) >= pendingMax {
 		return s.apply(ctx, nil, nil)
 	}
 	return nil
@@ -123,22 +103,19 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 }
 
 // apply sends the pending objects, then extra, with updates: one request.
-// The pending objects are dropped once the server has them.
+// The pending objects sent are dropped once the server has them.
 func (s *Store) apply(ctx context.Context, extra []objects.Object, updates []objects.RefUpdate) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.order) == 0 && len(extra) == 0 && len(updates) == 0 {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	sent := s.pending.list(nil)
+	if len(sent) == 0 && len(extra) == 0 && len(updates) == 0 {
 		return nil
 	}
 	req := wire.StoreApply{Updates: make([]wire.RefUpdate, len(updates))}
 	for i, u := range updates {
 		req.Updates[i] = wire.RefUpdate{Name: u.Name, Old: u.Old, New: u.New}
 	}
-	objs := make([]objects.Object, 0, len(s.order)+len(extra))
-	for _, id := range s.order {
-		objs = append(objs, objects.Object{ID: id, Data: s.pending[id]})
-	}
-	objs = append(objs, extra...)
+	objs := append(sent[:len(sent):len(sent)], extra...)
 	pr, pw := io.Pipe()
 	go func() {
 		err := wire.WriteFrame(pw, req)
@@ -165,8 +142,7 @@ func (s *Store) apply(ctx context.Context, extra []objects.Object, updates []obj
 	if err := decodeJSON(resp, &out); err != nil {
 		return err
 	}
-	clear(s.pending)
-	s.order, s.bytes = s.order[:0], 0
+	s.pending.drop(sent)
 	return nil
 }
 
@@ -212,15 +188,12 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 // Quarantine keeps what arrives from another leader here until Promote
 // sends it with its ref updates, in one apply the server checks again.
 func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
-	return &storeQuarantine{s: s, objs: map[objects.ID][]byte{}}, nil
+	return &storeQuarantine{s: s}, nil
 }
 
 // Close drops the objects no UpdateRefs came for.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.pending)
-	s.order = nil
+	s.pending.drop(nil)
 	return nil
 }
 
@@ -281,41 +254,26 @@ func (s *Store) Stats(ctx context.Context) (*repo.Stats, error) {
 // storeQuarantine is a Store's quarantine: objects held here, sent with
 // the updates they came for.
 type storeQuarantine struct {
-	s     *Store
-	mu    sync.Mutex
-	objs  map[objects.ID][]byte
-	order []objects.ID
+	s    *Store
+	objs held
 }
 
 func (q *storeQuarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	q.mu.Lock()
-	data, ok := q.objs[id]
-	q.mu.Unlock()
-	if ok {
-		return append([]byte(nil), data...), nil
+	if data, ok := q.objs.get(id); ok {
+		return data, nil
 	}
 	return q.s.Get(ctx, id)
 }
 
 func (q *storeQuarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
-	q.mu.Lock()
-	_, ok := q.objs[id]
-	q.mu.Unlock()
-	if ok {
+	if q.objs.has(id) {
 		return true, nil
 	}
 	return q.s.Has(ctx, id)
 }
 
 func (q *storeQuarantine) Put(ctx context.Context, objs ...objects.Object) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, o := range objs {
-		if _, ok := q.objs[o.ID]; !ok {
-			q.objs[o.ID] = append([]byte(nil), o.Data...)
-			q.order = append(q.order, o.ID)
-		}
-	}
+	q.objs.put(objs)
 	return nil
 }
 
@@ -323,22 +281,83 @@ func (q *storeQuarantine) Promote(ctx context.Context, keep func(objects.ID) boo
 	if err := objects.CheckRefUpdates(updates); err != nil {
 		return err
 	}
-	q.mu.Lock()
-	var kept []objects.Object
-	for _, id := range q.order {
-		if keep(id) {
-			kept = append(kept, objects.Object{ID: id, Data: q.objs[id]})
-		}
-	}
-	q.mu.Unlock()
 	defer q.Discard()
-	return q.s.apply(ctx, kept, updates)
+	return q.s.apply(ctx, q.objs.list(keep), updates)
 }
 
 func (q *storeQuarantine) Discard() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	clear(q.objs)
-	q.order = nil
+	q.objs.drop(nil)
 	return nil
+}
+
+// held are objects kept in the client, in the order they came (the
+// order an apply's pack sends them in).
+type held struct {
+	mu    sync.Mutex
+	objs  map[objects.ID][]byte
+	order []objects.ID
+	bytes int
+}
+
+// get returns a copy of a held object's bytes.
+func (h *held) get(id objects.ID) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	data, ok := h.objs[id]
+	return append([]byte(nil), data...), ok
+}
+
+func (h *held) has(id objects.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.objs[id]
+	return ok
+}
+
+// put keeps copies of objs and returns the bytes held.
+func (h *held) put(objs []objects.Object) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.objs == nil {
+		h.objs = map[objects.ID][]byte{}
+	}
+	for _, o := range objs {
+		if _, ok := h.objs[o.ID]; !ok {
+			h.objs[o.ID] = append([]byte(nil), o.Data...)
+			h.order = append(h.order, o.ID)
+			h.bytes += len(o.Data)
+		}
+	}
+	return h.bytes
+}
+
+// list returns the held objects keep accepts (nil: all), in order.
+func (h *held) list(keep func(objects.ID) bool) []objects.Object {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []objects.Object
+	for _, id := range h.order {
+		if keep == nil || keep(id) {
+			out = append(out, objects.Object{ID: id, Data: h.objs[id]})
+		}
+	}
+	return out
+}
+
+// drop forgets the objects sent (nil: all).
+func (h *held) drop(sent []objects.Object) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if sent == nil {
+		h.objs, h.order, h.bytes = nil, nil, 0
+		return
+	}
+	for _, o := range sent {
+		delete(h.objs, o.ID)
+	}
+	h.order = slices.DeleteFunc(h.order, func(id objects.ID) bool { _, ok := h.objs[id]; return !ok })
+	h.bytes = 0
+	for _, id := range h.order {
+		h.bytes += len(h.objs[id])
+	}
 }

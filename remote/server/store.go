@@ -48,22 +48,23 @@ func (s *Server) storeRoutes() []route {
 	}
 }
 
-func (s *Server) storeRef(q *request) error {
-	id, err := q.repo.Store().Ref(q.Context(), q.URL.Query().Get("name"))
+// answer sends v as JSON, unless err says why there is none.
+func answer(q *request, v any, err error) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(q.w, http.StatusOK, wire.StoreRef{ID: id})
+	writeJSON(q.w, http.StatusOK, v)
 	return nil
+}
+
+func (s *Server) storeRef(q *request) error {
+	id, err := q.repo.Store().Ref(q.Context(), q.URL.Query().Get("name"))
+	return answer(q, wire.StoreRef{ID: id}, err)
 }
 
 func (s *Server) storeRefs(q *request) error {
 	refs, err := q.repo.Store().Refs(q.Context(), q.URL.Query().Get("prefix"))
-	if err != nil {
-		return err
-	}
-	writeJSON(q.w, http.StatusOK, append([]objects.Ref{}, refs...))
-	return nil
+	return answer(q, append([]objects.Ref{}, refs...), err)
 }
 
 // storeObject sends one object's bytes, which the store checked against
@@ -87,8 +88,8 @@ func (s *Server) storeHas(q *request) error {
 	if err := readJSON(q, &req); err != nil {
 		return err
 	}
-	if len(req.IDs) > wire.MaxObjectsRequest {
-		return badRequest(fmt.Sprintf("%d IDs in one request; at most %d", len(req.IDs), wire.MaxObjectsRequest))
+	if err := checkIDCount(req.IDs); err != nil {
+		return err
 	}
 	out := wire.StoreHas{Has: make([]bool, len(req.IDs))}
 	for i, id := range req.IDs {
@@ -97,8 +98,7 @@ func (s *Server) storeHas(q *request) error {
 			return err
 		}
 	}
-	writeJSON(q.w, http.StatusOK, out)
-	return nil
+	return answer(q, out, nil)
 }
 
 // storeObjects streams every object whose ID starts with the prefix, as
@@ -124,11 +124,8 @@ func (s *Server) storeApply(q *request) error {
 	if err := wire.ReadFrame(body, &req); err != nil {
 		return err
 	}
-	updates := make([]objects.RefUpdate, len(req.Updates))
-	for i, u := range req.Updates {
-		updates[i] = objects.RefUpdate{Name: u.Name, Old: u.Old, New: u.New}
-	}
-	if err := objects.CheckRefUpdates(updates); err != nil {
+	updates, err := refUpdates(req.Updates, func(string) error { return nil })
+	if err != nil {
 		return err
 	}
 	qr, err := q.repo.Store().Quarantine(ctx)
@@ -155,8 +152,7 @@ func (s *Server) storeApply(q *request) error {
 	if err := qr.Promote(ctx, func(objects.ID) bool { return true }, updates...); err != nil {
 		return err
 	}
-	writeJSON(q.w, http.StatusOK, wire.StoreApplied{Objects: got.Objects})
-	return nil
+	return answer(q, wire.StoreApplied{Objects: got.Objects}, nil)
 }
 
 // storeGC runs this repository's gc, streaming the objects it finds when
@@ -202,18 +198,10 @@ func (s *Server) storeGC(q *request) error {
 
 func (s *Server) storeFsck(q *request) error {
 	rep, err := q.repo.Fsck(q.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(q.w, http.StatusOK, rep)
-	return nil
+	return answer(q, rep, err)
 }
 
 func (s *Server) storeStats(q *request) error {
 	st, err := q.repo.Stats(q.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(q.w, http.StatusOK, st)
-	return nil
+	return answer(q, st, err)
 }
