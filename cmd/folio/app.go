@@ -47,9 +47,21 @@ func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
 	return a.openRepoWith(ctx, repo.Options{ReadOnly: !writable})
 }
 
-// openRepoWith opens the repository with options; the lock wait comes from
-// the environment.
+// openRepoWith opens the repository with options. A repository that
+// folio serve holds is opened on the server's store API, so the command
+// works through the server; one that another command holds is waited for
+// (FOLIO_LOCK_WAIT, default defaultLockWait).
 func (a *app) openRepoWith(ctx context.Context, opts repo.Options) (*repo.Repo, error) {
+	return a.open(ctx, opts, true)
+}
+
+// openOwn opens the repository's store itself (folio serve), never
+// through a server.
+func (a *app) openOwn(ctx context.Context, opts repo.Options) (*repo.Repo, error) {
+	return a.open(ctx, opts, false)
+}
+
+func (a *app) open(ctx context.Context, opts repo.Options, throughServer bool) (*repo.Repo, error) {
 	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
@@ -60,16 +72,16 @@ func (a *app) openRepoWith(ctx context.Context, opts repo.Options) (*repo.Repo, 
 			return nil, fmt.Errorf("FOLIO_LOCK_WAIT=%q: %w", v, err)
 		}
 	}
-	// A repository that folio serve holds is opened on the server's store
-	// API; one that another command holds is waited for.
-	if opts.Store == nil {
-		r, err := repo.Open(ctx, dir, repo.Options{ReadOnly: opts.ReadOnly, Logger: opts.Logger, CacheBytes: opts.CacheBytes, Clock: opts.Clock})
-		if !errors.Is(err, badgerstore.ErrLocked) {
+	r, err := repo.Open(ctx, dir, opts) // no wait: a server would not let go
+	if !errors.Is(err, badgerstore.ErrLocked) {
+		return r, err
+	}
+	if throughServer {
+		if r, err := a.openServed(ctx, dir, opts); !errors.Is(err, errNotServed) {
 			return r, err
 		}
-		if r, err := a.openServed(ctx, dir, opts); err == nil || !errors.Is(err, errNotServed) {
-			return r, err
-		}
+	} else if info, serr := a.served(); serr == nil {
+		return nil, fmt.Errorf("%w: 'folio serve' (pid %d) serves it at %s already", err, info.PID, info.URL)
 	}
 	opts.LockWait = wait
 	return repo.Open(ctx, dir, opts)

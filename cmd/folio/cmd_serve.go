@@ -216,7 +216,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return r, err
 		}, server.RootOptions{MaxOpen: o.maxOpen, IdleClose: o.idleClose, Logger: logger})
 	} else {
-		r, err := a.openRepoWith(ctx, repo.Options{CacheBytes: o.cacheBytes})
+		r, err := a.openOwn(ctx, repo.Options{CacheBytes: o.cacheBytes})
 		if err == nil {
 			err = announce(r.Dir(), "")
 		}

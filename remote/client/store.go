@@ -200,6 +200,9 @@ func (s *Store) Close() error {
 // GC runs the server's gc on its repository; it never has the store to
 // itself, so Exclusive is ignored.
 func (s *Store) GC(ctx context.Context, opts repo.GCOptions) (*repo.GCReport, error) {
+	if err := s.apply(ctx, nil, nil); err != nil {
+		return nil, err
+	}
 	body, err := newJSONBody(wire.StoreGC{Grace: opts.Grace, DryRun: opts.DryRun, Found: opts.Found != nil})
 	if err != nil {
 		return nil, err
@@ -230,9 +233,13 @@ func (s *Store) GC(ctx context.Context, opts repo.GCOptions) (*repo.GCReport, er
 	}
 }
 
-// Fsck runs the server's fsck on its repository.
+// Fsck runs the server's fsck on its repository, after sending the
+// objects put here.
 func (s *Store) Fsck(ctx context.Context) (*repo.FsckReport, error) {
 	var rep repo.FsckReport
+	if err := s.apply(ctx, nil, nil); err != nil {
+		return nil, err
+	}
 	err := s.c.postJSON(ctx, syncReply, wire.PathStoreFsck, struct{}{}, &rep)
 	return &rep, err
 }
