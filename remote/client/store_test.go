@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,4 +177,87 @@ func TestStoreApplyBadRefName(t *testing.T) {
 	if !sameRefs(before, refsOf(t, served)) {
 		t.Fatalf("refs moved: %v", refsOf(t, served))
 	}
+}
+
+// CLI commits through the store API and document API writes race on one
+// branch: compare-and-swap makes a CLI commit that lost the race fail
+// with ErrRefChanged (it tries again), and no acknowledged write of
+// either kind is lost.
+func TestStoreNoLostWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	served, url, _, token := servedStore(t)
+	commitOn(t, served, mainRef, map[string]string{"seed": "0"})
+	r, err := repo.Open(ctx, served.Dir(), repo.Options{Store: storeOf(t, url, token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const n = 15
+	var keys []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			key := fmt.Sprintf("api/%d", i)
+			req, _ := http.NewRequest(http.MethodPut, url+"/"+wire.PathDocs+"/"+key+"?branch=main", strings.NewReader("api"))
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				mu.Lock()
+				keys = append(keys, key)
+				mu.Unlock()
+			}
+		}
+	}()
+	lost := 0
+	go func() {
+		defer wg.Done()
+		for i := range n {
+			key := fmt.Sprintf("cli/%d", i)
+			for {
+				e, err := r.WriteDocumentBytes(ctx, []byte("cli"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, err = r.CommitEdits(ctx, mainRef, []repo.Edit{{Key: key, Entry: e}}, repo.CommitOptions{Message: key,
+					Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil)
+				if errors.Is(err, objects.ErrRefChanged) {
+					lost++
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				break
+			}
+			mu.Lock()
+			keys = append(keys, key)
+			mu.Unlock()
+		}
+	}()
+	wg.Wait()
+	if len(keys) != 2*n {
+		t.Fatalf("%d writes acknowledged, want %d", len(keys), 2*n)
+	}
+	c, err := served.ReadCommit(ctx, refOf(t, served, mainRef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if _, err := served.Lookup(ctx, c.Index, key); err != nil {
+			t.Errorf("acknowledged write of %s lost: %v", key, err)
+		}
+	}
+	fsck(t, served)
+	t.Logf("%d CLI commits lost a race and were tried again", lost)
 }
