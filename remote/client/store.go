@@ -212,15 +212,23 @@ func (s *Store) GC(ctx context.Context, opts repo.GCOptions) (*repo.GCReport, er
 		return nil, err
 	}
 	defer resp.Body.Close()
-	dec := json.NewDecoder(bufio.NewReader(resp.Body))
-	for {
+	return readGCReply(resp.Body, opts.Found)
+}
+
+// maxGCLine bounds one line of a gc's reply.
+const maxGCLine = 1 << 20
+
+// readGCReply reads a gc's reply (JSON lines of wire.StoreGCLine), telling
+// found of each object found, and returns its report or its error.
+func readGCReply(r io.Reader, found func(objects.ID, int64)) (*repo.GCReport, error) {
+	lines := bufio.NewScanner(r)
+	lines.Buffer(make([]byte, 0, 64<<10), maxGCLine)
+	for lines.Scan() {
 		var line wire.StoreGCLine
-		if err := dec.Decode(&line); err != nil {
-			return nil, fmt.Errorf("the server's gc reply: %w", err)
+		if err := json.Unmarshal(lines.Bytes(), &line); err != nil {
+			return nil, fmt.Errorf("the server's gc reply: %w: %v", objects.ErrCorrupt, err)
 		}
 		switch {
-		case line.Found != nil && opts.Found != nil:
-			opts.Found(line.Found.ID, line.Found.Size)
 		case line.Error != nil:
 			return nil, wire.CodeError(line.Error.Code, line.Error.Message)
 		case line.Report != nil:
@@ -229,8 +237,14 @@ func (s *Store) GC(ctx context.Context, opts repo.GCOptions) (*repo.GCReport, er
 				return nil, fmt.Errorf("the server's gc reply: %w: %v", objects.ErrCorrupt, err)
 			}
 			return &rep, nil
+		case line.Found != nil && found != nil:
+			found(line.Found.ID, line.Found.Size)
 		}
 	}
+	if err := lines.Err(); err != nil {
+		return nil, fmt.Errorf("the server's gc reply: %w", err)
+	}
+	return nil, fmt.Errorf("the server's gc reply: %w: it ended before its report", wire.ErrTruncated)
 }
 
 // Fsck runs the server's fsck on its repository, after sending the
