@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -224,6 +225,9 @@ func readGCReply(r io.Reader, found func(objects.ID, int64)) (*repo.GCReport, er
 	lines := bufio.NewScanner(r)
 	lines.Buffer(make([]byte, 0, 64<<10), maxGCLine)
 	for lines.Scan() {
+		if len(bytes.TrimSpace(lines.Bytes())) == 0 {
+			continue
+		}
 		var line wire.StoreGCLine
 		if err := json.Unmarshal(lines.Bytes(), &line); err != nil {
 			return nil, fmt.Errorf("the server's gc reply: %w: %v", objects.ErrCorrupt, err)
