@@ -34,6 +34,9 @@ type Store struct {
 	c       *Client
 	pending held       // put, not sent yet
 	applyMu sync.Mutex // one apply at a time, so pending objects go in order
+	// the bytes held before they go on their own (pending), or before a
+	// quarantine refuses more
+	pendingMax, quarantineMax int
 }
 
 var (
@@ -41,15 +44,26 @@ var (
 	_ repo.Maintainer = (*Store)(nil)
 )
 
-// pendingMax bounds the bytes of objects a Store holds before it sends
-// them on their own.
-const pendingMax = 32 << 20
+// DefaultPendingMax bounds the bytes of objects a Store holds before it
+// sends them on their own.
+const DefaultPendingMax = 32 << 20
+
+// DefaultQuarantineMax bounds what a Store's quarantine holds (in memory,
+// until Promote): a fetch into a served repository of more than that is
+// refused, and 'folio sync' (which the server runs itself) is the way.
+const DefaultQuarantineMax = 512 << 20
+
+// ErrQuarantineFull: more arrived from a remote than a Store's quarantine
+// holds.
+var ErrQuarantineFull = fmt.Errorf("client: %w: more arrived than the CLI of a served repository holds at once; run 'folio sync' (the server fetches itself) or stop the server", objects.ErrTooLarge)
 
 // maxStoreReply bounds a stored object's bytes read in one reply.
 const maxStoreReply = wire.DefaultMaxObjectSize
 
 // NewStore returns the store of the repository c talks to.
-func NewStore(c *Client) *Store { return &Store{c: c} }
+func NewStore(c *Client) *Store {
+	return &Store{c: c, pendingMax: DefaultPendingMax, quarantineMax: DefaultQuarantineMax}
+}
 
 // Get returns an object put here and not sent yet, or asks the server.
 func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
@@ -89,7 +103,7 @@ func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
 // Put keeps objects until the next UpdateRefs sends them (or, past
 // pendingMax, sends them at once).
 func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
-	if s.pending.put(objs) >= pendingMax {
+	if s.pending.put(objs) >= s.pendingMax {
 		return s.apply(ctx, nil, nil)
 	}
 	return nil
@@ -298,7 +312,9 @@ func (q *storeQuarantine) Has(ctx context.Context, id objects.ID) (bool, error) 
 }
 
 func (q *storeQuarantine) Put(ctx context.Context, objs ...objects.Object) error {
-	q.objs.put(objs)
+	if q.objs.put(objs) > q.s.quarantineMax {
+		return ErrQuarantineFull
+	}
 	return nil
 }
 

@@ -261,3 +261,61 @@ func TestStoreNoLostWrites(t *testing.T) {
 	fsck(t, served)
 	t.Logf("%d CLI commits lost a race and were tried again", lost)
 }
+
+// Past its limit a Store sends what it holds on its own (a big import
+// stays bounded in memory) and the commit still moves the branch; a
+// quarantine past its limit refuses more, and nothing of it is stored.
+func TestStoreLimits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	served, url, _, token := servedStore(t)
+	s := storeOf(t, url, token)
+	client.SetStoreLimits(s, 2<<10, 4<<10)
+	r, err := repo.Open(ctx, served.Dir(), repo.Options{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	docs := map[string]string{}
+	for i := range 40 {
+		docs[fmt.Sprintf("d/%02d.txt", i)] = strings.Repeat(fmt.Sprintf("document %d\n", i), 20)
+	}
+	before, err := served.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := r.WriteDocumentBytes(ctx, []byte(docs["d/00.txt"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, content := range docs {
+		if _, err := r.WriteDocumentBytes(ctx, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := served.Store().Has(ctx, first.ID); !ok || err != nil {
+		t.Fatalf("past its limit the store still holds what was put: %v, %v", ok, err)
+	}
+	id := commitOn(t, r, mainRef, docs)
+	if refOf(t, served, mainRef) != id {
+		t.Fatal("the commit did not move the server's main")
+	}
+	fsck(t, served)
+	after, err := served.Stats(ctx)
+	if err != nil || after.Objects < before.Objects+40 {
+		t.Fatalf("the server holds %d objects after, %d before (%v)", after.Objects, before.Objects, err)
+	}
+
+	q, err := s.Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := objects.EncodeBlob(bytes.Repeat([]byte("q"), 8<<10))
+	if err := q.Put(ctx, big); !errors.Is(err, client.ErrQuarantineFull) || !errors.Is(err, objects.ErrTooLarge) {
+		t.Fatalf("a quarantine past its limit: %v", err)
+	}
+	q.Discard()
+	if ok, _ := served.Store().Has(ctx, big.ID); ok {
+		t.Error("a refused quarantine's object is stored")
+	}
+}
