@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -17,20 +16,12 @@ import (
 func applyStaged(t *testing.T, dst objects.Store, updates []objects.RefUpdate, objs ...objects.Object) error {
 	t.Helper()
 	ctx := context.Background()
-	var buf bytes.Buffer
-	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
-	for _, o := range objs {
-		if err := pw.Write(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pw.Close()
 	qr, err := dst.Quarantine(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer qr.Discard()
-	got, err := ReceiveStaged(ctx, qr, wire.NewPackReader(&buf, wire.Limits{}))
+	got, err := ReceiveStaged(ctx, qr, wire.NewPackReader(packOf(t, objs...), wire.Limits{}))
 	if err != nil {
 		return err
 	}
