@@ -86,6 +86,10 @@ func haves(ctx context.Context, r *repo.Repo) ([]objects.ID, error) {
 type fetched struct {
 	head     string
 	branches map[string]objects.ID // full branch ref name -> commit
+	// seen is what the remote-tracking refs held before this fetch moved
+	// them (full branch ref name -> commit): the remote's branches as this
+	// repository last saw them.
+	seen map[string]objects.ID
 }
 
 // Fetch brings the objects of a remote's branches and tags that the
@@ -151,7 +155,7 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	if err != nil {
 		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
 	}
-	updates, err := trackingUpdates(ctx, r, rm.Name, got.branches, tags)
+	updates, err := trackingUpdates(ctx, r, rm.Name, got, tags)
 	if err != nil {
 		return rep, nil, err
 	}
@@ -164,18 +168,21 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	return rep, got, nil
 }
 
-// trackingUpdates computes the ref moves a fetch makes.
-func trackingUpdates(ctx context.Context, r *repo.Repo, remote string, branches map[string]objects.ID, tags []objects.Ref) ([]objects.RefUpdate, error) {
+// trackingUpdates computes the ref moves a fetch makes, and records in
+// got.seen what the remote-tracking refs held before.
+func trackingUpdates(ctx context.Context, r *repo.Repo, remote string, got *fetched, tags []objects.Ref) ([]objects.RefUpdate, error) {
 	current, err := r.Store().Refs(ctx, trackingPrefix(remote))
 	if err != nil {
 		return nil, err
 	}
 	old := map[string]objects.ID{}
+	got.seen = map[string]objects.ID{}
 	for _, ref := range current {
 		old[ref.Name] = ref.ID
+		got.seen[objects.BranchPrefix+strings.TrimPrefix(ref.Name, trackingPrefix(remote))] = ref.ID
 	}
 	var updates []objects.RefUpdate
-	for name, id := range branches {
+	for name, id := range got.branches {
 		tracking := TrackingRef(remote, name)
 		if old[tracking] != id {
 			updates = append(updates, objects.RefUpdate{Name: tracking, Old: old[tracking], New: id})
