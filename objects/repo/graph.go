@@ -80,6 +80,28 @@ func (g *Graph) Next(id objects.ID, parents []objects.ID) GraphRows {
 		g.arrived = append(g.arrived, false)
 		g.fanned = append(g.fanned, false)
 	}
+	next, edges := g.edges(idx, parents)
+	fan := g.fanOut(idx, parents, next, edges)
+	width := 2 * max(len(g.cols), len(next))
+	if fan == fanRight {
+		width = max(width, 2*(len(g.cols)+len(parents)-1))
+	}
+	out := GraphRows{Commit: g.commitRow(idx, len(parents), edges, fan, width)}
+	out.Edges, g.arrived, g.fanned = edgeRows(edges, fan, width, len(next))
+	pad := newGraphRow(width)
+	for i := range next {
+		pad[2*i] = '|'
+	}
+	out.Padding = string(pad)
+	g.cols = next
+	return out
+}
+
+// edges lays out the columns after the commit in column idx: each column
+// leads on to the same commit, the commit's to its parents (a commit some
+// column already leads to joins that column), and returns the lines from
+// the commit row to them.
+func (g *Graph) edges(idx int, parents []objects.ID) ([]objects.ID, []edge) {
 	var next []objects.ID
 	place := func(c objects.ID) int {
 		if i := slices.Index(next, c); i >= 0 {
@@ -89,80 +111,86 @@ func (g *Graph) Next(id objects.ID, parents []objects.ID) GraphRows {
 		return len(next) - 1
 	}
 	var edges []edge
-	firstParent := -1 // in edges
 	for j, c := range g.cols {
 		if j != idx {
 			edges = append(edges, edge{at: 2 * j, to: 2 * place(c), side: cmp.Compare(j, idx)})
 			continue
 		}
-		firstParent = len(edges)
 		for k, p := range parents {
 			edges = append(edges, edge{at: 2 * j, to: 2 * place(p), parent: k})
 		}
 	}
-	// How a merge's parents leave it: if its first parent is a column to
-	// the left, that edge leaves to the left and the others start straight
-	// down; if its second (and last) parent is the column just to its
-	// right, that edge joins it at once; otherwise the first parent goes
-	// straight down, each other parent leaves to the right, and the columns
-	// to the right of the merge move right to make room.
-	fan := fanNone
-	if len(parents) > 1 {
-		p0, p1 := edges[firstParent], edges[firstParent+1]
+	return next, edges
+}
+
+// fanOut says how a merge's parents leave it: if its first parent is a
+// column to the left, that edge leaves to the left and the others start
+// straight down; if its second (and last) parent is the column just to
+// its right, that edge joins it at once; otherwise the first parent goes
+// straight down, each other parent leaves to the right, and the columns to
+// the right of the merge move right to make room. It sets how each edge
+// moves on the first row accordingly.
+func (g *Graph) fanOut(idx int, parents, next []objects.ID, edges []edge) fanning {
+	if len(parents) < 2 {
+		return fanNone
+	}
+	p0, p1 := edges[idx], edges[idx+1] // the columns left of idx have one edge each
+	fan := fanRight
+	switch {
+	case p0.to < p0.at:
+		fan = fanLeft
+	case len(parents) == 2 && p1.to == p1.at+2 && idx+1 < len(g.cols) && next[idx+1] == g.cols[idx+1]:
+		fan = fanJoin
+	}
+	for i := range edges {
+		e := &edges[i]
 		switch {
-		case p0.to < p0.at:
-			fan = fanLeft
-		case len(parents) == 2 && p1.to == p1.at+2 && idx+1 < len(g.cols) && next[idx+1] == g.cols[idx+1]:
-			fan = fanJoin
+		case e.side < 0:
+			e.first = hold
+		case e.side > 0:
+			e.first = map[fanning]move{fanLeft: hold, fanJoin: free, fanRight: right}[fan]
+		case e.parent == 0:
+			e.first = map[fanning]move{fanLeft: free, fanJoin: hold, fanRight: hold}[fan]
 		default:
-			fan = fanRight
+			e.first = map[fanning]move{fanLeft: hold, fanJoin: right, fanRight: right}[fan]
+			if fan == fanRight {
+				e.at += 2 * (e.parent - 1) // an octopus's later parents leave further right
+			}
 		}
 	}
-	width := 2 * max(len(g.cols), len(next))
-	if fan == fanRight {
-		width = max(width, 2*(len(g.cols)+len(parents)-1))
-	}
+	return fan
+}
 
+// commitRow draws the commit's row: '*' in column idx, '|' in the others,
+// but '/' for a column that goes on moving left along a diagonal, and '\'
+// beside a merge that fans out for a column the last merge's fan-out moved
+// (an octopus's: every column).
+func (g *Graph) commitRow(idx, parents int, edges []edge, fan fanning, width int) string {
 	row := newGraphRow(width)
-	for j, e := range g.columnEdges(idx, len(parents)) {
+	for j, e := range g.columnEdges(idx, parents) {
 		switch {
 		case j == idx:
 			row[2*j] = '*'
 		case j > idx && fan == fanRight:
-			// Beside a merge that fans out, a column that came from
-			// the last merge's fan-out goes on as '\' (an octopus's:
-			// every column).
-			row[2*j] = map[bool]byte{true: '\\', false: '|'}[g.fanned[j] || len(parents) > 2]
+			row[2*j] = map[bool]byte{true: '\\', false: '|'}[g.fanned[j] || parents > 2]
 		case g.arrived[j] && edges[e].to < edges[e].at:
 			row[2*j] = '/'
 		default:
 			row[2*j] = '|'
 		}
 	}
-	out := GraphRows{Commit: string(row)}
+	return string(row)
+}
 
-	if fan != fanNone {
-		for i := range edges {
-			e := &edges[i]
-			switch {
-			case e.side < 0:
-				e.first = hold
-			case e.side > 0:
-				e.first = map[fanning]move{fanLeft: hold, fanJoin: free, fanRight: right}[fan]
-			case e.parent == 0:
-				e.first = map[fanning]move{fanLeft: free, fanJoin: hold, fanRight: hold}[fan]
-			default:
-				e.first = map[fanning]move{fanLeft: hold, fanJoin: right, fanRight: right}[fan]
-				if fan == fanRight {
-					e.at += 2 * (e.parent - 1) // an octopus's later parents leave further right
-				}
-			}
-		}
-	}
-	arrived, fanned := make([]bool, width/2+1), make([]bool, width/2+1)
+// edgeRows moves the edges a row at a time until each is at its column,
+// and returns the rows, with the columns a '/' reached on the last row
+// (arrived) and, if that row was a merge's fan-out, those a '\' reached
+// (fanned).
+func edgeRows(edges []edge, fan fanning, width, columns int) (rows []string, arrived, fanned []bool) {
+	// Edges may pass columns beyond the last one on their way.
+	arrived, fanned = make([]bool, width/2+1), make([]bool, width/2+1)
 	for rowNum := 0; ; rowNum++ {
 		row := newGraphRow(width)
-		// Edges may pass columns beyond the last one on their way.
 		landed, pushed := make([]bool, width/2+1), make([]bool, width/2+1)
 		horizontal, moved := false, false
 		for i := range edges {
@@ -209,22 +237,15 @@ func (g *Graph) Next(id objects.ID, parents []objects.ID) GraphRows {
 			moved = moved || m != hold
 		}
 		if !moved {
-			break
+			return rows, arrived[:columns], fanned[:columns]
 		}
-		out.Edges = append(out.Edges, string(row))
+		rows = append(rows, string(row))
 		arrived = landed
 		clear(fanned)
 		if rowNum == 0 && fan == fanRight {
 			fanned = pushed
 		}
 	}
-	pad := newGraphRow(width)
-	for i := range next {
-		pad[2*i] = '|'
-	}
-	out.Padding = string(pad)
-	g.cols, g.arrived, g.fanned = next, arrived[:len(next)], fanned[:len(next)]
-	return out
 }
 
 // columnEdges maps each column of the commit row to the index in the

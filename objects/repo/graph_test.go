@@ -90,6 +90,17 @@ func TestGraph(t *testing.T) {
 		name: "first parent", spec: "A\nB A\nC B\nD B\nE C\nM D E", starts: "M", firstParent: true,
 		want: "* M\n* D\n* B\n* A\n",
 	}, {
+		name: "a start below another", spec: "A\nB A\nC B\nD B\nE C\nM D E", starts: "C M B M",
+		want: `*   M
+|\
+| * E
+| * C
+* | D
+|/
+* B
+* A
+`,
+	}, {
 		name: "two tips", spec: "A\nB A\nC B\nX A\nY X\nD C", starts: "D Y",
 		want: `* D
 * C
