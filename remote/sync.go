@@ -187,7 +187,7 @@ func (s *SyncReport) add(round *SyncReport) {
 
 func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, publish func(branch string) bool) (*SyncReport, error) {
 	rep := &SyncReport{}
-	fetchRep, got, err := fetch(ctx, r, rm, opts.Options)
+	fetchRep, got, err := fetch(ctx, r, rm, opts.Options, true)
 	rep.Report = *fetchRep
 	if err != nil {
 		return rep, err
@@ -228,6 +228,9 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, pu
 			}
 			b.Action, b.Note = "failed", err.Error()
 			failed = append(failed, fmt.Errorf("branch %s: %w", b.Branch, err))
+		}
+		if got.made[name] && b.Action == "up-to-date" {
+			b.Action = "created" // by the fetch, in the step that saw it
 		}
 		rep.Branches = append(rep.Branches, b)
 		if b.Action != "skipped" && b.Action != "failed" && b.Head != got.branches[name] {
@@ -333,8 +336,11 @@ func globMatch(pattern, s string) bool {
 //     remote still holds at the commit this repository last saw there (its
 //     remote-tracking ref) was deleted here: it stays deleted, here only
 //     ("deleted-here"), as git's branch -d leaves the remote's alone. If
-//     the remote moved it since, someone still works on it, and sync
-//     brings it back.
+//     the remote moved it since, someone still works on it, and the fetch
+//     made it here again (branchesToMake), in the step that moved the
+//     tracking ref, so that a sync cut short cannot forget it. A branch
+//     never seen is made the same way, so that one missing here and seen
+//     was deleted here.
 func leftAlone(rm Remote, name string, local objects.ID, got *fetched, publish func(string) bool) (BranchSync, bool) {
 	short := strings.TrimPrefix(name, objects.BranchPrefix)
 	theirs, onRemote := got.branches[name]

@@ -240,7 +240,9 @@ func newFetchCommand(a *app) *cobra.Command {
 		Use:   "fetch [REMOTE]",
 		Short: "Bring in a remote's commits without merging",
 		Long: `Fetch the branches and tags of REMOTE (default: every remote) in one request,
-and move the remote-tracking branches refs/remotes/REMOTE/*.`,
+and move the remote-tracking branches refs/remotes/REMOTE/*. A branch of
+REMOTE's that is not here is made here, unless REMOTE still holds it where
+refs/remotes/REMOTE/BRANCH said: that one was deleted here and stays deleted.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
