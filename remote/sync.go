@@ -303,7 +303,7 @@ func publishedBranches(r *repo.Repo) (func(branch string) bool, error) {
 
 // globMatch reports whether s matches pattern, where '*' matches any run
 // of bytes and every other byte itself. It backtracks only to the last
-// '*', so it takes time linear in len(pattern)*len(s) at worst.
+// '*', so it takes at most len(pattern)*len(s) steps.
 func globMatch(pattern, s string) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
