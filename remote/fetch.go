@@ -86,18 +86,29 @@ func haves(ctx context.Context, r *repo.Repo) ([]objects.ID, error) {
 type fetched struct {
 	head     string
 	branches map[string]objects.ID // full branch ref name -> commit
+	// seen is what the remote-tracking refs held before this fetch moved
+	// them (full branch ref name -> commit): the remote's branches as this
+	// repository last saw them.
+	seen map[string]objects.ID
+	// made are the branches the fetch made here (full ref names).
+	made map[string]bool
 }
 
 // Fetch brings the objects of a remote's branches and tags that the
 // repository lacks, in one request, then moves the remote-tracking refs
 // (refs/remotes/NAME/...) to the remote's branches, creates tags it lacks,
-// and drops tracking refs of branches the remote no longer has.
+// and drops tracking refs of branches the remote no longer has. In the
+// same step it makes here each branch of the remote's that is not here,
+// unless the remote still holds it where its tracking ref said: that one
+// was deleted here, and stays deleted (see leftAlone).
 func Fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report, error) {
-	rep, _, err := fetch(ctx, r, rm, opts)
+	rep, _, err := fetch(ctx, r, rm, opts, true)
 	return rep, err
 }
 
-func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report, *fetched, error) {
+// fetch is Fetch; makeBranches says whether it makes the branches that
+// are not here (clone makes them itself).
+func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, makeBranches bool) (*Report, *fetched, error) {
 	rep := &Report{Remote: rm.Name, Updated: []RefChange{}}
 	c, err := newClient(rm, opts)
 	if err != nil {
@@ -151,9 +162,16 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	if err != nil {
 		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
 	}
-	updates, err := trackingUpdates(ctx, r, rm.Name, got.branches, tags)
+	updates, err := trackingUpdates(ctx, r, rm.Name, got, tags)
 	if err != nil {
 		return rep, nil, err
+	}
+	if makeBranches {
+		made, err := branchesToMake(ctx, r, got)
+		if err != nil {
+			return rep, nil, err
+		}
+		updates = append(updates, made...)
 	}
 	if err := qr.Promote(ctx, keep, updates...); err != nil {
 		return rep, nil, err
@@ -164,18 +182,43 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 	return rep, got, nil
 }
 
-// trackingUpdates computes the ref moves a fetch makes.
-func trackingUpdates(ctx context.Context, r *repo.Repo, remote string, branches map[string]objects.ID, tags []objects.Ref) ([]objects.RefUpdate, error) {
+// branchesToMake makes here the remote's branches that are not here,
+// but those the remote holds where their tracking ref said (deleted here),
+// and records them in got.made.
+func branchesToMake(ctx context.Context, r *repo.Repo, got *fetched) ([]objects.RefUpdate, error) {
+	var out []objects.RefUpdate
+	got.made = map[string]bool{}
+	for name, id := range got.branches {
+		if seen, ok := got.seen[name]; ok && seen == id {
+			continue
+		}
+		local, err := r.RefOrZero(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if local.IsZero() {
+			out = append(out, objects.RefUpdate{Name: name, New: id})
+			got.made[name] = true
+		}
+	}
+	return out, nil
+}
+
+// trackingUpdates computes the ref moves a fetch makes, and records in
+// got.seen what the remote-tracking refs held before.
+func trackingUpdates(ctx context.Context, r *repo.Repo, remote string, got *fetched, tags []objects.Ref) ([]objects.RefUpdate, error) {
 	current, err := r.Store().Refs(ctx, trackingPrefix(remote))
 	if err != nil {
 		return nil, err
 	}
 	old := map[string]objects.ID{}
+	got.seen = map[string]objects.ID{}
 	for _, ref := range current {
 		old[ref.Name] = ref.ID
+		got.seen[objects.BranchPrefix+strings.TrimPrefix(ref.Name, trackingPrefix(remote))] = ref.ID
 	}
 	var updates []objects.RefUpdate
-	for name, id := range branches {
+	for name, id := range got.branches {
 		tracking := TrackingRef(remote, name)
 		if old[tracking] != id {
 			updates = append(updates, objects.RefUpdate{Name: tracking, Old: old[tracking], New: id})

@@ -23,7 +23,7 @@ type PullReport struct {
 // with the remote's branch of the same name, or of remoteBranch if given.
 func Pull(ctx context.Context, r *repo.Repo, rm Remote, branch, remoteBranch string, opts Options) (*PullReport, error) {
 	rep := &PullReport{}
-	fetchRep, got, err := fetch(ctx, r, rm, opts)
+	fetchRep, got, err := fetch(ctx, r, rm, opts, true)
 	rep.Report = *fetchRep
 	if err != nil {
 		return rep, err
@@ -91,7 +91,7 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 		return nil, nil, err
 	}
 	rm := Remote{Name: "origin", URL: rawURL}
-	fetchRep, got, err := fetch(ctx, r, rm, opts)
+	fetchRep, got, err := fetch(ctx, r, rm, opts, false)
 	rep = &CloneReport{Report: *fetchRep}
 	if err != nil {
 		return nil, rep, err

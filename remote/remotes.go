@@ -14,6 +14,8 @@ import (
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/wire"
 )
 
 // Remote is another leader, known by name.
@@ -253,6 +255,30 @@ func readCredentials() (map[string]string, error) {
 		return nil, fmt.Errorf("credentials %s: %w", path, err)
 	}
 	return creds, nil
+}
+
+// ErrTokenRefused: the server would not take the token login was given.
+var ErrTokenRefused = errors.New("remote: the server refused the token")
+
+// Login checks a token with the server at url (a repository's URL, or the
+// root of a server of many) and stores it for url, as SaveToken does, only
+// if the server takes it. It returns what the server says of the token.
+func Login(ctx context.Context, url, token string, opts Options) (*wire.TokenInfo, error) {
+	if err := ValidateURL(url); err != nil {
+		return nil, err
+	}
+	c, err := client.New(url, client.Options{Token: token, HTTP: opts.HTTP, Timeouts: opts.Timeouts})
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.Token(ctx)
+	switch {
+	case errors.Is(err, wire.ErrUnauthorized) || errors.Is(err, wire.ErrForbidden):
+		return nil, fmt.Errorf("%w: %s; nothing was stored", ErrTokenRefused, strings.TrimPrefix(wire.UserMessage(err), "unauthorized: "))
+	case err != nil:
+		return nil, fmt.Errorf("checking the token with %s: %w; nothing was stored", url, err)
+	}
+	return info, SaveToken(url, token)
 }
 
 // SaveToken stores a token for a URL prefix, in a file only its owner can read.

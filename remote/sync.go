@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -112,12 +113,16 @@ func Sync(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*Sync
 		opts.Backoff = 100 * time.Millisecond
 	}
 	total := &SyncReport{Report: Report{Remote: rm.Name, Updated: []RefChange{}}}
+	publish, err := publishedBranches(r)
+	if err != nil {
+		total.Error = wire.UserMessage(err)
+		return total, err
+	}
 	wait := opts.Backoff
-	var err error
 	for attempt := 1; attempt <= opts.Attempts; attempt++ {
 		total.Attempts = attempt
 		var round *SyncReport
-		round, err = syncOnce(ctx, r, rm, opts)
+		round, err = syncOnce(ctx, r, rm, opts, publish)
 		total.add(round)
 		if err == nil || !retryable(err) {
 			break
@@ -180,9 +185,9 @@ func (s *SyncReport) add(round *SyncReport) {
 	}
 }
 
-func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*SyncReport, error) {
+func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, publish func(branch string) bool) (*SyncReport, error) {
 	rep := &SyncReport{}
-	fetchRep, got, err := fetch(ctx, r, rm, opts.Options)
+	fetchRep, got, err := fetch(ctx, r, rm, opts.Options, true)
 	rep.Report = *fetchRep
 	if err != nil {
 		return rep, err
@@ -195,16 +200,16 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*
 	for _, l := range locals {
 		heads[l.Name] = l.ID
 	}
-	names := make([]string, 0, len(heads)+len(got.branches))
-	for n := range heads {
-		names = append(names, n)
-	}
-	for n := range got.branches {
-		if _, ok := heads[n]; !ok {
-			names = append(names, n)
+	both := maps.Clone(got.branches)
+	maps.Copy(both, heads)
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(both)) {
+		if b, ok := leftAlone(rm, name, heads[name], got, publish); ok {
+			rep.Branches = append(rep.Branches, b)
+			continue
 		}
+		names = append(names, name)
 	}
-	slices.Sort(names)
 	pairs := map[string][2]objects.ID{}
 	for _, name := range names {
 		pairs[name] = [2]objects.ID{heads[name], got.branches[name]}
@@ -223,6 +228,9 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*
 			}
 			b.Action, b.Note = "failed", err.Error()
 			failed = append(failed, fmt.Errorf("branch %s: %w", b.Branch, err))
+		}
+		if got.made[name] && b.Action == "up-to-date" {
+			b.Action = "created" // by the fetch, in the step that saw it
 		}
 		rep.Branches = append(rep.Branches, b)
 		if b.Action != "skipped" && b.Action != "failed" && b.Head != got.branches[name] {
@@ -256,6 +264,95 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions) (*
 		}
 	}
 	return rep, errors.Join(append(failed, err)...)
+}
+
+// SyncBranchesKey is the setting that names the branches sync publishes:
+// patterns separated by spaces or commas, where '*' matches any run of
+// characters, '/' included ("main, team/*"; "*" publishes every branch).
+// Unset, it is DefaultSyncBranches.
+const SyncBranchesKey = "sync.branches"
+
+// DefaultSyncBranches is what sync publishes when SyncBranchesKey is unset:
+// the default branch.
+const DefaultSyncBranches = repo.DefaultBranch
+
+// ErrBadSyncBranches: a SyncBranchesKey pattern no branch name could match.
+var ErrBadSyncBranches = errors.New("remote: bad " + SyncBranchesKey + " pattern")
+
+// publishedBranches reads SyncBranchesKey: whether sync publishes a branch
+// (short name) that is here but not on a remote.
+func publishedBranches(r *repo.Repo) (func(branch string) bool, error) {
+	cfg, err := r.Config()
+	if err != nil {
+		return nil, err
+	}
+	value, ok := cfg[SyncBranchesKey]
+	if !ok {
+		value = DefaultSyncBranches
+	}
+	patterns := strings.FieldsFunc(value, func(c rune) bool { return c == ',' || c == ' ' })
+	for _, p := range patterns {
+		if objects.ValidateBranchName(strings.ReplaceAll(p, "*", "x")) != nil {
+			return nil, fmt.Errorf("%w %q: no branch name matches it (want names with '*', e.g. \"main, team/*\")", ErrBadSyncBranches, p)
+		}
+	}
+	return func(branch string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool { return globMatch(p, branch) })
+	}, nil
+}
+
+// globMatch reports whether s matches pattern, where '*' matches any run
+// of bytes and every other byte itself. It backtracks only to the last
+// '*', so it takes at most len(pattern)*len(s) steps.
+func globMatch(pattern, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case p < len(pattern) && pattern[p] == s[i]:
+			p++
+			i++
+		case star >= 0:
+			mark++
+			p, i = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// leftAlone says whether sync leaves a branch alone, and reports why:
+//   - a branch only here whose name publish does not take is not sent
+//     ("unpublished"): 'folio push' publishes it, and from then on the
+//     remote has it and it syncs;
+//   - a branch the remote has, that is gone from here, and that the
+//     remote still holds at the commit this repository last saw there (its
+//     remote-tracking ref) was deleted here: it stays deleted, here only
+//     ("deleted-here"), as git's branch -d leaves the remote's alone. If
+//     the remote moved it since, someone still works on it, and the fetch
+//     made it here again (branchesToMake), in the step that moved the
+//     tracking ref, so that a sync cut short cannot forget it. A branch
+//     never seen is made the same way, so that one missing here and seen
+//     was deleted here.
+func leftAlone(rm Remote, name string, local objects.ID, got *fetched, publish func(string) bool) (BranchSync, bool) {
+	short := strings.TrimPrefix(name, objects.BranchPrefix)
+	theirs, onRemote := got.branches[name]
+	switch {
+	case !onRemote && !publish(short):
+		return BranchSync{Branch: short, Action: "unpublished", Head: local,
+			Note: fmt.Sprintf("only here: 'folio push %s %s' or the %s setting publishes it", rm.Name, short, SyncBranchesKey)}, true
+	case local.IsZero() && got.seen[name] == theirs:
+		return BranchSync{Branch: short, Action: "deleted-here", Head: theirs,
+			Note: fmt.Sprintf("'folio push %s %s --delete' deletes it on %s too", rm.Name, short, rm.Name)}, true
+	}
+	return BranchSync{}, false
 }
 
 // maxLocalRetries bounds how often syncBranch converges again when the

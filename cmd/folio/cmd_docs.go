@@ -271,7 +271,7 @@ document's kind, size and short ID.`,
 					case long:
 						w.printf("%-6s %10d %s  %s\n", e.Kind, e.Size, e.ID.Short(), key)
 					default:
-						w.printf("%s\n", key)
+						w.line(key)
 					}
 					return w.err
 				})
@@ -308,6 +308,21 @@ func (l *lineWriter) printf(format string, args ...any) {
 		return
 	}
 	l.buf = fmt.Appendf(l.buf, format, args...)
+	l.spill()
+}
+
+// line writes s and a newline: printf("%s\n", s) without formatting, for
+// listings of many keys.
+func (l *lineWriter) line(s string) {
+	if l.err != nil {
+		return
+	}
+	l.buf = append(append(l.buf, s...), '\n')
+	l.spill()
+}
+
+// spill writes the buffer out once it holds 64 KiB.
+func (l *lineWriter) spill() {
 	if len(l.buf) > 64<<10 {
 		l.err = l.flush()
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote"
 	"github.com/spf13/cobra"
 )
 
@@ -14,7 +15,8 @@ func newInitCommand(a *app) *cobra.Command {
 		Use:   "init [DIR]",
 		Short: "Create an empty repository",
 		Long: `Create an empty repository in DIR (default: the current folder), in a
-.folio folder. The first branch is main unless --branch says otherwise.`,
+.folio folder. The first branch is main unless --branch says otherwise;
+sync publishes that first branch (the sync.branches setting).`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -29,6 +31,13 @@ func newInitCommand(a *app) *cobra.Command {
 				return err
 			}
 			defer r.Close()
+			// sync publishes the default branch unless told otherwise;
+			// a repository that starts on another branch publishes that one.
+			if branch != remote.DefaultSyncBranches {
+				if err := r.SetConfig(remote.SyncBranchesKey, branch, false); err != nil {
+					return err
+				}
+			}
 			abs, _ := filepath.Abs(r.Dir())
 			if a.jsonOut {
 				return a.printJSON(map[string]string{"path": abs})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ func newLogCommand(a *app) *cobra.Command {
 	var o struct {
 		limit                      int
 		oneline, all, firstParent  bool
+		graph                      bool
 		patch                      bool
 		author, grep, since, until string
 	}
@@ -25,7 +27,10 @@ func newLogCommand(a *app) *cobra.Command {
 tag), newest first. With -- KEY, only the commits that changed that document
 (or a document under the prefix KEY/). --author and --grep take regular
 expressions (matched against "Name <email>" and the message); --since and
---until take a date (2026-01-02), a time (RFC 3339) or an age (36h, 3d, 2w).`,
+--until take a date (2026-01-02), a time (RFC 3339) or an age (36h, 3d, 2w).
+--graph draws the history as git log --graph does: each line of history a
+column, merges opening columns and lines joining; it shows whole histories,
+so it does not combine with KEY, --author, --grep, --since, --until or -p.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			revs := args
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -44,7 +49,10 @@ expressions (matched against "Name <email>" and the message); --since and
 			if o.all && len(revs) > 0 {
 				return usagef("log: --all or a revision, not both")
 			}
-			filter := repo.LogFilter{Keys: keys, FirstParent: o.firstParent, Limit: o.limit}
+			if o.graph && (len(keys) > 0 || o.author != "" || o.grep != "" || o.since != "" || o.until != "" || o.patch) {
+				return usagef("log: --graph shows whole histories: it does not combine with KEY, --author, --grep, --since, --until or -p")
+			}
+			filter := repo.LogFilter{Keys: keys, FirstParent: o.firstParent, Graph: o.graph, Limit: o.limit}
 			var err error
 			if filter.Author, err = optionalRegexp("--author", o.author); err != nil {
 				return err
@@ -79,6 +87,7 @@ expressions (matched against "Name <email>" and the message); --since and
 	f.BoolVarP(&o.patch, "patch", "p", false, "show each commit's changes (against its first parent)")
 	f.BoolVar(&o.all, "all", false, "start from every branch and tag")
 	f.BoolVar(&o.firstParent, "first-parent", false, "follow only the first parent of merges")
+	f.BoolVar(&o.graph, "graph", false, "draw the history's lines and merges beside the commits")
 	f.StringVar(&o.author, "author", "", "only commits whose author matches `REGEXP`")
 	f.StringVar(&o.grep, "grep", "", "only commits whose message matches `REGEXP`")
 	f.StringVar(&o.since, "since", "", "only commits at or after `TIME`")
@@ -119,11 +128,18 @@ func logStarts(ctx context.Context, r *repo.Repo, revs []string, all bool) ([]ob
 
 func (a *app) log(ctx context.Context, r *repo.Repo, starts []objects.ID, filter repo.LogFilter, oneline, patch bool) error {
 	var out []repo.CommitInfo
+	var graph repo.Graph
 	w := newLineWriter(a.stdout)
 	err := r.Log(ctx, starts, filter, func(id objects.ID, c *objects.Commit) error {
 		switch {
 		case a.jsonOut:
 			out = append(out, repo.Info(id, c))
+		case filter.Graph:
+			text := []string{id.Short() + " " + firstLine(c.Message)}
+			if !oneline {
+				text = commitHeaderLines(id, c)
+			}
+			writeGraphed(w, graph.Next(id, filter.ShownParents(c)), text)
 		case oneline:
 			w.printf("%s %s\n", id.Short(), firstLine(c.Message))
 		default:
@@ -169,21 +185,45 @@ func writeCommitPatch(ctx context.Context, w *lineWriter, r *repo.Repo, c *objec
 }
 
 func writeCommitHeader(w *lineWriter, id objects.ID, c *objects.Commit) {
-	w.printf("commit %s\n", id)
+	for _, line := range commitHeaderLines(id, c) {
+		w.printf("%s\n", line)
+	}
+}
+
+// commitHeaderLines are the lines log shows for a commit, as git log does.
+func commitHeaderLines(id objects.ID, c *objects.Commit) []string {
+	lines := []string{"commit " + id.String()}
 	if len(c.Parents) > 1 {
 		short := make([]string, len(c.Parents))
 		for i, p := range c.Parents {
 			short[i] = p.Short()
 		}
-		w.printf("Merge: %s\n", strings.Join(short, " "))
+		lines = append(lines, "Merge: "+strings.Join(short, " "))
 	}
 	if !c.Conflicts.IsZero() {
-		w.printf("Conflicts: recorded (see 'folio conflicts --rev %s')\n", id.Short())
+		lines = append(lines, fmt.Sprintf("Conflicts: recorded (see 'folio conflicts --rev %s')", id.Short()))
 	}
-	w.printf("Author: %s\n", c.Author)
-	w.printf("Date:   %s\n\n", gitDate(c.Time))
+	lines = append(lines, fmt.Sprintf("Author: %s", c.Author), "Date:   "+gitDate(c.Time), "")
 	for _, line := range strings.Split(strings.TrimRight(c.Message, "\n"), "\n") {
-		w.printf("    %s\n", line)
+		lines = append(lines, "    "+line)
 	}
-	w.printf("\n")
+	return append(lines, "")
+}
+
+// writeGraphed writes a commit's text beside its graph rows: the first
+// line on the commit's row, the next ones on the rows that lead on to the
+// next commit, then on padding rows; rows left over go out alone.
+func writeGraphed(w *lineWriter, rows repo.GraphRows, text []string) {
+	w.printf("%s%s\n", rows.Commit, text[0])
+	edges := rows.Edges
+	for _, t := range text[1:] {
+		row := rows.Padding
+		if len(edges) > 0 {
+			row, edges = edges[0], edges[1:]
+		}
+		w.printf("%s\n", strings.TrimRight(row+t, " "))
+	}
+	for _, row := range edges {
+		w.printf("%s\n", strings.TrimRight(row, " "))
+	}
 }

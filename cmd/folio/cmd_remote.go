@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/folio-db/folio/objects"
@@ -92,12 +93,15 @@ func (a *app) listRemotes(ctx context.Context) error {
 }
 
 func newLoginCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	return a.timeoutFlag(&cobra.Command{
 		Use:   "login URL",
-		Short: "Store a token for a server",
-		Long: `Read a token from standard input and store it for every remote whose URL
-starts with URL, in a file only you can read ($FOLIO_CREDENTIALS, or
-credentials.json in your config folder). $FOLIO_TOKEN, when set, is used instead.`,
+		Short: "Check a token with a server and store it",
+		Long: `Read a token from standard input, check it with the server at URL (a
+repository's URL, or the root of a server of many), and if the server takes
+it, store it for every remote whose URL starts with URL, in a file only you
+can read ($FOLIO_CREDENTIALS, or credentials.json in your config folder).
+A token the server refuses, or a server that does not answer, stores
+nothing and exits 1. $FOLIO_TOKEN, when set, is used instead.`,
 		Example: `  folio login https://folio.example.com/ < token.txt`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,9 +113,34 @@ credentials.json in your config folder). $FOLIO_TOKEN, when set, is used instead
 			if token == "" {
 				return usagef("login reads the token from standard input")
 			}
-			return remote.SaveToken(args[0], token)
+			cfg, err := repo.ReadConfigFile(repo.GlobalConfigPath())
+			if err != nil {
+				return err
+			}
+			opts, err := a.remoteOptions(cfg, nil)
+			if err != nil {
+				return err
+			}
+			info, err := remote.Login(cmd.Context(), args[0], token, opts)
+			if err != nil {
+				return fmt.Errorf("login %s: %w", args[0], err)
+			}
+			if a.jsonOut {
+				return a.printJSON(info)
+			}
+			switch {
+			case !info.Checked:
+				a.printf("Stored the token for %s: the server asks for none.\n", args[0])
+			default:
+				repos := "repositories " + strings.Join(info.Repos, ", ")
+				if slices.Contains(info.Repos, "*") {
+					repos = "every repository"
+				}
+				a.printf("Logged in to %s as %s: %s, %s.\n", args[0], info.Name, info.Scope, repos)
+			}
+			return nil
 		},
-	}
+	})
 }
 
 func newCloneCommand(a *app) *cobra.Command {
@@ -211,7 +240,9 @@ func newFetchCommand(a *app) *cobra.Command {
 		Use:   "fetch [REMOTE]",
 		Short: "Bring in a remote's commits without merging",
 		Long: `Fetch the branches and tags of REMOTE (default: every remote) in one request,
-and move the remote-tracking branches refs/remotes/REMOTE/*.`,
+and move the remote-tracking branches refs/remotes/REMOTE/*. A branch of
+REMOTE's that is not here is made here, unless REMOTE still holds it where
+refs/remotes/REMOTE/BRANCH said: that one was deleted here and stays deleted.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {

@@ -28,9 +28,17 @@ func newSyncCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync [REMOTE...]",
 		Short: "Fetch, merge and push back: what CI jobs run",
-		Long: `For each REMOTE (default: every remote): fetch, converge every branch with the
-remote's (the same merge commit any leader would make), and push back what the
-remote lacks. A push that lost a race is retried with backoff. Branches with
+		Long: `For each REMOTE (default: every remote): fetch, converge each branch that
+syncs with the remote's (the same merge commit any leader would make), and push
+back what the remote lacks. A push that lost a race is retried with backoff.
+
+The branches that sync are those the remote has, and those only here whose
+name matches the sync.branches setting (patterns such as "main, team/*", where
+'*' matches anything; default: main; "*": every branch). Others are reported
+as unpublished ('folio push REMOTE BRANCH' publishes one). A branch deleted
+here stays deleted ("deleted-here") while the remote still holds it where this
+repository last saw it (refs/remotes/REMOTE/BRANCH); if the remote moved it
+since, sync brings it back. Branches with
 staged changes are left alone and reported. A branch that shares no commit
 with the remote's (a remote pointing at another repository) stops the sync
 with that remote before anything moves, unless --allow-unrelated-histories.

@@ -63,6 +63,7 @@ func runCrashWriter(dir string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(os.Stdout, "open")
 	for {
 		objs := chainStep(head, height+1)
 		for _, o := range objs {
@@ -126,7 +127,7 @@ func TestCrashSafety(t *testing.T) {
 	var ackedHeight uint64
 	verified := map[objects.ID]bool{}
 	for kill := range kills {
-		lastID, lastHeight := runAndKill(t, dir, time.Duration(rng.IntN(250))*time.Millisecond)
+		lastID, lastHeight := runAndKill(t, dir, killPoint(rng))
 		if !lastID.IsZero() {
 			acked, ackedHeight = lastID, lastHeight
 		}
@@ -148,9 +149,28 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("%d steps written over %d kills", ackedHeight, kills)
 }
 
-// runAndKill runs a writer, SIGKILLs it after delay, and returns the last
-// step it reported.
-func runAndKill(t *testing.T, dir string, delay time.Duration) (objects.ID, uint64) {
+// A killAt says when to kill the writer. Counting the writer's own reports
+// rather than wall time keeps the kills spread over its work however loaded
+// the machine is: a fixed delay on a slow machine kills every writer
+// before its first step.
+type killAt struct {
+	afterOpen bool          // wait for the store to be open (else from start)
+	steps     int           // then for this many acknowledged steps
+	delay     time.Duration // then this long
+}
+
+// killPoint picks a kill: one in four lands anywhere in start-up and
+// recovery, the rest within the first few steps after the store is open.
+func killPoint(rng *rand.Rand) killAt {
+	if rng.IntN(4) == 0 {
+		return killAt{delay: time.Duration(rng.IntN(150)) * time.Millisecond}
+	}
+	return killAt{afterOpen: true, steps: rng.IntN(4), delay: time.Duration(rng.IntN(20)) * time.Millisecond}
+}
+
+// runAndKill runs a writer, SIGKILLs it at the kill point, and returns the
+// last step it reported.
+func runAndKill(t *testing.T, dir string, at killAt) (objects.ID, uint64) {
 	t.Helper()
 	cmd := helperCmd("crash-writer", dir)
 	stdout, err := cmd.StdoutPipe()
@@ -167,19 +187,37 @@ func runAndKill(t *testing.T, dir string, delay time.Duration) (objects.ID, uint
 		height uint64
 	}
 	last := make(chan ack, 1)
+	progress := make(chan struct{}, 1) // a report: "open" or a step
+	done := make(chan struct{})        // the writer's output ended
 	go func() {
+		defer close(done)
 		var a ack
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			var hex string
-			if _, err := fmt.Sscanf(sc.Text(), "acked %d %s", &a.height, &hex); err != nil {
+			if _, err := fmt.Sscanf(sc.Text(), "acked %d %s", &a.height, &hex); err == nil {
+				a.id = objects.MustParseID(hex)
+			} else if sc.Text() != "open" {
 				continue
 			}
-			a.id = objects.MustParseID(hex)
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
 		}
 		last <- a
 	}()
-	time.Sleep(delay)
+	waits := 0
+	if at.afterOpen {
+		waits = 1 + at.steps
+	}
+	for range waits {
+		select {
+		case <-progress:
+		case <-done:
+		}
+	}
+	time.Sleep(at.delay)
 	cmd.Process.Signal(syscall.SIGKILL)
 	err = cmd.Wait()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {

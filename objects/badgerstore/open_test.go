@@ -226,3 +226,34 @@ func TestLogger(t *testing.T) {
 		t.Error("a nil slog.Logger must give Badger a nil logger (silence)")
 	}
 }
+
+// TestBlockCacheSizes: a read-only open keeps the smallest block cache, a
+// read-write one the short command's default, and a size asked for wins
+// either way.
+func TestBlockCacheSizes(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, dir, Options{Create: true})
+	if got := s.db.Opts().BlockCacheSize; got != blockCacheSize {
+		t.Errorf("read-write open: block cache %d, want %d", got, blockCacheSize)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opts Options
+		want int64
+	}{
+		{Options{ReadOnly: true}, readOnlyCacheSize},
+		{Options{ReadOnly: true, CacheBytes: 64 << 20}, 64 << 20},
+		{Options{CacheBytes: 64 << 20}, 64 << 20},
+	} {
+		s := openTemp(t, dir, c.opts)
+		if got := s.db.Opts().BlockCacheSize; got != c.want {
+			t.Errorf("open with %+v: block cache %d, want %d", c.opts, got, c.want)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

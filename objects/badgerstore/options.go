@@ -24,9 +24,10 @@ type Options struct {
 	// Logger receives Badger's error messages; nil keeps Badger silent.
 	Logger *slog.Logger
 	// CacheBytes sizes the cache of decompressed blocks; zero keeps the
-	// small default of a short command. A server reading many objects
-	// (clones, merges) wants one near the size of its hot data: every
-	// object read from a block not in the cache decompresses the block.
+	// small default of a short command (smaller still for ReadOnly). A
+	// server reading many objects (clones, merges) wants one near the size
+	// of its hot data: every object read from a block not in the cache
+	// decompresses the block.
 	CacheBytes int64
 	// MinFreeBytes is the free space below which writes are refused with
 	// objects.ErrNoSpace (see space.go); zero means the default, enough for
@@ -72,6 +73,14 @@ const (
 	// Compressed blocks are cached decompressed; a CLI command reads
 	// little, so a small cache is enough.
 	blockCacheSize = 8 << 20
+	// A read-only open keeps an even smaller one. Objects are keyed by
+	// their hash, so the reads of one command rarely meet in a block twice
+	// (the prolly index keeps its own cache of decoded nodes), and a cache
+	// that fills holds its blocks live: the garbage collector then lets the
+	// heap grow to a multiple of it, and every page the heap takes is a
+	// fault. 'folio ls' of 100,000 keys with 8 MiB: ~9,600 page faults and
+	// ~300 ms of CPU; with 1 MiB: ~5,500 and ~230 ms.
+	readOnlyCacheSize = 1 << 20
 	// Fewer level-0 tables before compaction keeps reads and Open fast.
 	numLevelZeroTables      = 4
 	numLevelZeroTablesStall = 12
@@ -109,7 +118,11 @@ const syncWrites = true
 const MaxObjectSize = valueLogFileSize
 
 func badgerOptions(dir string, readOnly bool, logger *slog.Logger, cacheBytes int64) badger.Options {
-	if cacheBytes <= 0 {
+	switch {
+	case cacheBytes > 0:
+	case readOnly:
+		cacheBytes = readOnlyCacheSize
+	default:
 		cacheBytes = blockCacheSize
 	}
 	opts := badger.DefaultOptions(dir).

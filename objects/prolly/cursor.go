@@ -23,6 +23,9 @@ type cursor struct {
 	t      *Tree
 	root   *objects.Node // nil for the empty map
 	frames []frame
+	// once: the walk reads each leaf once (Iterate), so the leaves it
+	// loads stay out of the node cache (see Tree.load).
+	once bool
 }
 
 // newCursor returns a cursor on the root's first item, or past the end for
@@ -55,11 +58,13 @@ func (c *cursor) descend(ctx context.Context) error {
 		return err
 	}
 	f := c.top()
-	n, err := c.t.child(ctx, f.node, f.idx, lowerBound(f.node, f.idx, f.lo))
+	lo := lowerBound(f.node, f.idx, f.lo)
+	keep := !c.once || f.node.Level > 1
+	n, err := c.t.child(ctx, f.node, f.idx, lo, keep)
 	if err != nil {
 		return err
 	}
-	c.frames = append(c.frames, frame{node: n, lo: lowerBound(f.node, f.idx, f.lo)})
+	c.frames = append(c.frames, frame{node: n, lo: lo})
 	return nil
 }
 

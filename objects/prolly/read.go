@@ -46,6 +46,7 @@ func (t *Tree) Iterate(ctx context.Context, root objects.ID, prefix, after strin
 	if err != nil {
 		return err
 	}
+	c.once = true
 	at := func(k string) bool { return k >= prefix }
 	if after >= prefix {
 		at = func(k string) bool { return k > after }
@@ -121,7 +122,7 @@ func (t *Tree) walk(ctx context.Context, id objects.ID, n *objects.Node, lo stri
 	}
 	for i, it := range n.Items {
 		childLo := lowerBound(n, i, lo)
-		c, err := t.child(ctx, n, i, childLo)
+		c, err := t.child(ctx, n, i, childLo, true)
 		if err != nil {
 			return err
 		}

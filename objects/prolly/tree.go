@@ -44,6 +44,14 @@ func New(s NodeStore) *Tree {
 // node loads and decodes one node; objects.DecodeNode checks its structure
 // (sorted valid keys, known kinds, canonical encoding).
 func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {
+	return t.load(ctx, id, true)
+}
+
+// load is node; keep says whether a node read from the store goes into the
+// cache. A walk that reads each leaf once (Iterate) keeps none: a listing
+// of 100,000 keys would otherwise hold all of its leaves, and the garbage
+// collector lets the heap grow to a multiple of what is held.
+func (t *Tree) load(ctx context.Context, id objects.ID, keep bool) (*objects.Node, error) {
 	if n := t.cache.get(id); n != nil {
 		return n, nil
 	}
@@ -55,7 +63,9 @@ func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prolly: node %s: %w", id.Short(), err)
 	}
-	t.cache.put(id, n, len(data))
+	if keep {
+		t.cache.put(id, n, len(data))
+	}
 	return n, nil
 }
 
@@ -75,9 +85,10 @@ func (t *Tree) root(ctx context.Context, id objects.ID) (*objects.Node, error) {
 // child loads the child under parent.Items[i] and checks that it fits there:
 // one level down, the same last key, a first key above lo (the key before
 // it in the map, "" for none), and as many leaf entries as the parent says.
-func (t *Tree) child(ctx context.Context, parent *objects.Node, i int, lo string) (*objects.Node, error) {
+// With keep false, a child read from the store stays out of the cache.
+func (t *Tree) child(ctx context.Context, parent *objects.Node, i int, lo string, keep bool) (*objects.Node, error) {
 	it := parent.Items[i]
-	n, err := t.node(ctx, it.Entry.ID)
+	n, err := t.load(ctx, it.Entry.ID, keep)
 	if err != nil {
 		return nil, err
 	}

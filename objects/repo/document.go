@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/folio-db/folio/objects"
@@ -29,7 +30,9 @@ const (
 
 // gear is the rolling-hash table of the chunker: 256 fixed pseudo-random
 // values derived from a constant, so every build cuts at the same places.
-var gear = func() (table [256]uint64) {
+// It is made on first use, not at start-up: only large documents need it.
+var gear = sync.OnceValue(func() *[256]uint64 {
+	var table [256]uint64
 	h := blake3.New()
 	h.WriteString("folio chunker gear table v1")
 	out := h.Digest()
@@ -38,8 +41,8 @@ var gear = func() (table [256]uint64) {
 		out.Read(buf[:])
 		table[i] = binary.LittleEndian.Uint64(buf[:])
 	}
-	return table
-}()
+	return &table
+})
 
 // nextCut returns the length of the first chunk of data (len(data) if no
 // cut point is found and data is shorter than chunkMax).
@@ -48,9 +51,10 @@ func nextCut(data []byte) int {
 		return len(data)
 	}
 	end := min(len(data), chunkMax)
+	table := gear()
 	var h uint64
 	for i := chunkMin; i < end; i++ {
-		h = h<<1 + gear[data[i]]
+		h = h<<1 + table[data[i]]
 		if h&chunkMask == 0 {
 			return i + 1
 		}

@@ -166,7 +166,9 @@ func writeConfig(path string, cfg Config) error {
 // KnownConfigKeys are the settings folio reads; '*' stands for one name
 // (a remote's). Setting another key works but draws a warning, since a
 // typo would otherwise be silently ignored.
-var KnownConfigKeys = []string{"user.name", "user.email", "remote.*.url"}
+// TestConfigKeysKnown (cmd/folio) checks that every key the code reads is
+// here.
+var KnownConfigKeys = []string{"user.name", "user.email", "remote.*.url", "remote.*.peer", "remote.timeout", "sync.branches"}
 
 // IsKnownConfigKey reports whether folio reads key.
 func IsKnownConfigKey(key string) bool {

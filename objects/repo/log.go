@@ -27,6 +27,9 @@ type LogFilter struct {
 	Since, Until time.Time
 	// FirstParent follows only the first parent of merges.
 	FirstParent bool
+	// Graph visits the commits in the order WalkGraph does, for drawing
+	// with Graph, instead of newest first.
+	Graph bool
 	// Limit stops after that many commits were selected; zero: no limit.
 	Limit int
 }
@@ -41,7 +44,12 @@ func (r *Repo) Log(ctx context.Context, starts []objects.ID, f LogFilter, fn fun
 	}
 	shown := 0
 	walk := r.Walk
-	if f.FirstParent {
+	switch {
+	case f.Graph:
+		walk = func(ctx context.Context, starts []objects.ID, fn func(objects.ID, *objects.Commit) error) error {
+			return r.WalkGraph(ctx, starts, f.FirstParent, fn)
+		}
+	case f.FirstParent:
 		walk = r.walkFirstParents
 	}
 	return walk(ctx, starts, func(id objects.ID, c *objects.Commit) error {
@@ -67,13 +75,17 @@ func (r *Repo) selects(ctx context.Context, f LogFilter, c *objects.Commit) (boo
 	case !f.Until.IsZero() && c.Time.After(f.Until):
 		return false, nil
 	case len(f.Keys) > 0:
-		parents := c.Parents
-		if f.FirstParent && len(parents) > 1 {
-			parents = parents[:1]
-		}
-		return r.changesAny(ctx, c.Index, parents, f.Keys)
+		return r.changesAny(ctx, c.Index, f.ShownParents(c), f.Keys)
 	}
 	return true, nil
+}
+
+// ShownParents are the parents of c a history listing follows.
+func (f LogFilter) ShownParents(c *objects.Commit) []objects.ID {
+	if f.FirstParent && len(c.Parents) > 1 {
+		return c.Parents[:1]
+	}
+	return c.Parents
 }
 
 // walkFirstParents is Walk along first parents only.

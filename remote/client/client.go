@@ -338,6 +338,15 @@ func (c *Client) Refs(ctx context.Context) (*wire.RefsResponse, error) {
 	return &out, nil
 }
 
+// Token asks what the server makes of the client's token.
+func (c *Client) Token(ctx context.Context) (*wire.TokenInfo, error) {
+	var out wire.TokenInfo
+	if err := c.getJSON(ctx, wire.PathToken, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Fetch asks for the refs under the request's prefixes and the objects the
 // client lacks. receive gets the refs and a reader of the pack; the fetch
 // succeeds only if receive read the whole pack (io.EOF from Next).

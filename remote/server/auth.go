@@ -248,16 +248,41 @@ func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, erro
 		}
 		return "", nil
 	}
-	a.mu.RLock()
-	anonymousRead := a.AnonymousRead
-	a.mu.RUnlock()
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !strings.EqualFold(scheme, "Bearer") || token == "" { // schemes are case-insensitive (RFC 9110)
+	found, err := a.identify(r)
+	switch {
+	case errors.Is(err, errNoToken):
+		a.mu.RLock()
+		anonymousRead := a.AnonymousRead
+		a.mu.RUnlock()
 		if need == ScopeRead && anonymousRead {
 			return "", nil
 		}
 		return "", fmt.Errorf("%w: send a token as 'Authorization: Bearer TOKEN'", wire.ErrUnauthorized)
+	case err != nil:
+		return "", err
+	}
+	if !slices.Contains(found.Repos, "*") && !slices.Contains(found.Repos, repoName) {
+		return found.Name, fmt.Errorf("%w: token %q does not open this repository", wire.ErrForbidden, found.Name)
+	}
+	switch {
+	case need == ScopeAdmin && found.Scope != ScopeAdmin:
+		return found.Name, fmt.Errorf("%w: token %q does not open the store API (only the local folio serve's own token does)", wire.ErrForbidden, found.Name)
+	case need == ScopeReadWrite && found.Scope == ScopeRead:
+		return found.Name, fmt.Errorf("%w: token %q is read-only", wire.ErrForbidden, found.Name)
+	}
+	return found.Name, nil
+}
+
+// errNoToken: a request that carries no bearer token.
+var errNoToken = fmt.Errorf("%w: no token", wire.ErrUnauthorized)
+
+// identify finds the token a request carries: one the server knows and
+// that has not expired.
+func (a *Auth) identify(r *http.Request) (*Token, error) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" { // schemes are case-insensitive (RFC 9110)
+		return nil, errNoToken
 	}
 	hash := []byte(HashToken(token))
 	var found *Token
@@ -271,21 +296,29 @@ func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, erro
 	}
 	a.mu.RUnlock()
 	if found == nil {
-		return "", fmt.Errorf("%w: unknown token", wire.ErrUnauthorized)
+		return nil, fmt.Errorf("%w: unknown token", wire.ErrUnauthorized)
 	}
 	if found.Expires != nil && !time.Now().Before(*found.Expires) {
-		return found.Name, fmt.Errorf("%w: token %q expired at %s", wire.ErrUnauthorized, found.Name, found.Expires.Format(time.RFC3339))
+		return found, fmt.Errorf("%w: token %q expired at %s", wire.ErrUnauthorized, found.Name, found.Expires.Format(time.RFC3339))
 	}
-	if !slices.Contains(found.Repos, "*") && !slices.Contains(found.Repos, repoName) {
-		return found.Name, fmt.Errorf("%w: token %q does not open this repository", wire.ErrForbidden, found.Name)
+	return found, nil
+}
+
+// tokenInfo answers GET PathToken: what the request's token is.
+func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Auth == nil {
+		writeJSON(w, http.StatusOK, wire.TokenInfo{})
+		return
 	}
-	switch {
-	case need == ScopeAdmin && found.Scope != ScopeAdmin:
-		return found.Name, fmt.Errorf("%w: token %q does not open the store API (only the local folio serve's own token does)", wire.ErrForbidden, found.Name)
-	case need == ScopeReadWrite && found.Scope == ScopeRead:
-		return found.Name, fmt.Errorf("%w: token %q is read-only", wire.ErrForbidden, found.Name)
+	if err := s.opts.Auth.reload(); err != nil {
+		s.log.Warn("the auth file could not be read again; its tokens stay as they were", "err", err)
 	}
-	return found.Name, nil
+	t, err := s.opts.Auth.identify(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.TokenInfo{Checked: true, Name: t.Name, Scope: string(t.Scope), Repos: t.Repos, Expires: t.Expires})
 }
 
 // fromLoopback reports a request from this machine.

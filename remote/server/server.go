@@ -117,9 +117,11 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
+	s.mux.HandleFunc("GET /"+wire.PathToken, s.tokenInfo)
 	prefix := ""
 	if opts.Repos.Multi() {
 		prefix = "/{repo}"
+		s.mux.HandleFunc("GET /{repo}/"+wire.PathToken, s.tokenInfo)
 	}
 	routes := []route{
 		{"GET /" + wire.PathRefs, ScopeRead, opts.Limits.RequestTimeout, s.refs},

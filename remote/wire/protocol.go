@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -24,7 +25,22 @@ const (
 	// PathObjects serves objects by ID, for repairs: POST ObjectsRequest,
 	// answered by a pack of those the server holds intact.
 	PathObjects = "v1/objects"
+	// PathToken describes the token a request carries: GET, TokenInfo.
+	// It is served at the server's root too, where folio login may be
+	// pointed for every repository under it.
+	PathToken = "v1/token"
 )
+
+// TokenInfo is what a server says of the token a request carries.
+type TokenInfo struct {
+	// Checked is false when the server asks for no token at all.
+	Checked bool   `json:"checked"`
+	Name    string `json:"name,omitempty"`
+	Scope   string `json:"scope,omitempty"`
+	// Repos are the repositories it opens ("*": every one).
+	Repos   []string   `json:"repos,omitempty"`
+	Expires *time.Time `json:"expires,omitempty"`
+}
 
 // Content types.
 const (
