@@ -14,6 +14,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/client"
 )
 
 // app holds what every command shares: the streams and the global flags.
@@ -46,9 +47,21 @@ func (a *app) openRepo(ctx context.Context, writable bool) (*repo.Repo, error) {
 	return a.openRepoWith(ctx, repo.Options{ReadOnly: !writable})
 }
 
-// openRepoWith opens the repository with options; the lock wait comes from
-// the environment.
+// openRepoWith opens the repository with options. A repository that
+// folio serve holds is opened on the server's store API, so the command
+// works through the server; one that another command holds is waited for
+// (FOLIO_LOCK_WAIT, default defaultLockWait).
 func (a *app) openRepoWith(ctx context.Context, opts repo.Options) (*repo.Repo, error) {
+	return a.open(ctx, opts, true)
+}
+
+// openOwn opens the repository's store itself (folio serve), never
+// through a server.
+func (a *app) openOwn(ctx context.Context, opts repo.Options) (*repo.Repo, error) {
+	return a.open(ctx, opts, false)
+}
+
+func (a *app) open(ctx context.Context, opts repo.Options, throughServer bool) (*repo.Repo, error) {
 	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
@@ -59,16 +72,44 @@ func (a *app) openRepoWith(ctx context.Context, opts repo.Options) (*repo.Repo, 
 			return nil, fmt.Errorf("FOLIO_LOCK_WAIT=%q: %w", v, err)
 		}
 	}
-	opts.LockWait = wait
-	r, err := repo.Open(ctx, dir, opts)
-	if errors.Is(err, badgerstore.ErrLocked) {
-		if info, serr := a.served(); serr == nil {
-			return nil, fmt.Errorf("%w: %w by 'folio serve' (pid %d) at %s; stop it, or work through it: "+
-				"'folio sync' runs there, and applications read and write with its document API (%sv1/docs/KEY)",
-				err, errServed, info.PID, info.URL, info.URL)
-		}
+	r, err := repo.Open(ctx, dir, opts) // no wait: a server would not let go
+	if !errors.Is(err, badgerstore.ErrLocked) {
+		return r, err
 	}
-	return r, err
+	if throughServer {
+		if r, err := a.openServed(ctx, dir, opts); !errors.Is(err, errNotServed) {
+			return r, err
+		}
+	} else if info, serr := a.served(); serr == nil {
+		return nil, fmt.Errorf("%w: 'folio serve' (pid %d) serves it at %s already", err, info.PID, info.URL)
+	}
+	opts.LockWait = wait
+	return repo.Open(ctx, dir, opts)
+}
+
+// errNotServed: no live folio serve holds the repository.
+var errNotServed = errors.New("not served")
+
+// openServed opens the repository on the store of the folio serve process
+// that serve.json names, if it answers.
+func (a *app) openServed(ctx context.Context, dir string, opts repo.Options) (*repo.Repo, error) {
+	info, err := a.served()
+	if err != nil {
+		return nil, errNotServed
+	}
+	c, err := info.client(a.timeout)
+	if err != nil {
+		return nil, err
+	}
+	store := client.NewStore(c)
+	if _, err := store.Ref(ctx, objects.BranchPrefix+repo.DefaultBranch); err != nil && !errors.Is(err, objects.ErrNotFound) {
+		if client.IsAuthError(err) {
+			return nil, fmt.Errorf("the folio serve process at %s refused this command: %w", info.URL, err)
+		}
+		return nil, errNotServed // a serve.json left by a server that died
+	}
+	opts.Store = store
+	return repo.Open(ctx, dir, opts)
 }
 
 // openFiles finds the repository and opens its files only, which works

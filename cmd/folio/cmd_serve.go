@@ -188,7 +188,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
 			var err error
-			if token, err = opts.Auth.AddToken("local-admin/"+name, server.ScopeReadWrite, []string{name}, time.Time{}); err != nil {
+			if token, err = opts.Auth.AddAdminToken("local-admin/"+name, []string{name}); err != nil {
 				return err
 			}
 		}
@@ -216,7 +216,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return r, err
 		}, server.RootOptions{MaxOpen: o.maxOpen, IdleClose: o.idleClose, Logger: logger})
 	} else {
-		r, err := a.openRepoWith(ctx, repo.Options{CacheBytes: o.cacheBytes})
+		r, err := a.openOwn(ctx, repo.Options{CacheBytes: o.cacheBytes})
 		if err == nil {
 			err = announce(r.Dir(), "")
 		}

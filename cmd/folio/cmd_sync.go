@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/folio-db/folio/objects/badgerstore"
 	"github.com/folio-db/folio/objects/repo"
@@ -169,15 +170,21 @@ func (a *app) locked() bool {
 	return false
 }
 
-// syncThroughServer asks the folio serve process holding the repository to
-// run the sync.
-func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.SyncRequest) ([]*remote.SyncReport, error) {
-	timeouts := client.TimeoutsOf(a.timeout)
+// client reaches the server with serve.json's token, pinning its
+// certificate.
+func (info *servedInfo) client(timeout time.Duration) (*client.Client, error) {
+	timeouts := client.TimeoutsOf(timeout)
 	httpClient, err := pinnedClient(info.Cert, timeouts)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(info.URL, client.Options{Token: info.Token, HTTP: httpClient, Timeouts: timeouts})
+	return client.New(info.URL, client.Options{Token: info.Token, HTTP: httpClient, Timeouts: timeouts})
+}
+
+// syncThroughServer asks the folio serve process holding the repository to
+// run the sync.
+func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.SyncRequest) ([]*remote.SyncReport, error) {
+	c, err := info.client(a.timeout)
 	if err != nil {
 		return nil, err
 	}

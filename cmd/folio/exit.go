@@ -30,9 +30,6 @@ const exitCodesHelp = `Exit status:
   3  finished, but conflicts were recorded (merge, pull, sync)
   merge-file follows git merge-file: 0 clean, else the number of conflicts (at most 127)`
 
-// errServed marks a repository held by a folio serve process.
-var errServed = errors.New("the repository is being served")
-
 // usageError marks a mistake in how folio was called.
 type usageError struct{ msg string }
 
@@ -62,7 +59,6 @@ var hints = []struct {
 	hint string
 }{
 	{repo.ErrNoRepository, "run 'folio init' to create one, or pass --repo"},
-	{errServed, ""}, // the message says what to do
 	{badgerstore.ErrLocked, "another folio process is using this repository; try again when it finishes"},
 	{repo.ErrNothingToCommit, "stage changes with 'folio put', 'folio rm', 'folio mv' or 'folio import' first"},
 	{objects.ErrRefChanged, "another writer moved it first; look again and retry"},

@@ -61,6 +61,9 @@ func (f *FsckReport) OK() bool { return len(f.Problems) == 0 }
 // chunks) is fully stored, and says where each damaged or missing object
 // is used (Problem.Uses).
 func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
+	if m, ok := r.store.(Maintainer); ok {
+		return m.Fsck(ctx)
+	}
 	rep := &FsckReport{Problems: []Problem{}}
 	c := &closure{r: r, seen: map[objects.ID]bool{}, entries: map[objects.ID]bool{},
 		maps: map[objects.ID]bool{}, recordKeys: map[objects.ID]string{},

@@ -67,14 +67,17 @@ type GCReport struct {
 // written within it; then it deletes the other objects written before
 // the cutoff, and gives their space back.
 func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
-	col, ok := r.store.(collector)
-	if !ok {
-		return nil, ErrGCUnsupported
-	}
 	if !opts.DryRun {
 		if err := r.checkWritable(); err != nil {
 			return nil, err
 		}
+	}
+	if m, ok := r.store.(Maintainer); ok {
+		return m.GC(ctx, opts)
+	}
+	col, ok := r.store.(collector)
+	if !ok {
+		return nil, ErrGCUnsupported
 	}
 	rep := &GCReport{DryRun: opts.DryRun}
 	var err error

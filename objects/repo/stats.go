@@ -30,6 +30,9 @@ type TypeStats struct {
 
 // Stats walks every object once (like git count-objects -v).
 func (r *Repo) Stats(ctx context.Context) (*Stats, error) {
+	if m, ok := r.store.(Maintainer); ok {
+		return m.Stats(ctx)
+	}
 	s := &Stats{ByType: map[string]TypeStats{}}
 	err := r.store.Objects(ctx, nil, func(id objects.ID, data []byte) error {
 		name := "unknown"

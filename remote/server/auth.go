@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -29,6 +30,11 @@ type Scope string
 const (
 	ScopeRead      Scope = "read"
 	ScopeReadWrite Scope = "read-write"
+	// ScopeAdmin also opens the store API (store.go), which the CLI of a
+	// served repository uses. Only folio serve makes such tokens, for its
+	// serve.json, and keeps them in memory (AddAdminToken); an auth file
+	// holds none.
+	ScopeAdmin Scope = "admin"
 )
 
 // Token is one entry of an auth file. The token itself is never stored:
@@ -147,7 +153,8 @@ func readAuth(path string) (*Auth, error) {
 // Save writes an auth file readable by its owner only.
 func (a *Auth) Save(path string) error {
 	a.mu.RLock()
-	data, err := json.MarshalIndent(a, "", "  ")
+	saved := Auth{AnonymousRead: a.AnonymousRead, Tokens: slices.DeleteFunc(slices.Clone(a.Tokens), func(t Token) bool { return t.Scope == ScopeAdmin })}
+	data, err := json.MarshalIndent(&saved, "", "  ")
 	a.mu.RUnlock()
 	if err != nil {
 		return err
@@ -167,6 +174,16 @@ func (a *Auth) AddToken(name string, scope Scope, repos []string, expires time.T
 	if scope != ScopeRead && scope != ScopeReadWrite {
 		return "", fmt.Errorf("scope %q: want read or read-write", scope)
 	}
+	return a.addToken(name, scope, repos, expires)
+}
+
+// AddAdminToken creates a token of ScopeAdmin for the repositories named,
+// kept in memory only (Save leaves it out).
+func (a *Auth) AddAdminToken(name string, repos []string) (string, error) {
+	return a.addToken(name, ScopeAdmin, repos, time.Time{})
+}
+
+func (a *Auth) addToken(name string, scope Scope, repos []string, expires time.Time) (string, error) {
 	if strings.TrimSpace(name) == "" {
 		return "", fmt.Errorf("%w: give the token a name", ErrTokenName)
 	}
@@ -226,6 +243,9 @@ func LoadOrNewAuth(path string) (*Auth, error) {
 // everything through (a server without --auth, on loopback by default).
 func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, error) {
 	if a == nil {
+		if need == ScopeAdmin && !fromLoopback(r) {
+			return "", fmt.Errorf("%w: the store API answers only requests from this machine", wire.ErrForbidden)
+		}
 		return "", nil
 	}
 	found, err := a.identify(r)
@@ -244,7 +264,10 @@ func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, erro
 	if !slices.Contains(found.Repos, "*") && !slices.Contains(found.Repos, repoName) {
 		return found.Name, fmt.Errorf("%w: token %q does not open this repository", wire.ErrForbidden, found.Name)
 	}
-	if need == ScopeReadWrite && found.Scope != ScopeReadWrite {
+	switch {
+	case need == ScopeAdmin && found.Scope != ScopeAdmin:
+		return found.Name, fmt.Errorf("%w: token %q does not open the store API (only the local folio serve's own token does)", wire.ErrForbidden, found.Name)
+	case need == ScopeReadWrite && found.Scope == ScopeRead:
 		return found.Name, fmt.Errorf("%w: token %q is read-only", wire.ErrForbidden, found.Name)
 	}
 	return found.Name, nil
@@ -296,4 +319,11 @@ func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.TokenInfo{Checked: true, Name: t.Name, Scope: string(t.Scope), Repos: t.Repos, Expires: t.Expires})
+}
+
+// fromLoopback reports a request from this machine.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
 }

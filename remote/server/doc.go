@@ -22,4 +22,11 @@
 // stream. Readers read the durable feed in the store, never a queue the
 // writers fill, so a slow reader delays no write; a stream's writes have a
 // deadline, so a reader that stops reading is cut off.
+//
+// The store API (/v1/store/..., store.go) is for the CLI of the served
+// repository alone (ScopeAdmin: folio serve's own token in serve.json, or
+// a request from this machine when there are no tokens): the CLI opens its
+// repository on it (remote/client.Store) and runs every command's own code
+// through the server. Its writes are checked and admitted like a push's
+// and move refs by compare-and-swap under the document API's write lock.
 package server

@@ -132,14 +132,13 @@ func (s *Server) push(q *request) error {
 	if err := wire.ReadFrame(body, &req); err != nil {
 		return err
 	}
-	updates := make([]objects.RefUpdate, 0, len(req.Updates))
-	for _, u := range req.Updates {
-		if !replicated(u.Name) {
-			return badRequest(fmt.Sprintf("cannot push %q: only branches and tags", u.Name))
+	updates, err := refUpdates(req.Updates, func(name string) error {
+		if !replicated(name) {
+			return badRequest(fmt.Sprintf("cannot push %q: only branches and tags", name))
 		}
-		updates = append(updates, objects.RefUpdate{Name: u.Name, Old: u.Old, New: u.New})
-	}
-	if err := objects.CheckRefUpdates(updates); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	limits := wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}
@@ -178,6 +177,19 @@ func (s *Server) push(q *request) error {
 	}
 	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: req.Updates, Objects: got.Objects})
 	return nil
+}
+
+// refUpdates are the updates of a request, each name allowed by allow and
+// valid, none twice.
+func refUpdates(in []wire.RefUpdate, allow func(name string) error) ([]objects.RefUpdate, error) {
+	updates := make([]objects.RefUpdate, 0, len(in))
+	for _, u := range in {
+		if err := allow(u.Name); err != nil {
+			return nil, err
+		}
+		updates = append(updates, objects.RefUpdate{Name: u.Name, Old: u.Old, New: u.New})
+	}
+	return updates, objects.CheckRefUpdates(updates)
 }
 
 // checkUpdate refuses, unless forced, an update that would drop commits

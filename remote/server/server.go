@@ -123,12 +123,7 @@ func New(opts Options) *Server {
 		prefix = "/{repo}"
 		s.mux.HandleFunc("GET /{repo}/"+wire.PathToken, s.tokenInfo)
 	}
-	routes := []struct {
-		pattern string
-		scope   Scope
-		timeout time.Duration
-		handle  func(*request) error
-	}{
+	routes := []route{
 		{"GET /" + wire.PathRefs, ScopeRead, opts.Limits.RequestTimeout, s.refs},
 		{"POST /" + wire.PathFetch, ScopeRead, opts.Limits.TransferTimeout, s.fetch},
 		{"POST /" + wire.PathPush, ScopeReadWrite, opts.Limits.TransferTimeout, s.push},
@@ -142,11 +137,20 @@ func New(opts Options) *Server {
 		{"PUT /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.putDoc},
 		{"DELETE /" + wire.PathDocs + "/{key...}", ScopeReadWrite, opts.Limits.RequestTimeout, s.deleteDoc},
 	}
+	routes = append(routes, s.storeRoutes()...) // store.go
 	for _, rt := range routes {
 		method, path, _ := cut(rt.pattern)
 		s.mux.HandleFunc(method+" "+prefix+path, s.wrap(rt.scope, rt.timeout, rt.handle))
 	}
 	return s
+}
+
+// route is one endpoint: who may call it and how long it may take.
+type route struct {
+	pattern string
+	scope   Scope
+	timeout time.Duration
+	handle  func(*request) error
 }
 
 func cut(pattern string) (method, path string, ok bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
@@ -38,27 +39,82 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 //
 // got is what Receive said of the pack (nil: nothing arrived).
 func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
-	if got == nil {
-		got = &Received{}
-	}
-	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
-		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
+	a := newAdmitter(view, store, got)
 	for _, id := range targets {
-		if id.IsZero() {
-			continue
-		}
-		data, err := view.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("ref target %s: %w", id.Short(), err)
-		}
-		if t, err := objects.TypeOf(data); err != nil || t != objects.TypeCommit {
-			return nil, fmt.Errorf("%w: ref target %s is not a commit", ErrBadReference, id.Short())
-		}
-		if err := a.commits(ctx, id); err != nil {
+		if err := a.target(ctx, id, objects.TypeCommit); err != nil {
 			return nil, err
 		}
 	}
-	return func(id objects.ID) bool { return a.keep[id] }, nil
+	return a.keeps(), nil
+}
+
+// AdmitRefs is Admit for updates of refs of any kind, as the CLI of a
+// served repository makes them: a working-set ref must name a working set
+// (whose commits and maps are checked as a commit's), any other ref a
+// commit. got must come from ReceiveStaged.
+func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Received, updates ...objects.RefUpdate) (keep func(objects.ID) bool, err error) {
+	a := newAdmitter(view, store, got)
+	for _, u := range updates {
+		want := objects.TypeCommit
+		if strings.HasPrefix(u.Name, objects.WorkingSetPrefix) {
+			want = objects.TypeWorkingSet
+		}
+		if err := a.target(ctx, u.New, want); err != nil {
+			return nil, fmt.Errorf("%s: %w", u.Name, err)
+		}
+	}
+	return a.keeps(), nil
+}
+
+func newAdmitter(view, store objects.ObjectReader, got *Received) *admitter {
+	if got == nil {
+		got = &Received{}
+	}
+	return &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
+		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
+}
+
+func (a *admitter) keeps() func(objects.ID) bool {
+	return func(id objects.ID) bool { return a.keep[id] }
+}
+
+// target checks what a ref is about to name, of type want.
+func (a *admitter) target(ctx context.Context, id objects.ID, want objects.Type) error {
+	if id.IsZero() {
+		return nil
+	}
+	data, err := a.view.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("ref target %s: %w", id.Short(), err)
+	}
+	if t, err := objects.TypeOf(data); err != nil || t != want {
+		return fmt.Errorf("%w: ref target %s is not a %s", ErrBadReference, id.Short(), want)
+	}
+	if want == objects.TypeCommit {
+		return a.commits(ctx, id)
+	}
+	if old, err := a.stored(ctx, id); err != nil || old {
+		return err
+	}
+	a.keep[id] = true
+	ws, err := objects.DecodeWorkingSet(data)
+	if err != nil {
+		return err
+	}
+	for _, c := range []objects.ID{ws.Base, ws.MergeHead} {
+		if !c.IsZero() {
+			if err := a.commits(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.walk(ctx, ws.Index, roleIndex); err != nil {
+		return fmt.Errorf("working set %s: %w", id.Short(), err)
+	}
+	if err := a.walk(ctx, ws.Conflicts, roleConflicts); err != nil {
+		return fmt.Errorf("working set %s: %w", id.Short(), err)
+	}
+	return nil
 }
 
 // role is what a map holds.

@@ -19,6 +19,13 @@ func receivePack(t *testing.T, dst interface {
 	Store() objects.Store
 }, targets []objects.ID, objs ...objects.Object) error {
 	t.Helper()
+	_, err := admitPack(dst.Store(), packOf(t, objs...), targets)
+	return err
+}
+
+// packOf is a pack of objs, in order.
+func packOf(t *testing.T, objs ...objects.Object) *bytes.Buffer {
+	t.Helper()
 	var buf bytes.Buffer
 	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
 	for _, o := range objs {
@@ -27,8 +34,7 @@ func receivePack(t *testing.T, dst interface {
 		}
 	}
 	pw.Close()
-	_, err := admitPack(dst.Store(), &buf, targets)
-	return err
+	return &buf
 }
 
 // admitPack receives a pack into a quarantine of dst and admits what the

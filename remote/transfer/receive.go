@@ -63,7 +63,18 @@ func (r *Received) ArrivedCommits() []objects.ID {
 // highest parent's. On any error the caller moves no ref and discards
 // the quarantine.
 func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) {
-	rc := &receiver{ctx: ctx, store: store, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
+	return receive(ctx, store, r, false)
+}
+
+// ReceiveStaged is Receive that also takes working sets, whose maps and
+// commits are checked like a commit's: the CLI of a served repository
+// stages its changes through the server. Leaders never exchange them.
+func ReceiveStaged(ctx context.Context, store Store, r PackReader) (*Received, error) {
+	return receive(ctx, store, r, true)
+}
+
+func receive(ctx context.Context, store Store, r PackReader, staged bool) (*Received, error) {
+	rc := &receiver{ctx: ctx, store: store, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
 		got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -85,6 +96,7 @@ func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) 
 type receiver struct {
 	ctx     context.Context
 	store   Store
+	staged  bool                        // working sets are allowed
 	known   map[objects.ID]objects.Type // stored from this pack, up to maxRemembered
 	pending map[objects.ID]objects.Type // in the batch, not stored yet
 	batch   []objects.Object
@@ -223,7 +235,19 @@ func (rc *receiver) checkReferences(id objects.ID, v any) error {
 			return fmt.Errorf("%w: commit %s has height %d, its parents say %d", ErrBadReference, id.Short(), o.Height, height+1)
 		}
 	case *objects.WorkingSet:
-		return fmt.Errorf("%w: working sets are not replicated", ErrBadReference)
+		if !rc.staged {
+			return fmt.Errorf("%w: working sets are not replicated", ErrBadReference)
+		}
+		for _, c := range []objects.ID{o.Base, o.MergeHead} {
+			if err := rc.want(id, c, objects.TypeCommit); err != nil {
+				return err
+			}
+		}
+		for _, m := range []objects.ID{o.Index, o.Conflicts} {
+			if err := rc.want(id, m, objects.TypeNode); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

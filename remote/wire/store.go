@@ -1,0 +1,75 @@
+package wire
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// The store API: what the CLI of a served repository uses instead of the
+// store the server holds (objects.Store over HTTP, remote/client.Store),
+// and the store-wide work the server runs on its own copy. Only a local
+// administrator may use it: serve.json's token, or, on a server without
+// tokens, a request from the server's own machine.
+const (
+	PathStoreRef     = "v1/store/ref"     // GET ?name=REF: StoreRef (not_found: no such ref)
+	PathStoreRefs    = "v1/store/refs"    // GET ?prefix=P: []objects.Ref, every kind of ref
+	PathStoreObject  = "v1/store/object"  // GET /ID: the object's bytes
+	PathStoreHas     = "v1/store/has"     // POST StoreIDs: StoreHas
+	PathStoreObjects = "v1/store/objects" // GET ?prefix=HEX: a pack of every stored object
+	// PathStoreApply stores objects and moves refs: POST a framed
+	// StoreApply, then a pack; answered by StoreApplied. The pack is
+	// received, checked and admitted as a push's is (working sets
+	// allowed), and the refs move by compare-and-swap.
+	PathStoreApply = "v1/store/apply"
+	PathStoreGC    = "v1/store/gc"    // POST StoreGC: JSON lines of StoreGCLine
+	PathStoreFsck  = "v1/store/fsck"  // POST: repo.FsckReport
+	PathStoreStats = "v1/store/stats" // GET: repo.Stats
+)
+
+// StoreRef is one ref's value.
+type StoreRef struct {
+	ID objects.ID `json:"id"`
+}
+
+// StoreIDs names objects.
+type StoreIDs struct {
+	IDs []objects.ID `json:"ids"`
+}
+
+// StoreHas says, for each ID asked, whether the store holds it.
+type StoreHas struct {
+	Has []bool `json:"has"`
+}
+
+// StoreApply moves refs, all or none, once the pack that follows is stored.
+type StoreApply struct {
+	Updates []RefUpdate `json:"updates"`
+}
+
+// StoreApplied reports an apply that stored its objects and moved its refs.
+type StoreApplied struct {
+	Objects int `json:"objects"`
+}
+
+// StoreGC asks the server to collect its repository's garbage.
+type StoreGC struct {
+	Grace  time.Duration `json:"grace_ns"`
+	DryRun bool          `json:"dry_run"`
+	Found  bool          `json:"found"` // list what goes, as Found lines
+}
+
+// StoreGCLine is one line of a gc's reply: an object found, the report
+// (last), or the error that stopped it (last).
+type StoreGCLine struct {
+	Found  *StoreFound     `json:"found,omitempty"`
+	Report json.RawMessage `json:"report,omitempty"` // a repo.GCReport
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// StoreFound is an object a gc deletes (or, dry, would).
+type StoreFound struct {
+	ID   objects.ID `json:"id"`
+	Size int64      `json:"size"`
+}
