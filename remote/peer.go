@@ -75,6 +75,13 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = time.Minute
 	}
+	// One HTTP client for the peering's feed and every sync: each sync
+	// otherwise dials anew and leaves its connections idle, a pile (and a
+	// goroutine each on both sides) that grows with the write rate.
+	if opts.HTTP == nil {
+		opts.HTTP = client.NewHTTPClient(opts.Timeouts, nil)
+		defer opts.HTTP.CloseIdleConnections()
+	}
 	c, err := newClient(rm, opts.Options)
 	if err != nil {
 		return err
