@@ -59,7 +59,7 @@ func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result,
 		return res, nil
 	}
 	res.Relation = Diverged
-	base, err := virtualBases{}.of(ctx, r, res.Bases, 0)
+	base, err := virtualBase(ctx, r, res.Bases, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -67,25 +67,13 @@ func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result,
 	return res, err
 }
 
-// virtualBases remembers the virtual bases one merge made, by the bases
-// they merge: in a criss-cross of many leaders the same sets of bases come
-// back again and again down the recursion, and merging each anew made the
-// work grow exponentially with the depth. The recursion's order is fixed,
-// so which depth a set is first merged at is too: the result is still the
-// same on every leader.
-type virtualBases map[string]Head
-
-// of turns the merge bases into one head: none is the empty map, one is
-// itself, several are merged pairwise in ID order, each merge against
-// their own bases, into virtual commits that are stored but that no ref
-// names.
-func (memo virtualBases) of(ctx context.Context, r *repo.Repo, bases []objects.ID, depth int) (Head, error) {
+// virtualBase turns the merge bases into one head: none is the empty map,
+// one is itself, several are merged pairwise in ID order, each merge
+// against their own bases, into virtual commits that are stored but that no
+// ref names.
+func virtualBase(ctx context.Context, r *repo.Repo, bases []objects.ID, depth int) (Head, error) {
 	if len(bases) == 0 {
 		return Head{}, nil
-	}
-	key := fmt.Sprint(bases)
-	if h, ok := memo[key]; ok {
-		return h, nil
 	}
 	acc, err := HeadOf(ctx, r, bases[0])
 	if err != nil || depth >= maxVirtualDepth {
@@ -100,7 +88,7 @@ func (memo virtualBases) of(ctx context.Context, r *repo.Repo, bases []objects.I
 		if err != nil {
 			return Head{}, err
 		}
-		subBase, err := memo.of(ctx, r, sub, depth+1)
+		subBase, err := virtualBase(ctx, r, sub, depth+1)
 		if err != nil {
 			return Head{}, err
 		}
@@ -114,7 +102,6 @@ func (memo virtualBases) of(ctx context.Context, r *repo.Repo, bases []objects.I
 		}
 		acc = headOf(id, c)
 	}
-	memo[key] = acc
 	return acc, nil
 }
 

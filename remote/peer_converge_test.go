@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,13 +18,12 @@ import (
 
 // topologies say who peers with whom among n leaders (serve --peer).
 var topologies = map[string]func(leaders []*peered, t testing.TB){
-	// all-to-all, each side naming the other, as the README's datacenters do
+	// all-to-all, each pair peered once (TestPeersConvergeAndSettle peers
+	// two both ways)
 	"all-to-all": func(ls []*peered, t testing.TB) {
 		for i, a := range ls {
-			for j, b := range ls {
-				if i != j {
-					a.peer(t, b)
-				}
+			for _, b := range ls[i+1:] {
+				a.peer(t, b)
 			}
 		}
 	},
@@ -122,7 +120,7 @@ func TestPeersConvergeUnderFaults(t *testing.T) {
 			for range 12 {
 				time.Sleep(time.Duration(40+rnd.IntN(40)) * time.Millisecond)
 				l := leaders[rnd.IntN(len(leaders))]
-				if os.Getenv("NORESTART") != "" || rnd.IntN(2) == 0 {
+				if rnd.IntN(2) == 0 {
 					l.proxy.cut()
 				} else {
 					l.restart(t, time.Duration(rnd.IntN(30))*time.Millisecond)
@@ -134,13 +132,9 @@ func TestPeersConvergeUnderFaults(t *testing.T) {
 				t.Fatalf("only %d writes were acknowledged", len(acks))
 			}
 
-			t0 := time.Now()
 			waitConverged(t, leaders)
-			t.Logf("DEBUG %d acks, converged in %v", len(acks), time.Since(t0))
 			checkConverged(t, leaders, acks)
-			t.Logf("DEBUG checked %v", time.Since(t0))
 			waitSettled(t, leaders)
-			t.Logf("DEBUG settled %v", time.Since(t0))
 		})
 	}
 }
