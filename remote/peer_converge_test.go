@@ -49,10 +49,11 @@ type acked struct {
 }
 
 // writeLoad PUTs documents through the document API of each leader, one
-// after another per leader with pause between them, until ctx ends, and
-// returns the writes acknowledged. Each writer writes keys of its own and,
-// every fourth write, one of a few keys every writer writes (conflicts).
-func writeLoad(ctx context.Context, leaders []*peered, pause time.Duration) func() []acked {
+// every interval per leader (or as fast as the leader answers, if slower),
+// until ctx ends, and returns the writes acknowledged. Each writer writes
+// keys of its own and, with shared, every fourth write one of a few keys
+// every writer writes (conflicts).
+func writeLoad(ctx context.Context, leaders []*peered, interval time.Duration, shared bool) func() []acked {
 	var mu sync.Mutex
 	var all []acked
 	var wg sync.WaitGroup
@@ -60,9 +61,11 @@ func writeLoad(ctx context.Context, leaders []*peered, pause time.Duration) func
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
 			for n := 0; ctx.Err() == nil; n++ {
 				key := fmt.Sprintf("own/%d/%d", i, n)
-				if n%4 == 3 {
+				if shared && n%4 == 3 {
 					key = fmt.Sprintf("shared/%d", n%3)
 				}
 				body := fmt.Appendf(nil, "leader %d write %d\n", i, n)
@@ -71,20 +74,16 @@ func writeLoad(ctx context.Context, leaders []*peered, pause time.Duration) func
 					all = append(all, acked{key, body, commit})
 					mu.Unlock()
 				}
-				sleep(ctx, pause)
+				select {
+				case <-ctx.Done():
+				case <-tick.C:
+				}
 			}
 		}()
 	}
 	return func() []acked {
 		wg.Wait()
 		return all
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
 	}
 }
 
@@ -116,7 +115,7 @@ func TestPeersConvergeUnderFaults(t *testing.T) {
 
 			ctx, stopWrites := context.WithCancel(context.Background())
 			defer stopWrites()
-			writes := writeLoad(ctx, leaders, 10*time.Millisecond)
+			writes := writeLoad(ctx, leaders, 10*time.Millisecond, true)
 			for range 12 {
 				time.Sleep(time.Duration(40+rnd.IntN(40)) * time.Millisecond)
 				l := leaders[rnd.IntN(len(leaders))]
