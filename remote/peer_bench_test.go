@@ -3,7 +3,6 @@ package remote_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func BenchmarkPeerLatency(b *testing.B) {
 			}
 			bc.link(leaders, b)
 			ctx, stop := context.WithCancel(context.Background())
-			writes := writeLoad(ctx, leaders, loadInterval(), false)
+			writes := writeLoad(ctx, leaders, 10*time.Millisecond, false)
 			var lat []time.Duration
 			i := 0
 			for b.Loop() {
@@ -117,12 +116,4 @@ func BenchmarkPeerMesh(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(acks))/elapsed.Seconds()/3, "writes/s/leader")
 	b.ReportMetric(ms(converged), "converge-ms")
-}
-
-func loadInterval() time.Duration {
-	d, err := time.ParseDuration(os.Getenv("LOADIV"))
-	if err != nil {
-		return 10 * time.Millisecond
-	}
-	return d
 }

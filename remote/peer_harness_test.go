@@ -31,7 +31,7 @@ type peered struct {
 	name     string
 	dir      string // its .folio folder
 	proxy    *cutProxy
-	url      string // through the proxy: the same across restarts
+	url      string      // through the proxy: the same across restarts
 	down     atomic.Bool // answer every request 503, as a leader that is away
 	requests atomic.Int64
 
