@@ -75,6 +75,13 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = time.Minute
 	}
+	// One HTTP client for the peering's feed and every sync: each sync
+	// otherwise dials anew and leaves its connections idle, a pile (and a
+	// goroutine each on both sides) that grows with the write rate.
+	if opts.HTTP == nil {
+		opts.HTTP = client.NewHTTPClient(opts.Timeouts, nil)
+		defer opts.HTTP.CloseIdleConnections()
+	}
 	c, err := newClient(rm, opts.Options)
 	if err != nil {
 		return err
@@ -131,6 +138,11 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 	opts.State.update(func(s *PeerStatus) { s.URL = rm.URL })
 	poke()
 	wait := opts.Backoff
+	// A push that lost a race to the peer's own writes is not retried
+	// inside Sync after a backoff: the peer's move that beat it is already
+	// a kick, and the next sync pulls that move at once. Backoffs inside
+	// Sync held the pull back for seconds while the peer kept writing.
+	opts.Attempts = 1
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,9 +155,13 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		if ctx.Err() != nil {
 			return nil
 		}
+		raced := err != nil && retryable(err)
+		if raced {
+			poke()
+		}
 		opts.State.update(func(s *PeerStatus) {
 			s.Syncs++
-			s.LastSync, s.Connected = time.Now(), err == nil
+			s.LastSync, s.Connected = time.Now(), err == nil || raced
 			if err != nil {
 				s.LastError = err.Error()
 			} else {
@@ -155,7 +171,7 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		if opts.OnSync != nil {
 			opts.OnSync(rep, err)
 		}
-		if err == nil {
+		if err == nil || raced {
 			wait = opts.Backoff
 			continue
 		}

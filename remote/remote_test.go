@@ -62,7 +62,7 @@ func write(t *testing.T, r *repo.Repo, docs map[string]string) objects.ID {
 	return id
 }
 
-func head(t *testing.T, r *repo.Repo) objects.ID {
+func head(t testing.TB, r *repo.Repo) objects.ID {
 	t.Helper()
 	id, err := r.RefOrZero(context.Background(), main)
 	if err != nil {

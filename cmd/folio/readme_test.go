@@ -12,12 +12,16 @@ import (
 	"time"
 )
 
-// readmeSections are the README sections whose shell blocks must run as
-// written, in order, in a new empty folder: the tour, servers and the
-// document API.
-const readmeFrom, readmeTo = "## A short tour", "### Change feed"
+// readmeSections are the README's stretches (from one heading to another)
+// whose shell blocks must run as written, in order, in a new empty folder:
+// the tour, servers and the document API, then continuous replication.
+// The change feed's blocks wait on streams and are left out.
+var readmeSections = [][2]string{
+	{"## A short tour", "### Change feed"},
+	{"### Continuous replication", "### folio as a git merge driver"},
+}
 
-// TestREADME pastes the README's tour and server blocks into one bash
+// TestREADME pastes the README's tour, server and replication blocks into one bash
 // process with the folio under test on PATH, so the README cannot drift
 // from what folio does. The servers' fixed ports are swapped for free ones.
 func TestREADME(t *testing.T) {
@@ -32,7 +36,7 @@ func TestREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := readmeBlocks(t, string(readme))
-	for _, port := range []string{"7420", "7421"} {
+	for _, port := range []string{"7420", "7421", "7431", "7432", "7433"} {
 		script = strings.ReplaceAll(script, "127.0.0.1:"+port, freeAddr(t))
 	}
 
@@ -63,39 +67,42 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's blocks fail: %v\nscript:\n%s\noutput:\n%s", err, script, out)
 	}
-	for _, want := range []string{"CONFLICT users/ada.json", ": 0 problems", "Cloned", "main: pushed"} {
+	for _, want := range []string{"CONFLICT users/ada.json", ": 0 problems", "Cloned", "main: pushed",
+		`{"city": "Lisbon"}`, `"connected":true`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the README's blocks ran, but their output lacks %q:\n%s", want, out)
 		}
 	}
 }
 
-// readmeBlocks returns the ```sh blocks between readmeFrom and readmeTo.
+// readmeBlocks returns the ```sh blocks of readmeSections.
 func readmeBlocks(t *testing.T, readme string) string {
 	t.Helper()
-	_, rest, ok := strings.Cut(readme, "\n"+readmeFrom)
-	if !ok {
-		t.Fatalf("README.md has no %q section", readmeFrom)
-	}
-	section, _, ok := strings.Cut(rest, "\n"+readmeTo)
-	if !ok {
-		t.Fatalf("README.md has no %q section", readmeTo)
-	}
 	var blocks []string
-	for {
-		_, after, ok := strings.Cut(section, "\n```sh\n")
+	for _, sec := range readmeSections {
+		_, rest, ok := strings.Cut(readme, "\n"+sec[0])
 		if !ok {
-			break
+			t.Fatalf("README.md has no %q section", sec[0])
 		}
-		block, tail, ok := strings.Cut(after, "\n```\n")
+		section, _, ok := strings.Cut(rest, "\n"+sec[1])
 		if !ok {
-			t.Fatalf("README.md: a ```sh block is not closed")
+			t.Fatalf("README.md has no %q section", sec[1])
 		}
-		blocks = append(blocks, block)
-		section = tail
+		for {
+			_, after, ok := strings.Cut(section, "\n```sh\n")
+			if !ok {
+				break
+			}
+			block, tail, ok := strings.Cut(after, "\n```\n")
+			if !ok {
+				t.Fatalf("README.md: a ```sh block is not closed")
+			}
+			blocks = append(blocks, block)
+			section = tail
+		}
 	}
-	if len(blocks) < 4 {
-		t.Fatalf("README.md: only %d shell blocks in the tour and server sections", len(blocks))
+	if len(blocks) < 5 {
+		t.Fatalf("README.md: only %d shell blocks in the sections pasted", len(blocks))
 	}
 	return strings.Join(blocks, "\n") + "\n"
 }

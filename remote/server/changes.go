@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/folio-db/folio/objects"
@@ -57,9 +59,20 @@ func parseFeedRequest(q *request) (feedRequest, error) {
 	switch f.feed {
 	case "":
 		f.feed = wire.FeedNormal
-	case wire.FeedNormal, wire.FeedLongpoll, wire.FeedContinuous:
+		if acceptsEvents(q.Header.Values("Accept")) {
+			f.feed = wire.FeedEventSource
+		}
+	case wire.FeedNormal, wire.FeedLongpoll, wire.FeedContinuous, wire.FeedEventSource:
 	default:
-		return f, badRequest(fmt.Sprintf("feed=%q: want normal, longpoll or continuous", f.feed))
+		return f, badRequest(fmt.Sprintf("feed=%q: want normal, longpoll, continuous or eventsource", f.feed))
+	}
+	if id := q.Header.Get(wire.HeaderLastEventID); id != "" && f.feed == wire.FeedEventSource {
+		// An EventSource reconnecting: on after the last event it saw.
+		n, err := strconv.ParseUint(id, 10, 64)
+		if err != nil {
+			return f, badRequest(fmt.Sprintf("Last-Event-ID %q: want the id of an event of this feed", id))
+		}
+		f.query.Since, f.now = n, false
 	}
 	if b := v.Get("branch"); b != "" {
 		if objects.ValidateBranchName(b) != nil {
@@ -110,7 +123,7 @@ func (s *Server) changes(q *request) error {
 	var changes []objects.Change
 	pos := f.query.Since
 	switch f.feed {
-	case wire.FeedContinuous:
+	case wire.FeedContinuous, wire.FeedEventSource:
 		return s.streamChanges(q, f)
 	case wire.FeedLongpoll:
 		wait, cancel := context.WithTimeout(ctx, f.wait)
@@ -137,11 +150,11 @@ func (s *Server) changes(q *request) error {
 	return nil
 }
 
-// streamChanges serves feed=continuous: changes as they happen, an empty
-// line every heartbeat while nothing does, until the request ends. Each
-// write must finish within a few heartbeats, so a reader that stops
-// reading is cut off, and writers never wait for readers: the feed is
-// read from the store, not queued per reader.
+// streamChanges serves feed=continuous and feed=eventsource: changes as
+// they happen, a keep-alive every heartbeat while nothing does, until the
+// request ends. Each write must finish within a few heartbeats, so a
+// reader that stops reading is cut off, and writers never wait for
+// readers: the feed is read from the store, not queued per reader.
 func (s *Server) streamChanges(q *request, f feedRequest) error {
 	ctx := q.Context()
 	// Fail before the headers if since is already out of range.
@@ -149,20 +162,24 @@ func (s *Server) streamChanges(q *request, f feedRequest) error {
 		q.w.Header().Set(wire.HeaderSeq, strconv.FormatUint(pos, 10))
 		return feedError(err, f.query.Since, pos)
 	}
-	rc := http.NewResponseController(q.w)
+	// The feed sets its own write deadline, shorter than the stall guard's
+	// (which each write through q.w would push back to StallTimeout).
+	w := q.w
+	if g, ok := w.(*stallWriter); ok {
+		w = g.Unwrap()
+	}
+	rc := http.NewResponseController(w)
 	stall := max(stallHeartbeats*f.heartbeat, minStall)
-	q.w.Header().Set("Content-Type", wire.ContentJSONLines)
-	q.w.Header().Set(wire.HeaderSeq, strconv.FormatUint(f.query.Since, 10))
-	q.w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(q.w)
-	enc.SetEscapeHTML(false)
-	send := func(lines func() error) error {
+	out := newFeedWriter(w, f.feed == wire.FeedEventSource)
+	w.Header().Set(wire.HeaderSeq, strconv.FormatUint(f.query.Since, 10))
+	w.WriteHeader(http.StatusOK)
+	send := func(write func() error) error {
 		deadline := time.Now().Add(stall)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}
 		rc.SetWriteDeadline(deadline)
-		if err := lines(); err != nil {
+		if err := write(); err != nil {
 			return err
 		}
 		return rc.Flush()
@@ -179,7 +196,7 @@ func (s *Server) streamChanges(q *request, f feedRequest) error {
 		case ctx.Err() != nil:
 			return nil // the request ended: the client reconnects from its last seq
 		case errors.Is(err, context.DeadlineExceeded):
-			err = send(func() error { _, err := q.w.Write([]byte("\n")); return err })
+			err = send(out.keepAlive)
 		case err != nil:
 			s.log.Warn("change feed stopped", "path", q.URL.Path, "err", err)
 			e := feedError(err, f.query.Since, pos)
@@ -187,12 +204,12 @@ func (s *Server) streamChanges(q *request, f feedRequest) error {
 			if !errors.As(e, &we) {
 				we = &wire.Error{Code: wire.ErrorCode(e), Message: "the change feed failed: reconnect"}
 			}
-			send(func() error { return enc.Encode(we) })
+			send(func() error { return out.failure(we) })
 			return nil
 		default:
 			err = send(func() error {
 				for _, c := range changes {
-					if err := enc.Encode(c); err != nil {
+					if err := out.change(c); err != nil {
 						return err
 					}
 				}
@@ -203,6 +220,75 @@ func (s *Server) streamChanges(q *request, f feedRequest) error {
 			return nil // the client went away or stopped reading
 		}
 	}
+}
+
+// feedWriter frames a streamed feed: JSON lines with empty keep-alive
+// lines, or Server-Sent Events with comments as keep-alives.
+type feedWriter struct {
+	w   io.Writer
+	enc *json.Encoder
+	sse bool
+}
+
+func newFeedWriter(w http.ResponseWriter, sse bool) feedWriter {
+	if sse {
+		w.Header().Set("Content-Type", wire.ContentEventStream)
+		w.Header().Set("Cache-Control", "no-cache")
+	} else {
+		w.Header().Set("Content-Type", wire.ContentJSONLines)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return feedWriter{w: w, enc: enc, sse: sse}
+}
+
+func (f feedWriter) keepAlive() error {
+	s := "\n"
+	if f.sse {
+		s = ": keep-alive\n\n"
+	}
+	_, err := io.WriteString(f.w, s)
+	return err
+}
+
+// change writes c; its event id is its seq. JSON escapes line breaks, so
+// its encoding is one data line.
+func (f feedWriter) change(c objects.Change) error {
+	return f.value("id: "+strconv.FormatUint(c.Seq, 10)+"\n", c)
+}
+
+// failure writes the error that ends the stream.
+func (f feedWriter) failure(e *wire.Error) error {
+	return f.value("event: "+wire.EventFeedError+"\n", e)
+}
+
+func (f feedWriter) value(fields string, v any) error {
+	if f.sse {
+		if _, err := io.WriteString(f.w, fields+"data: "); err != nil {
+			return err
+		}
+	}
+	if err := f.enc.Encode(v); err != nil {
+		return err
+	}
+	if f.sse {
+		_, err := io.WriteString(f.w, "\n")
+		return err
+	}
+	return nil
+}
+
+// acceptsEvents says whether an Accept header asks for an event stream.
+func acceptsEvents(accept []string) bool {
+	for _, a := range accept {
+		for part := range strings.SplitSeq(a, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), wire.ContentEventStream) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // feedError words a reset for the reader; other errors pass.

@@ -123,7 +123,7 @@ func TestChangesBadRequests(t *testing.T) {
 		"since=abc":                  `since="abc": want a sequence number`,
 		"since=-1":                   `since="-1"`,
 		"since=1.5":                  `since="1.5"`,
-		"feed=forever":               `feed="forever": want normal, longpoll or continuous`,
+		"feed=forever":               `feed="forever": want normal, longpoll, continuous or eventsource`,
 		"feed=longpoll&timeout=soon": `timeout="soon"`,
 		"heartbeat=-1s":              `heartbeat="-1s"`,
 		"limit=0":                    `limit="0"`,

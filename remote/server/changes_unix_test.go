@@ -42,13 +42,17 @@ func (b *lockedBuffer) String() string {
 // TestChangesSlowConsumer: a continuous reader that stops reading holds
 // up no writer (each commit here makes a 400 KB line it never reads, 5.6 MB in all,
 // more than the socket buffers take), and
-// the server cuts it off instead of keeping its handler forever.
+// the feed cuts it off after a few heartbeats instead of keeping its
+// handler until the server's stall guard or the request's end.
 func TestChangesSlowConsumer(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	ctx := context.Background()
 	var log lockedBuffer
-	base := serve(t, r, server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	// The server's own stall guard (StallTimeout) is left far off: the
+	// feed cuts a stalled reader after a few heartbeats by itself.
+	base := serve(t, r, server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil)),
+		Limits: server.Limits{StallTimeout: 24 * time.Hour}})
 	u, _ := url.Parse(base)
 	// A receive buffer set before connecting stays small.
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {

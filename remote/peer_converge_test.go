@@ -1,0 +1,204 @@
+package remote_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/folio-db/folio/merge"
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// topologies say who peers with whom among n leaders (serve --peer).
+var topologies = map[string]func(leaders []*peered, t testing.TB){
+	// all-to-all, each pair peered once (TestPeersConvergeAndSettle peers
+	// two both ways)
+	"all-to-all": func(ls []*peered, t testing.TB) {
+		for i, a := range ls {
+			for _, b := range ls[i+1:] {
+				a.peer(t, b)
+			}
+		}
+	},
+	// star: the leaves peer with the hub, which names none of them
+	"star": func(ls []*peered, t testing.TB) {
+		for _, leaf := range ls[1:] {
+			leaf.peer(t, ls[0])
+		}
+	},
+	// ring: each peers with the next
+	"ring": func(ls []*peered, t testing.TB) {
+		for i, l := range ls {
+			l.peer(t, ls[(i+1)%len(ls)])
+		}
+	},
+}
+
+// acked is a write a leader acknowledged.
+type acked struct {
+	key    string
+	body   []byte
+	commit objects.ID
+}
+
+// writeLoad PUTs documents through the document API of each leader, one
+// every interval per leader (or as fast as the leader answers, if slower),
+// until ctx ends, and returns the writes acknowledged. Each writer writes
+// keys of its own and, with shared, every fourth write one of a few keys
+// every writer writes (conflicts).
+func writeLoad(ctx context.Context, leaders []*peered, interval time.Duration, shared bool) func() []acked {
+	var mu sync.Mutex
+	var all []acked
+	var wg sync.WaitGroup
+	for i, l := range leaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for n := 0; ctx.Err() == nil; n++ {
+				key := fmt.Sprintf("own/%d/%d", i, n)
+				if shared && n%4 == 3 {
+					key = fmt.Sprintf("shared/%d", n%3)
+				}
+				body := fmt.Appendf(nil, "leader %d write %d\n", i, n)
+				if commit, err := putDoc(ctx, l.url, key, body); err == nil {
+					mu.Lock()
+					all = append(all, acked{key, body, commit})
+					mu.Unlock()
+				}
+				select {
+				case <-ctx.Done():
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	return func() []acked {
+		wg.Wait()
+		return all
+	}
+}
+
+// TestPeersConvergeUnderFaults: five leaders peered all-to-all, as a star
+// and as a ring take concurrent writes through their document APIs while
+// leaders are stopped and started again and connections are cut. Once the
+// writes stop, every leader holds the same head, every acknowledged write
+// is in its history (and every document written once reads as written),
+// every leader reads the same conflicts, fsck finds nothing, and the
+// leaders go quiet.
+func TestPeersConvergeUnderFaults(t *testing.T) {
+	t.Parallel()
+	for name, connect := range topologies {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			rnd := rand.New(rand.NewPCG(seed, 0))
+			var leaders []*peered
+			for range 5 {
+				leaders = append(leaders, newPeered(t))
+			}
+			// Every leader writes the same key before they meet: a
+			// conflict on every path the writes take.
+			for _, l := range leaders {
+				l.commit(t, "shared/first")
+			}
+			connect(leaders, t)
+
+			ctx, stopWrites := context.WithCancel(context.Background())
+			defer stopWrites()
+			writes := writeLoad(ctx, leaders, 10*time.Millisecond, true)
+			for range 12 {
+				time.Sleep(time.Duration(40+rnd.IntN(40)) * time.Millisecond)
+				l := leaders[rnd.IntN(len(leaders))]
+				if rnd.IntN(2) == 0 {
+					l.proxy.cut()
+				} else {
+					l.restart(t, time.Duration(rnd.IntN(30))*time.Millisecond)
+				}
+			}
+			stopWrites()
+			acks := writes()
+			if len(acks) < 20 {
+				t.Fatalf("only %d writes were acknowledged", len(acks))
+			}
+
+			waitConverged(t, leaders)
+			checkConverged(t, leaders, acks)
+			waitSettled(t, leaders)
+		})
+	}
+}
+
+// checkConverged checks leaders that hold one head against the writes
+// they acknowledged.
+func checkConverged(t *testing.T, leaders []*peered, acks []acked) {
+	t.Helper()
+	ctx := context.Background()
+	r, h := leaders[0].r, head(t, leaders[0].r)
+	written := map[string]int{}
+	for _, a := range acks {
+		written[a.key]++
+	}
+	for _, a := range acks {
+		ok, err := merge.IsAncestor(ctx, r, a.commit, h)
+		if err != nil || !ok {
+			t.Fatalf("acknowledged write of %s (commit %s) is not in the converged history: %v", a.key, a.commit.Short(), err)
+		}
+		if written[a.key] == 1 {
+			if got := read(t, r, a.key); got != string(a.body) {
+				t.Errorf("%s reads %q, written %q", a.key, got, a.body)
+			}
+		}
+	}
+	// Conflicts: every leader reads the same winner and flag.
+	conflicted := 0
+	for _, key := range []string{"shared/first", "shared/0", "shared/1", "shared/2"} {
+		var first string
+		for i, l := range leaders {
+			body, conflict := getDoc(t, l.url, key)
+			got := fmt.Sprintf("%q conflict=%s", body, conflict)
+			if i == 0 {
+				first = got
+				if conflict == "true" {
+					conflicted++
+				}
+			} else if got != first {
+				t.Errorf("%s reads %s on leader 0 and %s on leader %d", key, first, got, i)
+			}
+		}
+	}
+	if conflicted == 0 {
+		t.Error("no conflict was recorded, though every leader wrote shared/first")
+	}
+	for i, l := range leaders {
+		rep, err := l.r.Fsck(ctx)
+		if err != nil || !rep.OK() {
+			t.Errorf("fsck of leader %d: %v %+v", i, err, rep)
+		}
+	}
+}
+
+// getDoc reads a document through a leader's document API, with its
+// conflict header.
+func getDoc(t *testing.T, base, key string) ([]byte, string) {
+	t.Helper()
+	resp, err := docClient.Get(base + wire.PathDocs + "/" + key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("get %s: %s %v", key, resp.Status, err)
+	}
+	return bytes.TrimSpace(body), resp.Header.Get("X-Folio-Conflict")
+}
