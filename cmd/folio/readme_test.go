@@ -47,8 +47,10 @@ func TestREADME(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// The servers the blocks start in the background end with the script,
-	// as the README's "kill %1 %2" ends them.
-	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\n"+script+"kill $(jobs -p)\n")
+	// as the README's "kill %1 %2" ends them, and also when a block fails:
+	// left running, they would hold the output pipe open and the test
+	// would wait on it.
+	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n"+script)
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), runAsFolio+"=1", "HOME="+home,
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
@@ -58,6 +60,7 @@ func TestREADME(t *testing.T) {
 	// The blocks start servers in the background: end them with the shell.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second // a server that escaped both still cannot hold the test
 	t.Cleanup(func() {
 		if cmd.Process != nil {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
