@@ -181,6 +181,9 @@ func writeCommitHeader(w *lineWriter, id objects.ID, c *objects.Commit) {
 		w.printf("Conflicts: recorded (see 'folio conflicts --rev %s')\n", id.Short())
 	}
 	w.printf("Author: %s\n", c.Author)
+	if c.Committer != (objects.Signature{}) {
+		w.printf("Commit: %s\n", c.Committer)
+	}
 	w.printf("Date:   %s\n\n", gitDate(c.Time))
 	for _, line := range strings.Split(strings.TrimRight(c.Message, "\n"), "\n") {
 		w.printf("    %s\n", line)
