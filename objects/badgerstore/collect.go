@@ -302,12 +302,13 @@ func (c *Collection) deleteOld(ctx context.Context, keys [][]byte) (int, int64, 
 	return 0, 0, fmt.Errorf("badgerstore: delete: objects kept being written during the sweep")
 }
 
-// dropExpired deletes retired ref values older than the cutoff and time
-// marks older than markRetention (keeping the newest of those).
-// TODO(quarantine): once the quarantine's key prefix lands, drop its keys
-// at or below the cutoff here too (leftovers of transfers cut while a
-// server runs).
+// dropExpired deletes retired ref values older than the cutoff, time
+// marks older than markRetention (keeping the newest of those), and the
+// keys of quarantines discarded without them (quarantine.go).
 func (c *Collection) dropExpired(ctx context.Context) error {
+	if err := c.s.dropAbandonedQuarantines(ctx); err != nil {
+		return err
+	}
 	var keys [][]byte
 	horizon := time.Now().Add(-markRetention).Unix()
 	err := c.s.db.View(func(txn *badger.Txn) error {
