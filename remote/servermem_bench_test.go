@@ -76,11 +76,16 @@ func reportPeak(b *testing.B, peak heapPeaks) {
 	b.ReportMetric(float64(peak.live)/(1<<20), "peak-live-MiB")
 }
 
-// asServer gives the benchmark the soft memory limit of folio serve with
-// open repositories open at once, until it ends.
+// asServer gives the benchmark the memory settings of folio serve with
+// open repositories open at once (server.TuneMemory), until it ends.
 func asServer(b *testing.B, open int) {
-	old := debug.SetMemoryLimit(server.MemoryLimit(0, server.DefaultCacheBytes, open))
-	b.Cleanup(func() { debug.SetMemoryLimit(old) })
+	limit, gc := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	server.TuneMemory(0, server.DefaultCacheBytes, open)
+	b.Cleanup(func() {
+		debug.SetMemoryLimit(limit)
+		debug.SetGCPercent(gc)
+	})
 }
 
 // envInt is an environment variable's number, or def.
