@@ -72,11 +72,11 @@ func TypeOf(data []byte) (Type, error) {
 }
 
 // knownVersion reports whether this build reads objects of type t in
-// format version v: commits in CommitFormatVersion and the legacy format
-// 1, everything else in FormatVersion.
+// format version v: commits in formats 1 to CommitFormatVersion,
+// everything else in FormatVersion.
 func knownVersion(t Type, v byte) bool {
 	if t == TypeCommit {
-		return v == CommitFormatVersion || v == legacyCommitVersion
+		return v >= legacyCommitVersion && v <= CommitFormatVersion
 	}
 	return v == FormatVersion
 }

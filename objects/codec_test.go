@@ -82,7 +82,7 @@ func TestCommitTimeZoneNames(t *testing.T) {
 		}
 		want := map[string]string{
 			"commit/root": "UTC", "commit/child": "+0530", "commit/side": "-0330", "commit/merge": "-0500",
-			"commit/historic": "+0019", "commit/extreme-zone": "-2359", "commit/legacy-v1": "UTC",
+			"commit/historic": "+0019", "commit/extreme-zone": "-2359", "commit/legacy-v1": "UTC", "commit/committed": "+0530",
 		}[s.name]
 		if name != want {
 			t.Errorf("%s: zone name %q, want %q", s.name, name, want)
@@ -108,7 +108,8 @@ func TestTypeOf(t *testing.T) {
 		{"version 2", []byte{2, 2}, 0, objects.ErrUnknownFormat},
 		{"commit version 1", []byte{3, 1}, objects.TypeCommit, nil},
 		{"commit version 2", []byte{3, 2}, objects.TypeCommit, nil},
-		{"commit version 3", []byte{3, 3}, 0, objects.ErrUnknownFormat},
+		{"commit version 3", []byte{3, 3}, objects.TypeCommit, nil},
+		{"commit version 4", []byte{3, 4}, 0, objects.ErrUnknownFormat},
 		{"version 255", []byte{2, 255}, 0, objects.ErrUnknownFormat},
 	} {
 		got, err := objects.TypeOf(tc.data)

@@ -22,11 +22,15 @@ func (s Signature) String() string { return s.Name + " <" + s.Email + ">" }
 // clock when it made the commit: its clock, but never earlier than a
 // parent's commit time. Conflict winners and history order use CommitTime.
 type Commit struct {
-	Index      ID   // root of the index map (zero: empty)
-	Conflicts  ID   // root of the conflicts map (zero: no conflicts)
-	Parents    []ID // ordered; a merge has two or more
-	Height     uint64
-	Author     Signature
+	Index     ID   // root of the index map (zero: empty)
+	Conflicts ID   // root of the conflicts map (zero: no conflicts)
+	Parents   []ID // ordered; a merge has two or more
+	Height    uint64
+	Author    Signature
+	// Committer is who wrote the commit on the author's behalf, when that
+	// is someone else: the doc API records the writing token's name here.
+	// Zero for commits people make themselves.
+	Committer  Signature
 	Time       time.Time // author date, with its zone offset
 	CommitTime time.Time // hybrid logical clock, kept in UTC
 	Message    string
@@ -36,13 +40,19 @@ type Commit struct {
 	Legacy bool
 }
 
-// CommitFormatVersion is the format version of commits: 2 added the
-// commit time. Format-1 commits still decode (see Commit.Legacy); every
-// other object type is in FormatVersion.
-const CommitFormatVersion = 2
+// CommitFormatVersion is the newest format version of commits: 2 added
+// the commit time, 3 a committer. A commit without a committer is still
+// written in format 2, so its bytes and ID do not depend on this build;
+// format-1 commits still decode (see Commit.Legacy). Every other object
+// type is in FormatVersion.
+const CommitFormatVersion = 3
 
-// legacyCommitVersion is the commit format without a commit time.
-const legacyCommitVersion = 1
+const (
+	// legacyCommitVersion is the commit format without a commit time.
+	legacyCommitVersion = 1
+	// timedCommitVersion is the commit format without a committer.
+	timedCommitVersion = 2
+)
 
 // MaxParents bounds the parents of one commit.
 const MaxParents = 64
@@ -64,6 +74,10 @@ func (c *Commit) encode() []byte {
 	e.uvarint(c.Height)
 	e.string(c.Author.Name)
 	e.string(c.Author.Email)
+	if c.version() == CommitFormatVersion {
+		e.string(c.Committer.Name)
+		e.string(c.Committer.Email)
+	}
 	_, offset := c.Time.Zone()
 	e.varint(c.Time.Unix())
 	e.uvarint(uint64(c.Time.Nanosecond()))
@@ -77,8 +91,11 @@ func (c *Commit) encode() []byte {
 }
 
 func (c *Commit) version() byte {
-	if c.Legacy {
+	switch {
+	case c.Legacy:
 		return legacyCommitVersion
+	case c.Committer == Signature{}:
+		return timedCommitVersion
 	}
 	return CommitFormatVersion
 }
@@ -98,6 +115,10 @@ func DecodeCommit(data []byte) (*Commit, error) {
 	c.Height = d.uvarint()
 	c.Author.Name = d.string()
 	c.Author.Email = d.string()
+	if d.err == nil && data[1] == CommitFormatVersion {
+		c.Committer.Name = d.string()
+		c.Committer.Email = d.string()
+	}
 	sec, nsec, offset := d.varint(), d.uvarint(), d.varint()
 	commitSec, commitNsec := sec, nsec
 	if !c.Legacy {

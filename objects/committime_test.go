@@ -32,8 +32,8 @@ func TestCommitTimeIsSeparateFromAuthorDate(t *testing.T) {
 	if other.Encode().ID == c.Encode().ID {
 		t.Error("the commit time is not part of the encoding")
 	}
-	if data := c.Encode().Data; data[1] != objects.CommitFormatVersion {
-		t.Errorf("a new commit is written in format %d, want %d", data[1], objects.CommitFormatVersion)
+	if data := c.Encode().Data; data[1] != 2 {
+		t.Errorf("a new commit without a committer is written in format %d, want 2", data[1])
 	}
 }
 
@@ -66,7 +66,7 @@ func TestCommitFormat1StillDecodes(t *testing.T) {
 	if _, err := objects.DecodeCommit(future); !errors.Is(err, objects.ErrUnknownFormat) {
 		t.Errorf("commit format %d: %v, want ErrUnknownFormat", future[1], err)
 	}
-	// Format 2 belongs to commits only.
+	// Formats 2 and 3 belong to commits only.
 	blob := []byte{byte(objects.TypeBlob), objects.CommitFormatVersion, 'x'}
 	if _, err := objects.TypeOf(blob); !errors.Is(err, objects.ErrUnknownFormat) {
 		t.Errorf("a blob in format %d: %v, want ErrUnknownFormat", objects.CommitFormatVersion, err)

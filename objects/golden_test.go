@@ -19,8 +19,8 @@ var update = flag.Bool("update", false, "rewrite testdata/golden/objects.txtar f
 var goldenPath = filepath.Join("..", "testdata", "golden", "objects.txtar")
 
 const goldenComment = `Golden encodings of folio objects: format version 1 (commits: format 2,
-which added the commit time, and one format-1 commit that must still
-decode), BLAKE3-256 IDs.
+which added the commit time; one format-3 commit, which adds a committer;
+and one format-1 commit that must still decode), BLAKE3-256 IDs.
 
 Each section is one object, built by objects/samples_test.go from fixed
 inputs: a description, its ID, and its encoding in hex (32 bytes a line).

@@ -139,6 +139,8 @@ func samples() []sample {
 		Time:       time.Date(2000, 1, 1, 0, 0, 0, 999999999, time.FixedZone("", -(24*3600-1))),
 		CommitTime: time.Date(2000, 1, 1, 23, 59, 59, 999999999, time.UTC),
 	}
+	committed := *child
+	committed.Committer = objects.Signature{Name: "ci-writer", Email: "api@folio.invalid"}
 	legacy := &objects.Commit{
 		Legacy: true,
 		Index:  leafID,
@@ -174,6 +176,7 @@ func samples() []sample {
 		{"commit/merge", "a merge of commit/child and commit/side with a conflicts root, at -05:00", merge},
 		{"commit/historic", "a root commit in 1935 (negative Unix time) + 0.5 s at +00:19:32, empty author and message", historic},
 		{"commit/extreme-zone", "a root commit at offset -23:59:59, the most negative offset allowed", extremeZones},
+		{"commit/committed", "commit/child in commit format 3: written by the token ci-writer for its author", &committed},
 		{"commit/legacy-v1", "commit/root in commit format 1 (no commit time): the golden commit/root before format 2, same ID", legacy},
 		{"conflict/modify-modify", "both sides changed docs/hello.txt; ours won; two line ranges", &objects.Conflict{
 			Key:          "docs/hello.txt",

@@ -76,11 +76,16 @@ func reportPeak(b *testing.B, peak heapPeaks) {
 	b.ReportMetric(float64(peak.live)/(1<<20), "peak-live-MiB")
 }
 
-// asServer gives the benchmark the soft memory limit of folio serve with
-// open repositories open at once, until it ends.
+// asServer gives the benchmark the memory settings of folio serve with
+// open repositories open at once (server.TuneMemory), until it ends.
 func asServer(b *testing.B, open int) {
-	old := debug.SetMemoryLimit(server.MemoryLimit(0, server.DefaultCacheBytes, open))
-	b.Cleanup(func() { debug.SetMemoryLimit(old) })
+	limit, gc := debug.SetMemoryLimit(-1), debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	server.TuneMemory(0, server.DefaultCacheBytes, open)
+	b.Cleanup(func() {
+		debug.SetMemoryLimit(limit)
+		debug.SetGCPercent(gc)
+	})
 }
 
 // envInt is an environment variable's number, or def.
@@ -137,18 +142,27 @@ func BenchmarkServerHeapClone200k(b *testing.B) {
 	skipShort(b)
 	asServer(b, 1)
 	n := envInt("FOLIO_BENCH_CLONE_COMMITS", 200_000)
-	r, err := repo.Init(context.Background(), b.TempDir(), "", repo.Options{})
-	if err != nil {
-		b.Fatal(err)
+	// FOLIO_BENCH_CLONE_DIR keeps the history there for the next run
+	// (building it takes minutes); it must be new or made with the same n.
+	top := os.Getenv("FOLIO_BENCH_CLONE_DIR")
+	if top == "" {
+		top = b.TempDir()
 	}
-	longHistory(b, r, n)
+	dir := filepath.Join(top, repo.DirName)
+	if _, err := os.Stat(dir); err != nil {
+		r, err := repo.Init(context.Background(), top, "", repo.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		longHistory(b, r, n)
+		if dir = r.Dir(); r.Close() != nil {
+			b.Fatal("closing the history")
+		}
+	}
 	// FOLIO_BENCH_CACHE_BYTES: the block cache (serve --cache-bytes).
 	cache := envInt("FOLIO_BENCH_CACHE_BYTES", server.DefaultCacheBytes)
-	dir := r.Dir()
-	if err := r.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if r, err = repo.Open(context.Background(), dir, repo.Options{CacheBytes: int64(cache)}); err != nil {
+	r, err := repo.Open(context.Background(), dir, repo.Options{CacheBytes: int64(cache)})
+	if err != nil {
 		b.Fatal(err)
 	}
 	defer r.Close()

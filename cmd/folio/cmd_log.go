@@ -203,7 +203,11 @@ func commitHeaderLines(id objects.ID, c *objects.Commit) []string {
 	if !c.Conflicts.IsZero() {
 		lines = append(lines, fmt.Sprintf("Conflicts: recorded (see 'folio conflicts --rev %s')", id.Short()))
 	}
-	lines = append(lines, fmt.Sprintf("Author: %s", c.Author), "Date:   "+gitDate(c.Time), "")
+	lines = append(lines, fmt.Sprintf("Author: %s", c.Author))
+	if c.Committer != (objects.Signature{}) {
+		lines = append(lines, fmt.Sprintf("Commit: %s", c.Committer))
+	}
+	lines = append(lines, "Date:   "+gitDate(c.Time), "")
 	for _, line := range strings.Split(strings.TrimRight(c.Message, "\n"), "\n") {
 		lines = append(lines, "    "+line)
 	}

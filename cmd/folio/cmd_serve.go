@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -114,13 +113,11 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if o.maxOpen <= 0 || o.idleClose <= 0 || o.memoryLimit < 0 {
 		return usagef("--max-open, --idle-close and --memory-limit want positive values")
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		open := 1
-		if o.root != "" {
-			open = o.maxOpen
-		}
-		debug.SetMemoryLimit(server.MemoryLimit(o.memoryLimit, o.cacheBytes, open))
+	open := 1
+	if o.root != "" {
+		open = o.maxOpen
 	}
+	server.TuneMemory(o.memoryLimit, o.cacheBytes, open)
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -31,13 +30,16 @@ const (
 	journalDone   = "J"
 )
 
-// One transaction of refs carries at most refChunkBytes (key, ID and
-// Badger's per-entry cost) and refChunkCount refs: well under Badger's
-// limits for a 16 MiB memtable (15% of it, and about 25,000 entries).
+// One transaction of refs carries at most refChunkBytes and refChunkCount
+// refs: well under Badger's limits for a 16 MiB memtable (15% of it, and
+// about 25,000 entries). A ref move writes up to four entries (writeRefs):
+// the ref, the value it left, its change-feed entry (which holds the name
+// again) and the deletion of the feed's oldest entry; refEntryCost is
+// their keys, IDs and Badger's per-entry costs, besides the name twice.
 const (
 	refChunkBytes = 1 << 20
-	refChunkCount = 8000
-	refEntryCost  = 1 + objects.IDSize + 64
+	refChunkCount = 5000
+	refEntryCost  = 4 * (1 + objects.IDSize + 32)
 )
 
 // chunkUpdates splits updates into groups that each fit one transaction.
@@ -45,7 +47,7 @@ func chunkUpdates(updates []objects.RefUpdate) [][]objects.RefUpdate {
 	var chunks [][]objects.RefUpdate
 	start, size := 0, 0
 	for i, u := range updates {
-		cost := len(u.Name) + refEntryCost
+		cost := 2*len(u.Name) + refEntryCost
 		if (size+cost > refChunkBytes || i-start == refChunkCount) && i > start {
 			chunks = append(chunks, updates[start:i])
 			start, size = i, 0
@@ -119,7 +121,11 @@ func (s *Store) updateManyRefs(ctx context.Context, updates []objects.RefUpdate)
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(journalDone), nil) }); err != nil {
 		return fmt.Errorf("badgerstore: update refs: %w", err)
 	}
-	return s.finishJournal()
+	moved, err := s.finishJournal()
+	if err == nil {
+		s.refsMoved(moved)
+	}
+	return err
 }
 
 // writeJournal writes the journal chunks of an update, undecided, in one
@@ -139,12 +145,12 @@ func (s *Store) writeJournal(updates []objects.RefUpdate) error {
 }
 
 // finishJournal applies a decided journal, or drops one never decided
-// (a crash cut its writing short), chunk by chunk. It is safe to run again
-// after a crash at any point.
-func (s *Store) finishJournal() error {
+// (a crash cut its writing short), chunk by chunk, and reports whether a
+// branch moved. It is safe to run again after a crash at any point.
+func (s *Store) finishJournal() (moved bool, err error) {
 	var decided bool
 	var chunks [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		_, err := txn.Get([]byte(journalDone))
 		switch {
 		case err == nil:
@@ -161,60 +167,55 @@ func (s *Store) finishJournal() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("badgerstore: ref journal: %w", err)
+		return false, fmt.Errorf("badgerstore: ref journal: %w", err)
 	}
-	// Each chunk is applied and deleted in its own transaction; they touch
-	// different keys, so they commit together, sharing the log's syncs.
-	var mu sync.Mutex
-	var errs []error
-	var wg sync.WaitGroup
+	// Each chunk is applied and deleted in its own transaction, one after
+	// the other: each takes the change feed's next sequence numbers.
 	for _, key := range chunks {
-		txn := s.db.NewTransaction(true)
-		if err := applyChunk(txn, key, decided); err != nil {
-			txn.Discard()
-			wg.Wait()
-			return fmt.Errorf("badgerstore: ref journal: %w", err)
-		}
-		wg.Add(1)
-		txn.CommitWith(func(err error) {
-			defer wg.Done()
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
+		err := s.db.Update(func(txn *badger.Txn) error {
+			m, err := s.applyChunk(txn, key, decided)
+			moved = moved || m
+			return err
 		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("badgerstore: ref journal: %w", err)
+		if err != nil {
+			return false, fmt.Errorf("badgerstore: ref journal: %w", err)
+		}
 	}
 	if !decided {
-		return nil
+		return false, nil
 	}
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(journalDone)) }); err != nil {
-		return fmt.Errorf("badgerstore: ref journal: %w", err)
+		return false, fmt.Errorf("badgerstore: ref journal: %w", err)
 	}
-	return nil
+	return moved, nil
 }
 
 // applyChunk applies one journal chunk if the journal is decided, and
-// deletes it.
-func applyChunk(txn *badger.Txn, key []byte, decided bool) error {
+// deletes it. The refs are still at the values the update replaces (a
+// chunk goes in the transaction that applies it), so it moves them from
+// there through writeRefs, recording what every ref move records.
+func (s *Store) applyChunk(txn *badger.Txn, key []byte, decided bool) (moved bool, err error) {
 	if decided {
 		item, err := txn.Get(key)
 		if err != nil {
-			return err
+			return false, err
 		}
 		data, err := item.ValueCopy(nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		updates, err := decodeChunk(data)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if err := writeRefs(txn, updates); err != nil {
-			return err
+		for i, u := range updates {
+			if updates[i].Old, err = readRef(txn, u.Name); err != nil {
+				return false, err
+			}
+		}
+		if moved, err = s.writeRefs(txn, updates); err != nil {
+			return false, err
 		}
 	}
-	return txn.Delete(key)
+	return moved, txn.Delete(key)
 }

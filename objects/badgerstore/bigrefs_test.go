@@ -122,3 +122,63 @@ func FuzzDecodeChunk(f *testing.F) {
 		}
 	})
 }
+
+// An update of more refs than one transaction holds records what every ref
+// move records (writeRefs): a change-feed entry per branch moved, in
+// order, wakes the feed's waiters, and keeps the values the refs left for
+// gc's grace period, whether it is applied at once or after a crash.
+func TestManyRefsUpdateRecordsLikeOne(t *testing.T) {
+	t.Parallel()
+	n := 3 * refChunkCount
+	branches := func(old, new objects.ID) []objects.RefUpdate {
+		updates := make([]objects.RefUpdate, n)
+		for i := range updates {
+			updates[i] = objects.RefUpdate{Name: fmt.Sprintf("refs/heads/b%06d", i), Old: old, New: new}
+		}
+		return updates
+	}
+	check := func(s *Store, what string, latest uint64, retired ...objects.ID) {
+		t.Helper()
+		moves, got, err := s.Moves(t.Context(), latest-3, 10)
+		if err != nil || got != latest || len(moves) != 3 || moves[2].Seq != latest || moves[2].Ref != fmt.Sprintf("refs/heads/b%06d", n-1) {
+			t.Errorf("%s: latest move %d (%v), last moves %v; want %d, ending with the last branch", what, got, err, moves, latest)
+		}
+		if c := countPrefix(t, s, retiredPrefix); c != len(retired) {
+			t.Errorf("%s: %d retired values, want %d", what, c, len(retired))
+		}
+		for _, id := range retired {
+			if _, err := s.get(t.Context(), retiredKey(id), id); err != nil {
+				t.Errorf("%s: %s not kept as retired: %v", what, id.Short(), err)
+			}
+		}
+	}
+	a, b, c := docBlob(1).ID, docBlob(2).ID, docBlob(3).ID
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, dir, Options{Create: true, FeedKeep: 2 * n})
+	if err := s.UpdateRefs(t.Context(), branches(objects.ID{}, a)...); err != nil {
+		t.Fatal(err)
+	}
+	check(s, "created", uint64(n))
+	moved := s.Moved()
+	if err := s.UpdateRefs(t.Context(), branches(a, b)...); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-moved:
+	default:
+		t.Error("the feed's waiters were not woken")
+	}
+	check(s, "moved", uint64(2*n), a)
+
+	// Decided before a crash, applied by the next open.
+	if err := s.writeJournal(branches(b, c)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(journalDone), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTemp(t, dir, Options{FeedKeep: 3 * n})
+	defer s.Close()
+	check(s, "applied after a crash", uint64(3*n), a, b)
+}

@@ -1,10 +1,13 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -323,5 +326,70 @@ func TestReclaimWaitsForEnoughDeletedBytes(t *testing.T) {
 		if got := pending(); round == 0 && got == 0 || round == 1 && got != 0 {
 			t.Errorf("round %d: %d deleted bytes pending after Reclaim", round, got)
 		}
+	}
+}
+
+// ReadSorted hands each ID asked for its checked bytes, in order, as Get
+// does, stepping and seeking alike (IDs near each other and far apart):
+// a missing object is ErrNotFound, a damaged one ErrDamaged, and neither
+// stops the others.
+func TestReadSorted(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	ctx := t.Context()
+	var stored []objects.Object
+	for i := range 3 * readAheadKeys {
+		stored = append(stored, docBlob(i))
+	}
+	if err := s.Put(ctx, stored...); err != nil {
+		t.Fatal(err)
+	}
+	damaged := docBlob(-1)
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(objectKey(damaged.ID), []byte("not it")) }); err != nil {
+		t.Fatal(err)
+	}
+	missing := docBlob(-2).ID
+	slices.SortFunc(stored, func(a, b objects.Object) int { return a.ID.Compare(b.ID) })
+	// The first and last of each stretch of readAheadKeys+1, so reading
+	// both steps and seeks, then the damaged and missing ones.
+	want := map[objects.ID][]byte{}
+	var ids []objects.ID
+	for i, o := range stored {
+		if i%(readAheadKeys+1) == 0 || i%(readAheadKeys+1) == 1 || i == len(stored)-1 {
+			ids = append(ids, o.ID)
+			want[o.ID] = o.Data
+		}
+	}
+	ids = append(ids, damaged.ID, missing)
+	slices.SortFunc(ids, objects.ID.Compare)
+	c, err := s.BeginCollection(ctx, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []objects.ID
+	err = c.ReadSorted(ctx, ids, func(id objects.ID, data []byte, err error) error {
+		got = append(got, id)
+		switch id {
+		case damaged.ID:
+			if !errors.Is(err, objects.ErrDamaged) {
+				t.Errorf("damaged object: %v, want ErrDamaged", err)
+			}
+		case missing:
+			if !errors.Is(err, objects.ErrNotFound) {
+				t.Errorf("missing object: %v, want ErrNotFound", err)
+			}
+		default:
+			if err != nil || !bytes.Equal(data, want[id]) {
+				t.Errorf("%s: %q, %v; want its bytes", id.Short(), data, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("read %d IDs, want the %d asked for, in order", len(got), len(ids))
 	}
 }

@@ -51,7 +51,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if !s.readOnly {
 		// Finish, or drop, an update of many refs that a crash cut short.
-		if err := s.finishJournal(); err != nil {
+		if _, err := s.finishJournal(); err != nil {
 			s.Close()
 			return nil, err
 		}

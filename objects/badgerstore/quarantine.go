@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
@@ -27,7 +28,9 @@ import (
 // Either way the arrival order is kept, which is the pack's dependency
 // order, so objects are promoted referenced before referencing. A process
 // that dies with quarantines open leaves their keys behind; the next
-// read-write Open drops them (only one process writes a store).
+// read-write Open drops them (only one process writes a store). A Discard
+// that cannot write leaves them too; the next collection (Sweep) drops
+// the keys of every quarantine no longer open.
 func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
 	if err := s.checkWritable(); err != nil {
 		return nil, err
@@ -35,7 +38,56 @@ func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &quarantine{s: s, number: s.quarantines.Add(1), mem: map[objects.ID][]byte{}}, nil
+	s.quarantineMu.Lock()
+	defer s.quarantineMu.Unlock()
+	s.quarantines++
+	if s.openQuarantines == nil {
+		s.openQuarantines = map[uint64]struct{}{}
+	}
+	s.openQuarantines[s.quarantines] = struct{}{}
+	return &quarantine{s: s, number: s.quarantines, mem: map[objects.ID][]byte{}}, nil
+}
+
+// abandonedQuarantines lists, from one pass over the quarantine keys, the
+// numbers of quarantines discarded whose keys are still there: a Discard
+// that could not write (a full disk when the transfer was cut). A number
+// is read as open or discarded before the keys are: quarantines opened
+// since have larger numbers, and a discarded one never writes again.
+func (s *Store) abandonedQuarantines(ctx context.Context) ([]uint64, error) {
+	s.quarantineMu.Lock()
+	last, open := s.quarantines, maps.Clone(s.openQuarantines)
+	s.quarantineMu.Unlock()
+	var found []uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		return eachItem(ctx, txn, []byte{quarantinePrefix}, func(item *badger.Item) error {
+			k := item.Key()
+			if len(k) < 1+8 {
+				return nil
+			}
+			n := binary.BigEndian.Uint64(k[1:])
+			if _, ok := open[n]; !ok && n <= last && (len(found) == 0 || found[len(found)-1] != n) {
+				found = append(found, n)
+			}
+			return nil
+		})
+	})
+	return found, err
+}
+
+// dropAbandonedQuarantines deletes the keys abandonedQuarantines finds.
+func (s *Store) dropAbandonedQuarantines(ctx context.Context) error {
+	numbers, err := s.abandonedQuarantines(ctx)
+	for _, n := range numbers {
+		if err != nil {
+			break
+		}
+		err = s.deletePrefix(quarantineNumberPrefix(n))
+	}
+	return err
+}
+
+func quarantineNumberPrefix(number uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{quarantinePrefix}, number)
 }
 
 // quarantineMemory bounds the bytes the quarantines of one store keep in
@@ -55,10 +107,7 @@ type quarantine struct {
 }
 
 func (q *quarantine) prefix(kind byte) []byte {
-	k := make([]byte, 0, 1+8+1+objects.IDSize)
-	k = append(k, quarantinePrefix)
-	k = binary.BigEndian.AppendUint64(k, q.number)
-	return append(k, kind)
+	return append(quarantineNumberPrefix(q.number), kind)
 }
 
 func (q *quarantine) dataKey(id objects.ID) []byte { return append(q.prefix(0), id[:]...) }
@@ -286,13 +335,16 @@ func (q *quarantine) Discard() error {
 	spilled := q.spilled
 	q.spilled = false
 	q.mu.Unlock()
+	q.s.quarantineMu.Lock()
+	delete(q.s.openQuarantines, q.number) // from now on a collection may drop its keys
+	q.s.quarantineMu.Unlock()
 	if !spilled {
 		return nil
 	}
 	if err := q.s.checkWritable(); err != nil {
 		return err
 	}
-	return q.s.deletePrefix(q.prefix(0)[:1+8])
+	return q.s.deletePrefix(quarantineNumberPrefix(q.number))
 }
 
 // deletePrefix deletes every key that starts with prefix. With none (a

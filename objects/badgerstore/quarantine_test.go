@@ -82,3 +82,65 @@ func TestQuarantineLeavesNoKeys(t *testing.T) {
 		}
 	}
 }
+
+// A quarantine whose keys could not be dropped when its transfer was cut
+// (here: the store could not be written then, as on a full disk) is
+// reclaimed by the next collection of the running store, without a
+// restart; a quarantine still open keeps its keys, at any age, and
+// promotes whole.
+func TestAbandonedQuarantineReclaimedWhileRunning(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	s.quarantineMemory = 0
+	ctx := t.Context()
+	open, err := s.Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := objects.EncodeBlob([]byte("an open push"))
+	if err := open.Put(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := s.Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cut.Put(ctx, objects.EncodeBlob([]byte("a cut push"))); err != nil {
+		t.Fatal(err)
+	}
+	s.readOnly = true
+	if err := cut.Discard(); err == nil {
+		t.Fatal("Discard wrote to a store that could not be written")
+	}
+	s.readOnly = false
+	if n := countPrefix(t, s, quarantinePrefix); n != 4 {
+		t.Fatalf("%d quarantine keys, want 4 (2 open, 2 left by the cut push)", n)
+	}
+
+	for _, dry := range []bool{true, false} {
+		c, err := s.BeginCollection(ctx, 0, dry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sweep(ctx, func(objects.ID) bool { return true }, dry, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if dry {
+			want = 4
+		}
+		if n := countPrefix(t, s, quarantinePrefix); n != want {
+			t.Errorf("dry run %v: %d quarantine keys after a collection, want %d (the open quarantine's)", dry, n, want)
+		}
+	}
+	if err := open.Promote(ctx, func(objects.ID) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Has(ctx, kept.ID); !ok || err != nil {
+		t.Errorf("the open quarantine's object after promoting: %v, %v", ok, err)
+	}
+	if n := countPrefix(t, s, quarantinePrefix); n != 0 {
+		t.Errorf("%d quarantine keys at the end, want 0", n)
+	}
+}

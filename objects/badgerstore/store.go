@@ -41,10 +41,12 @@ type Store struct {
 	// measure what it costs.
 	unverified bool
 
-	quarantines      atomic.Uint64 // numbers the quarantines opened
-	quarantineBytes  atomic.Int64  // what they keep in memory
-	quarantineMemory int64         // at most
-	feed             feed          // the change feed's retention, clock and signal (feed.go)
+	quarantineMu     sync.Mutex
+	quarantines      uint64              // numbers the quarantines opened (quarantineMu)
+	openQuarantines  map[uint64]struct{} // not yet discarded (quarantineMu)
+	quarantineBytes  atomic.Int64        // what they keep in memory
+	quarantineMemory int64               // at most
+	feed             feed                // the change feed's retention, clock and signal (feed.go)
 
 	// lastMark is the newest time mark (Unix seconds; 0: not read yet),
 	// markPending the one an UpdateRefs in flight writes (collect.go).

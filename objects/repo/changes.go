@@ -83,7 +83,7 @@ func (r *Repo) LatestChange(ctx context.Context) (uint64, error) {
 // feed no longer keeps (or never gave out) is an error wrapping
 // objects.ErrFeedReset, with the latest sequence number to go on from.
 func (r *Repo) Changes(ctx context.Context, q ChangesQuery) ([]objects.Change, uint64, error) {
-	changes, pos, _, err := r.changes(ctx, q)
+	changes, pos, _, err := r.ReadChanges(ctx, q)
 	return changes, pos, err
 }
 
@@ -91,13 +91,12 @@ func (r *Repo) Changes(ctx context.Context, q ChangesQuery) ([]objects.Change, u
 // matches. When ctx ends first it returns no changes, the position read
 // up to, and ctx's error.
 func (r *Repo) WaitChanges(ctx context.Context, q ChangesQuery) ([]objects.Change, uint64, error) {
-	f, err := r.changeFeed()
-	if err != nil {
-		return nil, q.Since, err
-	}
 	for {
-		moved := f.Moved() // before reading, so no move slips between
-		changes, pos, caughtUp, err := r.changes(ctx, q)
+		moved, err := r.Moved() // before reading, so no move slips between
+		if err != nil {
+			return nil, q.Since, err
+		}
+		changes, pos, caughtUp, err := r.ReadChanges(ctx, q)
 		if err != nil || len(changes) > 0 {
 			return changes, pos, err
 		}
@@ -112,7 +111,10 @@ func (r *Repo) WaitChanges(ctx context.Context, q ChangesQuery) ([]objects.Chang
 	}
 }
 
-func (r *Repo) changes(ctx context.Context, q ChangesQuery) (changes []objects.Change, pos uint64, caughtUp bool, err error) {
+// ReadChanges is Changes that also says whether it read up to the latest
+// move: a reader that found nothing and is not caught up reads on before
+// it waits for a move (as WaitChanges does).
+func (r *Repo) ReadChanges(ctx context.Context, q ChangesQuery) (changes []objects.Change, pos uint64, caughtUp bool, err error) {
 	f, err := r.changeFeed()
 	if err != nil {
 		return nil, q.Since, false, err

@@ -43,6 +43,9 @@ func (r *Repo) parentsBounds(ctx context.Context, parents []objects.ID) (height 
 type CommitOptions struct {
 	Message string
 	Author  objects.Signature
+	// Committer, when set, is who wrote the commit for its author: the
+	// doc API sets the writing token (see TokenCommitter).
+	Committer objects.Signature
 	// Time is the author date (zero: the clock). It is only shown: the
 	// commit time, which decides conflicts, always comes from the clock.
 	Time time.Time
@@ -75,7 +78,7 @@ func (r *Repo) Commit(ctx context.Context, branchRef string, opts CommitOptions)
 	}
 	c := &objects.Commit{
 		Index: s.Index, Conflicts: s.Conflicts, Parents: parents,
-		Author: opts.Author, Time: opts.Time, Message: opts.Message,
+		Author: opts.Author, Committer: opts.Committer, Time: opts.Time, Message: opts.Message,
 	}
 	id, err := r.WriteCommit(ctx, c)
 	if err != nil {
@@ -142,7 +145,7 @@ func (r *Repo) CommitEdits(ctx context.Context, branchRef string, edits []Edit, 
 	if err != nil {
 		return objects.ID{}, err
 	}
-	c := &objects.Commit{Author: opts.Author, Time: opts.Time, Message: opts.Message}
+	c := &objects.Commit{Author: opts.Author, Committer: opts.Committer, Time: opts.Time, Message: opts.Message}
 	if !head.IsZero() {
 		parent, err := r.ReadCommit(ctx, head)
 		if err != nil {
@@ -167,15 +170,16 @@ func (r *Repo) CommitEdits(ctx context.Context, branchRef string, edits []Edit, 
 
 // CommitInfo is a commit as commands and the server report it in JSON.
 type CommitInfo struct {
-	ID        objects.ID        `json:"id"`
-	Parents   []objects.ID      `json:"parents"`
-	Index     objects.ID        `json:"index"`
-	Conflicts *objects.ID       `json:"conflicts,omitempty"`
-	Height    uint64            `json:"height"`
-	Author    objects.Signature `json:"author"`
-	Time      time.Time         `json:"time"`        // author date
-	Committed time.Time         `json:"commit_time"` // hybrid logical clock
-	Message   string            `json:"message"`
+	ID        objects.ID         `json:"id"`
+	Parents   []objects.ID       `json:"parents"`
+	Index     objects.ID         `json:"index"`
+	Conflicts *objects.ID        `json:"conflicts,omitempty"`
+	Height    uint64             `json:"height"`
+	Author    objects.Signature  `json:"author"`
+	Committer *objects.Signature `json:"committer,omitempty"` // who wrote it for the author
+	Time      time.Time          `json:"time"`                // author date
+	Committed time.Time          `json:"commit_time"`         // hybrid logical clock
+	Message   string             `json:"message"`
 }
 
 // Info describes a commit for JSON output.
@@ -188,5 +192,17 @@ func Info(id objects.ID, c *objects.Commit) CommitInfo {
 	if !c.Conflicts.IsZero() {
 		out.Conflicts = &c.Conflicts
 	}
+	if c.Committer != (objects.Signature{}) {
+		out.Committer = &c.Committer
+	}
 	return out
+}
+
+// TokenCommitter is the committer of a commit written with an API token:
+// the token's name, or none without a token (a server without auth).
+func TokenCommitter(token string) objects.Signature {
+	if token == "" {
+		return objects.Signature{}
+	}
+	return objects.Signature{Name: token, Email: "token@folio.invalid"}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +90,7 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 		return nil, err
 	}
 	rep.Cutoff = c.Cutoff
-	m := &marker{r: r, set: newMarkSet(col.EstimateObjects())}
+	m := &marker{r: r, col: c, set: newMarkSet(col.EstimateObjects())}
 	if err := m.markRoots(ctx, c); err != nil {
 		return nil, err
 	}
@@ -126,9 +127,16 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 // (larger than SingleBlobMax); the scan of every object catches a chunked
 // document filed with a smaller size.
 type marker struct {
-	r     *Repo
-	set   *markSet
-	stack []objects.ID // marked, not expanded yet
+	r   *Repo
+	col *badgerstore.Collection
+	set *markSet
+	// Marked, not expanded yet: commits (and what else names other
+	// objects) depth first, and index nodes, which drain expands after
+	// the commits, in batches in ID order: the store's order, so the
+	// nodes that share a block are read one after the other, and each
+	// block is read and decompressed about once a batch instead of once a
+	// node (they are most of what gc reads).
+	stack, nodes []objects.ID
 	// strict: a missing or damaged object is an error (while marking from
 	// refs); roots that only protect (retired values, recent objects)
 	// may reach objects already gone.
@@ -182,6 +190,15 @@ func (m *marker) push(ids ...objects.ID) {
 	}
 }
 
+// pushNodes marks the roots or children of maps.
+func (m *marker) pushNodes(ids ...objects.ID) {
+	for _, id := range ids {
+		if m.set.Add(id) {
+			m.nodes = append(m.nodes, id)
+		}
+	}
+}
+
 // document marks a document version, or a conflict record, and reads it
 // only if it may name other objects.
 func (m *marker) document(e objects.Entry) {
@@ -193,25 +210,52 @@ func (m *marker) document(e objects.Entry) {
 }
 
 func (m *marker) drain(ctx context.Context) error {
-	for len(m.stack) > 0 {
-		if err := ctx.Err(); err != nil {
+	for len(m.stack) > 0 || len(m.nodes) > 0 {
+		if len(m.stack) > 0 {
+			id := m.stack[len(m.stack)-1]
+			m.stack = m.stack[:len(m.stack)-1]
+			if err := m.visit(ctx, id); err != nil {
+				return err
+			}
+			continue
+		}
+		batch := m.nodes
+		m.nodes = nil
+		slices.SortFunc(batch, objects.ID.Compare)
+		if err := m.col.ReadSorted(ctx, batch, m.expandRead); err != nil {
+			m.stack, m.nodes = m.stack[:0], m.nodes[:0]
 			return err
-		}
-		id := m.stack[len(m.stack)-1]
-		m.stack = m.stack[:len(m.stack)-1]
-		data, err := m.r.store.Get(ctx, id)
-		if err == nil {
-			err = m.expand(id, data)
-		}
-		switch {
-		case err == nil:
-		case !m.strict && (errors.Is(err, objects.ErrNotFound) || errors.Is(err, objects.ErrCorrupt)):
-		default:
-			m.stack = m.stack[:0]
-			return fmt.Errorf("object %s: %w", id.Short(), err)
 		}
 	}
 	return nil
+}
+
+// visit reads and expands one marked object.
+func (m *marker) visit(ctx context.Context, id objects.ID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := m.r.store.Get(ctx, id)
+	if err := m.expandRead(id, data, err); err != nil {
+		m.stack, m.nodes = m.stack[:0], m.nodes[:0]
+		return err
+	}
+	return nil
+}
+
+// expandRead expands an object read, or says why it could not be: a
+// missing or damaged object is an error only while strict.
+func (m *marker) expandRead(id objects.ID, data []byte, err error) error {
+	if err == nil {
+		err = m.expand(id, data)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case !m.strict && (errors.Is(err, objects.ErrNotFound) || errors.Is(err, objects.ErrCorrupt)):
+		return nil
+	}
+	return fmt.Errorf("object %s: %w", id.Short(), err)
 }
 
 // expand marks what one object names.
@@ -222,14 +266,15 @@ func (m *marker) expand(id objects.ID, data []byte) error {
 	}
 	switch o := v.(type) {
 	case *objects.Commit:
-		m.push(o.Index, o.Conflicts)
+		m.pushNodes(o.Index, o.Conflicts)
 		m.push(o.Parents...)
 	case *objects.WorkingSet:
-		m.push(o.Base, o.MergeHead, o.Index, o.Conflicts)
+		m.push(o.Base, o.MergeHead)
+		m.pushNodes(o.Index, o.Conflicts)
 	case *objects.Node:
 		for _, it := range o.Items {
 			if o.Level > 0 {
-				m.push(it.Entry.ID)
+				m.pushNodes(it.Entry.ID)
 			} else {
 				m.document(it.Entry)
 			}

@@ -127,7 +127,7 @@ func (s *Server) changes(q *request) error {
 		return s.streamChanges(q, f)
 	case wire.FeedLongpoll:
 		wait, cancel := context.WithTimeout(ctx, f.wait)
-		changes, pos, err = q.repo.WaitChanges(wait, f.query)
+		changes, pos, err = waitChanges(wait, q, f.query)
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = nil // nothing happened in time: an empty answer
@@ -189,7 +189,7 @@ func (s *Server) streamChanges(q *request, f feedRequest) error {
 	}
 	for {
 		wait, cancel := context.WithTimeout(ctx, f.heartbeat)
-		changes, pos, err := q.repo.WaitChanges(wait, f.query)
+		changes, pos, err := waitChanges(wait, q, f.query)
 		cancel()
 		f.query.Since = pos
 		switch {
@@ -289,6 +289,45 @@ func acceptsEvents(accept []string) bool {
 		}
 	}
 	return false
+}
+
+// movesRelay is a Repos whose repositories may be closed while a feed
+// waits (a server of a folder): it says when one moves, open or not.
+type movesRelay interface {
+	Moved(name string) <-chan struct{}
+}
+
+// waitChanges is repo.WaitChanges that, under a server of a folder, lets
+// go of the repository while it waits for a move, so waiting feeds do not
+// keep every other repository from being opened. It gets the repository
+// again to read after a move; a request that let go and wakes without a
+// move (a heartbeat) does not read.
+func waitChanges(ctx context.Context, q *request, query repo.ChangesQuery) ([]objects.Change, uint64, error) {
+	relay, ok := q.repos.(movesRelay)
+	if !ok {
+		return q.repo.WaitChanges(ctx, query)
+	}
+	for {
+		if q.done == nil { // let go while waiting, in this call or an earlier one
+			select {
+			case <-ctx.Done():
+				return nil, query.Since, ctx.Err()
+			case <-q.moved:
+			}
+			if err := q.hold(); err != nil {
+				return nil, query.Since, err
+			}
+		}
+		q.moved = relay.Moved(q.name) // before reading, so no move slips between
+		changes, pos, caughtUp, err := q.repo.ReadChanges(ctx, query)
+		if err != nil || len(changes) > 0 {
+			return changes, pos, err
+		}
+		query.Since = pos
+		if caughtUp {
+			q.letGo()
+		}
+	}
 }
 
 // feedError words a reset for the reader; other errors pass.

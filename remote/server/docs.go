@@ -182,7 +182,8 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit) (commit object
 	if err != nil {
 		return commit, false, err
 	}
-	opts := repo.CommitOptions{Author: s.author(q), Time: s.opts.Now(), Message: q.Header.Get("X-Folio-Message")}
+	opts := repo.CommitOptions{Author: s.author(q), Committer: repo.TokenCommitter(q.token),
+		Time: s.opts.Now(), Message: q.Header.Get("X-Folio-Message")}
 	if opts.Message == "" {
 		verb := "put"
 		if edit.Delete {

@@ -171,6 +171,32 @@ type request struct {
 	w     http.ResponseWriter
 	repo  *Repo
 	token string
+	name  string // of the repository, "" when one is served
+	repos Repos
+	done  func()          // lets go of repo; nil when not held
+	moved <-chan struct{} // a feed that let go of repo waits on this (see waitChanges)
+}
+
+// hold gets the request's repository, unless it holds it already.
+func (q *request) hold() error {
+	if q.done != nil {
+		return nil
+	}
+	rp, done, err := q.repos.Get(q.Context(), q.name)
+	if err != nil {
+		return err
+	}
+	q.repo, q.done = rp, done
+	return nil
+}
+
+// letGo lets go of the request's repository (a change feed does while it
+// waits, see waitChanges); q.repo stays set for its name only.
+func (q *request) letGo() {
+	if q.done != nil {
+		q.done()
+		q.done = nil
+	}
 }
 
 // wrap authorises, opens the repository, bounds the time and the stalls,
@@ -196,15 +222,13 @@ func (s *Server) wrap(scope Scope, timeout time.Duration, handle func(*request) 
 			s.log.Warn("the auth file could not be read again; its tokens stay as they were", "err", err)
 		}
 		token, err := s.opts.Auth.check(r, name, scope)
-		var rp *Repo
+		q := &request{Request: r, w: w, token: token, name: name, repos: s.opts.Repos}
 		if err == nil {
-			var done func()
-			if rp, done, err = s.opts.Repos.Get(ctx, name); err == nil {
-				defer done()
-			}
+			err = q.hold()
+			defer q.letGo()
 		}
 		if err == nil {
-			err = handle(&request{Request: r, w: w, repo: rp, token: token})
+			err = handle(q)
 		}
 		if err != nil {
 			s.writeError(w, r, err)

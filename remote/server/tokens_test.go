@@ -94,3 +94,38 @@ func TestAuthFileChangesTakeEffect(t *testing.T) {
 	}
 	expect(t, "a broken auth file keeps the tokens", call(t, http.MethodGet, refs, nil, bearer(second)...), http.StatusOK, "")
 }
+
+// A document write records the writing token's name as the commit's
+// committer, whatever X-Folio-Author claims (that stays the author): any
+// writer can name an author, but not hide which token wrote. Without auth
+// there is no token and no committer.
+func TestDocWriteRecordsTokenAsCommitter(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	commitDocs(t, r, mainRef, map[string]string{"a": "a"}, t0)
+	auth, read, write, _ := tokens(t, false)
+	base := serve(t, r, server.Options{Auth: auth})
+	put := call(t, http.MethodPut, base+wire.PathDocs+"/b", []byte("b"),
+		append(bearer(write), "X-Folio-Author", "Ada Lovelace <ada@example.com>")...)
+	expect(t, "put as writer", put, http.StatusCreated, "")
+	head := decodeWrite(t, put).Commit
+	c, err := r.ReadCommit(t.Context(), head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Author.Name != "Ada Lovelace" || c.Committer.Name != "writer" {
+		t.Errorf("author %v, committer %v; want Ada Lovelace and the token writer", c.Author, c.Committer)
+	}
+	log := logOf(t, base, "main", 1, bearer(read)...)
+	if log[0].Committer == nil || log[0].Committer.Name != "writer" {
+		t.Errorf("the log does not show the committer: %+v", log[0])
+	}
+
+	open := newRepo(t)
+	commitDocs(t, open, mainRef, map[string]string{"a": "a"}, t0)
+	put = call(t, http.MethodPut, serve(t, open, server.Options{})+wire.PathDocs+"/b", []byte("b"))
+	expect(t, "put without auth", put, http.StatusCreated, "")
+	if c, err := open.ReadCommit(t.Context(), decodeWrite(t, put).Commit); err != nil || c.Committer != (objects.Signature{}) {
+		t.Errorf("without auth: committer %v (%v), want none", c.Committer, err)
+	}
+}
