@@ -48,6 +48,9 @@ func lockDir(dir string, shared bool, wait time.Duration) (*dirLock, error) {
 }
 
 func (l *dirLock) release() error {
-	// Closing the descriptor drops the lock.
+	// Unlock before closing: a process forked meanwhile (by another
+	// goroutine, between its fork and exec) shares the descriptor, and
+	// closing ours alone would leave the lock held until it execs.
+	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	return l.f.Close()
 }
