@@ -138,6 +138,8 @@ func (s *Server) putDoc(q *request) error {
 	if err := objects.ValidateNewKey(key); err != nil {
 		return err
 	}
+	leave := q.repo.docs.arrive()
+	defer leave()
 	limit := s.opts.Limits.MaxDocumentSize
 	if q.ContentLength > limit {
 		return &http.MaxBytesError{Limit: limit} // refused unread
@@ -148,7 +150,7 @@ func (s *Server) putDoc(q *request) error {
 	if err != nil {
 		return err
 	}
-	w, err := s.writeDoc(q, key, repo.Edit{Key: key, Entry: entry}, blobs)
+	w, err := s.writeDoc(q, key, repo.Edit{Key: key, Entry: entry}, blobs, leave)
 	if err != nil {
 		return err
 	}
@@ -166,7 +168,9 @@ func (s *Server) deleteDoc(q *request) error {
 	if err := objects.ValidateKey(key); err != nil {
 		return err
 	}
-	w, err := s.writeDoc(q, key, repo.Edit{Key: key, Delete: true}, nil)
+	leave := q.repo.docs.arrive()
+	defer leave()
+	w, err := s.writeDoc(q, key, repo.Edit{Key: key, Delete: true}, nil, leave)
 	if err != nil {
 		return err
 	}
@@ -176,8 +180,9 @@ func (s *Server) deleteDoc(q *request) error {
 
 // writeDoc commits one document edit on the request's branch, honouring
 // If-Match and If-None-Match against the document's current version, in
-// the repository's next group commit (docQueue).
-func (s *Server) writeDoc(q *request, key string, edit repo.Edit, blobs []objects.Object) (*docWrite, error) {
+// the repository's next group commit (docQueue). leave ends the write's
+// arrival (docQueue.arrive) once it is queued.
+func (s *Server) writeDoc(q *request, key string, edit repo.Edit, blobs []objects.Object, leave func()) (*docWrite, error) {
 	ref, err := branchRef(q)
 	if err != nil {
 		return nil, err
@@ -204,6 +209,7 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit, blobs []object
 			return checkPreconditions(q, current.ID, edit.Delete)
 		}}
 	s.enqueue(q.repo, w)
+	leave()
 	<-w.done
 	return w, w.err
 }

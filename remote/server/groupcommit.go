@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
@@ -33,9 +34,56 @@ type docWrite struct {
 
 // docQueue holds a repository's document writes until a group takes them.
 type docQueue struct {
-	mu      sync.Mutex
-	waiting []*docWrite
-	running bool // a goroutine is committing groups
+	mu       sync.Mutex
+	waiting  []*docWrite
+	running  bool          // a goroutine is committing groups
+	arriving int           // writes whose requests are being read (arrive)
+	joined   chan struct{} // a signal when one of them joined or gave up
+}
+
+// arrive counts a write whose request is being read: a group about to
+// start waits a little for it (awaitArrivals), so that writers sent
+// together are committed together rather than in a large group and a
+// small one. leave, which the write calls once queued or given up,
+// may be called more than once.
+func (d *docQueue) arrive() (leave func()) {
+	d.mu.Lock()
+	d.arriving++
+	if d.joined == nil {
+		d.joined = make(chan struct{}, 1)
+	}
+	d.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.mu.Lock()
+			d.arriving--
+			d.mu.Unlock()
+			select {
+			case d.joined <- struct{}{}:
+			default:
+			}
+		})
+	}
+}
+
+// awaitArrivals waits until no write is being read, or joinWait passed.
+func (d *docQueue) awaitArrivals() {
+	timer := time.NewTimer(joinWait)
+	defer timer.Stop()
+	for {
+		d.mu.Lock()
+		n := d.arriving
+		d.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-d.joined:
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 const (
@@ -45,6 +93,8 @@ const (
 	// maxWriteRetries bounds the retries of a group that lost a race with
 	// something else moving the same branch.
 	maxWriteRetries = 5
+	// joinWait bounds how long a group waits for writes still arriving.
+	joinWait = time.Millisecond
 )
 
 // enqueue queues a write, and starts committing groups unless a goroutine
@@ -67,6 +117,7 @@ func (s *Server) commitGroups(rp *Repo) {
 	d := &rp.docs
 	for {
 		rp.writeMu.Lock()
+		d.awaitArrivals()
 		d.mu.Lock()
 		group := d.waiting[:min(len(d.waiting), maxGroup)]
 		d.waiting = d.waiting[len(group):]
