@@ -115,3 +115,76 @@ func pileUpLevelZero(t *testing.T, dir string, n int) {
 		t.Fatal(err)
 	}
 }
+
+// TestLevelZeroMergeSparesLargeLevels: the close-time merge of level 0
+// (compactL0At) goes into a small level, so it rewrites what recent short
+// sessions wrote and not the bulk of the repository: the tables of the
+// level holding the bulk are the same before and after it. A merge into
+// that level would rewrite all of it (keys are hashes, so every level-0
+// table overlaps every table below), which is the half-second stall a
+// short command used to take once every few commands.
+func TestLevelZeroMergeSparesLargeLevels(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	pileUpLevelZero(t, dir, numLevelZeroTablesStall-1)
+	// The next opens merge that level 0 into the level below, where the
+	// bulk stays (the first merges only the table of the format record,
+	// which overlaps no other).
+	openTemp(t, dir, Options{}).Close()
+	openTemp(t, dir, Options{}).Close()
+	bulk := tablesBelowLevelZero(t, dir)
+	if len(bulk) == 0 {
+		t.Fatal("setup: no table below level 0")
+	}
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	for _, l := range s.db.Levels() {
+		if l.Level > 0 && l.Size > 0 && l.Size < 2*mergeBaseLevelSize {
+			t.Fatalf("setup: level %d holds %d bytes, want at least %d", l.Level, l.Size, 2*mergeBaseLevelSize)
+		}
+	}
+	s.Close()
+
+	var cur objects.ID
+	for session := range 2 * compactL0At {
+		s := openTemp(t, dir, Options{})
+		o := objects.EncodeBlob(fmt.Appendf(nil, "session %d", session))
+		if err := s.Put(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateRefs(t.Context(), objects.RefUpdate{Name: "refs/heads/main", Old: cur, New: o.ID}); err != nil {
+			t.Fatal(err)
+		}
+		cur = o.ID
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := tablesBelowLevelZero(t, dir)
+	for id, level := range bulk {
+		if after[id] != level {
+			t.Errorf("table %d of level %d was rewritten by a merge of level 0 (%d tables below level 0 before, %d after)", id, level, len(bulk), len(after))
+		}
+	}
+	s = openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	if l0 := s.db.Levels()[0].NumTables; l0 >= compactL0At {
+		t.Errorf("%d level-0 tables after %d short sessions", l0, 2*compactL0At)
+	}
+	if id, err := s.Ref(t.Context(), "refs/heads/main"); err != nil || id != cur {
+		t.Errorf("the ref after the merges: %s, %v", id.Short(), err)
+	}
+}
+
+// tablesBelowLevelZero maps the tables of levels 1 and below to their level.
+func tablesBelowLevelZero(t *testing.T, dir string) map[uint64]int {
+	t.Helper()
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	out := map[uint64]int{}
+	for _, ti := range s.db.Tables() {
+		if ti.Level > 0 {
+			out[ti.ID] = ti.Level
+		}
+	}
+	return out
+}

@@ -112,7 +112,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	db, err := openBadger(bopts)
 	if err == nil && maintain && db.Levels()[0].NumTables >= compactL0At {
 		if err = db.Close(); err == nil {
-			db, err = openBadger(bopts.WithCompactL0OnClose(true))
+			db, err = openBadger(bopts.WithCompactL0OnClose(true).WithBaseLevelSize(mergeBaseLevelSize))
 		}
 	}
 	if err != nil {

@@ -98,6 +98,15 @@ const (
 	// documents took 3.6 s of CPU instead of 0.9 s.
 	compactL0At   = 8
 	baseLevelSize = 16 << 20
+	// That merge is made with a base level of mergeBaseLevelSize instead:
+	// Badger then picks as the base the level above the bulk of the data,
+	// empty after an import settled or gc flattened the store, so the
+	// merge rewrites only what short commands wrote since, not the whole
+	// base level (15 MB after an import of 100,000 documents: 0.7 s, a
+	// stall once every four put + commit runs). What those merges gather
+	// goes down with the rest when a large session settles, gc flattens
+	// the store or a server's compactors run.
+	mergeBaseLevelSize = 1 << 20
 	// A session that put at least settleAfter bytes waits on Close for
 	// the compactors to catch up (Store.settle): the compaction an import
 	// owes is done by the import, not by some later command.

@@ -30,6 +30,7 @@ type NodeStore interface {
 type Tree struct {
 	store NodeStore
 	cache *nodeCache
+	base  *nodeCache // of the Tree an Overlay overlays: read, never written
 }
 
 // DefaultCacheBytes bounds the encoded size of the nodes a Tree keeps
@@ -39,6 +40,29 @@ const DefaultCacheBytes = 32 << 20
 // New returns a Tree over s.
 func New(s NodeStore) *Tree {
 	return &Tree{store: s, cache: newNodeCache(DefaultCacheBytes)}
+}
+
+// Overlay returns a Tree over s, a store that may hold nodes t's store
+// never gets (a quarantine whose promotion can fail). It reads the nodes
+// t has cached, and keeps the nodes it reads and writes in a cache of its
+// own, so t's cache never holds a node t's store lacks, until Publish.
+func (t *Tree) Overlay(s NodeStore) *Tree {
+	return &Tree{store: s, cache: newNodeCache(DefaultCacheBytes), base: t.cache}
+}
+
+// Publish hands the nodes an Overlay cached to the Tree it overlays. Call
+// it only once they are all in that Tree's store.
+func (t *Tree) Publish() {
+	if t.base == nil {
+		return
+	}
+	t.cache.mu.Lock()
+	defer t.cache.mu.Unlock()
+	for _, gen := range []map[objects.ID]cached{t.cache.old, t.cache.young} {
+		for id, e := range gen {
+			t.base.put(id, e.node, e.size)
+		}
+	}
 }
 
 // node loads and decodes one node; objects.DecodeNode checks its structure
@@ -54,6 +78,11 @@ func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {
 func (t *Tree) load(ctx context.Context, id objects.ID, keep bool) (*objects.Node, error) {
 	if n := t.cache.get(id); n != nil {
 		return n, nil
+	}
+	if t.base != nil {
+		if n := t.base.get(id); n != nil {
+			return n, nil
+		}
 	}
 	data, err := t.store.Get(ctx, id)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/prolly"
 )
 
 // ReadCommit reads and decodes a commit.
@@ -132,40 +133,21 @@ func (r *Repo) WriteCommit(ctx context.Context, c *objects.Commit) (objects.ID, 
 }
 
 // CommitEdits makes a commit on a branch that applies edits to its head,
-// leaving its working set alone: how the document API and scripts write.
-// If the branch moved since it was read, nothing changes and the error
-// wraps objects.ErrRefChanged. check, when set, sees the head's index
-// before the edits are applied and may refuse them.
+// leaving its working set alone: how scripts and tests write. If the
+// branch moved since it was read, nothing changes and the error wraps
+// objects.ErrRefChanged. check, when set, sees the head's index before
+// the edits are applied and may refuse them.
 func (r *Repo) CommitEdits(ctx context.Context, branchRef string, edits []Edit, opts CommitOptions,
 	check func(index objects.ID) error) (objects.ID, error) {
-	if err := r.checkWritable(); err != nil {
-		return objects.ID{}, err
-	}
-	head, err := r.RefOrZero(ctx, branchRef)
-	if err != nil {
-		return objects.ID{}, err
-	}
-	c := &objects.Commit{Author: opts.Author, Committer: opts.Committer, Time: opts.Time, Message: opts.Message}
-	if !head.IsZero() {
-		parent, err := r.ReadCommit(ctx, head)
-		if err != nil {
-			return objects.ID{}, err
-		}
-		c.Index, c.Conflicts, c.Parents = parent.Index, parent.Conflicts, []objects.ID{head}
-	}
+	w := ChainWrite{Edits: edits, Options: opts}
 	if check != nil {
-		if err := check(c.Index); err != nil {
-			return objects.ID{}, err
-		}
+		w.Check = func(_ context.Context, _ *prolly.Tree, index objects.ID) error { return check(index) }
 	}
-	if c.Index, c.Conflicts, err = r.editSettling(ctx, c.Index, c.Conflicts, edits); err != nil {
-		return objects.ID{}, err
-	}
-	id, err := r.WriteCommit(ctx, c)
+	res, err := r.CommitChain(ctx, branchRef, []ChainWrite{w})
 	if err != nil {
 		return objects.ID{}, err
 	}
-	return id, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: branchRef, Old: head, New: id})
+	return res[0].Commit, res[0].Err
 }
 
 // CommitInfo is a commit as commands and the server report it in JSON.

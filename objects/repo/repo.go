@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/folio-db/folio/objects"
@@ -33,6 +34,15 @@ type Repo struct {
 // serve), so settings such as remotes stay editable.
 type Files struct {
 	dir string // the .folio folder
+
+	headMu sync.Mutex
+	head   headFileRead // the last HEAD read (HeadRef)
+}
+
+// headFileRead is HEAD's content as read, and the file it was read from.
+type headFileRead struct {
+	info os.FileInfo
+	ref  string
 }
 
 // OpenFiles opens the files of the repository whose .folio folder is dir,
@@ -156,8 +166,32 @@ func (r *Repo) checkWritable() error {
 }
 
 // HeadRef returns the full ref name of the current branch.
+// A server asks for every request that names no branch: while the file is
+// the one read last (HEAD is replaced, never written in place), unchanged
+// in time and size, the answer read then stands, for one stat.
 func (f *Files) HeadRef() (string, error) {
-	data, err := os.ReadFile(filepath.Join(f.dir, headFile))
+	path := filepath.Join(f.dir, headFile)
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	f.headMu.Lock()
+	last := f.head
+	f.headMu.Unlock()
+	if last.info != nil && os.SameFile(info, last.info) && info.ModTime().Equal(last.info.ModTime()) && info.Size() == last.info.Size() {
+		return last.ref, nil
+	}
+	ref, err := readHead(path)
+	if err == nil {
+		f.headMu.Lock()
+		f.head = headFileRead{info, ref}
+		f.headMu.Unlock()
+	}
+	return ref, err
+}
+
+func readHead(path string) (string, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}

@@ -3,7 +3,6 @@ package repo
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 
@@ -33,14 +32,34 @@ var largeWrites = make(chan struct{}, maxLargeWrites)
 // stays a small constant per upload whatever its size; the temporary file
 // is removed before WriteUpload returns.
 func (r *Repo) WriteUpload(ctx context.Context, src io.Reader) (objects.Entry, error) {
-	head := make([]byte, uploadInMemory+1)
-	n, err := io.ReadFull(src, head)
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return r.writeSmall(ctx, head[:n])
+	e, blobs, err := r.ReceiveUpload(ctx, src)
+	if err == nil {
+		err = r.store.Put(ctx, blobs...)
 	}
-	if err != nil {
-		return objects.Entry{}, err
+	return e, err
+}
+
+// ReceiveUpload is WriteUpload for a caller that stores a small document
+// with the commit that uses it (ChainWrite.Blobs): a document of at most
+// uploadInMemory bytes comes back as its blob, unstored; a larger one is
+// stored as WriteUpload stores it, and blobs is empty.
+func (r *Repo) ReceiveUpload(ctx context.Context, src io.Reader) (e objects.Entry, blobs []objects.Object, err error) {
+	// The buffer grows with what arrives: most documents are small.
+	var head bytes.Buffer
+	if _, err := head.ReadFrom(io.LimitReader(src, uploadInMemory+1)); err != nil {
+		return objects.Entry{}, nil, err
 	}
+	if head.Len() <= uploadInMemory {
+		blob, e, _ := EncodeSmallDocument(head.Bytes())
+		return e, []objects.Object{blob}, nil
+	}
+	e, err = r.receiveLarge(ctx, head.Bytes(), src)
+	return e, nil, err
+}
+
+// receiveLarge keeps an upload larger than uploadInMemory in a temporary
+// file until it has ended, then stores it.
+func (r *Repo) receiveLarge(ctx context.Context, head []byte, src io.Reader) (objects.Entry, error) {
 	tmp, err := os.CreateTemp(r.Dir(), uploadPrefix+"*")
 	if err != nil {
 		return objects.Entry{}, err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -136,25 +138,28 @@ func (s *Server) putDoc(q *request) error {
 	if err := objects.ValidateNewKey(key); err != nil {
 		return err
 	}
+	leave := q.repo.docs.arrive()
+	defer leave()
 	limit := s.opts.Limits.MaxDocumentSize
 	if q.ContentLength > limit {
 		return &http.MaxBytesError{Limit: limit} // refused unread
 	}
 	body := http.MaxBytesReader(q.w, q.Body, limit)
-	entry, err := q.repo.WriteUpload(q.Context(), body)
+	// A small document is stored with its commit, a large one now.
+	entry, blobs, err := q.repo.ReceiveUpload(q.Context(), body)
 	if err != nil {
 		return err
 	}
-	commit, created, err := s.writeDoc(q, key, repo.Edit{Key: key, Entry: entry})
+	w, err := s.writeDoc(q, key, repo.Edit{Key: key, Entry: entry}, blobs, leave)
 	if err != nil {
 		return err
 	}
 	q.w.Header().Set("ETag", etag(entry.ID))
 	st := http.StatusOK
-	if created {
+	if w.created {
 		st = http.StatusCreated
 	}
-	writeJSON(q.w, st, docWriteResult{Commit: commit, ID: &entry.ID})
+	writeJSON(q.w, st, docWriteResult{Commit: w.commit, ID: &entry.ID})
 	return nil
 }
 
@@ -163,24 +168,24 @@ func (s *Server) deleteDoc(q *request) error {
 	if err := objects.ValidateKey(key); err != nil {
 		return err
 	}
-	commit, _, err := s.writeDoc(q, key, repo.Edit{Key: key, Delete: true})
+	leave := q.repo.docs.arrive()
+	defer leave()
+	w, err := s.writeDoc(q, key, repo.Edit{Key: key, Delete: true}, nil, leave)
 	if err != nil {
 		return err
 	}
-	writeJSON(q.w, http.StatusOK, docWriteResult{Commit: commit})
+	writeJSON(q.w, http.StatusOK, docWriteResult{Commit: w.commit})
 	return nil
 }
 
-// maxWriteRetries bounds the retries of a document write that lost a race
-// with a sync moving the same branch.
-const maxWriteRetries = 5
-
 // writeDoc commits one document edit on the request's branch, honouring
-// If-Match and If-None-Match against the document's current version.
-func (s *Server) writeDoc(q *request, key string, edit repo.Edit) (commit objects.ID, created bool, err error) {
+// If-Match and If-None-Match against the document's current version, in
+// the repository's next group commit (docQueue). leave ends the write's
+// arrival (docQueue.arrive) once it is queued.
+func (s *Server) writeDoc(q *request, key string, edit repo.Edit, blobs []objects.Object, leave func()) (*docWrite, error) {
 	ref, err := branchRef(q)
 	if err != nil {
-		return commit, false, err
+		return nil, err
 	}
 	opts := repo.CommitOptions{Author: s.author(q), Committer: repo.TokenCommitter(q.token),
 		Time: s.opts.Now(), Message: q.Header.Get("X-Folio-Message")}
@@ -192,24 +197,22 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit) (commit object
 		opts.Message = verb + " " + key
 	}
 	if err := checkBranchExists(q, ref); err != nil {
-		return commit, false, err
+		return nil, err
 	}
-	q.repo.writeMu.Lock()
-	defer q.repo.writeMu.Unlock()
-	for range maxWriteRetries {
-		commit, err = q.repo.CommitEdits(q.Context(), ref, []repo.Edit{edit}, opts, func(index objects.ID) error {
-			current, found, err := q.repo.Tree().Get(q.Context(), index, key)
+	w := &docWrite{ctx: q.Context(), ref: ref, done: make(chan struct{})}
+	w.ChainWrite = repo.ChainWrite{Edits: []repo.Edit{edit}, Blobs: blobs, Options: opts,
+		Check: func(ctx context.Context, tree *prolly.Tree, index objects.ID) error {
+			current, found, err := tree.Get(ctx, index, key)
 			if err != nil {
 				return err
 			}
-			created = !found
+			w.created = !found
 			return checkPreconditions(q, current.ID, edit.Delete)
-		})
-		if !errors.Is(err, objects.ErrRefChanged) {
-			break
-		}
-	}
-	return commit, created, err
+		}}
+	s.enqueue(q.repo, w)
+	leave()
+	<-w.done
+	return w, w.err
 }
 
 // checkBranchExists refuses writes to a branch that does not exist, so a

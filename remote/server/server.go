@@ -283,6 +283,7 @@ type Repo struct {
 	*repo.Repo
 	Name    string
 	writeMu sync.Mutex
+	docs    docQueue // document writes waiting for a group commit (groupcommit.go)
 }
 
 // Writes is the lock the server's writes to this repository take; others

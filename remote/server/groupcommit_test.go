@@ -1,0 +1,250 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore"
+	"github.com/folio-db/folio/objects/prolly"
+	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// syncCounter is a real Badger store that counts its synced writes: Put
+// calls, and ref moves (UpdateRefs, a quarantine's Promote). With fail
+// set, every ref move fails.
+type syncCounter struct {
+	objects.Store
+	puts, moves atomic.Int64
+	fail        atomic.Bool
+}
+
+var errDiskGone = errors.New("test: the disk went away")
+
+func (s *syncCounter) Put(ctx context.Context, objs ...objects.Object) error {
+	s.puts.Add(1)
+	return s.Store.Put(ctx, objs...)
+}
+
+func (s *syncCounter) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) error {
+	s.moves.Add(1)
+	if s.fail.Load() {
+		return errDiskGone
+	}
+	return s.Store.UpdateRefs(ctx, updates...)
+}
+
+func (s *syncCounter) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	q, err := s.Store.Quarantine(ctx)
+	return countedQuarantine{q, s}, err
+}
+
+type countedQuarantine struct {
+	objects.Quarantine
+	s *syncCounter
+}
+
+func (q countedQuarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
+	q.s.moves.Add(1)
+	if q.s.fail.Load() {
+		q.Discard()
+		return errDiskGone
+	}
+	return q.Quarantine.Promote(ctx, keep, updates...)
+}
+
+// groupRig is a served repository over a syncCounter, and its served Repo
+// for taking the write lock.
+type groupRig struct {
+	r     *repo.Repo
+	store *syncCounter
+	rp    *server.Repo
+	base  string
+}
+
+func newGroupRig(t *testing.T) *groupRig {
+	t.Helper()
+	bs, err := badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &syncCounter{Store: bs}
+	r, err := repo.Init(context.Background(), t.TempDir(), "", repo.Options{Store: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	repos := server.Single(r)
+	rp, _, err := repos.Get(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &groupRig{r: r, store: cs, rp: rp, base: serve(t, r, server.Options{Repos: repos})}
+}
+
+// groupWrite is one request of a group and its reply.
+type groupWrite struct {
+	method, key, body string
+	headers           []string
+	reply             reply
+}
+
+// sendTogether holds the repository's write lock while every write is
+// sent, waits until the server has them all queued, and lets them go.
+func (g *groupRig) sendTogether(t *testing.T, writes []*groupWrite) {
+	t.Helper()
+	g.rp.Writes().Lock()
+	var wg sync.WaitGroup
+	for _, w := range writes {
+		wg.Go(func() {
+			var body []byte
+			if w.method == http.MethodPut {
+				body = []byte(w.body)
+			}
+			w.reply = call(t, w.method, g.base+wire.PathDocs+"/"+w.key, body, w.headers...)
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for server.QueuedWrites(g.rp) < len(writes) {
+		if time.Now().After(deadline) {
+			g.rp.Writes().Unlock()
+			t.Fatalf("%d of %d writes queued after 10 s", server.QueuedWrites(g.rp), len(writes))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.store.puts.Store(0)
+	g.store.moves.Store(0)
+	g.rp.Writes().Unlock()
+	wg.Wait()
+}
+
+// Writes that arrive while another write holds the branch are committed
+// together: one synced transaction moves the branch over one commit per
+// write, each the parent of the next, so every acknowledged write is its
+// own version in the history. Conditional writes in the group see the
+// writes before them: of two that name the same version, one wins and the
+// other is 412.
+func TestConcurrentWritesShareOneSyncedWrite(t *testing.T) {
+	t.Parallel()
+	g := newGroupRig(t)
+	seed := commitDocs(t, g.r, mainRef, map[string]string{"shared.json": `{"v": 0}`, "gone.txt": "bye\n"}, t0)
+
+	var writes []*groupWrite
+	for i := range 12 {
+		writes = append(writes, &groupWrite{method: http.MethodPut, key: fmt.Sprintf("docs/%02d.json", i), body: fmt.Sprintf(`{"n": %d}`, i)})
+	}
+	writes = append(writes,
+		&groupWrite{method: http.MethodPut, key: "shared.json", body: `{"v": 1}`, headers: []string{"If-Match", etagOf(`{"v": 0}`)}},
+		&groupWrite{method: http.MethodPut, key: "shared.json", body: `{"v": 2}`, headers: []string{"If-Match", etagOf(`{"v": 0}`)}},
+		&groupWrite{method: http.MethodPut, key: "new.json", body: `{}`, headers: []string{"If-None-Match", "*"}},
+		&groupWrite{method: http.MethodDelete, key: "gone.txt"},
+	)
+	g.sendTogether(t, writes)
+
+	acked := map[objects.ID]*groupWrite{}
+	sharedWins := 0
+	for _, w := range writes {
+		switch w.reply.status {
+		case http.StatusOK, http.StatusCreated:
+			acked[decodeWrite(t, w.reply).Commit] = w
+			if w.key == "shared.json" {
+				sharedWins++
+			}
+		case http.StatusPreconditionFailed:
+			if w.key != "shared.json" {
+				t.Errorf("%s %s: 412 %s", w.method, w.key, w.reply.body)
+			}
+		default:
+			t.Fatalf("%s %s: status %d %s", w.method, w.key, w.reply.status, w.reply.body)
+		}
+	}
+	if sharedWins != 1 || len(acked) != len(writes)-1 {
+		t.Fatalf("%d writes acknowledged, %d of them to shared.json; want %d and 1", len(acked), sharedWins, len(writes)-1)
+	}
+	if puts, moves := g.store.puts.Load(), g.store.moves.Load(); moves != 1 || puts != 0 {
+		t.Errorf("%d writes made %d synced puts and %d ref moves; want none and one", len(acked), puts, moves)
+	}
+
+	// Walk the branch back to the seed: one commit per acknowledged write,
+	// each changing exactly its own document.
+	ctx := context.Background()
+	id := headOf(t, g.r, mainRef)
+	for range len(acked) {
+		w, ok := acked[id]
+		if !ok {
+			t.Fatalf("the branch holds commit %s, which no write was told of", id.Short())
+		}
+		delete(acked, id)
+		c, err := g.r.ReadCommit(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Parents) != 1 {
+			t.Fatalf("commit of %s %s has parents %v", w.method, w.key, c.Parents)
+		}
+		parent, err := g.r.ReadCommit(ctx, c.Parents[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var changed []string
+		err = g.r.Tree().Diff(ctx, parent.Index, c.Index, "", func(ch prolly.Change) error {
+			changed = append(changed, ch.Key)
+			return nil
+		})
+		if err != nil || len(changed) != 1 || changed[0] != w.key {
+			t.Fatalf("commit of %s %s changes %v (%v)", w.method, w.key, changed, err)
+		}
+		e, ok, err := g.r.Tree().Get(ctx, c.Index, w.key)
+		if err != nil || ok == (w.method == http.MethodDelete) {
+			t.Fatalf("commit of %s %s: document present %v (%v)", w.method, w.key, ok, err)
+		}
+		if ok {
+			if data, err := g.r.ReadDocument(ctx, e); err != nil || string(data) != w.body {
+				t.Fatalf("commit of %s %s holds %q (%v), want %q", w.method, w.key, data, err, w.body)
+			}
+		}
+		id = c.Parents[0]
+	}
+	if id != seed {
+		t.Fatalf("after the acknowledged writes the history reaches %s, not the seed %s", id.Short(), seed.Short())
+	}
+}
+
+// A group whose synced write fails fails every write in it: none is
+// acknowledged, the branch stays, and a later group commits normally.
+func TestFailedGroupFailsEveryWrite(t *testing.T) {
+	t.Parallel()
+	g := newGroupRig(t)
+	seed := commitDocs(t, g.r, mainRef, map[string]string{"a.txt": "a\n"}, t0)
+	var writes []*groupWrite
+	for i := range 8 {
+		writes = append(writes, &groupWrite{method: http.MethodPut, key: fmt.Sprintf("f/%d.txt", i), body: fmt.Sprintf("%d\n", i)})
+	}
+	g.store.fail.Store(true)
+	g.sendTogether(t, writes)
+	for _, w := range writes {
+		if w.reply.status != http.StatusInternalServerError {
+			t.Errorf("%s %s after a failed sync: status %d %s", w.method, w.key, w.reply.status, w.reply.body)
+		}
+		if has, err := g.r.Store().Has(context.Background(), objects.EncodeBlob([]byte(w.body)).ID); err != nil || has {
+			t.Errorf("the document of a failed write is stored (%v)", err)
+		}
+	}
+	if head := headOf(t, g.r, mainRef); head != seed {
+		t.Fatalf("a failed group moved the branch to %s", head.Short())
+	}
+	g.store.fail.Store(false)
+	g.sendTogether(t, writes)
+	for _, w := range writes {
+		expect(t, "write after the disk came back", w.reply, http.StatusCreated, "")
+	}
+}
