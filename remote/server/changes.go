@@ -114,7 +114,8 @@ func (s *Server) changes(q *request) error {
 	if err != nil {
 		return err
 	}
-	ctx := q.Context()
+	ctx, stop := s.feedContext(q)
+	defer stop()
 	if f.now {
 		if f.query.Since, err = q.repo.LatestChange(ctx); err != nil {
 			return err
@@ -124,13 +125,13 @@ func (s *Server) changes(q *request) error {
 	pos := f.query.Since
 	switch f.feed {
 	case wire.FeedContinuous, wire.FeedEventSource:
-		return s.streamChanges(q, f)
+		return s.streamChanges(ctx, q, f)
 	case wire.FeedLongpoll:
 		wait, cancel := context.WithTimeout(ctx, f.wait)
 		changes, pos, err = waitChanges(wait, q, f.query)
 		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			err = nil // nothing happened in time: an empty answer
+		if wait.Err() != nil && q.Context().Err() == nil {
+			err = nil // nothing happened in time, or the server stops: an empty answer
 		}
 	default:
 		changes, pos, err = q.repo.Changes(ctx, f.query)
@@ -150,13 +151,21 @@ func (s *Server) changes(q *request) error {
 	return nil
 }
 
+// feedContext is the request's context, also ended when the server
+// starts to shut down: a feed waits for changes without end, and the
+// shutdown's grace period is for requests that finish.
+func (s *Server) feedContext(q *request) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(q.Context())
+	stopAfter := context.AfterFunc(s.draining, cancel)
+	return ctx, func() { stopAfter(); cancel() }
+}
+
 // streamChanges serves feed=continuous and feed=eventsource: changes as
 // they happen, a keep-alive every heartbeat while nothing does, until the
 // request ends. Each write must finish within a few heartbeats, so a
 // reader that stops reading is cut off, and writers never wait for
 // readers: the feed is read from the store, not queued per reader.
-func (s *Server) streamChanges(q *request, f feedRequest) error {
-	ctx := q.Context()
+func (s *Server) streamChanges(ctx context.Context, q *request, f feedRequest) error {
 	// Fail before the headers if since is already out of range.
 	if _, pos, err := q.repo.Changes(ctx, repo.ChangesQuery{Since: f.query.Since, Limit: 1}); err != nil {
 		q.w.Header().Set(wire.HeaderSeq, strconv.FormatUint(pos, 10))

@@ -95,6 +95,8 @@ type Server struct {
 
 	stop     context.Context // done when Shutdown gives up waiting
 	stopAll  context.CancelFunc
+	draining context.Context // done when Shutdown begins: feeds end then
+	drain    context.CancelFunc
 	mu       sync.Mutex
 	stopped  bool // Shutdown is waiting for the handlers: take no more
 	inflight sync.WaitGroup
@@ -114,6 +116,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.stop, s.stopAll = context.WithCancel(context.Background())
+	s.draining, s.drain = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -252,12 +255,14 @@ func (s *Server) enter() bool {
 	return true
 }
 
-// Shutdown stops hs, which serves s: it stops taking requests and lets
-// those in flight finish until ctx ends, then cancels the contexts of
-// those still running, closes their connections and waits for their
-// handlers to return. The repositories can be closed after it returns:
+// Shutdown stops hs, which serves s: it ends change feeds at once (they
+// would not end by themselves), stops taking requests and lets those in
+// flight finish until ctx ends, then cancels the contexts of those still
+// running, closes their connections and waits for their handlers to
+// return. The repositories can be closed after it returns:
 // no handler uses them any more. It returns hs.Shutdown's error.
 func (s *Server) Shutdown(ctx context.Context, hs *http.Server) error {
+	s.drain()
 	err := hs.Shutdown(ctx)
 	s.mu.Lock()
 	s.stopped = true

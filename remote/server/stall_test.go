@@ -168,3 +168,42 @@ func TestShutdownCancelsHandlersBeforeStoresClose(t *testing.T) {
 		t.Fatalf("the handler's store was closed under it: %v", afterCancel)
 	}
 }
+
+// TestShutdownEndsFeeds: change feeds wait for changes without end, so
+// Shutdown ends them at once instead of waiting out its grace period for
+// them (a peer's feed held 'folio serve' for the whole minute).
+func TestShutdownEndsFeeds(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	commitDocs(t, r, mainRef, map[string]string{"a": "a"}, t0)
+	srv := server.New(server.Options{Repos: server.Single(r)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	base := "http://" + ln.Addr().String() + "/" + wire.PathChanges + "?since=now&"
+	ended := make(chan error, 2)
+	for _, feed := range []string{"feed=continuous&heartbeat=1s", "feed=longpoll&timeout=10m"} {
+		go func() {
+			resp, err := http.Get(base + feed)
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			ended <- err
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // both feeds are waiting in their handlers
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx, hs); err != nil {
+		t.Fatalf("Shutdown waited for the feeds: %v", err)
+	}
+	for range 2 {
+		if err := <-ended; err != nil {
+			t.Errorf("a feed ended with %v, want a clean end", err)
+		}
+	}
+}
