@@ -10,18 +10,17 @@ import (
 	"github.com/folio-db/folio/objects"
 )
 
-// TestLevelZeroStaysBounded: short read-write sessions that each write a
-// little, as CLI commands do, leave a level-0 table each and never run
-// Badger's compactors; the close-time compaction keeps their number under
-// compactL0At however many sessions there are.
-func TestLevelZeroStaysBounded(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "store")
-	openTemp(t, dir, Options{Create: true}).Close()
+// shortSessions opens the store n times, as n CLI commands would, and
+// each time writes a blob and moves main (absent before) to it; opened,
+// when set, sees each session's store first. It returns main.
+func shortSessions(t *testing.T, dir string, n int, opened func(*Store)) objects.ID {
+	t.Helper()
 	var cur objects.ID
-	maxL0 := 0
-	for session := range 3 * compactL0At {
+	for session := range n {
 		s := openTemp(t, dir, Options{})
-		maxL0 = max(maxL0, s.db.Levels()[0].NumTables)
+		if opened != nil {
+			opened(s)
+		}
 		o := objects.EncodeBlob(fmt.Appendf(nil, "session %d", session))
 		if err := s.Put(t.Context(), o); err != nil {
 			t.Fatal(err)
@@ -34,6 +33,18 @@ func TestLevelZeroStaysBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return cur
+}
+
+// TestLevelZeroStaysBounded: short read-write sessions that each write a
+// little, as CLI commands do, leave a level-0 table each and never run
+// Badger's compactors; the close-time compaction keeps their number under
+// compactL0At however many sessions there are.
+func TestLevelZeroStaysBounded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	maxL0 := 0
+	shortSessions(t, dir, 3*compactL0At, func(s *Store) { maxL0 = max(maxL0, s.db.Levels()[0].NumTables) })
 	if maxL0 > compactL0At {
 		t.Errorf("%d level-0 tables after %d short sessions; the limit is %d", maxL0, 3*compactL0At, compactL0At)
 	}
@@ -144,21 +155,7 @@ func TestLevelZeroMergeSparesLargeLevels(t *testing.T) {
 	}
 	s.Close()
 
-	var cur objects.ID
-	for session := range 2 * compactL0At {
-		s := openTemp(t, dir, Options{})
-		o := objects.EncodeBlob(fmt.Appendf(nil, "session %d", session))
-		if err := s.Put(t.Context(), o); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.UpdateRefs(t.Context(), objects.RefUpdate{Name: "refs/heads/main", Old: cur, New: o.ID}); err != nil {
-			t.Fatal(err)
-		}
-		cur = o.ID
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cur := shortSessions(t, dir, 2*compactL0At, nil)
 	after := tablesBelowLevelZero(t, dir)
 	for id, level := range bulk {
 		if after[id] != level {
