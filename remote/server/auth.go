@@ -20,6 +20,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -159,13 +160,9 @@ func (a *Auth) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	// Write a new file and rename it over the old, so that a server
-	// re-reading it never sees half of it.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	// A new file renamed over the old: a server re-reading it never sees
+	// half of it, and nothing left at its path is written through.
+	return repo.WriteFileAtomic(path, append(data, '\n'))
 }
 
 // AddToken creates a token, records its hash and returns the token, which
