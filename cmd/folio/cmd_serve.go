@@ -172,9 +172,12 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if o.tlsCert != "" {
 		cert, _ = filepath.Abs(o.tlsCert)
 	}
-	// Commands run in a served repository (folio sync) find the server in
-	// its serve.json (owner-only): a loopback URL, the certificate to pin,
-	// and a token for that repository alone, kept in memory here.
+	// Commands run in a served repository find the server in its
+	// serve.json (owner-only, a new file each time: never written through
+	// what was left at its path): this process, a loopback URL, the
+	// certificate to pin, a token for that repository alone, kept in
+	// memory here, and the folder served (a copy of the file elsewhere
+	// names another).
 	var announcedMu sync.Mutex
 	announced := map[string]bool{}
 	var names []string // of the repositories served, for the collector
@@ -192,10 +195,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 				return err
 			}
 		}
-		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert})
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert, Dir: abs})
 		announced[dir] = true
 		names = append(names, strings.TrimSuffix(path, "/"))
-		return os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
+		return repo.WriteFileAtomic(filepath.Join(dir, servedFile), info)
 	}
 	defer func() {
 		for dir := range announced {

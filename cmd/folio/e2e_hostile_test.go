@@ -1,0 +1,165 @@
+package main
+
+// Hostile tests of the served CLI: a serve.json that lies (copied from
+// another repository, left by a dead server, naming another machine) and
+// one planted before folio serve writes it.
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/folio-db/folio/objects/repo"
+)
+
+// newRepoDir makes a repository with one commit and returns its folder.
+func (e *e2e) newRepoDir(name string) string {
+	e.t.Helper()
+	dir := filepath.Join(e.t.TempDir(), name)
+	e.must(filepath.Dir(dir), "init", name)
+	if err := os.WriteFile(filepath.Join(dir, "base.txt"), []byte("base\n"), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.must(dir, "put", "base.txt", "base.txt")
+	e.must(dir, "commit", "-m", "base")
+	return dir
+}
+
+// holdLock opens the repository in dir in this process, as a long command
+// would, so that folio processes find it locked.
+func holdLock(t *testing.T, dir string) {
+	t.Helper()
+	r, err := repo.Open(context.Background(), filepath.Join(dir, repo.DirName), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+}
+
+func writeServed(t *testing.T, dir string, info servedInfo) {
+	t.Helper()
+	data, err := json.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, repo.DirName, servedFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A serve.json that names a server of another repository (copied with the
+// folder, or left by a server that died while another took its port) must
+// not make the CLI write this repository's changes into that one.
+func TestServedJSONOfAnotherRepository(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	other := e.newRepoDir("other")
+	srv := e.serve(other)
+	info, err := readServed(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		info servedInfo
+	}{
+		{"copied", *info},
+		{"dead server", servedInfo{PID: 999999, URL: srv.url, Dir: ""}},
+	} {
+		here := e.newRepoDir("here-" + strings.ReplaceAll(tc.name, " ", "-"))
+		if tc.info.Dir == "" {
+			tc.info.Dir = filepath.Join(here, repo.DirName) // names this folder, but its server died
+		}
+		if err := os.WriteFile(filepath.Join(here, "secret.txt"), []byte("secret\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		holdLock(t, here)
+		writeServed(t, here, tc.info)
+		res := e.run(here, "put", "secret.txt", "secret.txt")
+		if res.code == 0 {
+			t.Errorf("%s: put went through a server of another repository:\n%v", tc.name, res)
+		}
+		if status := e.must(other, "status"); strings.Contains(status, "secret.txt") {
+			t.Errorf("%s: the other repository got this one's document:\n%s", tc.name, status)
+		}
+	}
+}
+
+// A serve.json naming another machine (or a URL with credentials) sends
+// nothing there: the admin token and the repository's data stay here. The
+// other machine is reached through a proxy that records what arrives.
+func TestServedJSONForeignHost(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	var reached atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		http.Error(w, "recorded", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	here := e.newRepoDir("here")
+	holdLock(t, here)
+	for _, url := range []string{
+		"http://192.0.2.7:7420/",
+		"https://192.0.2.7:7420/",
+		"http://localhost.example:7420/",
+		"http://user:pass@127.0.0.1:9/",
+	} {
+		writeServed(t, here, servedInfo{PID: os.Getpid(), URL: url, Token: "folio_admin", Dir: filepath.Join(here, repo.DirName)})
+		env := []string{"HTTP_PROXY=" + proxy.URL, "HTTPS_PROXY=" + proxy.URL, "NO_PROXY="}
+		res := e.runEnv(here, env, "get", "base.txt")
+		if res.code == 0 || !strings.Contains(res.stderr, "serve.json") {
+			t.Errorf("serve.json naming %s: want a refusal that names serve.json:\n%v", url, res)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("%d requests left this machine for the server a forged serve.json names", n)
+	}
+}
+
+// folio serve writes its serve.json (which holds the admin token) owner
+// only, as a new file: not through a symlink planted in its place, and not
+// keeping the mode of a file left there.
+func TestServeJSONWrittenSafely(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	authFile := filepath.Join(t.TempDir(), "auth.json")
+	e.must(t.TempDir(), "serve", "token", "add", "ci", "--auth", authFile)
+
+	planted := e.newRepoDir("planted")
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(planted, repo.DirName, servedFile)); err != nil {
+		t.Fatal(err)
+	}
+	open := e.newRepoDir("open")
+	if err := os.WriteFile(filepath.Join(open, repo.DirName, servedFile), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{planted, open} {
+		srv := e.serve(dir, "--auth", authFile)
+		path := filepath.Join(dir, repo.DirName, servedFile)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: serve.json is %s, want a regular file of mode 0600", dir, fi.Mode())
+		}
+		if srv.token == "" {
+			t.Errorf("%s: serve.json holds no token", dir)
+		}
+		srv.stop(t)
+	}
+	if data, err := os.ReadFile(victim); err != nil || string(data) != "precious\n" {
+		t.Errorf("the file a planted serve.json symlink named now holds %q, %v", data, err)
+	}
+}
