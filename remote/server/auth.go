@@ -240,8 +240,8 @@ func LoadOrNewAuth(path string) (*Auth, error) {
 // everything through (a server without --auth, on loopback by default).
 func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, error) {
 	if a == nil {
-		if need == ScopeAdmin && !fromLoopback(r) {
-			return "", fmt.Errorf("%w: the store API answers only requests from this machine", wire.ErrForbidden)
+		if need == ScopeAdmin && !localCommand(r) {
+			return "", fmt.Errorf("%w: the store API answers only folio's commands on this machine", wire.ErrForbidden)
 		}
 		return "", nil
 	}
@@ -318,9 +318,27 @@ func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.TokenInfo{Checked: true, Name: t.Name, Scope: string(t.Scope), Repos: t.Repos, Expires: t.Expires})
 }
 
-// fromLoopback reports a request from this machine.
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// localCommand reports a request a command on this machine made itself:
+// from a loopback address, for a loopback host, not forwarded by a proxy
+// (whose clients may be anywhere) and not made by a web page (which sends
+// an Origin; a page whose name was made to resolve to 127.0.0.1 sends its
+// own name as the host).
+func localCommand(r *http.Request) bool {
+	for _, h := range []string{"Origin", "Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	return isLoopback(r.RemoteAddr) && isLoopback(r.Host)
+}
+
+// isLoopback reports a loopback address or "localhost", with or without a
+// port.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
 	ip := net.ParseIP(host)
-	return err == nil && ip != nil && ip.IsLoopback()
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
 }
