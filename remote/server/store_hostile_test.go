@@ -1,10 +1,15 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote/server"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -115,4 +120,91 @@ func otherToken(token string) string {
 		b[10] = 'A'
 	}
 	return string(b)
+}
+
+// applyRaw sends a store apply as an attacker would write it, bypassing
+// client.Store's checks: the updates, then objs as a pack.
+func applyRaw(t *testing.T, base string, updates []wire.RefUpdate, objs ...objects.Object) reply {
+	t.Helper()
+	var body bytes.Buffer
+	if err := wire.WriteFrame(&body, wire.StoreApply{Updates: updates}); err != nil {
+		t.Fatal(err)
+	}
+	pw := wire.NewPackWriter(&body, wire.WriterOptions{})
+	for _, o := range objs {
+		if err := pw.Write(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return call(t, http.MethodPost, base+wire.PathStoreApply, body.Bytes(), "Content-Type", wire.ContentFramed)
+}
+
+// Hostile applies are refused whole: nothing they carry is stored and no
+// ref moves.
+func TestStoreApplyRefusesHostilePayloads(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	c1 := commitDocs(t, r, mainRef, map[string]string{"a": "a"}, t0)
+	base := serve(t, r, server.Options{})
+	ctx := context.Background()
+	commit, err := r.ReadCommit(ctx, c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := objects.EncodeBlob([]byte("hostile blob"))
+	garbage := []byte("FOLIO not an object at all")
+	malformed := objects.Object{ID: objects.Hash(garbage), Data: garbage}
+	lying := *commit
+	lying.Height = 7 // its parents say 1
+	lying.Message = "lies about its height"
+	liar := lying.Encode()
+	ws := (&objects.WorkingSet{Base: c1, Index: commit.Index}).Encode()
+	missing := objects.EncodeBlob([]byte("never sent")).ID
+	wsRef := objects.WorkingSetPrefix + mainRef
+	for _, tc := range []struct {
+		name    string
+		updates []wire.RefUpdate
+		objs    []objects.Object
+	}{
+		{"a malformed object that hashes right", []wire.RefUpdate{{Name: "refs/heads/x", New: c1}}, []objects.Object{blob, malformed}},
+		{"a commit lying about its height", []wire.RefUpdate{{Name: "refs/heads/x", New: liar.ID}}, []objects.Object{blob, liar}},
+		{"a ref at an object never sent", []wire.RefUpdate{{Name: "refs/heads/x", New: missing}}, []objects.Object{blob}},
+		{"a branch at a blob", []wire.RefUpdate{{Name: "refs/heads/x", New: blob.ID}}, []objects.Object{blob}},
+		{"a branch at a working set", []wire.RefUpdate{{Name: "refs/heads/x", New: ws.ID}}, []objects.Object{blob, ws}},
+		{"a working-set ref at a commit", []wire.RefUpdate{{Name: wsRef, New: c1}}, []objects.Object{blob}},
+		{"a ref named with ..", []wire.RefUpdate{{Name: "refs/heads/../x", New: c1}}, []objects.Object{blob}},
+		{"a ref named with a control character", []wire.RefUpdate{{Name: "refs/heads/x\x1b[2J", New: c1}}, []objects.Object{blob}},
+		{"a ref name too long", []wire.RefUpdate{{Name: "refs/heads/" + strings.Repeat("x", objects.MaxRefLen), New: c1}}, []objects.Object{blob}},
+		{"one ref updated twice", []wire.RefUpdate{{Name: "refs/heads/x", New: c1}, {Name: "refs/heads/x", New: c1}}, []objects.Object{blob}},
+		{"a stale compare-and-swap", []wire.RefUpdate{{Name: mainRef, Old: missing, New: c1}, {Name: "refs/heads/x", New: c1}}, []objects.Object{blob}},
+	} {
+		got := applyRaw(t, base, tc.updates, tc.objs...)
+		if got.status/100 != 4 {
+			t.Errorf("%s: HTTP %d, want a 4xx refusal (%s)", tc.name, got.status, got.body)
+		}
+		if s := stored(t, r, []objects.Object{blob, ws, liar}); len(s) != 0 {
+			t.Errorf("%s: the refused apply stored %v", tc.name, s)
+		}
+		refs, err := r.Store().Refs(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) != 1 || refs[0].Name != mainRef || refs[0].ID != c1 {
+			t.Errorf("%s: refs are now %v", tc.name, refs)
+		}
+	}
+	// More refs than one Badger transaction holds (a fetch of many tags
+	// into a served repository): all move, through the store's journal.
+	many := make([]wire.RefUpdate, 30000)
+	for i := range many {
+		many[i] = wire.RefUpdate{Name: fmt.Sprintf("refs/tags/t%06d", i), New: c1}
+	}
+	expect(t, "30000 updates", applyRaw(t, base, many, blob), http.StatusOK, "")
+	if tags, err := r.Store().Refs(ctx, objects.TagPrefix); err != nil || len(tags) != len(many) {
+		t.Errorf("%d tags after the apply (%v), want %d", len(tags), err, len(many))
+	}
+	fsckClean(t, r)
 }
