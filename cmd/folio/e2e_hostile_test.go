@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/folio-db/folio/objects/repo"
 )
@@ -162,4 +163,106 @@ func TestServeJSONWrittenSafely(t *testing.T) {
 	if data, err := os.ReadFile(victim); err != nil || string(data) != "precious\n" {
 		t.Errorf("the file a planted serve.json symlink named now holds %q, %v", data, err)
 	}
+}
+
+// A server killed while a command works through it: the command fails at
+// once with an error that says the server went away (no hang, no partial
+// change), and the next command opens the repository itself, the dead
+// server's serve.json notwithstanding.
+func TestServedServerKilledMidCommand(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	dir := e.newRepoDir("killed")
+	srv := e.serve(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	cmd := e.command(ctx, dir, nil, "put", "doc.txt")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The command has opened the repository through the server when the
+	// server logs its first store request.
+	for !strings.Contains(srv.logs.String(), "path=/v1/store/") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the command never reached the server\n%s", srv.tail())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	stdin.Write([]byte("written while the server dies\n"))
+	srv.cmd.Process.Kill()
+	<-srv.ended
+	stdin.Close()
+	err = cmd.Wait()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("put through a killed server: %v (context %v)\n%s", err, ctx.Err(), stderr.String())
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "refused") {
+		t.Errorf("put through a killed server says:\n%s", msg)
+	}
+	if status := e.must(dir, "status"); strings.Contains(status, "doc.txt") {
+		t.Errorf("the failed put staged doc.txt:\n%s", status)
+	}
+	e.fsckClean(dir, "after the server was killed")
+}
+
+// With --root, a repository the server has open is worked on through it
+// (at /NAME/, with a token for it alone); one it has not opened, or has
+// closed when idle, is opened directly.
+func TestServedRoot(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	a := e.newRepoDir("a")
+	root := filepath.Dir(a)
+	authFile := filepath.Join(t.TempDir(), "auth.json")
+	writer := strings.TrimSpace(e.must(root, "serve", "token", "add", "ci", "--scope", "read-write", "--auth", authFile))
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := e.command(ctx, root, nil, "serve", "--root", root, "--addr", "127.0.0.1:0", "--auth", authFile, "--gc-every", "0")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	var base string
+	for base == "" {
+		if _, after, ok := strings.Cut(logs.String(), "serving on "); ok {
+			base, _, _ = strings.Cut(after, "\n")
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no server")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Before the server opens a, the CLI opens it itself.
+	e.must(a, "log", "-n", "1")
+	// A request opens it in the server: from then on the CLI goes through.
+	if _, err := refsOf(base+"a/", writer); err != nil {
+		t.Fatal(err)
+	}
+	info, err := readServed(a)
+	if err != nil || info.URL != base+"a/" || info.Token == "" {
+		t.Fatalf("serve.json of a: %+v, %v; want %sa/ and a token", info, err, base)
+	}
+	if err := os.WriteFile(filepath.Join(a, "doc.txt"), []byte("through the root server\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.must(a, "put", "doc.txt", "doc.txt")
+	e.must(a, "commit", "-m", "served by root")
+	got, err := api(http.MethodGet, base+"a/", docPath("doc.txt"), nil, "Authorization: Bearer "+writer)
+	if err != nil || got.status != http.StatusOK || string(got.body) != "through the root server\n" {
+		t.Errorf("the root server's a has doc.txt: %+v, %v", got, err)
+	}
+	if !strings.Contains(logs.String(), "path=/a/v1/store/apply") {
+		t.Errorf("the commit did not go through the server:\n%s", logs.String())
+	}
+	cancel()
 }
