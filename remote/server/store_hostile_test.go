@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/server"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -206,5 +207,40 @@ func TestStoreApplyRefusesHostilePayloads(t *testing.T) {
 	if tags, err := r.Store().Refs(ctx, objects.TagPrefix); err != nil || len(tags) != len(many) {
 		t.Errorf("%d tags after the apply (%v), want %d", len(tags), err, len(many))
 	}
+	fsckClean(t, r)
+}
+
+// A gc through the store API runs while the server writes: a document
+// write has stored its document and not yet committed it (the document
+// API writes the blob, then commits under the repository's lock). A grace
+// period shorter than a write in the server may take would delete that
+// document from under the commit, so the server refuses it (a dry run,
+// which deletes nothing, may use any).
+func TestStoreGCKeepsWritesInFlight(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	commitDocs(t, r, mainRef, map[string]string{"a": "a"}, t0)
+	base := serve(t, r, server.Options{})
+	ctx := context.Background()
+	entry, err := r.WriteDocumentBytes(ctx, []byte("written, not committed yet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry := call(t, http.MethodPost, base+wire.PathStoreGC, []byte(`{"grace_ns": 0, "dry_run": true, "found": true}`))
+	expect(t, "a dry gc --prune=now", dry, http.StatusOK, "")
+	if !bytes.Contains(dry.body, []byte(entry.ID.String())) {
+		t.Errorf("the dry run does not list the uncommitted document:\n%s", dry.body)
+	}
+	got := call(t, http.MethodPost, base+wire.PathStoreGC, []byte(`{"grace_ns": 0}`))
+	if got.status == http.StatusOK && !bytes.Contains(got.body, []byte(`"error"`)) {
+		t.Errorf("gc --prune=now through the server ran: %s", got.body)
+	}
+	if _, err := r.CommitEdits(ctx, mainRef, []repo.Edit{{Key: "b", Entry: entry}}, repo.CommitOptions{Message: "b", Time: t0.Add(time.Second),
+		Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fsckClean(t, r)
+	long := fmt.Sprintf(`{"grace_ns": %d}`, server.DefaultLimits.TransferTimeout)
+	expect(t, "gc with a grace of a transfer", call(t, http.MethodPost, base+wire.PathStoreGC, []byte(long)), http.StatusOK, "")
 	fsckClean(t, r)
 }
