@@ -191,7 +191,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 		if opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
 			var err error
-			if token, err = opts.Auth.AddAdminToken("local-admin/"+name, []string{name}); err != nil {
+			if token, err = opts.Auth.AddAdminToken(server.AdminTokenPrefix+name, []string{name}); err != nil {
 				return err
 			}
 		}

@@ -51,7 +51,12 @@ type Token struct {
 	Expires *time.Time `json:"expires,omitempty"`
 }
 
-// ErrTokenName: a token name that is empty or already taken.
+// AdminTokenPrefix begins the names of the admin tokens folio serve makes
+// (AddAdminToken); an auth file's tokens may not take them.
+const AdminTokenPrefix = "local-admin/"
+
+// ErrTokenName: a token name that is empty, already taken, or an admin
+// token's.
 var ErrTokenName = errors.New("server: token names must be unique and not empty")
 
 // Auth is the content of an auth file: tokens, and whether anyone may read
@@ -143,7 +148,7 @@ func readAuth(path string) (*Auth, error) {
 		if !strings.HasPrefix(t.Hash, "blake3:") || (t.Scope != ScopeRead && t.Scope != ScopeReadWrite) {
 			return nil, fmt.Errorf("auth file %s: token %q needs a blake3: hash and scope read or read-write", path, t.Name)
 		}
-		if t.Name == "" || names[t.Name] {
+		if t.Name == "" || names[t.Name] || strings.HasPrefix(t.Name, AdminTokenPrefix) {
 			return nil, fmt.Errorf("auth file %s: token %q: %w", path, t.Name, ErrTokenName)
 		}
 		names[t.Name] = true
@@ -171,11 +176,15 @@ func (a *Auth) AddToken(name string, scope Scope, repos []string, expires time.T
 	if scope != ScopeRead && scope != ScopeReadWrite {
 		return "", fmt.Errorf("scope %q: want read or read-write", scope)
 	}
+	if strings.HasPrefix(name, AdminTokenPrefix) {
+		return "", fmt.Errorf("%w: %q: names starting %q are folio serve's own", ErrTokenName, name, AdminTokenPrefix)
+	}
 	return a.addToken(name, scope, repos, expires)
 }
 
 // AddAdminToken creates a token of ScopeAdmin for the repositories named,
-// kept in memory only (Save leaves it out).
+// kept in memory only (Save leaves it out); its name starts with
+// AdminTokenPrefix.
 func (a *Auth) AddAdminToken(name string, repos []string) (string, error) {
 	return a.addToken(name, ScopeAdmin, repos, time.Time{})
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +245,41 @@ func TestStoreGCKeepsWritesInFlight(t *testing.T) {
 	long := fmt.Sprintf(`{"grace_ns": %d}`, server.DefaultLimits.TransferTimeout)
 	expect(t, "gc with a grace of a transfer", call(t, http.MethodPost, base+wire.PathStoreGC, []byte(long)), http.StatusOK, "")
 	fsckClean(t, r)
+}
+
+// The names of folio serve's admin tokens are its own: an auth file token
+// of that name (added while serving) would replace the admin token at the
+// next reload and lock the served CLI out.
+func TestAdminTokenNamesAreReserved(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	path := filepath.Join(t.TempDir(), "auth.json")
+	file := &server.Auth{}
+	if _, err := file.AddToken("ci", server.ScopeReadWrite, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := server.LoadAuth(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := auth.AddAdminToken(server.AdminTokenPrefix+"x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, r, server.Options{Auth: auth})
+	if _, err := file.AddToken(server.AdminTokenPrefix+"x", server.ScopeReadWrite, nil, time.Time{}); err == nil {
+		// A file edited by hand can still hold one: the server keeps its
+		// tokens as they were rather than read it.
+		t.Error("AddToken took an admin token's name")
+	}
+	data := fmt.Sprintf(`{"tokens": [{"name": %q, "hash": %q, "scope": "read-write", "repos": ["*"]}]}`,
+		server.AdminTokenPrefix+"x", server.HashToken("folio_other"))
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := call(t, http.MethodGet, base+wire.PathStoreRefs, nil, "Authorization", "Bearer "+admin)
+	expect(t, "the admin token after the auth file named one of its own", got, http.StatusOK, "")
 }
