@@ -158,7 +158,14 @@ func TestServeJSONWrittenSafely(t *testing.T) {
 		if srv.token == "" {
 			t.Errorf("%s: serve.json holds no token", dir)
 		}
+		e.must(dir, "log", "-n", "1") // through the server, with the token
 		srv.stop(t)
+		if strings.Contains(srv.logs.String(), srv.token) {
+			t.Errorf("%s: the server logged its admin token:\n%s", dir, srv.tail())
+		}
+		if data, err := os.ReadFile(authFile); err != nil || strings.Contains(string(data), "local-admin") {
+			t.Errorf("the auth file holds an admin token (%v):\n%s", err, data)
+		}
 	}
 	if data, err := os.ReadFile(victim); err != nil || string(data) != "precious\n" {
 		t.Errorf("the file a planted serve.json symlink named now holds %q, %v", data, err)
