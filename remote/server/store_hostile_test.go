@@ -283,3 +283,29 @@ func TestAdminTokenNamesAreReserved(t *testing.T) {
 	got := call(t, http.MethodGet, base+wire.PathStoreRefs, nil, "Authorization", "Bearer "+admin)
 	expect(t, "the admin token after the auth file named one of its own", got, http.StatusOK, "")
 }
+
+// An apply keeps the objects its refs do not reach (the CLI's big writes
+// go ahead of their commit), and a later apply's checks trust what is
+// stored. So a leaf with a key no write could make (.git/hooks/...: an
+// export would plant a git hook) must be refused when it arrives, not
+// only when a ref in the same apply reaches it.
+func TestStoreApplyChecksKeysOfUnreachedLeaves(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	base := serve(t, r, server.Options{})
+	script := []byte("#!/bin/sh\necho pwned\n")
+	blob := objects.EncodeBlob(script)
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: ".git/hooks/post-checkout",
+		Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: uint64(len(script))}}}}).Encode()
+	expect(t, "the leaf alone", applyRaw(t, base, nil, blob, leaf), http.StatusBadRequest, "invalid_key")
+	now := time.Now().UTC()
+	c := (&objects.Commit{Index: leaf.ID, Height: 1, Author: objects.Signature{Name: "m", Email: "m@example.com"},
+		Time: now, CommitTime: now, Message: "hook"}).Encode()
+	got := applyRaw(t, base, []wire.RefUpdate{{Name: "refs/heads/hook", New: c.ID}}, c)
+	if got.status == http.StatusOK {
+		t.Errorf("a branch now names a commit with the key .git/hooks/post-checkout")
+	}
+	if s := stored(t, r, []objects.Object{leaf, c}); len(s) != 0 {
+		t.Errorf("stored: %v", s)
+	}
+}
