@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -272,4 +273,67 @@ func TestServedRoot(t *testing.T) {
 		t.Errorf("the commit did not go through the server:\n%s", logs.String())
 	}
 	cancel()
+}
+
+// A --root server that closed an idle repository, which another folio
+// serve then took and let go, writes its serve.json again when it opens it
+// again; and one that stops while another server holds the repository
+// leaves that server's serve.json: the served CLI always finds the server
+// that holds the repository.
+func TestServedRootAndAnotherServer(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	a := e.newRepoDir("a")
+	root := filepath.Dir(a)
+	logs := &syncBuffer{}
+	cmd := e.command(context.Background(), root, nil, "serve", "--root", root, "--addr", "127.0.0.1:0",
+		"--idle-close", "100ms", "--gc-every", "0")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var base string
+	for base == "" {
+		if _, after, ok := strings.Cut(logs.String(), "serving on "); ok {
+			base, _, _ = strings.Cut(after, "\n")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// open has the root server open a, waits until it has closed it (idle),
+	// and has another server take it.
+	openIdleTake := func() *folioServer {
+		t.Helper()
+		if _, err := refsOf(base+"a/", ""); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := readServed(a); err != nil || info.PID != cmd.Process.Pid {
+			t.Fatalf("a's serve.json with the root server holding it: %+v, %v", info, err)
+		}
+		deadline := time.Now().Add(processTimeout)
+		for {
+			r, err := repo.Open(context.Background(), filepath.Join(a, repo.DirName), repo.Options{})
+			if err == nil {
+				r.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the root server never closed a: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return e.serve(a)
+	}
+	openIdleTake().stop(t)
+	other := openIdleTake()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the root server: %v\n%s", err, logs.String())
+	}
+	info, err := readServed(a)
+	if err != nil || info.PID != other.cmd.Process.Pid {
+		t.Fatalf("a's serve.json after the root server stopped: %+v, %v; want the one of pid %d", info, err, other.cmd.Process.Pid)
+	}
+	e.must(a, "log", "-n", "1") // through the server that holds it
+	other.stop(t)
 }
