@@ -71,8 +71,14 @@ func TestStoreAPIRefusesOtherTokens(t *testing.T) {
 			}
 		}
 	}
+	expectAdmin(t, base, admin, "refs with the admin token")
+}
+
+// expectAdmin checks that the admin token opens the store API.
+func expectAdmin(t *testing.T, base, admin, what string) {
+	t.Helper()
 	got := call(t, http.MethodGet, base+wire.PathStoreRefs, nil, "Authorization", "Bearer "+admin)
-	expect(t, "refs with the admin token", got, http.StatusOK, "")
+	expect(t, what, got, http.StatusOK, "")
 }
 
 // Without tokens the store API answers this machine only. A request that
@@ -280,8 +286,7 @@ func TestAdminTokenNamesAreReserved(t *testing.T) {
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got := call(t, http.MethodGet, base+wire.PathStoreRefs, nil, "Authorization", "Bearer "+admin)
-	expect(t, "the admin token after the auth file named one of its own", got, http.StatusOK, "")
+	expectAdmin(t, base, admin, "the admin token after the auth file named one of its own")
 }
 
 // An apply keeps the objects its refs do not reach (the CLI's big writes
