@@ -94,6 +94,9 @@ var errNotServed = errors.New("not served")
 // that serve.json names, if it answers.
 func (a *app) openServed(ctx context.Context, dir string, opts repo.Options) (*repo.Repo, error) {
 	info, err := a.served()
+	if errors.Is(err, errForeignServe) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, errNotServed
 	}

@@ -24,7 +24,9 @@ for the grace period (--prune, default two weeks, like git's): a command or
 push running meanwhile never loses what it wrote or read. --prune=now deletes
 everything unreachable at the start, which is safe only while nothing else
 writes. --dry-run deletes nothing and lists what would go. 'folio serve'
-collects its repositories itself (see serve --gc-every).`,
+collects its repositories itself (see serve --gc-every); in a repository it
+holds, gc runs in the server, which writes meanwhile, so --prune must be at
+least its --transfer-timeout (a dry run may use any).`,
 		Example: `  folio gc
   folio gc --prune=now --json
   folio gc --dry-run`,

@@ -169,34 +169,47 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	if o.tlsCert != "" {
 		cert, _ = filepath.Abs(o.tlsCert)
 	}
-	// Commands run in a served repository (folio sync) find the server in
-	// its serve.json (owner-only): a loopback URL, the certificate to pin,
-	// and a token for that repository alone, kept in memory here.
+	// Commands run in a served repository find the server in its
+	// serve.json (owner-only, a new file each time: never written through
+	// what was left at its path): this process, a loopback URL, the
+	// certificate to pin, a token for that repository alone, kept in
+	// memory here, and the folder served (a copy of the file elsewhere
+	// names another).
+	// A repository closed when idle may be served by another folio serve
+	// meanwhile (which removes its serve.json when it stops): each open
+	// writes it again, and this process removes only its own.
 	var announcedMu sync.Mutex
-	announced := map[string]bool{}
-	var names []string // of the repositories served, for the collector
+	announced := map[string]string{} // .folio folder: its admin token
+	var names []string               // of the repositories served, for the collector
 	announce := func(dir, path string) error {
 		announcedMu.Lock()
 		defer announcedMu.Unlock()
-		if announced[dir] {
-			return nil // reopened after an idle close: its serve.json stands
-		}
-		token := ""
-		if opts.Auth != nil {
+		token, seen := announced[dir]
+		if !seen && opts.Auth != nil {
 			name := filepath.Base(filepath.Dir(dir))
 			var err error
-			if token, err = opts.Auth.AddAdminToken("local-admin/"+name, []string{name}); err != nil {
+			if token, err = opts.Auth.AddAdminToken(server.AdminTokenPrefix+name, []string{name}); err != nil {
 				return err
 			}
 		}
-		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert})
-		announced[dir] = true
-		names = append(names, strings.TrimSuffix(path, "/"))
-		return os.WriteFile(filepath.Join(dir, servedFile), info, 0o600)
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		info, _ := json.Marshal(servedInfo{PID: os.Getpid(), URL: localURL + path, Token: token, Cert: cert, Dir: abs})
+		if !seen {
+			announced[dir] = token
+			names = append(names, strings.TrimSuffix(path, "/"))
+		}
+		return repo.WriteFileAtomic(filepath.Join(dir, servedFile), info)
 	}
 	defer func() {
 		for dir := range announced {
-			os.Remove(filepath.Join(dir, servedFile))
+			path := filepath.Join(dir, servedFile)
+			var info servedInfo
+			if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &info) == nil && info.PID == os.Getpid() {
+				os.Remove(path)
+			}
 		}
 	}()
 	if o.root != "" {

@@ -9,7 +9,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -136,23 +138,55 @@ type servedInfo struct {
 	URL   string `json:"url"`             // a loopback URL
 	Token string `json:"token,omitempty"` // for this repository alone
 	Cert  string `json:"cert,omitempty"`  // the server's certificate, pinned
+	Dir   string `json:"dir"`             // the .folio folder it serves
 }
 
-// served reads the serve.json of the repository a command would open.
+// errForeignServe: a serve.json naming a server that is not on this
+// machine; folio serve never writes one.
+var errForeignServe = errors.New("names a server that is not on this machine (folio serve writes a loopback address): refusing to send this repository to it; delete the file if no folio serve runs here")
+
+// errStaleServe: a serve.json of another folder (copied with it) or of a
+// process that is gone.
+var errStaleServe = errors.New("stale: not written for this folder by a running folio serve")
+
+// served reads the serve.json of the repository a command would open. It
+// is trusted only as folio serve writes it: a loopback URL without
+// credentials (errForeignServe), for this very folder, by a process alive
+// (errStaleServe). A copied serve.json, or one left by a server that died
+// while another took its port, must not send this repository's changes
+// into another's.
 func (a *app) served() (*servedInfo, error) {
 	dir, err := a.repoDir()
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, servedFile))
+	path := filepath.Join(dir, servedFile)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var info servedInfo
 	if err := json.Unmarshal(data, &info); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	u, err := url.Parse(info.URL)
+	if ip := net.ParseIP(u.Hostname()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%s %w", path, errForeignServe)
+	}
+	if !sameFile(info.Dir, dir) || !processAlive(info.PID) {
+		return nil, fmt.Errorf("%s: %w", path, errStaleServe)
 	}
 	return &info, nil
+}
+
+// sameFile reports whether paths a and b name one folder.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // locked reports whether another process holds the repository now,

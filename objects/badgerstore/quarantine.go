@@ -242,6 +242,16 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 		return fmt.Errorf("badgerstore: promote: %w", err)
 	}
 	s := q.s
+	if len(chunkUpdates(updates)) > 1 {
+		// More refs than one transaction holds (a fetch of thousands of
+		// tags): the objects first, then the refs all or none through the
+		// journal of UpdateRefs. Refused there, the objects stay unnamed
+		// until gc collects them.
+		if err := txn.Commit(); err != nil {
+			return fmt.Errorf("badgerstore: promote: %w", err)
+		}
+		return s.UpdateRefs(ctx, updates...)
+	}
 	s.refsMu.RLock() // an update of many refs (bigrefs.go) holds off this one
 	defer s.refsMu.RUnlock()
 	moved := false

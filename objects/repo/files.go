@@ -100,12 +100,15 @@ func upgradeFormat(dir string) error {
 	if err != nil || string(data) != legacyFormatLine {
 		return err
 	}
-	return writeFileAtomic(path, []byte(formatLine))
+	return WriteFileAtomic(path, []byte(formatLine))
 }
 
-// writeFileAtomic replaces a small file so that readers see the old or the
-// new content, never a torn one, even if the process is killed.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces a small file so that readers see the old or the
+// new content, never a torn one, even if the process is killed. The file
+// is new, of mode 0600 (readable by its owner only), renamed over path:
+// a symlink or a file of another mode left at path is replaced, never
+// written through.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -160,7 +163,7 @@ func writeConfig(path string, cfg Config) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return WriteFileAtomic(path, buf.Bytes())
 }
 
 // KnownConfigKeys are the settings folio reads; '*' stands for one name

@@ -104,7 +104,7 @@ func Init(ctx context.Context, worktree, branch string, opts Options) (*Repo, er
 		{headFile, objects.BranchPrefix + branch + "\n"},
 		{formatFile, formatLine},
 	} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), []byte(f.content)); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, f.name), []byte(f.content)); err != nil {
 			opts.Store.Close()
 			os.RemoveAll(dir)
 			return nil, err
@@ -210,7 +210,7 @@ func (f *Files) CurrentBranch() (string, error) {
 
 // setHead makes branch (short name) the current branch.
 func (f *Files) setHead(branch string) error {
-	return writeFileAtomic(filepath.Join(f.dir, headFile), []byte(objects.BranchPrefix+branch+"\n"))
+	return WriteFileAtomic(filepath.Join(f.dir, headFile), []byte(objects.BranchPrefix+branch+"\n"))
 }
 
 // RefOrZero returns the ID a ref points at, or the zero ID if it does not

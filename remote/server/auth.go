@@ -20,6 +20,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -50,7 +51,12 @@ type Token struct {
 	Expires *time.Time `json:"expires,omitempty"`
 }
 
-// ErrTokenName: a token name that is empty or already taken.
+// AdminTokenPrefix begins the names of the admin tokens folio serve makes
+// (AddAdminToken); an auth file's tokens may not take them.
+const AdminTokenPrefix = "local-admin/"
+
+// ErrTokenName: a token name that is empty, already taken, or an admin
+// token's.
 var ErrTokenName = errors.New("server: token names must be unique and not empty")
 
 // Auth is the content of an auth file: tokens, and whether anyone may read
@@ -142,7 +148,7 @@ func readAuth(path string) (*Auth, error) {
 		if !strings.HasPrefix(t.Hash, "blake3:") || (t.Scope != ScopeRead && t.Scope != ScopeReadWrite) {
 			return nil, fmt.Errorf("auth file %s: token %q needs a blake3: hash and scope read or read-write", path, t.Name)
 		}
-		if t.Name == "" || names[t.Name] {
+		if t.Name == "" || names[t.Name] || strings.HasPrefix(t.Name, AdminTokenPrefix) {
 			return nil, fmt.Errorf("auth file %s: token %q: %w", path, t.Name, ErrTokenName)
 		}
 		names[t.Name] = true
@@ -159,13 +165,9 @@ func (a *Auth) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	// Write a new file and rename it over the old, so that a server
-	// re-reading it never sees half of it.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	// A new file renamed over the old: a server re-reading it never sees
+	// half of it, and nothing left at its path is written through.
+	return repo.WriteFileAtomic(path, append(data, '\n'))
 }
 
 // AddToken creates a token, records its hash and returns the token, which
@@ -174,11 +176,15 @@ func (a *Auth) AddToken(name string, scope Scope, repos []string, expires time.T
 	if scope != ScopeRead && scope != ScopeReadWrite {
 		return "", fmt.Errorf("scope %q: want read or read-write", scope)
 	}
+	if strings.HasPrefix(name, AdminTokenPrefix) {
+		return "", fmt.Errorf("%w: %q: names starting %q are folio serve's own", ErrTokenName, name, AdminTokenPrefix)
+	}
 	return a.addToken(name, scope, repos, expires)
 }
 
 // AddAdminToken creates a token of ScopeAdmin for the repositories named,
-// kept in memory only (Save leaves it out).
+// kept in memory only (Save leaves it out); its name starts with
+// AdminTokenPrefix.
 func (a *Auth) AddAdminToken(name string, repos []string) (string, error) {
 	return a.addToken(name, ScopeAdmin, repos, time.Time{})
 }
@@ -243,8 +249,8 @@ func LoadOrNewAuth(path string) (*Auth, error) {
 // everything through (a server without --auth, on loopback by default).
 func (a *Auth) check(r *http.Request, repoName string, need Scope) (string, error) {
 	if a == nil {
-		if need == ScopeAdmin && !fromLoopback(r) {
-			return "", fmt.Errorf("%w: the store API answers only requests from this machine", wire.ErrForbidden)
+		if need == ScopeAdmin && !localCommand(r) {
+			return "", fmt.Errorf("%w: the store API answers only folio's commands on this machine", wire.ErrForbidden)
 		}
 		return "", nil
 	}
@@ -321,9 +327,27 @@ func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.TokenInfo{Checked: true, Name: t.Name, Scope: string(t.Scope), Repos: t.Repos, Expires: t.Expires})
 }
 
-// fromLoopback reports a request from this machine.
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// localCommand reports a request a command on this machine made itself:
+// from a loopback address, for a loopback host, not forwarded by a proxy
+// (whose clients may be anywhere) and not made by a web page (which sends
+// an Origin; a page whose name was made to resolve to 127.0.0.1 sends its
+// own name as the host).
+func localCommand(r *http.Request) bool {
+	for _, h := range []string{"Origin", "Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	return isLoopback(r.RemoteAddr) && isLoopback(r.Host)
+}
+
+// isLoopback reports a loopback address or "localhost", with or without a
+// port.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
 	ip := net.ParseIP(host)
-	return err == nil && ip != nil && ip.IsLoopback()
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
 }

@@ -202,3 +202,35 @@ func rootOf(t *testing.T, dir string) server.Repos {
 	t.Cleanup(func() { repos.Close() })
 	return repos
 }
+
+// Save writes a new owner-only file: a symlink planted where it used to
+// write its temporary file, or an auth file left readable by all, is
+// replaced, never written through.
+func TestAuthSaveWritesANewFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "auth.json")
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, path+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(`{"tokens": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	auth := &server.Auth{}
+	if _, err := auth.AddToken("ci", server.ScopeReadWrite, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(victim); err != nil || string(data) != "precious\n" {
+		t.Errorf("the file a planted symlink named now holds %q, %v", data, err)
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Mode() != 0o600 {
+		t.Errorf("the auth file is %v, %v; want a regular file of mode 0600", fi.Mode(), err)
+	}
+}

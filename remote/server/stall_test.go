@@ -37,6 +37,7 @@ func TestTricklingBodyIsDropped(t *testing.T) {
 		{"POST", wire.PathFetch, wire.ContentJSON},
 		{"POST", wire.PathPush, wire.ContentFramed},
 		{"POST", wire.PathSync, wire.ContentJSON},
+		{"POST", wire.PathStoreApply, wire.ContentFramed},
 	} {
 		t.Run(route.path, func(t *testing.T) {
 			conn, err := net.Dial("tcp", addr)
@@ -44,7 +45,7 @@ func TestTricklingBodyIsDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			fmt.Fprintf(conn, "%s /%s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 100000\r\n\r\n", route.method, route.path, route.contentType)
+			fmt.Fprintf(conn, "%s /%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\nContent-Length: 100000\r\n\r\n", route.method, route.path, route.contentType)
 			// Trickle until the server drops us; a server without a guard
 			// keeps taking bytes until the test's own bound.
 			give := time.Now().Add(20 * time.Second)

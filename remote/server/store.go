@@ -157,11 +157,18 @@ func (s *Server) storeApply(q *request) error {
 
 // storeGC runs this repository's gc, streaming the objects it finds when
 // asked, then its report. Requests go on meanwhile, so it is never
-// exclusive.
+// exclusive, and its grace period is at least as long as a write in this
+// server may take (TransferTimeout): a document write stores its document
+// before it commits it, and a gc --prune=now between the two would delete
+// it from under the commit (a dry run deletes nothing: any grace).
 func (s *Server) storeGC(q *request) error {
 	var req wire.StoreGC
 	if err := readJSON(q, &req); err != nil {
 		return err
+	}
+	if least := s.opts.Limits.TransferTimeout; !req.DryRun && req.Grace < least {
+		return badRequest(fmt.Sprintf("gc --prune shorter than %s could delete what a write in flight in folio serve needs: "+
+			"use --prune=%s or more, or stop the server first", least, least))
 	}
 	q.w.Header().Set("Content-Type", "application/jsonl")
 	q.w.WriteHeader(http.StatusOK)

@@ -29,7 +29,7 @@ func TestStoreAPIWithoutAuthIsLocal(t *testing.T) {
 		{"192.0.2.7:5000", wire.PathRefs, http.StatusOK},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/"+tc.path, nil)
-		req.RemoteAddr = tc.remote
+		req.RemoteAddr, req.Host = tc.remote, "127.0.0.1:7420" // as folio's commands send it
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != tc.want {

@@ -69,6 +69,7 @@ func Receive(ctx context.Context, store Store, r PackReader) (*Received, error) 
 // ReceiveStaged is Receive that also takes working sets, whose maps and
 // commits are checked like a commit's: the CLI of a served repository
 // stages its changes through the server. Leaders never exchange them.
+// Each leaf's keys pass objects.ValidateNewKey as they arrive.
 func ReceiveStaged(ctx context.Context, store Store, r PackReader) (*Received, error) {
 	return receive(ctx, store, r, true)
 }
@@ -194,6 +195,14 @@ func (rc *receiver) checkReferences(id objects.ID, v any) error {
 		}
 	case *objects.Node:
 		for _, it := range o.Items {
+			// The store API keeps what its refs do not reach, and Admit
+			// trusts what is stored: the key rule Admit applies to each
+			// leaf that arrives holds here, before it is stored.
+			if rc.staged && o.Level == 0 {
+				if err := objects.ValidateNewKey(it.Key); err != nil {
+					return err
+				}
+			}
 			allowed := doc
 			switch {
 			case o.Level > 0:
