@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,7 +160,16 @@ func (s *Server) commitGroup(rp *Repo, group []*docWrite) {
 	}
 }
 
+// commitChain commits the writes of one branch. The branch must exist,
+// checked here under the write lock rather than by each request: a
+// branch deleted while its writes waited gets none of them.
 func commitChain(ctx context.Context, rp *Repo, ref string, ws []*docWrite) {
+	if err := checkBranchExists(ctx, rp, ref); err != nil {
+		for _, w := range ws {
+			w.err = err
+		}
+		return
+	}
 	writes := make([]repo.ChainWrite, len(ws))
 	for i, w := range ws {
 		writes[i] = w.ChainWrite
@@ -178,4 +189,17 @@ func commitChain(ctx context.Context, rp *Repo, ref string, ws []*docWrite) {
 		}
 		w.commit, w.err = res[i].Commit, res[i].Err
 	}
+}
+
+// checkBranchExists refuses writes to a branch that does not exist, so a
+// typo in ?branch= does not start a new history that sync would spread;
+// the repository's current branch may be written before its first commit.
+func checkBranchExists(ctx context.Context, rp *Repo, ref string) error {
+	if _, err := rp.Store().Ref(ctx, ref); err == nil || !errors.Is(err, objects.ErrNotFound) {
+		return err
+	}
+	if head, err := rp.HeadRef(); err == nil && head == ref {
+		return nil
+	}
+	return fmt.Errorf("branch %s: %w (create it first, or write to an existing one)", strings.TrimPrefix(ref, objects.BranchPrefix), objects.ErrNotFound)
 }

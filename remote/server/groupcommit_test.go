@@ -248,3 +248,34 @@ func TestFailedGroupFailsEveryWrite(t *testing.T) {
 		expect(t, "write after the disk came back", w.reply, http.StatusCreated, "")
 	}
 }
+
+// A write whose branch is deleted while it waits for its group is refused
+// like a write to a branch that never existed: its group checks the
+// branch under the write lock, so the write cannot start a new history
+// under the deleted name.
+func TestWriteToBranchDeletedWhileQueued(t *testing.T) {
+	t.Parallel()
+	g := newGroupRig(t)
+	commitDocs(t, g.r, mainRef, map[string]string{"a.txt": "a"}, t0)
+	side := commitDocs(t, g.r, objects.BranchPrefix+"side", map[string]string{"b.txt": "b"}, t0)
+	w := &groupWrite{method: http.MethodPut, key: "c.txt?branch=side", body: "c"}
+	g.rp.Writes().Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.reply = call(t, w.method, g.base+wire.PathDocs+"/"+w.key, []byte(w.body))
+	}()
+	for server.QueuedWrites(g.rp) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	err := g.store.UpdateRefs(t.Context(), objects.RefUpdate{Name: objects.BranchPrefix + "side", Old: side})
+	g.rp.Writes().Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	expect(t, "PUT on a branch deleted meanwhile", w.reply, http.StatusNotFound, "not_found")
+	if id := headOf(t, g.r, objects.BranchPrefix+"side"); !id.IsZero() {
+		t.Fatalf("the refused write made the deleted branch again, at %s", id.Short())
+	}
+}
