@@ -39,8 +39,28 @@ func snapshot(q *request) (head objects.ID, c *objects.Commit, err error) {
 	if err != nil {
 		return head, nil, fmt.Errorf("branch %s: %w", strings.TrimPrefix(ref, objects.BranchPrefix), err)
 	}
-	c, err = q.repo.ReadCommit(q.Context(), head)
+	c, err = readHeadCommit(q, head)
 	return head, c, err
+}
+
+// headCommit is a branch head's commit as a read decoded it. A commit
+// never changes, so reads that find the same head use it again instead
+// of reading and decoding the commit each time; one is kept, as reads
+// mostly name the current branch.
+type headCommit struct {
+	id objects.ID
+	c  *objects.Commit
+}
+
+func readHeadCommit(q *request, head objects.ID) (*objects.Commit, error) {
+	if last := q.repo.lastHead.Load(); last != nil && last.id == head {
+		return last.c, nil
+	}
+	c, err := q.repo.ReadCommit(q.Context(), head)
+	if err == nil {
+		q.repo.lastHead.Store(&headCommit{head, c})
+	}
+	return c, err
 }
 
 func etag(id objects.ID) string { return `"` + id.String() + `"` }

@@ -279,3 +279,47 @@ func TestWriteToBranchDeletedWhileQueued(t *testing.T) {
 		t.Fatalf("the refused write made the deleted branch again, at %s", id.Short())
 	}
 }
+
+// getCounter is a real Badger store that counts the reads of one object.
+type getCounter struct {
+	objects.Store
+	watch atomic.Pointer[objects.ID]
+	reads atomic.Int64
+}
+
+func (s *getCounter) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if w := s.watch.Load(); w != nil && *w == id {
+		s.reads.Add(1)
+	}
+	return s.Store.Get(ctx, id)
+}
+
+// Document reads of a branch whose head did not move read its commit
+// once, not once per request; a read after a write sees the new head.
+func TestReadsOfOneHeadReadItsCommitOnce(t *testing.T) {
+	t.Parallel()
+	bs, err := badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := &getCounter{Store: bs}
+	r, err := repo.Init(context.Background(), t.TempDir(), "", repo.Options{Store: gc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	head := commitDocs(t, r, mainRef, map[string]string{"a.txt": "a", "b.txt": "b"}, t0)
+	gc.watch.Store(&head)
+	base := serve(t, r, server.Options{})
+	for range 5 {
+		expect(t, "GET", call(t, http.MethodGet, base+wire.PathDocs+"/a.txt", nil), http.StatusOK, "")
+	}
+	expect(t, "list", call(t, http.MethodGet, base+wire.PathDocs, nil), http.StatusOK, "")
+	if n := gc.reads.Load(); n != 1 {
+		t.Errorf("6 reads of one head read its commit %d times; want 1", n)
+	}
+	expect(t, "PUT", call(t, http.MethodPut, base+wire.PathDocs+"/a.txt", []byte("A")), http.StatusOK, "")
+	if got := call(t, http.MethodGet, base+wire.PathDocs+"/a.txt", nil); got.status != http.StatusOK || string(got.body) != "A" {
+		t.Errorf("GET after PUT: %d %q; want 200 \"A\"", got.status, got.body)
+	}
+}
