@@ -26,6 +26,11 @@ type syncCounter struct {
 	objects.Store
 	puts, moves atomic.Int64
 	fail        atomic.Bool
+	// opened counts quarantines. Once hold is set, the next Promote waits
+	// until it is closed, then fails if failHeld.
+	opened   atomic.Int64
+	hold     atomic.Pointer[chan struct{}]
+	failHeld atomic.Bool
 }
 
 var errDiskGone = errors.New("test: the disk went away")
@@ -44,6 +49,7 @@ func (s *syncCounter) UpdateRefs(ctx context.Context, updates ...objects.RefUpda
 }
 
 func (s *syncCounter) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	s.opened.Add(1)
 	q, err := s.Store.Quarantine(ctx)
 	return countedQuarantine{q, s}, err
 }
@@ -55,6 +61,13 @@ type countedQuarantine struct {
 
 func (q countedQuarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
 	q.s.moves.Add(1)
+	if hold := q.s.hold.Swap(nil); hold != nil {
+		<-*hold
+		if q.s.failHeld.Load() {
+			q.Discard()
+			return errDiskGone
+		}
+	}
 	if q.s.fail.Load() {
 		q.Discard()
 		return errDiskGone
@@ -321,5 +334,60 @@ func TestReadsOfOneHeadReadItsCommitOnce(t *testing.T) {
 	expect(t, "PUT", call(t, http.MethodPut, base+wire.PathDocs+"/a.txt", []byte("A")), http.StatusOK, "")
 	if got := call(t, http.MethodGet, base+wire.PathDocs+"/a.txt", nil); got.status != http.StatusOK || string(got.body) != "A" {
 		t.Errorf("GET after PUT: %d %q; want 200 \"A\"", got.status, got.body)
+	}
+}
+
+// While a group is synced, the next group is built on it, and is stored
+// once that sync succeeded: its first commit is the child of the group
+// before. When that sync fails instead, the next group is built again on
+// the branch as stored, and its writes succeed.
+func TestNextGroupIsBuiltWhileOneSyncs(t *testing.T) {
+	t.Parallel()
+	for _, fails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("first sync fails %v", fails), func(t *testing.T) {
+			t.Parallel()
+			g := newGroupRig(t)
+			seed := commitDocs(t, g.r, mainRef, map[string]string{"seed.txt": "s"}, t0)
+			g.store.failHeld.Store(fails)
+			hold := make(chan struct{})
+			g.store.hold.Store(&hold)
+			waitFor := func(what string, done func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						close(hold)
+						t.Fatalf("%s: not after 10 s", what)
+					}
+				}
+			}
+			var a, b reply
+			var wg sync.WaitGroup
+			wg.Go(func() { a = call(t, http.MethodPut, g.base+wire.PathDocs+"/a.txt", []byte("a")) })
+			waitFor("the first group syncing", func() bool { return g.store.hold.Load() == nil })
+			opened := g.store.opened.Load()
+			wg.Go(func() { b = call(t, http.MethodPut, g.base+wire.PathDocs+"/b.txt", []byte("b")) })
+			waitFor("the second group built meanwhile", func() bool { return g.store.opened.Load() > opened })
+			close(hold)
+			wg.Wait()
+			want := decodeWrite(t, b).Commit
+			expect(t, "second write", b, http.StatusCreated, "")
+			c, err := g.r.ReadCommit(t.Context(), want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parent := seed
+			if fails {
+				expect(t, "write whose sync failed", a, http.StatusInternalServerError, "")
+			} else {
+				expect(t, "first write", a, http.StatusCreated, "")
+				parent = decodeWrite(t, a).Commit
+			}
+			if len(c.Parents) != 1 || c.Parents[0] != parent {
+				t.Errorf("the second write's commit has parents %v; want %s", c.Parents, parent.Short())
+			}
+			if head := headOf(t, g.r, mainRef); head != want {
+				t.Errorf("the branch is at %s; want the second write's commit %s", head.Short(), want.Short())
+			}
+		})
 	}
 }
