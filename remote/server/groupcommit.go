@@ -16,11 +16,13 @@ import (
 // queue; one goroutine at a time takes the repository's write lock and
 // commits everything queued, branch by branch, as a chain of one commit
 // per write (repo.CommitChain): one synced transaction moves the branch
-// over the whole chain. Writes that arrive meanwhile wait for the next
-// group, so under load each group holds about as many writes as there are
-// writers, and each write still is its own version in the history. A
-// write is acknowledged only once its group is durable; a group that
-// fails fails every write in it.
+// over the whole chain. Writes that arrive meanwhile make the next group,
+// which is built on the chains of the one syncing and stored after it
+// (commitGroups), so under load each group holds about as many writes as
+// there are writers, and each write still is its own version in the
+// history. A write is acknowledged only once its group is durable; a
+// group that fails fails every write in it, and the group built on it is
+// built again on the branch as stored.
 
 // docWrite is one document write waiting for its group.
 type docWrite struct {
@@ -255,11 +257,16 @@ func (g *groupRun) rebuildOrphans(rp *Repo, before *groupRun) {
 }
 
 // store stores the group's chains, building a chain again on what the
-// store holds when its branch moved meanwhile, and sets every write's
-// outcome.
+// store holds when its branch moved meanwhile, and answers every write
+// of the group as soon as it is done.
 func (g *groupRun) store(rp *Repo) {
 	defer close(g.stored)
-	defer g.cancel()
+	defer func() {
+		g.cancel()
+		for _, w := range g.group {
+			close(w.done)
+		}
+	}()
 	for _, c := range g.chains {
 		if c.err == nil {
 			c.err = c.chain.Store(g.ctx)
@@ -285,14 +292,10 @@ func (g *groupRun) store(rp *Repo) {
 	}
 }
 
-// finish waits until the group is stored and answers its writes.
+// finish waits until the group is stored (and its writes answered).
 func (g *groupRun) finish() {
-	if g == nil {
-		return
-	}
-	<-g.stored
-	for _, w := range g.group {
-		close(w.done)
+	if g != nil {
+		<-g.stored
 	}
 }
 
