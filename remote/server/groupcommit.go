@@ -140,8 +140,11 @@ func (s *Server) commitGroups(rp *Repo) {
 		for range maxPipelined {
 			d.awaitArrivals()
 			d.mu.Lock()
-			group := d.waiting[:min(len(d.waiting), maxGroup)]
-			d.waiting = d.waiting[len(group):]
+			var group []*docWrite
+			if pending == nil || len(d.waiting) >= len(pending.group) {
+				group = d.waiting[:min(len(d.waiting), maxGroup)]
+				d.waiting = d.waiting[len(group):]
+			}
 			if len(group) == 0 && pending == nil {
 				d.waiting, d.running, last = nil, false, true
 			}
@@ -150,11 +153,11 @@ func (s *Server) commitGroups(rp *Repo) {
 				break
 			}
 			if len(group) == 0 {
-				// Answer the group syncing when it is done, unless a
-				// write comes first: then it is built meanwhile.
+				// While a group syncs, the next starts once it has as
+				// many writes (each group syncs once, whatever its
+				// size), or when the sync is done.
 				select {
 				case <-pending.stored:
-					pending.finish()
 					pending = nil
 				case <-d.queued:
 				}
