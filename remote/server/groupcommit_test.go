@@ -31,6 +31,16 @@ type syncCounter struct {
 	opened   atomic.Int64
 	hold     atomic.Pointer[chan struct{}]
 	failHeld atomic.Bool
+	// reads counts the reads of the object watch names.
+	watch atomic.Pointer[objects.ID]
+	reads atomic.Int64
+}
+
+func (s *syncCounter) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if w := s.watch.Load(); w != nil && *w == id {
+		s.reads.Add(1)
+	}
+	return s.Store.Get(ctx, id)
 }
 
 var errDiskGone = errors.New("test: the disk went away")
@@ -293,42 +303,19 @@ func TestWriteToBranchDeletedWhileQueued(t *testing.T) {
 	}
 }
 
-// getCounter is a real Badger store that counts the reads of one object.
-type getCounter struct {
-	objects.Store
-	watch atomic.Pointer[objects.ID]
-	reads atomic.Int64
-}
-
-func (s *getCounter) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	if w := s.watch.Load(); w != nil && *w == id {
-		s.reads.Add(1)
-	}
-	return s.Store.Get(ctx, id)
-}
-
 // Document reads of a branch whose head did not move read its commit
 // once, not once per request; a read after a write sees the new head.
 func TestReadsOfOneHeadReadItsCommitOnce(t *testing.T) {
 	t.Parallel()
-	bs, err := badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc := &getCounter{Store: bs}
-	r, err := repo.Init(context.Background(), t.TempDir(), "", repo.Options{Store: gc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	head := commitDocs(t, r, mainRef, map[string]string{"a.txt": "a", "b.txt": "b"}, t0)
-	gc.watch.Store(&head)
-	base := serve(t, r, server.Options{})
+	g := newGroupRig(t)
+	head := commitDocs(t, g.r, mainRef, map[string]string{"a.txt": "a", "b.txt": "b"}, t0)
+	g.store.watch.Store(&head)
+	base := g.base
 	for range 5 {
 		expect(t, "GET", call(t, http.MethodGet, base+wire.PathDocs+"/a.txt", nil), http.StatusOK, "")
 	}
 	expect(t, "list", call(t, http.MethodGet, base+wire.PathDocs, nil), http.StatusOK, "")
-	if n := gc.reads.Load(); n != 1 {
+	if n := g.store.reads.Load(); n != 1 {
 		t.Errorf("6 reads of one head read its commit %d times; want 1", n)
 	}
 	expect(t, "PUT", call(t, http.MethodPut, base+wire.PathDocs+"/a.txt", []byte("A")), http.StatusOK, "")
