@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/folio-db/folio/objects"
@@ -41,74 +42,168 @@ type ChainResult struct {
 // error wrapping objects.ErrRefChanged), is returned as err: then no write
 // of the chain was made and nothing is visible.
 func (r *Repo) CommitChain(ctx context.Context, branchRef string, writes []ChainWrite) ([]ChainResult, error) {
+	c, err := r.BuildChain(ctx, branchRef, writes, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Discard()
+	if err := c.Store(ctx); err != nil {
+		return nil, err
+	}
+	return c.Results, nil
+}
+
+// Chain is a chain of commits BuildChain made and nothing stored yet:
+// Store stores it and moves its branch, Discard drops it.
+type Chain struct {
+	r         *Repo
+	ref       string
+	qr        objects.Quarantine
+	st        *staged
+	b         *Repo // over st: the chain's objects, then the store's
+	head      objects.ID
+	tip       objects.ID // the last commit; head when every write was refused
+	index     objects.ID // tip's maps
+	conflicts objects.ID
+	// Results are the writes' commits and refusals, in order.
+	Results []ChainResult
+}
+
+// BuildChain makes the commits of CommitChain without storing them. With
+// after, a chain of the same branch whose Store is under way, it builds
+// on after's last commit, reading after's objects from memory, and reads
+// neither the branch nor the store for them: its Store moves the branch
+// from there, so it fails with objects.ErrRefChanged unless after's Store
+// succeeded first. So the next chain is built while the one before it is
+// synced.
+func (r *Repo) BuildChain(ctx context.Context, branchRef string, writes []ChainWrite, after *Chain) (*Chain, error) {
 	if err := r.checkWritable(); err != nil {
 		return nil, err
 	}
-	head, err := r.RefOrZero(ctx, branchRef)
-	if err != nil {
-		return nil, err
+	c := &Chain{r: r, ref: branchRef}
+	if after != nil {
+		c.head, c.index, c.conflicts = after.tip, after.index, after.conflicts
+	} else {
+		head, err := r.RefOrZero(ctx, branchRef)
+		if err != nil {
+			return nil, err
+		}
+		c.head = head
+		if !head.IsZero() {
+			hc, err := r.ReadCommit(ctx, head)
+			if err != nil {
+				return nil, err
+			}
+			c.index, c.conflicts = hc.Index, hc.Conflicts
+		}
 	}
 	qr, err := r.store.Quarantine(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer qr.Discard()
 	// The chain's nodes and commits are read back while it is built, from
-	// the quarantine: a repository over it, whose Tree caches them apart
-	// from r's until they are stored.
-	st := staged{Store: r.store, q: qr}
-	b := &Repo{Files: r.Files, store: st, tree: r.tree.Overlay(st), clock: r.clock}
-	var index, conflicts objects.ID
-	if !head.IsZero() {
-		c, err := r.ReadCommit(ctx, head)
-		if err != nil {
-			return nil, err
-		}
-		index, conflicts = c.Index, c.Conflicts
+	// memory: a repository over them, whose Tree caches them apart from
+	// r's until they are stored.
+	c.qr = qr
+	c.st = &staged{Store: r.store, q: qr, objs: map[objects.ID][]byte{}}
+	if after != nil {
+		c.st.before = after.st.objs
 	}
-	results := make([]ChainResult, len(writes))
-	tip := head
+	c.b = &Repo{Files: r.Files, store: c.st, tree: r.tree.Overlay(c.st), clock: r.clock}
+	if err := c.build(ctx, writes); err != nil {
+		c.Discard()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Chain) build(ctx context.Context, writes []ChainWrite) error {
+	c.Results = make([]ChainResult, len(writes))
+	c.tip = c.head
 	for i, w := range writes {
 		if w.Check != nil {
-			if err := w.Check(ctx, b.tree, index); err != nil {
-				results[i].Err = err
+			if err := w.Check(ctx, c.b.tree, c.index); err != nil {
+				c.Results[i].Err = err
 				continue
 			}
 		}
-		if err := qr.Put(ctx, w.Blobs...); err != nil {
-			return nil, err
+		if err := c.st.Put(ctx, w.Blobs...); err != nil {
+			return err
 		}
-		c := &objects.Commit{Author: w.Options.Author, Committer: w.Options.Committer, Time: w.Options.Time, Message: w.Options.Message}
-		if !tip.IsZero() {
-			c.Parents = []objects.ID{tip}
+		cm := &objects.Commit{Author: w.Options.Author, Committer: w.Options.Committer, Time: w.Options.Time, Message: w.Options.Message}
+		if !c.tip.IsZero() {
+			cm.Parents = []objects.ID{c.tip}
 		}
-		if c.Index, c.Conflicts, err = b.editSettling(ctx, index, conflicts, w.Edits); err != nil {
-			return nil, err
+		var err error
+		if cm.Index, cm.Conflicts, err = c.b.editSettling(ctx, c.index, c.conflicts, w.Edits); err != nil {
+			return err
 		}
-		if tip, err = b.WriteCommit(ctx, c); err != nil {
-			return nil, err
+		if c.tip, err = c.b.WriteCommit(ctx, cm); err != nil {
+			return err
 		}
-		index, conflicts = c.Index, c.Conflicts
-		results[i].Commit = tip
+		c.index, c.conflicts = cm.Index, cm.Conflicts
+		c.Results[i].Commit = c.tip
 	}
-	if tip == head {
-		return results, nil // every write was refused
+	return nil
+}
+
+// Store stores the chain's objects and moves its branch from the head it
+// was built on to its last commit, in one synced step.
+func (c *Chain) Store(ctx context.Context) error {
+	if c.tip == c.head {
+		return nil // every write was refused
 	}
 	keepAll := func(objects.ID) bool { return true }
-	if err := qr.Promote(ctx, keepAll, objects.RefUpdate{Name: branchRef, Old: head, New: tip}); err != nil {
-		return nil, err
+	if err := c.qr.Promote(ctx, keepAll, objects.RefUpdate{Name: c.ref, Old: c.head, New: c.tip}); err != nil {
+		return err
 	}
-	b.tree.Publish()
-	return results, nil
+	c.b.tree.Publish()
+	return nil
 }
 
-// staged is a store whose reads see a quarantine and whose writes go to
-// it: what a chain of commits writes becomes visible with its ref.
+// Discard drops what the chain holds that Store did not store.
+func (c *Chain) Discard() { c.qr.Discard() }
+
+// staged is a store whose writes go to a quarantine and whose reads see
+// them, and the chain's before it (before), from memory first: what a
+// chain of commits writes becomes visible with its ref. The store itself
+// is read only for what neither chain wrote, so a chain built while the
+// one before it is synced seldom waits for that sync.
 type staged struct {
 	objects.Store
-	q objects.Quarantine
+	q      objects.Quarantine
+	objs   map[objects.ID][]byte // what was Put
+	before map[objects.ID][]byte
 }
 
-func (s staged) Get(ctx context.Context, id objects.ID) ([]byte, error) { return s.q.Get(ctx, id) }
-func (s staged) Has(ctx context.Context, id objects.ID) (bool, error)   { return s.q.Has(ctx, id) }
-func (s staged) Put(ctx context.Context, objs ...objects.Object) error  { return s.q.Put(ctx, objs...) }
+func (s *staged) lookup(id objects.ID) ([]byte, bool) {
+	if data, ok := s.objs[id]; ok {
+		return data, true
+	}
+	data, ok := s.before[id]
+	return data, ok
+}
+
+func (s *staged) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if data, ok := s.lookup(id); ok {
+		return bytes.Clone(data), nil
+	}
+	return s.Store.Get(ctx, id)
+}
+
+func (s *staged) Has(ctx context.Context, id objects.ID) (bool, error) {
+	if _, ok := s.lookup(id); ok {
+		return true, nil
+	}
+	return s.Store.Has(ctx, id)
+}
+
+func (s *staged) Put(ctx context.Context, objs ...objects.Object) error {
+	if err := s.q.Put(ctx, objs...); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		s.objs[o.ID] = o.Data
+	}
+	return nil
+}

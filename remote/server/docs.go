@@ -39,8 +39,28 @@ func snapshot(q *request) (head objects.ID, c *objects.Commit, err error) {
 	if err != nil {
 		return head, nil, fmt.Errorf("branch %s: %w", strings.TrimPrefix(ref, objects.BranchPrefix), err)
 	}
-	c, err = q.repo.ReadCommit(q.Context(), head)
+	c, err = readHeadCommit(q, head)
 	return head, c, err
+}
+
+// headCommit is a branch head's commit as a read decoded it. A commit
+// never changes, so reads that find the same head use it again instead
+// of reading and decoding the commit each time; one is kept, as reads
+// mostly name the current branch.
+type headCommit struct {
+	id objects.ID
+	c  *objects.Commit
+}
+
+func readHeadCommit(q *request, head objects.ID) (*objects.Commit, error) {
+	if last := q.repo.lastHead.Load(); last != nil && last.id == head {
+		return last.c, nil
+	}
+	c, err := q.repo.ReadCommit(q.Context(), head)
+	if err == nil {
+		q.repo.lastHead.Store(&headCommit{head, c})
+	}
+	return c, err
 }
 
 func etag(id objects.ID) string { return `"` + id.String() + `"` }
@@ -196,9 +216,6 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit, blobs []object
 		}
 		opts.Message = verb + " " + key
 	}
-	if err := checkBranchExists(q, ref); err != nil {
-		return nil, err
-	}
 	w := &docWrite{ctx: q.Context(), ref: ref, done: make(chan struct{})}
 	w.ChainWrite = repo.ChainWrite{Edits: []repo.Edit{edit}, Blobs: blobs, Options: opts,
 		Check: func(ctx context.Context, tree *prolly.Tree, index objects.ID) error {
@@ -213,19 +230,6 @@ func (s *Server) writeDoc(q *request, key string, edit repo.Edit, blobs []object
 	leave()
 	<-w.done
 	return w, w.err
-}
-
-// checkBranchExists refuses writes to a branch that does not exist, so a
-// typo in ?branch= does not start a new history that sync would spread;
-// the repository's current branch may be written before its first commit.
-func checkBranchExists(q *request, ref string) error {
-	if _, err := q.repo.Store().Ref(q.Context(), ref); err == nil || !errors.Is(err, objects.ErrNotFound) {
-		return err
-	}
-	if head, err := q.repo.HeadRef(); err == nil && head == ref {
-		return nil
-	}
-	return fmt.Errorf("branch %s: %w (create it first, or write to an existing one)", strings.TrimPrefix(ref, objects.BranchPrefix), objects.ErrNotFound)
 }
 
 func checkPreconditions(q *request, current objects.ID, deleting bool) error {

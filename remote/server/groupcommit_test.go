@@ -26,6 +26,21 @@ type syncCounter struct {
 	objects.Store
 	puts, moves atomic.Int64
 	fail        atomic.Bool
+	// opened counts quarantines. Once hold is set, the next Promote waits
+	// until it is closed, then fails if failHeld.
+	opened   atomic.Int64
+	hold     atomic.Pointer[chan struct{}]
+	failHeld atomic.Bool
+	// reads counts the reads of the object watch names.
+	watch atomic.Pointer[objects.ID]
+	reads atomic.Int64
+}
+
+func (s *syncCounter) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if w := s.watch.Load(); w != nil && *w == id {
+		s.reads.Add(1)
+	}
+	return s.Store.Get(ctx, id)
 }
 
 var errDiskGone = errors.New("test: the disk went away")
@@ -44,6 +59,7 @@ func (s *syncCounter) UpdateRefs(ctx context.Context, updates ...objects.RefUpda
 }
 
 func (s *syncCounter) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	s.opened.Add(1)
 	q, err := s.Store.Quarantine(ctx)
 	return countedQuarantine{q, s}, err
 }
@@ -55,6 +71,13 @@ type countedQuarantine struct {
 
 func (q countedQuarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
 	q.s.moves.Add(1)
+	if hold := q.s.hold.Swap(nil); hold != nil {
+		<-*hold
+		if q.s.failHeld.Load() {
+			q.Discard()
+			return errDiskGone
+		}
+	}
 	if q.s.fail.Load() {
 		q.Discard()
 		return errDiskGone
@@ -246,5 +269,112 @@ func TestFailedGroupFailsEveryWrite(t *testing.T) {
 	g.sendTogether(t, writes)
 	for _, w := range writes {
 		expect(t, "write after the disk came back", w.reply, http.StatusCreated, "")
+	}
+}
+
+// A write whose branch is deleted while it waits for its group is refused
+// like a write to a branch that never existed: its group checks the
+// branch under the write lock, so the write cannot start a new history
+// under the deleted name.
+func TestWriteToBranchDeletedWhileQueued(t *testing.T) {
+	t.Parallel()
+	g := newGroupRig(t)
+	commitDocs(t, g.r, mainRef, map[string]string{"a.txt": "a"}, t0)
+	side := commitDocs(t, g.r, objects.BranchPrefix+"side", map[string]string{"b.txt": "b"}, t0)
+	w := &groupWrite{method: http.MethodPut, key: "c.txt?branch=side", body: "c"}
+	g.rp.Writes().Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.reply = call(t, w.method, g.base+wire.PathDocs+"/"+w.key, []byte(w.body))
+	}()
+	for server.QueuedWrites(g.rp) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	err := g.store.UpdateRefs(t.Context(), objects.RefUpdate{Name: objects.BranchPrefix + "side", Old: side})
+	g.rp.Writes().Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	expect(t, "PUT on a branch deleted meanwhile", w.reply, http.StatusNotFound, "not_found")
+	if id := headOf(t, g.r, objects.BranchPrefix+"side"); !id.IsZero() {
+		t.Fatalf("the refused write made the deleted branch again, at %s", id.Short())
+	}
+}
+
+// Document reads of a branch whose head did not move read its commit
+// once, not once per request; a read after a write sees the new head.
+func TestReadsOfOneHeadReadItsCommitOnce(t *testing.T) {
+	t.Parallel()
+	g := newGroupRig(t)
+	head := commitDocs(t, g.r, mainRef, map[string]string{"a.txt": "a", "b.txt": "b"}, t0)
+	g.store.watch.Store(&head)
+	base := g.base
+	for range 5 {
+		expect(t, "GET", call(t, http.MethodGet, base+wire.PathDocs+"/a.txt", nil), http.StatusOK, "")
+	}
+	expect(t, "list", call(t, http.MethodGet, base+wire.PathDocs, nil), http.StatusOK, "")
+	if n := g.store.reads.Load(); n != 1 {
+		t.Errorf("6 reads of one head read its commit %d times; want 1", n)
+	}
+	expect(t, "PUT", call(t, http.MethodPut, base+wire.PathDocs+"/a.txt", []byte("A")), http.StatusOK, "")
+	if got := call(t, http.MethodGet, base+wire.PathDocs+"/a.txt", nil); got.status != http.StatusOK || string(got.body) != "A" {
+		t.Errorf("GET after PUT: %d %q; want 200 \"A\"", got.status, got.body)
+	}
+}
+
+// While a group is synced, the next group is built on it, and is stored
+// once that sync succeeded: its first commit is the child of the group
+// before. When that sync fails instead, the next group is built again on
+// the branch as stored, and its writes succeed.
+func TestNextGroupIsBuiltWhileOneSyncs(t *testing.T) {
+	t.Parallel()
+	for _, fails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("first sync fails %v", fails), func(t *testing.T) {
+			t.Parallel()
+			g := newGroupRig(t)
+			seed := commitDocs(t, g.r, mainRef, map[string]string{"seed.txt": "s"}, t0)
+			g.store.failHeld.Store(fails)
+			hold := make(chan struct{})
+			g.store.hold.Store(&hold)
+			waitFor := func(what string, done func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						close(hold)
+						t.Fatalf("%s: not after 10 s", what)
+					}
+				}
+			}
+			var a, b reply
+			var wg sync.WaitGroup
+			wg.Go(func() { a = call(t, http.MethodPut, g.base+wire.PathDocs+"/a.txt", []byte("a")) })
+			waitFor("the first group syncing", func() bool { return g.store.hold.Load() == nil })
+			opened := g.store.opened.Load()
+			wg.Go(func() { b = call(t, http.MethodPut, g.base+wire.PathDocs+"/b.txt", []byte("b")) })
+			waitFor("the second group built meanwhile", func() bool { return g.store.opened.Load() > opened })
+			close(hold)
+			wg.Wait()
+			want := decodeWrite(t, b).Commit
+			expect(t, "second write", b, http.StatusCreated, "")
+			c, err := g.r.ReadCommit(t.Context(), want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parent := seed
+			if fails {
+				expect(t, "write whose sync failed", a, http.StatusInternalServerError, "")
+			} else {
+				expect(t, "first write", a, http.StatusCreated, "")
+				parent = decodeWrite(t, a).Commit
+			}
+			if len(c.Parents) != 1 || c.Parents[0] != parent {
+				t.Errorf("the second write's commit has parents %v; want %s", c.Parents, parent.Short())
+			}
+			if head := headOf(t, g.r, mainRef); head != want {
+				t.Errorf("the branch is at %s; want the second write's commit %s", head.Short(), want.Short())
+			}
+		})
 	}
 }

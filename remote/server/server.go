@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/folio-db/folio/objects/repo"
@@ -289,6 +290,8 @@ type Repo struct {
 	Name    string
 	writeMu sync.Mutex
 	docs    docQueue // document writes waiting for a group commit (groupcommit.go)
+	// lastHead is the head commit document reads last decoded (docs.go).
+	lastHead atomic.Pointer[headCommit]
 }
 
 // Writes is the lock the server's writes to this repository take; others
