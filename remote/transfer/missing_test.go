@@ -30,13 +30,12 @@ func TestMissingCommitsHoldsOnlyItsFrontier(t *testing.T) {
 	}
 }
 
-// A clone larger than what the sender may remember having sent is still
-// complete and sends each object once: the blobs sent in store order fit
-// what it remembers, the rest follow in the main pass. Not parallel: it
-// lowers maxSent.
+// A clone larger than what the sender keeps in memory is still complete
+// and sends each object once: what it sent, and the commits to send, go
+// to its temporary file. Not parallel: it lowers memIDs.
 func TestCloneBeyondWhatTheSenderRemembers(t *testing.T) {
-	defer func(old int) { maxSent = old }(maxSent)
-	maxSent = 20
+	defer func(old int) { memIDs = old }(memIDs)
+	memIDs = 20
 	src, dst := newRepo(t, true), newRepo(t, true)
 	var tip objects.ID
 	for v := range 3 {
