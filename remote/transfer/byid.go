@@ -14,7 +14,7 @@ import (
 // every leader it knows and takes what each has. It is the sender of the
 // repair transfer (POST /v1/objects).
 func SendIDs(ctx context.Context, src objects.ObjectReader, w PackWriter, ids []objects.ID) (Stats, error) {
-	s := newSender(src, w)
+	s := newSender(src, w, memIDs)
 	defer s.file.close()
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {

@@ -32,15 +32,19 @@ type sender struct {
 	stats Stats
 }
 
-func newSender(src Source, w PackWriter) *sender {
-	file := &spillFile{}
+func newSender(src Source, w PackWriter, memIDs int) *sender {
+	file := &spillFile{memIDs: memIDs}
 	return &sender{src: src, nodes: newNodeReader(src), w: w, file: file, sent: newIDSet(file)}
 }
 
 // Send writes to w every object reachable from wants that is not reachable
 // from haves, in dependency order, and returns what it wrote.
 func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID) (Stats, error) {
-	s := newSender(src, w)
+	return send(ctx, src, w, wants, haves, memIDs)
+}
+
+func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
+	s := newSender(src, w, memIDs)
 	defer s.file.close()
 	missing := &idList{file: s.file}
 	if err := walkMissing(ctx, src, wants, haves, missing.push); err != nil {

@@ -81,7 +81,7 @@ func tangle(t *testing.T, r *repo.Repo, rounds int) (half, end []objects.ID) {
 		for i := range branches {
 			d := docs[i]
 			d[fmt.Sprintf("b%d/%03d.json", i, round)] = fmt.Sprintf(`{"round": %d}`, round) // the same contents on each branch
-			d["shared.json"] = fmt.Sprintf(`{"v": %d}`, round%3)                              // returns every third round
+			d["shared.json"] = fmt.Sprintf(`{"v": %d}`, round%3)                            // returns every third round
 			d[fmt.Sprintf("base/%03d.json", (round*7+i)%40)] = fmt.Sprintf(`{"base": %d, "pad": "%080d"}`, round%2, i)
 			tips[i] = write(d, tips[i])
 		}
@@ -99,12 +99,12 @@ func tangle(t *testing.T, r *repo.Repo, rounds int) (half, end []objects.ID) {
 
 // sendOnce sends wants to dst (which has haves) and checks that each
 // object came once, and that the receiver is then complete and clean.
-func sendOnce(t *testing.T, src, dst *repo.Repo, wants, haves []objects.ID) map[objects.ID]int {
+func sendOnce(t *testing.T, src, dst *repo.Repo, wants, haves []objects.ID, memIDs int) map[objects.ID]int {
 	t.Helper()
 	ctx := context.Background()
 	var buf bytes.Buffer
 	pw := &countingPack{PackWriter: wire.NewPackWriter(&buf, wire.WriterOptions{}), times: map[objects.ID]int{}}
-	stats, err := Send(ctx, src.Store(), pw, wants, haves)
+	stats, err := send(ctx, src.Store(), pw, wants, haves, memIDs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,10 +147,9 @@ func sendOnce(t *testing.T, src, dst *repo.Repo, wants, haves []objects.ID) map[
 // with a sender that keeps only 16 IDs in memory, so its lists and sets
 // live in its temporary file: each object reachable from the wants and
 // not from the haves comes exactly once (the clone: nothing else), and
-// the receiver checks clean. Not parallel: it lowers memIDs.
+// the receiver checks clean.
 func TestSendsEachObjectOnce(t *testing.T) {
-	defer func(old int) { memIDs = old }(memIDs)
-	memIDs = 16
+	t.Parallel()
 	src, dst := newRepo(t, true), newRepo(t, true)
 	half, end := tangle(t, src, 8)
 
@@ -161,7 +160,7 @@ func TestSendsEachObjectOnce(t *testing.T) {
 		}
 		return all
 	}
-	sent := sendOnce(t, src, dst, half, nil)
+	sent := sendOnce(t, src, dst, half, nil, 16)
 	if want := reach(src, half); !sameKeys(sent, want) {
 		t.Errorf("the clone sent %d objects, the wants reach %d", len(sent), len(want))
 	}
@@ -169,7 +168,7 @@ func TestSendsEachObjectOnce(t *testing.T) {
 	// may send again what the receiver holds from commits further away
 	// (a document back to an older version); it still sends each object
 	// once, and all that the receiver lacks.
-	sent = sendOnce(t, src, dst, end, half)
+	sent = sendOnce(t, src, dst, end, half, 16)
 	had := reach(src, half)
 	for id := range reach(src, end) {
 		if _, ok := had[id]; !ok && sent[id] == 0 {
@@ -279,7 +278,7 @@ func sendGrowth(t *testing.T, n int) (int64, int) {
 	src, tip := linearSource(t, n)
 	p := &heapPack{}
 	before := liveHeap()
-	stats, err := Send(context.Background(), src, p, []objects.ID{tip}, nil)
+	stats, err := send(context.Background(), src, p, []objects.ID{tip}, nil, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,14 +292,12 @@ func sendGrowth(t *testing.T, n int) (int64, int) {
 // and of 20,000 commits (15,000 and 60,000 objects; both fill the sender's
 // cache of decoded nodes) with a sender that keeps 1,024 IDs in memory:
 // the most live heap the longer one adds is within 1 MiB of the shorter
-// one's (remembering 45,000 more IDs in maps takes several MiB). Not parallel: it lowers memIDs and measures
-// the heap.
+// one's (remembering 45,000 more IDs in maps takes several MiB). Not
+// parallel: it measures the heap.
 func TestSendMemoryDoesNotGrowWithHistory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 20,000-commit history")
 	}
-	defer func(old int) { memIDs = old }(memIDs)
-	memIDs = 1024
 	short, _ := sendGrowth(t, 5_000)
 	long, objs := sendGrowth(t, 20_000)
 	t.Logf("heap growth: %d bytes for 5,000 commits, %d for 20,000 (%d objects)", short, long, objs)
@@ -308,4 +305,3 @@ func TestSendMemoryDoesNotGrowWithHistory(t *testing.T) {
 		t.Errorf("cloning 20,000 commits took %d bytes more heap than 5,000 (%d vs %d), want at most 1 MiB more", long-short, long, short)
 	}
 }
-

@@ -19,9 +19,9 @@ import (
 // sorted runs it searches exactly (a fixed-size Bloom filter only spares
 // most searches for IDs that are not there).
 
-// memIDs is how many IDs a list or set keeps in memory (32 bytes each,
-// plus a map's overhead for a set).
-var memIDs = 1 << 16
+// memIDs is how many IDs a list or set of a transfer keeps in memory (32
+// bytes each, plus a map's overhead for a set).
+const memIDs = 1 << 16
 
 const (
 	blockIDs   = 128     // IDs per block of a run, read with one ReadAt
@@ -32,8 +32,9 @@ const (
 // first write and deleted on close (unlinked at once where the system
 // allows).
 type spillFile struct {
-	f    *os.File
-	size int64
+	f      *os.File
+	size   int64
+	memIDs int // what each list and set using the file keeps in memory
 }
 
 func (s *spillFile) append(b []byte) (int64, error) {
@@ -71,14 +72,14 @@ func (s *spillFile) close() {
 type idList struct {
 	file   *spillFile
 	mem    []objects.ID
-	blocks []int64 // offsets of the spilled blocks of memIDs IDs, in order
+	blocks []int64 // offsets of the spilled blocks of file.memIDs IDs, in order
 }
 
-func (l *idList) len() int { return len(l.blocks)*memIDs + len(l.mem) }
+func (l *idList) len() int { return len(l.blocks)*l.file.memIDs + len(l.mem) }
 
 func (l *idList) push(id objects.ID) error {
 	l.mem = append(l.mem, id)
-	if len(l.mem) < memIDs {
+	if len(l.mem) < l.file.memIDs {
 		return nil
 	}
 	off, err := l.file.append(idBytes(l.mem))
@@ -99,12 +100,13 @@ func (l *idList) backward(fn func(objects.ID) error) error {
 	if len(l.blocks) == 0 {
 		return nil
 	}
-	buf := make([]byte, memIDs*objects.IDSize)
+	n := l.file.memIDs
+	buf := make([]byte, n*objects.IDSize)
 	for b := len(l.blocks) - 1; b >= 0; b-- {
 		if err := l.file.readAt(buf, l.blocks[b]); err != nil {
 			return err
 		}
-		for i := memIDs - 1; i >= 0; i-- {
+		for i := n - 1; i >= 0; i-- {
 			if err := fn(objects.ID(buf[i*objects.IDSize:])); err != nil {
 				return err
 			}
@@ -159,7 +161,7 @@ func (s *idSet) has(id objects.ID) (bool, error) {
 
 // add adds an ID (adding one twice is allowed, and wastes a little).
 func (s *idSet) add(id objects.ID) error {
-	if s.mem[id] = struct{}{}; len(s.mem) < memIDs {
+	if s.mem[id] = struct{}{}; len(s.mem) < s.file.memIDs {
 		return nil
 	}
 	ids := slices.SortedFunc(maps.Keys(s.mem), objects.ID.Compare)
