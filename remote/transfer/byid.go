@@ -15,7 +15,7 @@ import (
 // repair transfer (POST /v1/objects).
 func SendIDs(ctx context.Context, src objects.ObjectReader, w PackWriter, ids []objects.ID) (Stats, error) {
 	s := newSender(src, w, memIDs)
-	defer s.file.close()
+	defer s.spill.close()
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return s.stats, err

@@ -27,14 +27,14 @@ type sender struct {
 	src   Source
 	nodes *nodeReader
 	w     PackWriter
-	file  *spillFile
+	spill *spill
 	sent  *idSet
 	stats Stats
 }
 
 func newSender(src Source, w PackWriter, memIDs int) *sender {
-	file := &spillFile{memIDs: memIDs}
-	return &sender{src: src, nodes: newNodeReader(src), w: w, file: file, sent: newIDSet(file)}
+	sp := &spill{memIDs: memIDs}
+	return &sender{src: src, nodes: newNodeReader(src), w: w, spill: sp, sent: newIDSet(sp)}
 }
 
 // Send writes to w every object reachable from wants that is not reachable
@@ -45,8 +45,8 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 
 func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
 	s := newSender(src, w, memIDs)
-	defer s.file.close()
-	missing := &idList{file: s.file}
+	defer s.spill.close()
+	missing := newIDList(s.spill)
 	if err := walkMissing(ctx, src, wants, haves, missing.push); err != nil {
 		return Stats{}, err
 	}
@@ -86,12 +86,9 @@ func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (*objects.Com
 		return c, base, err
 	}
 	pick := c.Parents[0]
-	for _, p := range c.Parents {
-		if sent, err := s.sent.has(p); err != nil {
+	if len(c.Parents) > 1 {
+		if pick, err = s.parentTheReceiverHas(c.Parents); err != nil {
 			return c, base, err
-		} else if !sent {
-			pick = p
-			break
 		}
 	}
 	pc, err := readCommit(ctx, s.src, pick)
@@ -99,6 +96,17 @@ func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (*objects.Com
 		return c, base, err
 	}
 	return c, *pc, nil
+}
+
+// parentTheReceiverHas is the first of a merge's parents not sent, else
+// the first.
+func (s *sender) parentTheReceiverHas(parents []objects.ID) (objects.ID, error) {
+	for _, p := range parents {
+		if sent, err := s.sent.has(p); err != nil || !sent {
+			return p, err
+		}
+	}
+	return parents[0], nil
 }
 
 // anyHad reports whether the source has any of the receiver's haves.
@@ -119,7 +127,8 @@ func anyHad(ctx context.Context, src Source, haves []objects.ID) bool {
 // reaches (a document staged and reset) are not sent. The rest of the
 // send then finds these blobs already sent.
 func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.ObjectWalker, missing *idList) error {
-	needed := newIDSet(s.file)
+	needed := newIDSet(s.spill)
+	defer needed.close()
 	err := missing.backward(func(id objects.ID) error {
 		// Nothing is sent yet, so every commit compares with its first parent.
 		c, base, err := s.commitAndBase(ctx, id)

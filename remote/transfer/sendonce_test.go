@@ -305,3 +305,44 @@ func TestSendMemoryDoesNotGrowWithHistory(t *testing.T) {
 		t.Errorf("cloning 20,000 commits took %d bytes more heap than 5,000 (%d vs %d), want at most 1 MiB more", long-short, long, short)
 	}
 }
+
+// An idSet holds exactly what was added, across the runs it spills to its
+// files and merges (7 runs' worth of 50 IDs: merged into runs of 200, 100
+// and 50), whatever the order and repeats.
+func TestIDSetIsExact(t *testing.T) {
+	t.Parallel()
+	sp := &spill{memIDs: 50}
+	defer sp.close()
+	s := newIDSet(sp)
+	ids := func(from, to int) []objects.ID {
+		var out []objects.ID
+		for i := from; i < to; i++ {
+			out = append(out, objects.Hash(fmt.Append(nil, i)))
+		}
+		return out
+	}
+	in := ids(0, 370)
+	for i, id := range in {
+		if err := s.add(id); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if err := s.add(in[i/2]); err != nil { // again
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(s.runs) > 3 {
+		t.Errorf("%d runs, want them merged into at most 3", len(s.runs))
+	}
+	for _, id := range in {
+		if ok, err := s.has(id); !ok || err != nil {
+			t.Fatalf("added %s, has says %v, %v", id.Short(), ok, err)
+		}
+	}
+	for _, id := range ids(370, 2000) {
+		if ok, err := s.has(id); ok || err != nil {
+			t.Fatalf("never added %s, has says %v, %v", id.Short(), ok, err)
+		}
+	}
+}

@@ -1,9 +1,13 @@
 package transfer
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"maps"
 	"os"
 	"slices"
@@ -28,13 +32,31 @@ const (
 	bloomBytes = 1 << 20 // the filter in front of a set's runs, once it has any
 )
 
+// spill makes the temporary files of a transfer, and removes them all at
+// its end.
+type spill struct {
+	memIDs int // what each list and set keeps in memory
+	files  []*spillFile
+}
+
+func (sp *spill) newFile() *spillFile {
+	f := &spillFile{}
+	sp.files = append(sp.files, f)
+	return f
+}
+
+func (sp *spill) close() {
+	for _, f := range sp.files {
+		f.close()
+	}
+}
+
 // spillFile is a temporary file written only at its end, made on the
 // first write and deleted on close (unlinked at once where the system
 // allows).
 type spillFile struct {
-	f      *os.File
-	size   int64
-	memIDs int // what each list and set using the file keeps in memory
+	f    *os.File
+	size int64
 }
 
 func (s *spillFile) append(b []byte) (int64, error) {
@@ -65,21 +87,25 @@ func (s *spillFile) close() {
 	if s.f != nil {
 		s.f.Close()
 		os.Remove(s.f.Name())
+		s.f = nil
 	}
 }
 
 // idList is a list of IDs read back last first.
 type idList struct {
+	sp     *spill
 	file   *spillFile
 	mem    []objects.ID
-	blocks []int64 // offsets of the spilled blocks of file.memIDs IDs, in order
+	blocks []int64 // offsets of the spilled blocks of sp.memIDs IDs, in order
 }
 
-func (l *idList) len() int { return len(l.blocks)*l.file.memIDs + len(l.mem) }
+func newIDList(sp *spill) *idList { return &idList{sp: sp, file: sp.newFile()} }
+
+func (l *idList) len() int { return len(l.blocks)*l.sp.memIDs + len(l.mem) }
 
 func (l *idList) push(id objects.ID) error {
 	l.mem = append(l.mem, id)
-	if len(l.mem) < l.file.memIDs {
+	if len(l.mem) < l.sp.memIDs {
 		return nil
 	}
 	off, err := l.file.append(idBytes(l.mem))
@@ -100,7 +126,7 @@ func (l *idList) backward(fn func(objects.ID) error) error {
 	if len(l.blocks) == 0 {
 		return nil
 	}
-	n := l.file.memIDs
+	n := l.sp.memIDs
 	buf := make([]byte, n*objects.IDSize)
 	for b := len(l.blocks) - 1; b >= 0; b-- {
 		if err := l.file.readAt(buf, l.blocks[b]); err != nil {
@@ -123,25 +149,27 @@ func idBytes(ids []objects.ID) []byte {
 	return buf
 }
 
-// idSet is an exact set of IDs.
+// idSet is an exact set of IDs: those added last in a map, the others in
+// sorted runs, each a temporary file, merged two of the same size into
+// one (so there are at most log2(IDs/memIDs)+1 runs to search).
 type idSet struct {
-	file    *spillFile
+	sp      *spill
 	mem     map[objects.ID]struct{}
 	bloom   []uint64 // nil until the first run
 	runs    []idRun
 	scratch []byte
 }
 
-// idRun is a sorted run of IDs in the file, with the first ID of each
+// idRun is a sorted run of IDs in a file, with the first ID of each
 // block of blockIDs.
 type idRun struct {
-	off    int64
+	file   *spillFile
 	n      int
 	firsts []objects.ID
 }
 
-func newIDSet(file *spillFile) *idSet {
-	return &idSet{file: file, mem: map[objects.ID]struct{}{}}
+func newIDSet(sp *spill) *idSet {
+	return &idSet{sp: sp, mem: map[objects.ID]struct{}{}}
 }
 
 func (s *idSet) has(id objects.ID) (bool, error) {
@@ -159,9 +187,9 @@ func (s *idSet) has(id objects.ID) (bool, error) {
 	return false, nil
 }
 
-// add adds an ID (adding one twice is allowed, and wastes a little).
+// add adds an ID (adding one twice is allowed).
 func (s *idSet) add(id objects.ID) error {
-	if s.mem[id] = struct{}{}; len(s.mem) < s.file.memIDs {
+	if s.mem[id] = struct{}{}; len(s.mem) < s.sp.memIDs {
 		return nil
 	}
 	ids := slices.SortedFunc(maps.Keys(s.mem), objects.ID.Compare)
@@ -169,21 +197,104 @@ func (s *idSet) add(id objects.ID) error {
 	if s.bloom == nil {
 		s.bloom = make([]uint64, bloomBytes/8)
 	}
-	r := idRun{n: len(ids)}
-	for i, id := range ids {
-		if i%blockIDs == 0 {
-			r.firsts = append(r.firsts, id)
-		}
+	for _, id := range ids {
 		for _, bit := range bloomBits(id) {
 			s.bloom[bit/64] |= 1 << (bit % 64)
 		}
 	}
-	var err error
-	if r.off, err = s.file.append(idBytes(ids)); err != nil {
+	r, err := s.writeRun(slices.Values(ids))
+	if err != nil {
 		return err
 	}
 	s.runs = append(s.runs, r)
+	for k := len(s.runs); k >= 2 && s.runs[k-2].n <= s.runs[k-1].n; k = len(s.runs) {
+		var rerr error
+		a, b := s.runs[k-2], s.runs[k-1]
+		r, err := s.writeRun(mergeIDs(a.ids(&rerr), b.ids(&rerr)))
+		if err = errors.Join(err, rerr); err != nil {
+			return err
+		}
+		a.file.close()
+		b.file.close()
+		s.runs = append(s.runs[:k-2], r)
+	}
 	return nil
+}
+
+// close drops the set's runs, and their files.
+func (s *idSet) close() {
+	for _, r := range s.runs {
+		r.file.close()
+	}
+	s.runs, s.bloom = nil, nil
+}
+
+// writeRun writes IDs in ascending order, once each, to a new run.
+func (s *idSet) writeRun(ids iter.Seq[objects.ID]) (idRun, error) {
+	r := idRun{file: s.sp.newFile()}
+	buf := make([]byte, 0, 64<<10)
+	var last objects.ID
+	for id := range ids {
+		if r.n > 0 && id == last {
+			continue
+		}
+		if r.n%blockIDs == 0 {
+			r.firsts = append(r.firsts, id)
+		}
+		r.n++
+		last = id
+		if buf = append(buf, id[:]...); len(buf) == cap(buf) {
+			if _, err := r.file.append(buf); err != nil {
+				return r, err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := r.file.append(buf)
+	return r, err
+}
+
+// ids reads a run's IDs in order; a read error stops it and is set in
+// *err.
+func (r *idRun) ids(err *error) iter.Seq[objects.ID] {
+	return func(yield func(objects.ID) bool) {
+		br := bufio.NewReaderSize(io.NewSectionReader(r.file.f, 0, r.file.size), 64<<10)
+		var id objects.ID
+		for range r.n {
+			if _, e := io.ReadFull(br, id[:]); e != nil {
+				*err = fmt.Errorf("a temporary file for a large transfer: %w", e)
+				return
+			}
+			if !yield(id) {
+				return
+			}
+		}
+	}
+}
+
+// mergeIDs merges two ascending sequences.
+func mergeIDs(a, b iter.Seq[objects.ID]) iter.Seq[objects.ID] {
+	return func(yield func(objects.ID) bool) {
+		nextA, stopA := iter.Pull(a)
+		defer stopA()
+		nextB, stopB := iter.Pull(b)
+		defer stopB()
+		x, okX := nextA()
+		y, okY := nextB()
+		for okX || okY {
+			if okX && (!okY || x.Compare(y) <= 0) {
+				if !yield(x) {
+					return
+				}
+				x, okX = nextA()
+			} else {
+				if !yield(y) {
+					return
+				}
+				y, okY = nextB()
+			}
+		}
+	}
 }
 
 // bloomBits are the filter's bits for an ID: IDs are hashes, so four of
@@ -215,7 +326,7 @@ func (s *idSet) inRun(r *idRun, id objects.ID) (bool, error) {
 		s.scratch = make([]byte, blockIDs*objects.IDSize)
 	}
 	buf := s.scratch[:n*objects.IDSize]
-	if err := s.file.readAt(buf, r.off+int64(b*blockIDs*objects.IDSize)); err != nil {
+	if err := r.file.readAt(buf, int64(b*blockIDs*objects.IDSize)); err != nil {
 		return false, err
 	}
 	i := sort.Search(n, func(i int) bool { return bytes.Compare(buf[i*objects.IDSize:(i+1)*objects.IDSize], id[:]) >= 0 })
