@@ -130,6 +130,9 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 	needed := newIDSet(s.spill)
 	defer needed.close()
 	err := missing.backward(func(id objects.ID) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		// Nothing is sent yet, so every commit compares with its first parent.
 		c, base, err := s.commitAndBase(ctx, id)
 		if err != nil {

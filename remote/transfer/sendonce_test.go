@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -344,5 +346,16 @@ func TestIDSetIsExact(t *testing.T) {
 		if ok, err := s.has(id); ok || err != nil {
 			t.Fatalf("never added %s, has says %v, %v", id.Short(), ok, err)
 		}
+	}
+}
+
+// A sender that must spill and cannot make its temporary file stops with
+// an error that says so. Not parallel: it sets TMPDIR.
+func TestSendWithoutTemporaryFilesFails(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	src, tip := linearSource(t, 100)
+	_, err := send(context.Background(), src, &heapPack{}, []objects.ID{tip}, nil, 16)
+	if err == nil || !strings.Contains(err.Error(), "temporary file") {
+		t.Fatalf("Send without a temporary folder: %v, want an error about its temporary file", err)
 	}
 }
