@@ -219,40 +219,30 @@ func (s *sortedSource) Objects(ctx context.Context, prefix []byte, fn func(objec
 	return nil
 }
 
-// linearSource is a history of n commits, each changing one document.
+// linearSource is a history of n commits, each changing one document
+// (an index of one leaf).
 func linearSource(t *testing.T, n int) (*sortedSource, objects.ID) {
-	ctx := context.Background()
-	r := newRepo(t, false)
+	src := &sortedSource{at: map[objects.ID]int{}}
 	var tip objects.ID
 	for i := range n {
 		blob, entry, _ := repo.EncodeSmallDocument(fmt.Appendf(nil, `{"n": %d}`, i))
-		index, err := r.Tree().Build(ctx, func(yield func(string, objects.Entry) bool) { yield("doc.json", entry) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := objects.Commit{Index: index, Height: uint64(i + 1), Time: clock, CommitTime: clock, Message: "c"}
+		leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "doc.json", Entry: entry}}}).Encode()
+		c := objects.Commit{Index: leaf.ID, Height: uint64(i + 1), Time: clock, CommitTime: clock, Message: "c"}
 		if i > 0 {
 			c.Parents = []objects.ID{tip}
 		}
 		obj := c.Encode()
 		tip = obj.ID
-		if err := r.Store().Put(ctx, blob, obj); err != nil {
-			t.Fatal(err)
-		}
+		src.objs = append(src.objs, blob, leaf, obj)
 	}
-	src := &sortedSource{at: map[objects.ID]int{}}
-	err := r.Store().Objects(ctx, nil, func(id objects.ID, data []byte) error {
-		src.at[id] = len(src.objs)
-		src.objs = append(src.objs, objects.Object{ID: id, Data: bytes.Clone(data)})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	slices.SortFunc(src.objs, func(a, b objects.Object) int { return a.ID.Compare(b.ID) })
+	for i, o := range src.objs {
+		src.at[o.ID] = i
 	}
 	return src, tip
 }
 
-// heapPack discards what is sent and samples the live heap every 512
+// heapPack discards what is sent and samples the live heap every 1,024
 // objects.
 type heapPack struct {
 	n    int
@@ -260,7 +250,7 @@ type heapPack struct {
 }
 
 func (p *heapPack) Write(objects.Object) error {
-	if p.n++; p.n%512 == 0 {
+	if p.n++; p.n%1024 == 0 {
 		p.peak = max(p.peak, liveHeap())
 	}
 	return nil
