@@ -2,7 +2,9 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -161,12 +163,17 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 	if err != nil {
 		return err
 	}
-	return walker.Objects(ctx, nil, func(id objects.ID, data []byte) error {
-		if len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
-			return nil
+	// The walk and the needed IDs both go in ID order: step them together.
+	var rerr error
+	next, stop := iter.Pull(needed.sorted(&rerr))
+	defer stop()
+	want, more := next()
+	err = walker.Objects(ctx, nil, func(id objects.ID, data []byte) error {
+		for more && want.Compare(id) < 0 {
+			want, more = next()
 		}
-		if ok, err := needed.has(id); !ok || err != nil {
-			return err
+		if !more || want != id || len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
+			return nil
 		}
 		// The walk hands over stored bytes unchecked.
 		if err := objects.CheckStored(id, data); err != nil {
@@ -174,6 +181,7 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 		}
 		return s.write(objects.Object{ID: id, Data: data})
 	})
+	return errors.Join(err, rerr)
 }
 
 // sendMap sends the documents and nodes of map `to` that map `from` lacks.

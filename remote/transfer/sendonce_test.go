@@ -300,7 +300,7 @@ func TestSendMemoryDoesNotGrowWithHistory(t *testing.T) {
 
 // An idSet holds exactly what was added, across the runs it spills to its
 // files and merges (7 runs' worth of 50 IDs: merged into runs of 200, 100
-// and 50), whatever the order and repeats.
+// and 50), whatever the order and repeats, and lists it in order.
 func TestIDSetIsExact(t *testing.T) {
 	t.Parallel()
 	sp := &spill{memIDs: 50}
@@ -336,6 +336,11 @@ func TestIDSetIsExact(t *testing.T) {
 		if ok, err := s.has(id); ok || err != nil {
 			t.Fatalf("never added %s, has says %v, %v", id.Short(), ok, err)
 		}
+	}
+	var err error
+	got := slices.Compact(slices.Collect(s.sorted(&err)))
+	if slices.SortFunc(in, objects.ID.Compare); err != nil || !slices.Equal(got, in) {
+		t.Errorf("sorted listed %d IDs (%v), want the %d added, in order", len(got), err, len(in))
 	}
 }
 

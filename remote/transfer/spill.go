@@ -221,6 +221,16 @@ func (s *idSet) add(id objects.ID) error {
 	return nil
 }
 
+// sorted reads the set's IDs in ascending order (one added twice may come
+// twice); a read error stops it and is set in *err.
+func (s *idSet) sorted(err *error) iter.Seq[objects.ID] {
+	all := slices.Values(slices.SortedFunc(maps.Keys(s.mem), objects.ID.Compare))
+	for i := range s.runs {
+		all = mergeIDs(all, s.runs[i].ids(err))
+	}
+	return all
+}
+
 // close drops the set's runs, and their files.
 func (s *idSet) close() {
 	for _, r := range s.runs {
