@@ -28,7 +28,7 @@ type serveOptions struct {
 	shutdownGrace, maxClockSkew, idleClose, gcEvery  time.Duration
 	stall, request, transfer                         time.Duration
 	maxOpen                                          int
-	openToAll                                        bool
+	openToAll, cacheSet                              bool
 	peers                                            []string
 	gcPrune                                          string
 }
@@ -81,7 +81,10 @@ Every --gc-every (0: never) it collects the garbage of the repositories it
 has open, as 'folio gc --prune=AGE' with AGE from --gc-prune, while requests
 go on.`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.serve(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.cacheSet = cmd.Flags().Changed("cache-bytes")
+			return a.serve(cmd.Context(), o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:7420", "address to listen on")
@@ -98,7 +101,7 @@ go on.`,
 	f.DurationVar(&o.stall, "stall-timeout", server.DefaultLimits.StallTimeout, "drop a client that moves under 16 KiB in this long")
 	f.DurationVar(&o.request, "request-timeout", server.DefaultLimits.RequestTimeout, "longest a document or refs request may take")
 	f.DurationVar(&o.transfer, "transfer-timeout", server.DefaultLimits.TransferTimeout, "longest a fetch, push or sync may take")
-	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot)")
+	f.Int64Var(&o.cacheBytes, "cache-bytes", server.DefaultCacheBytes, "block cache of each repository served (clones and merges read a lot; with --memory-limit: a quarter of it shared by the repositories open at once, up to this default)")
 	f.StringArrayVar(&o.peers, "peer", nil, "keep converged with this leader (URL or remote name; repeatable)")
 	f.IntVar(&o.maxOpen, "max-open", server.DefaultMaxOpen, "with --root: most repositories open at once")
 	f.DurationVar(&o.idleClose, "idle-close", server.DefaultIdleClose, "with --root: close a repository unused this long")
@@ -116,6 +119,9 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 	open := 1
 	if o.root != "" {
 		open = o.maxOpen
+	}
+	if !o.cacheSet {
+		o.cacheBytes = server.CacheBytes(o.memoryLimit, open)
 	}
 	server.TuneMemory(o.memoryLimit, o.cacheBytes, open)
 	if (o.tlsCert == "") != (o.tlsKey == "") {

@@ -38,3 +38,26 @@ func TestTuneMemory(t *testing.T) {
 		t.Errorf("with GOMEMLIMIT set, the server changed the limit to %d", got)
 	}
 }
+
+// Under a soft heap limit a repository's block cache is a quarter of it,
+// shared by the repositories open at once, within MinCacheBytes and
+// DefaultCacheBytes; without one it is DefaultCacheBytes.
+func TestCacheBytesFitsTheMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		limit int64
+		open  int
+		want  int64
+	}{
+		{0, 1, server.DefaultCacheBytes},
+		{256 << 20, 1, 64 << 20},
+		{256 << 20, 4, 16 << 20},
+		{64 << 20, 4, server.MinCacheBytes},
+		{8 << 30, 1, server.DefaultCacheBytes},
+		{256 << 20, 0, 64 << 20},
+	} {
+		if got := server.CacheBytes(c.limit, c.open); got != c.want {
+			t.Errorf("CacheBytes(%d, %d) = %d, want %d", c.limit, c.open, got, c.want)
+		}
+	}
+}

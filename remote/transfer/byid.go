@@ -14,10 +14,16 @@ import (
 // every leader it knows and takes what each has. It is the sender of the
 // repair transfer (POST /v1/objects).
 func SendIDs(ctx context.Context, src objects.ObjectReader, w PackWriter, ids []objects.ID) (Stats, error) {
-	s := &sender{w: w, sent: map[objects.ID]bool{}}
+	s := newSender(src, w, memIDs)
+	defer s.spill.close()
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return s.stats, err
+		}
+		if sent, err := s.sent.has(id); err != nil {
+			return s.stats, err
+		} else if sent {
+			continue
 		}
 		data, err := src.Get(ctx, id)
 		if errors.Is(err, objects.ErrNotFound) || errors.Is(err, objects.ErrDamaged) {

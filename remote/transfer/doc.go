@@ -11,7 +11,10 @@
 // first parent's by walking both prolly trees level by level and keeping
 // only the nodes whose IDs the parent's tree lacks in the same key range,
 // then the documents (and chunks) those new leaves add. The work and the
-// bytes grow with what changed, not with the size of the index.
+// bytes grow with what changed, not with the size of the index. The
+// sender remembers what it sent, so nothing goes twice, and the commits it
+// is to send: past a fixed number of IDs in memory, in temporary files
+// (spill.go), so its memory does not grow with the history either.
 //
 // # Order, and checking on arrival
 //

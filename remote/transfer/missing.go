@@ -34,38 +34,53 @@ func readCommit(ctx context.Context, r Source, id objects.ID) (*objects.Commit, 
 // queued commit is reached by a have. It holds only its frontier (see
 // objects.Frontier) and the IDs it returns.
 func MissingCommits(ctx context.Context, r Source, wants, haves []objects.ID) ([]objects.ID, error) {
+	var missing []objects.ID
+	err := walkMissing(ctx, r, wants, haves, func(id objects.ID) error {
+		missing = append(missing, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(missing) // heights grow from parent to child
+	return missing, nil
+}
+
+// walkMissing calls fn with each commit MissingCommits returns, children
+// first.
+func walkMissing(ctx context.Context, r Source, wants, haves []objects.ID, fn func(objects.ID) error) error {
 	w := objects.NewFrontier(func(ctx context.Context, id objects.ID) (*objects.Commit, error) {
 		return readCommit(ctx, r, id)
 	}, had)
 	for _, h := range haves {
 		if ok, err := r.Has(ctx, h); err != nil {
-			return nil, err
+			return err
 		} else if ok {
 			if err := w.Add(ctx, h, had); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	for _, id := range wants {
 		if err := w.Add(ctx, id, wanted); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	var missing []objects.ID
 	for w.Live() > 0 {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		id, c, f := w.Pop()
 		if f&had == 0 {
-			missing = append(missing, id)
+			if err := fn(id); err != nil {
+				return err
+			}
 		}
 		for _, p := range c.Parents {
 			if err := w.Add(ctx, p, f); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	slices.Reverse(missing) // heights grow from parent to child
-	return missing, nil
+	return nil
 }

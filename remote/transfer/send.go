@@ -2,7 +2,9 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -19,71 +21,76 @@ type Stats struct {
 	Bytes   int64 `json:"bytes"` // encoded object bytes, before compression
 }
 
-// maxSent bounds the objects a sender remembers having sent (about 55
-// bytes each), and so the blobs a clone sends in store order first: those
-// must all be remembered, or the main pass would send them again.
-var maxSent = 1 << 20
-
 // sender writes the objects the receiver lacks, each once, in dependency
-// order.
+// order. What it has sent, and the commits it is to send, go to a
+// temporary file past memIDs each (see idSet), so its memory does not
+// grow with the history.
 type sender struct {
 	src   Source
 	nodes *nodeReader
 	w     PackWriter
-	sent  map[objects.ID]bool
+	spill *spill
+	sent  *idSet
 	stats Stats
+}
+
+func newSender(src Source, w PackWriter, memIDs int) *sender {
+	sp := &spill{memIDs: memIDs}
+	return &sender{src: src, nodes: newNodeReader(src), w: w, spill: sp, sent: newIDSet(sp)}
 }
 
 // Send writes to w every object reachable from wants that is not reachable
 // from haves, in dependency order, and returns what it wrote.
 func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID) (Stats, error) {
-	missing, err := MissingCommits(ctx, src, wants, haves)
-	if err != nil {
+	return send(ctx, src, w, wants, haves, memIDs)
+}
+
+func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
+	s := newSender(src, w, memIDs)
+	defer s.spill.close()
+	missing := newIDList(s.spill)
+	if err := walkMissing(ctx, src, wants, haves, missing.push); err != nil {
 		return Stats{}, err
 	}
-	s := &sender{src: src, nodes: newNodeReader(src), w: w, sent: map[objects.ID]bool{}}
-	isMissing := make(map[objects.ID]bool, len(missing))
-	for _, id := range missing {
-		isMissing[id] = true
-	}
-	if walker, ok := src.(objects.ObjectWalker); ok && !anyHad(ctx, src, haves) && len(missing) > 0 {
-		if err := s.sendBlobsInStoreOrder(ctx, walker, missing, isMissing); err != nil {
+	if walker, ok := src.(objects.ObjectWalker); ok && !anyHad(ctx, src, haves) && missing.len() > 0 {
+		if err := s.sendBlobsInStoreOrder(ctx, walker, missing); err != nil {
 			return s.stats, err
 		}
 	}
-	for _, id := range missing {
-		c, base, err := s.commitAndBase(ctx, id, isMissing)
+	err := missing.backward(func(id objects.ID) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, base, err := s.commitAndBase(ctx, id)
 		if err != nil {
-			return s.stats, err
+			return err
 		}
 		if err := s.sendMap(ctx, base.Index, c.Index); err != nil {
-			return s.stats, err
+			return err
 		}
 		if err := s.sendMap(ctx, base.Conflicts, c.Conflicts); err != nil {
-			return s.stats, err
-		}
-		if err := s.sendObject(ctx, id); err != nil {
-			return s.stats, err
+			return err
 		}
 		s.stats.Commits++
-	}
-	return s.stats, nil
+		return s.sendObject(ctx, id)
+	})
+	return s.stats, err
 }
 
 // commitAndBase reads a commit to send and the commit to compare it with:
 // a parent the receiver has, so a merge sends only what is new to it, else
-// the first parent, sent just before.
-func (s *sender) commitAndBase(ctx context.Context, id objects.ID, isMissing map[objects.ID]bool) (*objects.Commit, objects.Commit, error) {
+// the first parent. Parents are sent before their children, so a parent
+// not sent yet is one the receiver has.
+func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (*objects.Commit, objects.Commit, error) {
 	var base objects.Commit
 	c, err := readCommit(ctx, s.src, id)
 	if err != nil || len(c.Parents) == 0 {
 		return c, base, err
 	}
 	pick := c.Parents[0]
-	for _, p := range c.Parents {
-		if !isMissing[p] {
-			pick = p
-			break
+	if len(c.Parents) > 1 {
+		if pick, err = s.parentTheReceiverHas(c.Parents); err != nil {
+			return c, base, err
 		}
 	}
 	pc, err := readCommit(ctx, s.src, pick)
@@ -91,6 +98,17 @@ func (s *sender) commitAndBase(ctx context.Context, id objects.ID, isMissing map
 		return c, base, err
 	}
 	return c, *pc, nil
+}
+
+// parentTheReceiverHas is the first of a merge's parents not sent, else
+// the first.
+func (s *sender) parentTheReceiverHas(parents []objects.ID) (objects.ID, error) {
+	for _, p := range parents {
+		if sent, err := s.sent.has(p); err != nil || !sent {
+			return p, err
+		}
+	}
+	return parents[0], nil
 }
 
 // anyHad reports whether the source has any of the receiver's haves.
@@ -110,20 +128,21 @@ func anyHad(ctx context.Context, src Source, haves []objects.ID) bool {
 // each up at random, and a clone reads nearly all of them. Objects nothing
 // reaches (a document staged and reset) are not sent. The rest of the
 // send then finds these blobs already sent.
-func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.ObjectWalker, missing []objects.ID, isMissing map[objects.ID]bool) error {
-	needed := map[objects.ID]bool{}
-list:
-	for _, id := range missing {
-		c, base, err := s.commitAndBase(ctx, id, isMissing)
+func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.ObjectWalker, missing *idList) error {
+	needed := newIDSet(s.spill)
+	defer needed.close()
+	err := missing.backward(func(id objects.ID) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Nothing is sent yet, so every commit compares with its first parent.
+		c, base, err := s.commitAndBase(ctx, id)
 		if err != nil {
 			return err
 		}
 		d, err := diffMaps(ctx, s.nodes, base.Index, c.Index)
-		if err != nil {
+		if err != nil || len(d.newNodes) == 0 {
 			return err
-		}
-		if len(d.newNodes) == 0 {
-			continue
 		}
 		for _, leafID := range d.newNodes[0] {
 			leaf, err := s.nodes.read(ctx, leafID)
@@ -131,17 +150,29 @@ list:
 				return err
 			}
 			for _, it := range leaf.Items {
-				if len(needed) == maxSent {
-					break list // the rest go in the main pass, read one by one
+				if d.oldIDs[it.Entry.ID] {
+					continue
 				}
-				if !d.oldIDs[it.Entry.ID] {
-					needed[it.Entry.ID] = true
+				if err := needed.add(it.Entry.ID); err != nil {
+					return err
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return walker.Objects(ctx, nil, func(id objects.ID, data []byte) error {
-		if !needed[id] || len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
+	// The walk and the needed IDs both go in ID order: step them together.
+	var rerr error
+	next, stop := iter.Pull(needed.sorted(&rerr))
+	defer stop()
+	want, more := next()
+	err = walker.Objects(ctx, nil, func(id objects.ID, data []byte) error {
+		for more && want.Compare(id) < 0 {
+			want, more = next()
+		}
+		if !more || want != id || len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
 			return nil
 		}
 		// The walk hands over stored bytes unchecked.
@@ -150,6 +181,7 @@ list:
 		}
 		return s.write(objects.Object{ID: id, Data: data})
 	})
+	return errors.Join(err, rerr)
 }
 
 // sendMap sends the documents and nodes of map `to` that map `from` lacks.
@@ -189,8 +221,8 @@ func (s *sender) sendMap(ctx context.Context, from, to objects.ID) error {
 // version under the same key lacks) or a conflict record (after the
 // versions it keeps, which the receiver may never have seen).
 func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry) error {
-	if s.sent[e.ID] {
-		return nil
+	if sent, err := s.sent.has(e.ID); sent || err != nil {
+		return err
 	}
 	data, err := s.src.Get(ctx, e.ID)
 	if err != nil {
@@ -253,8 +285,8 @@ func (s *sender) chunksOf(ctx context.Context, e objects.Entry) (map[objects.ID]
 }
 
 func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
-	if s.sent[id] {
-		return nil
+	if sent, err := s.sent.has(id); sent || err != nil {
+		return err
 	}
 	data, err := s.src.Get(ctx, id)
 	if err != nil {
@@ -263,18 +295,12 @@ func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
 	return s.write(objects.Object{ID: id, Data: data})
 }
 
+// write sends an object the caller found not sent yet.
 func (s *sender) write(obj objects.Object) error {
-	if s.sent[obj.ID] {
-		return nil
-	}
 	if err := s.w.Write(obj); err != nil {
 		return err
 	}
-	if len(s.sent) < maxSent {
-		// Only to skip duplicates, which are harmless: bounded memory wins.
-		s.sent[obj.ID] = true
-	}
 	s.stats.Objects++
 	s.stats.Bytes += int64(len(obj.Data))
-	return nil
+	return s.sent.add(obj.ID)
 }
