@@ -125,8 +125,8 @@ func TestPeerReusesConnections(t *testing.T) {
 // by that leader with the same converging merge sync makes, instead of
 // being refused, so a peering's pushes land on a leader under steady
 // writes. The pusher's next sync fast-forwards to that very merge. A
-// plain push in the same spot is refused, and so is a converging one
-// whose Old the branch never held, changing nothing.
+// plain push in the same spot is refused, and so are converging ones
+// whose Old the branch never held or left by a merge, changing nothing.
 func TestPeerPushConverges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -178,5 +178,13 @@ func TestPeerPushConverges(t *testing.T) {
 	}
 	if head(t, a.r) != merged || rep.Branches[0].Action != "fast-forward" {
 		t.Fatalf("a at %s after sync (%+v), b at %s", head(t, a.r).Short(), rep.Branches, merged.Short())
+	}
+	// b moved on from theirs by a merge, not by writes of its own: a push
+	// behind it is refused, as merging merges again makes heads that hold
+	// nothing new (a storm among leaders peered all-to-all).
+	a.commit(t, "later")
+	ours = head(t, a.r)
+	if _, err := push(theirs, true); !errors.Is(err, objects.ErrRefChanged) || head(t, b.r) != merged {
+		t.Fatalf("a converging push behind a merge: %v, b at %s", err, head(t, b.r).Short())
 	}
 }
