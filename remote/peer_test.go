@@ -179,7 +179,7 @@ func TestPeerPushConverges(t *testing.T) {
 	if head(t, a.r) != merged || rep.Branches[0].Action != "fast-forward" {
 		t.Fatalf("a at %s after sync (%+v), b at %s", head(t, a.r).Short(), rep.Branches, merged.Short())
 	}
-	// b moved on from theirs by a merge, not by writes of its own: a push
+	// b was last moved by a merge, not by a write of its own: a push
 	// behind it is refused, as merging merges again makes heads that hold
 	// nothing new (a storm among leaders peered all-to-all).
 	a.commit(t, "later")

@@ -189,13 +189,13 @@ func (s *Server) push(q *request) error {
 }
 
 // converge applies the updates of a converging push (writeMu held): a
-// branch that moved on from the update's Old by writes of its own only is
-// merged with the update's New (merge.Converge, as every leader merges)
-// instead of refused, so that a push from a peer lands on a leader that
-// keeps taking writes. A branch that some merge moved since is refused as
-// before: merging merges of the same heads again would make new heads
-// that hold nothing new, and leaders peered all-to-all would go on making
-// them from each other's. It returns the updates made.
+// branch that moved on from the update's Old and was last moved by a
+// write of its own is merged with the update's New (merge.Converge, as
+// every leader merges) instead of refused, so that a push from a peer
+// lands on a leader that keeps taking writes. A branch last moved by a
+// merge is refused as before: merging merges again makes heads that hold
+// nothing new, and leaders peered all-to-all would go on making them from
+// each other's once writes stop. It returns the updates made.
 func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
 	ctx := q.Context()
 	r := q.repo.Repo
@@ -211,7 +211,7 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 		if cur == u.Old || cur.IsZero() {
 			continue
 		}
-		if ok, err := ownWritesSince(ctx, r, u.Old, cur); err != nil || !ok {
+		if ok, err := movedByWrites(ctx, r, u.Old, cur); err != nil || !ok {
 			continue // Promote refuses it: the pusher fetches and merges again
 		}
 		updates[i].Old = cur
@@ -295,21 +295,12 @@ func (s *Server) sync(q *request) error {
 	return nil
 }
 
-// maxOwnWrites bounds the walk of ownWritesSince.
-const maxOwnWrites = 1024
-
-// ownWritesSince reports whether cur is old with a chain of plain commits
-// (one parent each, as document writes make) on top.
-func ownWritesSince(ctx context.Context, r merge.CommitReader, old, cur objects.ID) (bool, error) {
-	for range maxOwnWrites {
-		if cur == old {
-			return true, nil
-		}
-		c, err := r.ReadCommit(ctx, cur)
-		if err != nil || len(c.Parents) != 1 {
-			return false, err
-		}
-		cur = c.Parents[0]
+// movedByWrites reports whether cur descends from old and is a plain
+// commit (one parent, as document writes make), not a merge.
+func movedByWrites(ctx context.Context, r merge.CommitReader, old, cur objects.ID) (bool, error) {
+	c, err := r.ReadCommit(ctx, cur)
+	if err != nil || len(c.Parents) != 1 {
+		return false, err
 	}
-	return false, nil
+	return merge.IsAncestor(ctx, r, old, cur)
 }
