@@ -554,3 +554,55 @@ func TestBasesRefuseBadHeights(t *testing.T) {
 		t.Errorf("Bases through a commit as high as its parent: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestVirtualBaseReadsEachCommitOnce: a merge whose bases criss-cross
+// (their own bases are several, as leaders peered all-to-all make them)
+// reads each commit of the history once, however many walks pass it, and
+// makes each virtual base once: asked again, it reads nothing.
+func TestVirtualBaseReadsEachCommitOnce(t *testing.T) {
+	ctx := context.Background()
+	r := newMemRepo(t)
+	g := buildGraph(t, r, `
+		root:
+		a1: root
+		b1: root
+		c1: root
+		x1: a1 b1
+		x2: b1 a1
+		m1: x1 c1
+		m2: x2 c1
+		p: m1 m2
+		q: m2 m1`)
+	reads := &countingReader{r: r}
+	m := &merger{r: r, commits: newCommitCache(reads), virtual: map[string]Head{}}
+	bases, err := Bases(ctx, m.commits, g.ids["p"], g.ids["q"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := g.namesOf(bases); len(names) != 2 {
+		t.Fatalf("bases %v, want m1 and m2", names)
+	}
+	first, err := m.virtualBase(ctx, bases, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each commit of the history once, and each virtual commit made once
+	// when a walk comes to it.
+	virtual := len(m.virtual)
+	if n := int(reads.reads.Load()); n > len(g.order)+2*virtual {
+		t.Errorf("%d commit reads for %d commits and %d virtual bases", n, len(g.order), virtual)
+	}
+	before := reads.reads.Load()
+	again, err := m.virtualBase(ctx, bases, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Commit != first.Commit || reads.reads.Load() != before {
+		t.Errorf("asked again: %s after %s, %d more reads", again.Commit.Short(), first.Commit.Short(), reads.reads.Load()-before)
+	}
+	// The same as a merge that remembers nothing makes.
+	fresh := &merger{r: r, commits: newCommitCache(r), virtual: map[string]Head{}}
+	if h, err := fresh.virtualBase(ctx, bases, 0); err != nil || h.Commit != first.Commit {
+		t.Errorf("a fresh merge makes %s (%v), this one %s", h.Commit.Short(), err, first.Commit.Short())
+	}
+}

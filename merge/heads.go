@@ -38,16 +38,17 @@ const maxVirtualDepth = 8
 // bases into a virtual one, and merges the indexes. It stores the merged
 // documents, conflict records and maps, but makes no commit and moves no ref.
 func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result, error) {
-	oursHead, err := HeadOf(ctx, r, ours)
+	m := &merger{r: r, commits: newCommitCache(r), virtual: map[string]Head{}}
+	oursHead, err := HeadOf(ctx, m.commits, ours)
 	if err != nil {
 		return nil, err
 	}
-	theirsHead, err := HeadOf(ctx, r, theirs)
+	theirsHead, err := HeadOf(ctx, m.commits, theirs)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Ours: oursHead, Theirs: theirsHead}
-	if res.Bases, err = Bases(ctx, r, ours, theirs); err != nil {
+	if res.Bases, err = Bases(ctx, m.commits, ours, theirs); err != nil {
 		return nil, err
 	}
 	switch {
@@ -59,7 +60,7 @@ func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result,
 		return res, nil
 	}
 	res.Relation = Diverged
-	base, err := virtualBase(ctx, r, res.Bases, 0)
+	base, err := m.virtualBase(ctx, res.Bases, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -67,42 +68,92 @@ func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result,
 	return res, err
 }
 
+// merger is one merge of two heads: the commits its walks read, and the
+// virtual bases it made, which a criss-cross history asks for again and
+// again (the same bases turn up below several pairs). Both are only
+// shortcuts: a virtual base depends on its bases and depth alone, so it
+// comes out the same whether made or remembered.
+type merger struct {
+	r       *repo.Repo
+	commits *commitCache
+	virtual map[string]Head // by depth and bases
+}
+
 // virtualBase turns the merge bases into one head: none is the empty map,
 // one is itself, several are merged pairwise in ID order, each merge
 // against their own bases, into virtual commits that are stored but that no
 // ref names.
-func virtualBase(ctx context.Context, r *repo.Repo, bases []objects.ID, depth int) (Head, error) {
+func (m *merger) virtualBase(ctx context.Context, bases []objects.ID, depth int) (Head, error) {
 	if len(bases) == 0 {
 		return Head{}, nil
 	}
-	acc, err := HeadOf(ctx, r, bases[0])
+	key := fmt.Sprint(depth, bases)
+	if h, ok := m.virtual[key]; ok {
+		return h, nil
+	}
+	acc, err := HeadOf(ctx, m.commits, bases[0])
 	if err != nil || depth >= maxVirtualDepth {
 		return acc, err
 	}
 	for _, b := range bases[1:] {
-		next, err := HeadOf(ctx, r, b)
+		next, err := HeadOf(ctx, m.commits, b)
 		if err != nil {
 			return Head{}, err
 		}
-		sub, err := Bases(ctx, r, acc.Commit, b)
+		sub, err := Bases(ctx, m.commits, acc.Commit, b)
 		if err != nil {
 			return Head{}, err
 		}
-		subBase, err := virtualBase(ctx, r, sub, depth+1)
+		subBase, err := m.virtualBase(ctx, sub, depth+1)
 		if err != nil {
 			return Head{}, err
 		}
-		out, err := Indexes(ctx, r, subBase, acc, next)
+		out, err := Indexes(ctx, m.r, subBase, acc, next)
 		if err != nil {
 			return Head{}, err
 		}
-		id, c, err := writeMergeCommit(ctx, r, acc, next, out, "virtual merge base")
+		id, c, err := writeMergeCommit(ctx, m.r, acc, next, out, "virtual merge base")
 		if err != nil {
 			return Head{}, err
 		}
 		acc = headOf(id, c)
 	}
+	m.virtual[key] = acc
 	return acc, nil
+}
+
+// maxCachedCommits bounds the commits one merge keeps read.
+const maxCachedCommits = 1 << 16
+
+// commitCache reads commits through r once each: the walks of one merge
+// (the bases of the heads, of each pair of bases, and whether one base
+// is below another) read the same commits many times over.
+type commitCache struct {
+	r    CommitReader
+	read map[objects.ID]*objects.Commit
+}
+
+func newCommitCache(r CommitReader) *commitCache {
+	return &commitCache{r: r, read: map[objects.ID]*objects.Commit{}}
+}
+
+// ReadCommit returns the commit, read once. Commits are immutable, and
+// the walks only read them.
+func (c *commitCache) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, error) {
+	if got, ok := c.read[id]; ok {
+		return got, nil
+	}
+	got, err := c.r.ReadCommit(ctx, id)
+	if err == nil {
+		c.add(id, got)
+	}
+	return got, err
+}
+
+func (c *commitCache) add(id objects.ID, commit *objects.Commit) {
+	if len(c.read) < maxCachedCommits {
+		c.read[id] = commit
+	}
 }
 
 // MergeAuthor signs the merge commits that Converge makes: they belong to

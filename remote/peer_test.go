@@ -1,11 +1,19 @@
 package remote_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/folio-db/folio/merge"
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote"
+	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/transfer"
+	"github.com/folio-db/folio/remote/wire"
 )
 
 // TestPeersConvergeAndSettle: two leaders peered both ways take writes on
@@ -109,5 +117,74 @@ func TestPeerReusesConnections(t *testing.T) {
 	}
 	if n := b.proxy.accepted.Load(); n > 6 {
 		t.Errorf("20 syncs opened %d connections to the peer", n)
+	}
+}
+
+// TestPeerPushConverges: a sync's push to a leader that took a write of
+// its own since the push's fetch (the push's Old is behind) is merged in
+// by that leader with the same converging merge sync makes, instead of
+// being refused, so a peering's pushes land on a leader under steady
+// writes. The pusher's next sync fast-forwards to that very merge. A
+// plain push in the same spot is refused, and so are converging ones
+// whose Old the branch never held or left by a merge, changing nothing.
+func TestPeerPushConverges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := newPeered(t), newPeered(t)
+	root := head(t, b.r)
+	a.commit(t, "from-a")
+	b.commit(t, "from-b")
+	ours, theirs := head(t, a.r), head(t, b.r)
+	push := func(old objects.ID, converge bool) (*wire.PushResponse, error) {
+		c, err := client.New(b.url, client.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := wire.PushRequest{Updates: []wire.RefUpdate{{Name: main, Old: old, New: ours}}, Converge: converge}
+		return c.Push(ctx, req, func(pw *wire.PackWriter) error {
+			_, err := transfer.Send(ctx, a.r.Store(), pw, []objects.ID{ours}, []objects.ID{root})
+			return err
+		})
+	}
+	if _, err := push(root, false); !errors.Is(err, objects.ErrRefChanged) {
+		t.Fatalf("a plain push with a stale Old: %v, want ErrRefChanged", err)
+	}
+	if _, err := push(ours, true); err == nil || head(t, b.r) != theirs {
+		t.Fatalf("a converging push whose Old the branch never held: %v, head %s", err, head(t, b.r).Short())
+	}
+	resp, err := push(root, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := head(t, b.r)
+	if len(resp.Updated) != 1 || resp.Updated[0].New != merged || resp.Updated[0].Old != theirs {
+		t.Fatalf("response %+v, head now %s", resp.Updated, merged.Short())
+	}
+	c, err := b.r.ReadCommit(ctx, merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []objects.ID{ours, theirs}
+	slices.SortFunc(want, objects.ID.Compare)
+	if !slices.Equal(c.Parents, want) || c.Message != merge.ConvergeMessage(want[0], want[1], nil) {
+		t.Fatalf("merge %s has parents %v and message %q", merged.Short(), c.Parents, c.Message)
+	}
+	if got := read(t, b.r, "from-a"); got != "from-a" {
+		t.Fatalf("from-a reads %q on b", got)
+	}
+	rep, err := remote.Sync(ctx, a.r, remote.Remote{Name: "b", URL: b.url}, remote.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head(t, a.r) != merged || rep.Branches[0].Action != "fast-forward" {
+		t.Fatalf("a at %s after sync (%+v), b at %s", head(t, a.r).Short(), rep.Branches, merged.Short())
+	}
+	// b was last moved by a merge, not by a write of its own: a push
+	// behind it is refused, as merging merges again makes heads that hold
+	// nothing new (a storm among leaders peered all-to-all).
+	a.commit(t, "later")
+	ours = head(t, a.r)
+	if _, err := push(theirs, true); !errors.Is(err, objects.ErrRefChanged) || head(t, b.r) != merged {
+		t.Fatalf("a converging push behind a merge: %v, b at %s", err, head(t, b.r).Short())
 	}
 }

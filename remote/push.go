@@ -87,7 +87,7 @@ func Push(ctx context.Context, r *repo.Repo, rm Remote, branches []string, opts 
 		// whose reply was lost): bring them to what the remote holds.
 		return rep, refreshTracking(ctx, r, rm.Name, branches, remoteRefs)
 	}
-	if err := pushUpdates(ctx, r, c, rm.Name, updates, force, listing.Refs, rep); err != nil {
+	if err := pushUpdates(ctx, r, c, rm.Name, wire.PushRequest{Updates: updates, Force: force}, listing.Refs, rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -118,9 +118,9 @@ func refreshTracking(ctx context.Context, r *repo.Repo, remote string, branches 
 // and, once the remote took them, moves the remote-tracking refs. What the
 // remote has is what it just advertised (remoteRefs), never what our
 // remote-tracking refs remember: the remote may have been replaced since.
-func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote string, updates []wire.RefUpdate, force bool, remoteRefs []objects.Ref, rep *Report) error {
+func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote string, req wire.PushRequest, remoteRefs []objects.Ref, rep *Report) error {
 	var wants, have []objects.ID
-	for _, u := range updates {
+	for _, u := range req.Updates {
 		if !u.New.IsZero() {
 			wants = append(wants, u.New)
 		}
@@ -128,7 +128,7 @@ func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote str
 	for _, ref := range remoteRefs {
 		have = append(have, ref.ID)
 	}
-	resp, err := c.Push(ctx, wire.PushRequest{Updates: updates, Force: force}, func(pw *wire.PackWriter) error {
+	resp, err := c.Push(ctx, req, func(pw *wire.PackWriter) error {
 		stats, err := transfer.Send(ctx, r.Store(), pw, wants, have)
 		rep.ObjectsSent = stats.Objects
 		return err
@@ -136,10 +136,15 @@ func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote str
 	if err != nil {
 		return err
 	}
-	_ = resp
 	var tracking []objects.RefUpdate
-	for _, u := range updates {
+	for i, u := range req.Updates {
 		if !isBranch(u.Name) {
+			continue
+		}
+		// A converging push the remote merged (req.Converge) moved it to a
+		// merge not here yet: the next fetch brings it, and its tracking ref.
+		if i < len(resp.Updated) && resp.Updated[i].Name == u.Name && resp.Updated[i].New != u.New {
+			rep.Updated = append(rep.Updated, RefChange{Name: u.Name, Old: resp.Updated[i].Old, New: resp.Updated[i].New})
 			continue
 		}
 		name := TrackingRef(remote, u.Name)

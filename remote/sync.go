@@ -249,7 +249,10 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, pu
 	for name, id := range got.branches {
 		advertised = append(advertised, objects.Ref{Name: name, ID: id})
 	}
-	err = pushUpdates(ctx, r, c, rm.Name, push, false, advertised, pushRep)
+	// Converging: a remote that took writes of its own since the fetch
+	// merges ours in instead of refusing them (a leader under steady
+	// writes would otherwise refuse nearly every push).
+	err = pushUpdates(ctx, r, c, rm.Name, wire.PushRequest{Updates: push, Converge: true}, advertised, pushRep)
 	pushRep.addClientStats(c)
 	rep.Requests += pushRep.Requests
 	rep.BytesSent += pushRep.BytesSent

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,11 +173,67 @@ func (s *Server) push(q *request) error {
 			return err
 		}
 	}
-	if err := qr.Promote(ctx, keep, updates...); err != nil {
+	if req.Converge {
+		if updates, err = s.converge(q, qr, keep, updates); err != nil {
+			return err
+		}
+	} else if err := qr.Promote(ctx, keep, updates...); err != nil {
 		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
 	}
-	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: req.Updates, Objects: got.Objects})
+	out := make([]wire.RefUpdate, len(updates))
+	for i, u := range updates {
+		out[i] = wire.RefUpdate{Name: u.Name, Old: u.Old, New: u.New}
+	}
+	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: out, Objects: got.Objects})
 	return nil
+}
+
+// converge applies the updates of a converging push (writeMu held): a
+// branch that moved on from the update's Old and was last moved by a
+// write of its own is merged with the update's New (merge.Converge, as
+// every leader merges) instead of refused, so that a push from a peer
+// lands on a leader that keeps taking writes. A branch last moved by a
+// merge is refused as before: merging merges again makes heads that hold
+// nothing new, and leaders peered all-to-all would go on making them from
+// each other's once writes stop. It returns the updates made.
+func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
+	ctx := q.Context()
+	r := q.repo.Repo
+	var moved []int
+	for i, u := range updates {
+		if !strings.HasPrefix(u.Name, objects.BranchPrefix) || u.Old.IsZero() || u.New.IsZero() {
+			continue
+		}
+		cur, err := r.RefOrZero(ctx, u.Name)
+		if err != nil {
+			return nil, err
+		}
+		if cur == u.Old || cur.IsZero() {
+			continue
+		}
+		if ok, err := movedByWrites(ctx, r, u.Old, cur); err != nil || !ok {
+			continue // Promote refuses it: the pusher fetches and merges again
+		}
+		updates[i].Old = cur
+		moved = append(moved, i)
+	}
+	if len(moved) == 0 {
+		return updates, qr.Promote(ctx, keep, updates...)
+	}
+	// The objects first, then the merges that read them; the refs move
+	// once all are made. Until then no ref names the pushed objects, as
+	// those of a push whose ref update failed.
+	if err := qr.Promote(ctx, keep); err != nil {
+		return nil, err
+	}
+	for _, i := range moved {
+		head, _, err := merge.Converge(ctx, r, updates[i].Old, updates[i].New)
+		if err != nil {
+			return nil, fmt.Errorf("merging the push into %s: %w", updates[i].Name, err)
+		}
+		updates[i].New = head
+	}
+	return updates, r.Store().UpdateRefs(ctx, updates...)
 }
 
 // refUpdates are the updates of a request, each name allowed by allow and
@@ -236,4 +293,14 @@ func (s *Server) sync(q *request) error {
 	}
 	writeJSON(q.w, http.StatusOK, report)
 	return nil
+}
+
+// movedByWrites reports whether cur descends from old and is a plain
+// commit (one parent, as document writes make), not a merge.
+func movedByWrites(ctx context.Context, r merge.CommitReader, old, cur objects.ID) (bool, error) {
+	c, err := r.ReadCommit(ctx, cur)
+	if err != nil || len(c.Parents) != 1 {
+		return false, err
+	}
+	return merge.IsAncestor(ctx, r, old, cur)
 }

@@ -78,13 +78,18 @@ type RefUpdate struct {
 
 // PushRequest comes before the pack of a push. Without Force, an update
 // that is not a fast-forward is refused; with it, Old still has to match
-// (force with lease).
+// (force with lease). With Converge, a branch update whose Old the branch
+// has since moved on from (the server took writes of its own meanwhile)
+// is not refused: the server merges New into the branch with the
+// converging merge that every leader makes the same way (sync's).
 type PushRequest struct {
-	Updates []RefUpdate `json:"updates"`
-	Force   bool        `json:"force"`
+	Updates  []RefUpdate `json:"updates"`
+	Force    bool        `json:"force"`
+	Converge bool        `json:"converge,omitempty"`
 }
 
-// PushResponse reports a push that moved its refs.
+// PushResponse reports a push that moved its refs: Updated says where each
+// ref moved (a converged branch to the merge the server made).
 type PushResponse struct {
 	Updated []RefUpdate `json:"updated"`
 	Objects int         `json:"objects"`
