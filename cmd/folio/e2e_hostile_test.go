@@ -211,8 +211,9 @@ func TestServedServerKilledMidCommand(t *testing.T) {
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("put through a killed server: %v (context %v)\n%s", err, ctx.Err(), stderr.String())
 	}
-	if msg := stderr.String(); !strings.Contains(msg, "refused") {
-		t.Errorf("put through a killed server says:\n%s", msg)
+	if msg := stderr.String(); !strings.Contains(msg, "folio serve process at") || !strings.Contains(msg, "did not answer") ||
+		!strings.Contains(msg, "refused") || strings.Contains(msg, "/v1/store/") {
+		t.Errorf("put through a killed server says (want the server named, plainly, without the request):\n%s", msg)
 	}
 	if status := e.must(dir, "status"); strings.Contains(status, "doc.txt") {
 		t.Errorf("the failed put staged doc.txt:\n%s", status)

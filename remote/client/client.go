@@ -30,6 +30,9 @@ type Client struct {
 	timeouts Timeouts
 	stats    Stats
 	onBytes  func(int64)
+	// noReply, when set, words a request the server did not answer at
+	// all (the served store's server stopped); else the request is named.
+	noReply string
 }
 
 // Stats counts what a client moved.
@@ -156,6 +159,9 @@ func (c *Client) request(ctx context.Context, reply time.Duration, stream bool, 
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the connection closed before a reply (run it again): %w", err)
+		}
+		if c.noReply != "" {
+			return nil, fmt.Errorf("%s: %w", c.noReply, err)
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, c.endpoint(path), err)
 	}

@@ -60,8 +60,10 @@ var ErrQuarantineFull = fmt.Errorf("client: %w: more arrived than the CLI of a s
 // maxStoreReply bounds a stored object's bytes read in one reply.
 const maxStoreReply = wire.DefaultMaxObjectSize
 
-// NewStore returns the store of the repository c talks to.
+// NewStore returns the store of the repository c talks to. c's errors
+// then speak of the server as the one that serves this repository.
 func NewStore(c *Client) *Store {
+	c.noReply = fmt.Sprintf("the folio serve process at %s did not answer (if it has stopped, run the command again: it opens the repository itself)", c.URL())
 	return &Store{c: c, pendingMax: DefaultPendingMax, quarantineMax: DefaultQuarantineMax}
 }
 
