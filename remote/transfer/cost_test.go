@@ -97,3 +97,84 @@ func TestSendSkipsDocumentsTheReceiverHasUnderAnotherKey(t *testing.T) {
 		t.Error("the changed document was not sent")
 	}
 }
+
+// BenchmarkSendReceive100SmallCommits: the pack of 100 commits that each
+// change one document of a 20,000-document index (what a busy leader's
+// peer fetches), sent and received into a quarantine, on Badger stores.
+func BenchmarkSendReceive100SmallCommits(b *testing.B) {
+	ctx := context.Background()
+	src, dst := newRepo(b, true), newRepo(b, true)
+	stage(b, src, someDocs(20000, "v1"))
+	c1 := commit(b, src, "base")
+	transfer(b, src, dst, []objects.ID{c1}, nil)
+	tip := c1
+	for i := range 100 {
+		stage(b, src, map[string]string{fmt.Sprintf("docs/%05d.json", i*197%20000): fmt.Sprintf(`{"edit": %d}`, i)})
+		tip = commit(b, src, fmt.Sprintf("edit %d", i))
+	}
+	for b.Loop() {
+		var buf bytes.Buffer
+		pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
+		if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{c1}); err != nil {
+			b.Fatal(err)
+		}
+		if err := pw.Close(); err != nil {
+			b.Fatal(err)
+		}
+		qr, err := dst.Store().Quarantine(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Receive(ctx, qr, wire.NewPackReader(&buf, wire.Limits{})); err != nil {
+			b.Fatal(err)
+		}
+		qr.Discard()
+	}
+}
+
+// The diff of a one-document change keeps, from the old map, only the
+// leaves next to the new one: not every leaf under the old nodes that
+// overlap it (with a two-level map, the whole map).
+func TestDiffKeepsOnlyTheOldLeavesNextToTheChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newRepo(t, false)
+	stage(t, r, someDocs(5000, "v1"))
+	c1 := commit(t, r, "base")
+	stage(t, r, map[string]string{"docs/02500.json": `{"changed": true}`})
+	c2 := commit(t, r, "one change")
+	var maps [2]objects.ID
+	for i, id := range []objects.ID{c1, c2} {
+		c, err := readCommit(ctx, r.Store(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps[i] = c.Index
+	}
+	nodes := newNodeReader(r.Store())
+	d, err := diffMaps(ctx, nodes, maps[0], maps[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.newNodes) < 2 || len(d.newNodes[0]) != 1 {
+		t.Fatalf("new nodes by level: %v", d.newNodes)
+	}
+	leaf, err := nodes.read(ctx, d.newNodes[0][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The new leaf replaces one old leaf (two if the change moved a cut).
+	if len(d.old) > 3*len(leaf.Items) {
+		t.Errorf("kept %d old items for a change in a leaf of %d", len(d.old), len(leaf.Items))
+	}
+	if e := d.oldEntry("docs/02500.json"); e.ID.IsZero() {
+		t.Error("the old entry of the changed key is not among them")
+	}
+	items, err := d.newItems(ctx, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Key != "docs/02500.json" {
+		t.Errorf("new items: %+v", items)
+	}
+}

@@ -100,6 +100,7 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 		}
 		fromFront, fromLevel = []span{{id: from, hi: lastKey(fromRoot)}}, int(fromRoot.Level)
 	}
+	var fresh []span // the nodes of to at level that from lacks
 	for {
 		for fromLevel > level {
 			if fromFront, err = nodes.children(ctx, fromFront, toFront); err != nil {
@@ -113,7 +114,7 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 				have[s.id] = true
 			}
 		}
-		var fresh []span
+		fresh = nil
 		for _, s := range toFront {
 			if !have[s.id] {
 				fresh = append(fresh, s)
@@ -135,7 +136,9 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 		level--
 	}
 	if fromLevel == 0 {
-		for _, s := range fromFront {
+		// Only the old leaves next to the new ones: above the leaves,
+		// the old front is every child of the old nodes that overlap.
+		for _, s := range overlapping(fromFront, fresh) {
 			n, err := nodes.read(ctx, s.id)
 			if err != nil {
 				return nil, err
@@ -184,7 +187,6 @@ func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, er
 // a non-nil within, only the children overlapping one of those spans.
 func (r *nodeReader) children(ctx context.Context, parents, within []span) ([]span, error) {
 	var out []span
-	j := 0
 	for _, p := range parents {
 		n, err := r.read(ctx, p.id)
 		if err != nil {
@@ -195,23 +197,31 @@ func (r *nodeReader) children(ctx context.Context, parents, within []span) ([]sp
 		}
 		lo := p.lo
 		for _, it := range n.Items {
-			s := span{id: it.Entry.ID, lo: lo, hi: it.Key}
+			out = append(out, span{id: it.Entry.ID, lo: lo, hi: it.Key})
 			lo = it.Key
-			if within == nil {
+		}
+	}
+	if within == nil {
+		return out, nil
+	}
+	return overlapping(out, within), nil
+}
+
+// overlapping keeps the spans that overlap one of within; both are
+// sorted, so one sweep does.
+func overlapping(spans, within []span) []span {
+	var out []span
+	j := 0
+	for _, s := range spans {
+		for j < len(within) && within[j].hi <= s.lo && s.lo != "" {
+			j++
+		}
+		for k := j; k < len(within) && (within[k].lo == "" || within[k].lo < s.hi); k++ {
+			if overlaps(s, within[k]) {
 				out = append(out, s)
-				continue
-			}
-			// within is sorted and so are the children: sweep.
-			for j < len(within) && within[j].hi <= s.lo && s.lo != "" {
-				j++
-			}
-			for k := j; k < len(within) && (within[k].lo == "" || within[k].lo < s.hi); k++ {
-				if overlaps(s, within[k]) {
-					out = append(out, s)
-					break
-				}
+				break
 			}
 		}
 	}
-	return out, nil
+	return out
 }
