@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -19,11 +21,57 @@ func overlaps(a, b span) bool {
 
 // mapDelta is the part of a map the receiver lacks, given a map it has:
 // the new nodes of each level (leaves first) and, from the old map, the
-// entries of the leaves around the changes, by key.
+// items of the leaves around the changes, in key order. They are kept as
+// a slice, not indexed: a map of them per commit cost more than the rest
+// of a send.
 type mapDelta struct {
-	newNodes   [][]objects.ID // by level, 0 = leaves
-	oldEntries map[string]objects.Entry
-	oldIDs     map[objects.ID]bool
+	newNodes [][]objects.ID // by level, 0 = leaves
+	old      []objects.NodeItem
+}
+
+// oldEntry is the old map's entry at key, among the leaves around the
+// changes (zero if none).
+func (d *mapDelta) oldEntry(key string) objects.Entry {
+	i, ok := slices.BinarySearchFunc(d.old, key, func(it objects.NodeItem, k string) int { return strings.Compare(it.Key, k) })
+	if !ok {
+		return objects.Entry{}
+	}
+	return d.old[i].Entry
+}
+
+// newItems lists the items of the new leaves whose entries the old
+// leaves around the changes lack under any key, in key order.
+func (d *mapDelta) newItems(ctx context.Context, nodes *nodeReader) ([]objects.NodeItem, error) {
+	if len(d.newNodes) == 0 {
+		return nil, nil
+	}
+	var changed []objects.NodeItem
+	for _, leafID := range d.newNodes[0] {
+		leaf, err := nodes.read(ctx, leafID)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range leaf.Items {
+			if d.oldEntry(it.Key).ID != it.Entry.ID {
+				changed = append(changed, it)
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	// An entry may also be old under another key (a copied document):
+	// one pass over the old items, against the few changed ones.
+	had := make(map[objects.ID]bool, len(changed))
+	for _, it := range changed {
+		had[it.Entry.ID] = false
+	}
+	for _, it := range d.old {
+		if _, ok := had[it.Entry.ID]; ok {
+			had[it.Entry.ID] = true
+		}
+	}
+	return slices.DeleteFunc(changed, func(it objects.NodeItem) bool { return had[it.Entry.ID] }), nil
 }
 
 // diffMaps walks the two trees a level at a time from the top. At each
@@ -32,7 +80,7 @@ type mapDelta struct {
 // whose ranges overlap them. Equal subtrees have equal IDs at the same
 // level, so everything skipped is a subtree the receiver has.
 func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*mapDelta, error) {
-	d := &mapDelta{oldEntries: map[string]objects.Entry{}, oldIDs: map[objects.ID]bool{}}
+	d := &mapDelta{}
 	if to.IsZero() || to == from {
 		return d, nil
 	}
@@ -52,6 +100,7 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 		}
 		fromFront, fromLevel = []span{{id: from, hi: lastKey(fromRoot)}}, int(fromRoot.Level)
 	}
+	var fresh []span // the nodes of to at level that from lacks
 	for {
 		for fromLevel > level {
 			if fromFront, err = nodes.children(ctx, fromFront, toFront); err != nil {
@@ -65,7 +114,7 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 				have[s.id] = true
 			}
 		}
-		var fresh []span
+		fresh = nil
 		for _, s := range toFront {
 			if !have[s.id] {
 				fresh = append(fresh, s)
@@ -87,15 +136,14 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 		level--
 	}
 	if fromLevel == 0 {
-		for _, s := range fromFront {
+		// Only the old leaves next to the new ones: above the leaves,
+		// the old front is every child of the old nodes that overlap.
+		for _, s := range overlapping(fromFront, fresh) {
 			n, err := nodes.read(ctx, s.id)
 			if err != nil {
 				return nil, err
 			}
-			for _, it := range n.Items {
-				d.oldEntries[it.Key] = it.Entry
-				d.oldIDs[it.Entry.ID] = true
-			}
+			d.old = append(d.old, n.Items...)
 		}
 	}
 	return d, nil
@@ -139,7 +187,6 @@ func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, er
 // a non-nil within, only the children overlapping one of those spans.
 func (r *nodeReader) children(ctx context.Context, parents, within []span) ([]span, error) {
 	var out []span
-	j := 0
 	for _, p := range parents {
 		n, err := r.read(ctx, p.id)
 		if err != nil {
@@ -150,23 +197,31 @@ func (r *nodeReader) children(ctx context.Context, parents, within []span) ([]sp
 		}
 		lo := p.lo
 		for _, it := range n.Items {
-			s := span{id: it.Entry.ID, lo: lo, hi: it.Key}
+			out = append(out, span{id: it.Entry.ID, lo: lo, hi: it.Key})
 			lo = it.Key
-			if within == nil {
+		}
+	}
+	if within == nil {
+		return out, nil
+	}
+	return overlapping(out, within), nil
+}
+
+// overlapping keeps the spans that overlap one of within; both are
+// sorted, so one sweep does.
+func overlapping(spans, within []span) []span {
+	var out []span
+	j := 0
+	for _, s := range spans {
+		for j < len(within) && within[j].hi <= s.lo && s.lo != "" {
+			j++
+		}
+		for k := j; k < len(within) && (within[k].lo == "" || within[k].lo < s.hi); k++ {
+			if overlaps(s, within[k]) {
 				out = append(out, s)
-				continue
-			}
-			// within is sorted and so are the children: sweep.
-			for j < len(within) && within[j].hi <= s.lo && s.lo != "" {
-				j++
-			}
-			for k := j; k < len(within) && (within[k].lo == "" || within[k].lo < s.hi); k++ {
-				if overlaps(s, within[k]) {
-					out = append(out, s)
-					break
-				}
+				break
 			}
 		}
 	}
-	return out, nil
+	return out
 }

@@ -98,7 +98,7 @@ type receiver struct {
 	ctx     context.Context
 	store   Store
 	staged  bool                        // working sets are allowed
-	known   map[objects.ID]objects.Type // stored from this pack, up to maxRemembered
+	known   map[objects.ID]objects.Type // stored, from this pack or looked up, up to maxRemembered
 	pending map[objects.ID]objects.Type // in the batch, not stored yet
 	batch   []objects.Object
 	batched int
@@ -140,9 +140,7 @@ func (rc *receiver) flush() error {
 		return err
 	}
 	for id, t := range rc.pending {
-		if len(rc.known) < maxRemembered {
-			rc.known[id] = t
-		}
+		rc.remember(id, t)
 	}
 	rc.batch, rc.batched = nil, 0
 	clear(rc.pending)
@@ -165,7 +163,20 @@ func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
 	if err != nil {
 		return 0, err
 	}
-	return objects.TypeOf(data)
+	t, err := objects.TypeOf(data)
+	if err == nil {
+		rc.remember(id, t)
+	}
+	return t, err
+}
+
+// remember keeps the type of an object the store holds, up to
+// maxRemembered: the leaves of a pack's commits name mostly the same
+// stored documents, and an ID's type never changes.
+func (rc *receiver) remember(id objects.ID, t objects.Type) {
+	if len(rc.known) < maxRemembered {
+		rc.known[id] = t
+	}
 }
 
 func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {

@@ -141,21 +141,16 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 			return err
 		}
 		d, err := diffMaps(ctx, s.nodes, base.Index, c.Index)
-		if err != nil || len(d.newNodes) == 0 {
+		if err != nil {
 			return err
 		}
-		for _, leafID := range d.newNodes[0] {
-			leaf, err := s.nodes.read(ctx, leafID)
-			if err != nil {
+		items, err := d.newItems(ctx, s.nodes)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := needed.add(it.Entry.ID); err != nil {
 				return err
-			}
-			for _, it := range leaf.Items {
-				if d.oldIDs[it.Entry.ID] {
-					continue
-				}
-				if err := needed.add(it.Entry.ID); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
@@ -190,21 +185,13 @@ func (s *sender) sendMap(ctx context.Context, from, to objects.ID) error {
 	if err != nil {
 		return err
 	}
-	if len(d.newNodes) == 0 {
-		return nil
+	items, err := d.newItems(ctx, s.nodes)
+	if err != nil {
+		return err
 	}
-	for _, leafID := range d.newNodes[0] {
-		leaf, err := s.nodes.read(ctx, leafID)
-		if err != nil {
+	for _, it := range items {
+		if err := s.sendEntry(ctx, it.Entry, d.oldEntry(it.Key)); err != nil {
 			return err
-		}
-		for _, it := range leaf.Items {
-			if d.oldIDs[it.Entry.ID] {
-				continue
-			}
-			if err := s.sendEntry(ctx, it.Entry, d.oldEntries[it.Key]); err != nil {
-				return err
-			}
 		}
 	}
 	for _, level := range d.newNodes {

@@ -1,0 +1,180 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/remote/wire"
+)
+
+// countingStore counts the reads of each object.
+type countingStore struct {
+	Store
+	gets map[objects.ID]int
+}
+
+func (s *countingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	s.gets[id]++
+	return s.Store.Get(ctx, id)
+}
+
+// A pack of many commits that each change one document of a large index
+// carries a new version of the same leaf for each: the stored documents
+// that leaf names are looked up in the store once, not once a commit.
+// Every reference is still checked (see TestReceiveRefusesMissingReferences).
+func TestReceiveLooksUpEachStoredObjectOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := newRepo(t, false), newRepo(t, false)
+	stage(t, src, someDocs(2000, "v1"))
+	c1 := commit(t, src, "base")
+	transfer(t, src, dst, []objects.ID{c1}, nil)
+	tip := c1
+	for i := range 20 {
+		stage(t, src, map[string]string{"docs/01000.json": fmt.Sprintf(`{"edit": %d}`, i)})
+		tip = commit(t, src, fmt.Sprintf("edit %d", i))
+	}
+	var buf bytes.Buffer
+	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
+	if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{c1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	got, err := Receive(ctx, cs, wire.NewPackReader(&buf, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Commits != 20 {
+		t.Fatalf("received %d commits, want 20", got.Commits)
+	}
+	for id, n := range cs.gets {
+		if n > 1 {
+			t.Errorf("%s read %d times", id.Short(), n)
+		}
+	}
+	if len(cs.gets) == 0 {
+		t.Error("no stored object was looked up: the references were not checked")
+	}
+}
+
+// A document copied under a key next to its original (in the same leaf)
+// is not sent again: the receiver has it under the old key.
+func TestSendSkipsDocumentsTheReceiverHasUnderAnotherKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := newRepo(t, false), newRepo(t, false)
+	docs := someDocs(200, "v1")
+	stage(t, src, docs)
+	c1 := commit(t, src, "base")
+	transfer(t, src, dst, []objects.ID{c1}, nil)
+	original := docs["docs/00100.json"]
+	stage(t, src, map[string]string{"docs/00100.json.copy": original, "docs/00101.json": `{"changed": true}`})
+	c2 := commit(t, src, "copy")
+	blob, err := src.WriteDocumentBytes(ctx, []byte(original))
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := sendOnce(t, src, dst, []objects.ID{c2}, []objects.ID{c1}, memIDs)
+	if times[blob.ID] != 0 {
+		t.Error("the copied document was sent again")
+	}
+	changed, err := src.WriteDocumentBytes(ctx, []byte(`{"changed": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if times[changed.ID] != 1 {
+		t.Error("the changed document was not sent")
+	}
+}
+
+// BenchmarkSendReceive100SmallCommits: the pack of 100 commits that each
+// change one document of a 20,000-document index (what a busy leader's
+// peer fetches), sent and received into a quarantine, on Badger stores.
+func BenchmarkSendReceive100SmallCommits(b *testing.B) {
+	ctx := context.Background()
+	src, dst := newRepo(b, true), newRepo(b, true)
+	stage(b, src, someDocs(20000, "v1"))
+	c1 := commit(b, src, "base")
+	transfer(b, src, dst, []objects.ID{c1}, nil)
+	tip := c1
+	for i := range 100 {
+		stage(b, src, map[string]string{fmt.Sprintf("docs/%05d.json", i*197%20000): fmt.Sprintf(`{"edit": %d}`, i)})
+		tip = commit(b, src, fmt.Sprintf("edit %d", i))
+	}
+	for b.Loop() {
+		var buf bytes.Buffer
+		pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
+		if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{c1}); err != nil {
+			b.Fatal(err)
+		}
+		if err := pw.Close(); err != nil {
+			b.Fatal(err)
+		}
+		qr, err := dst.Store().Quarantine(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Receive(ctx, qr, wire.NewPackReader(&buf, wire.Limits{})); err != nil {
+			b.Fatal(err)
+		}
+		qr.Discard()
+	}
+}
+
+// The diff of a one-document change keeps, from the old map, only the
+// leaves next to the new one: not every leaf under the old nodes that
+// overlap it (with a two-level map, the whole map).
+func TestDiffKeepsOnlyTheOldLeavesNextToTheChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newRepo(t, false)
+	stage(t, r, someDocs(5000, "v1"))
+	c1 := commit(t, r, "base")
+	stage(t, r, map[string]string{"docs/02500.json": `{"changed": true}`})
+	c2 := commit(t, r, "one change")
+	var maps [2]objects.ID
+	for i, id := range []objects.ID{c1, c2} {
+		c, err := readCommit(ctx, r.Store(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps[i] = c.Index
+	}
+	nodes := newNodeReader(r.Store())
+	d, err := diffMaps(ctx, nodes, maps[0], maps[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.newNodes) < 2 || len(d.newNodes[0]) != 1 {
+		t.Fatalf("new nodes by level: %v", d.newNodes)
+	}
+	leaf, err := nodes.read(ctx, d.newNodes[0][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The new leaf replaces one old leaf (two if the change moved a cut).
+	if len(d.old) > 3*len(leaf.Items) {
+		t.Errorf("kept %d old items for a change in a leaf of %d", len(d.old), len(leaf.Items))
+	}
+	if e := d.oldEntry("docs/02500.json"); e.ID.IsZero() {
+		t.Error("the old entry of the changed key is not among them")
+	}
+	items, err := d.newItems(ctx, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Key != "docs/02500.json" {
+		t.Errorf("new items: %+v", items)
+	}
+}
