@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -21,6 +22,37 @@ func (s *countingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) 
 	return s.Store.Get(ctx, id)
 }
 
+// smallEdits makes what a busy leader's peer fetches: src and dst share a
+// base commit of n documents, and src goes on with k commits that each
+// change the document key(i) names. It returns the base and src's tip.
+func smallEdits(t testing.TB, badger bool, n, k int, key func(i int) string) (src, dst *repo.Repo, base, tip objects.ID) {
+	t.Helper()
+	src, dst = newRepo(t, badger), newRepo(t, badger)
+	stage(t, src, someDocs(n, "v1"))
+	base = commit(t, src, "base")
+	transfer(t, src, dst, []objects.ID{base}, nil)
+	tip = base
+	for i := range k {
+		stage(t, src, map[string]string{key(i): fmt.Sprintf(`{"edit": %d}`, i)})
+		tip = commit(t, src, fmt.Sprintf("edit %d", i))
+	}
+	return src, dst, base, tip
+}
+
+// sendPack is the pack Send makes of what tip has beyond base.
+func sendPack(t testing.TB, src *repo.Repo, tip, base objects.ID) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
+	if _, err := Send(context.Background(), src.Store(), pw, []objects.ID{tip}, []objects.ID{base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
 // A pack of many commits that each change one document of a large index
 // carries a new version of the same leaf for each: the stored documents
 // that leaf names are looked up in the store once, not once a commit.
@@ -28,30 +60,15 @@ func (s *countingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) 
 func TestReceiveLooksUpEachStoredObjectOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst := newRepo(t, false), newRepo(t, false)
-	stage(t, src, someDocs(2000, "v1"))
-	c1 := commit(t, src, "base")
-	transfer(t, src, dst, []objects.ID{c1}, nil)
-	tip := c1
-	for i := range 20 {
-		stage(t, src, map[string]string{"docs/01000.json": fmt.Sprintf(`{"edit": %d}`, i)})
-		tip = commit(t, src, fmt.Sprintf("edit %d", i))
-	}
-	var buf bytes.Buffer
-	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
-	if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{c1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	src, dst, base, tip := smallEdits(t, false, 2000, 20, func(int) string { return "docs/01000.json" })
+	buf := sendPack(t, src, tip, base)
 	qr, err := dst.Store().Quarantine(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer qr.Discard()
 	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
-	got, err := Receive(ctx, cs, wire.NewPackReader(&buf, wire.Limits{}))
+	got, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,29 +120,14 @@ func TestSendSkipsDocumentsTheReceiverHasUnderAnotherKey(t *testing.T) {
 // peer fetches), sent and received into a quarantine, on Badger stores.
 func BenchmarkSendReceive100SmallCommits(b *testing.B) {
 	ctx := context.Background()
-	src, dst := newRepo(b, true), newRepo(b, true)
-	stage(b, src, someDocs(20000, "v1"))
-	c1 := commit(b, src, "base")
-	transfer(b, src, dst, []objects.ID{c1}, nil)
-	tip := c1
-	for i := range 100 {
-		stage(b, src, map[string]string{fmt.Sprintf("docs/%05d.json", i*197%20000): fmt.Sprintf(`{"edit": %d}`, i)})
-		tip = commit(b, src, fmt.Sprintf("edit %d", i))
-	}
+	src, dst, base, tip := smallEdits(b, true, 20000, 100, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*197%20000) })
 	for b.Loop() {
-		var buf bytes.Buffer
-		pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
-		if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{c1}); err != nil {
-			b.Fatal(err)
-		}
-		if err := pw.Close(); err != nil {
-			b.Fatal(err)
-		}
+		buf := sendPack(b, src, tip, base)
 		qr, err := dst.Store().Quarantine(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Receive(ctx, qr, wire.NewPackReader(&buf, wire.Limits{})); err != nil {
+		if _, err := Receive(ctx, qr, wire.NewPackReader(buf, wire.Limits{})); err != nil {
 			b.Fatal(err)
 		}
 		qr.Discard()
