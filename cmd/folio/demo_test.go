@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -17,11 +16,7 @@ import (
 // under test, so the README's first command cannot break unseen.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	for _, tool := range []string{"bash", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("the demo needs %s: %v", tool, err)
-		}
-	}
+	needShellTools(t)
 	bin := filepath.Join(t.TempDir(), "folio")
 	if err := os.Symlink(os.Args[0], bin); err != nil {
 		t.Fatal(err)
@@ -31,10 +26,7 @@ func TestDemo(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "testdata", "demo.sh"), bin)
 	cmd.Env = append(os.Environ(), runAsFolio+"=1", "TMPDIR="+t.TempDir(), "HOME="+t.TempDir(),
 		"FOLIO_TOKEN=", "FOLIO_DIR=", "FOLIO_AUTHOR_NAME=", "FOLIO_AUTHOR_EMAIL=", "FOLIO_AUTHOR_DATE=")
-	// The demo's servers end with it; if it is killed, they end too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
+	endWithGroup(t, cmd)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make demo's script fails: %v\n%s", err, out)

@@ -26,11 +26,7 @@ var readmeSections = [][2]string{
 // from what folio does. The servers' fixed ports are swapped for free ones.
 func TestREADME(t *testing.T) {
 	t.Parallel()
-	for _, tool := range []string{"bash", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("the README's blocks need %s: %v", tool, err)
-		}
-	}
+	needShellTools(t)
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -58,14 +54,7 @@ func TestREADME(t *testing.T) {
 		"FOLIO_CREDENTIALS="+filepath.Join(home, "credentials.json"),
 		"FOLIO_TOKEN=", "FOLIO_DIR=", "FOLIO_AUTHOR_NAME=", "FOLIO_AUTHOR_EMAIL=", "FOLIO_AUTHOR_DATE=")
 	// The blocks start servers in the background: end them with the shell.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second // a server that escaped both still cannot hold the test
-	t.Cleanup(func() {
-		if cmd.Process != nil {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-	})
+	endWithGroup(t, cmd)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the README's blocks fail: %v\nscript:\n%s\noutput:\n%s", err, script, out)
@@ -76,6 +65,30 @@ func TestREADME(t *testing.T) {
 			t.Errorf("the README's blocks ran, but their output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// needShellTools skips a test of shell scripts where bash or curl is
+// missing.
+func needShellTools(t *testing.T) {
+	for _, tool := range []string{"bash", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the script needs %s: %v", tool, err)
+		}
+	}
+}
+
+// endWithGroup runs cmd in a process group of its own that is killed
+// whole when the test ends or its context does, so servers a script
+// started in the background cannot outlive it or hold its output open.
+func endWithGroup(t *testing.T, cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second // a server that escaped still cannot hold the test
+	t.Cleanup(func() {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	})
 }
 
 // readmeBlocks returns the ```sh blocks of readmeSections.
