@@ -106,10 +106,11 @@ func TestPeersConvergeUnderFaults(t *testing.T) {
 			for range 5 {
 				leaders = append(leaders, newPeered(t))
 			}
-			// Every leader writes the same key before they meet: a
-			// conflict on every path the writes take.
-			for _, l := range leaders {
-				l.commit(t, "shared/first")
+			// Every leader writes its own version of the same key before
+			// they meet: a conflict on every path the writes take (the
+			// same bytes on both sides would be no conflict).
+			for i, l := range leaders {
+				l.commitBody(t, "shared/first", fmt.Sprintf("leader %d's first", i))
 			}
 			connect(leaders, t)
 
@@ -170,6 +171,8 @@ func checkConverged(t *testing.T, leaders []*peered, acks []acked) {
 				first = got
 				if conflict == "true" {
 					conflicted++
+				} else if key == "shared/first" {
+					t.Errorf("shared/first, written differently by every leader, reads %s", got)
 				}
 			} else if got != first {
 				t.Errorf("%s reads %s on leader 0 and %s on leader %d", key, first, got, i)

@@ -168,9 +168,15 @@ func (p *peered) status() remote.PeerStatus {
 
 func (p *peered) commit(t *testing.T, key string) {
 	t.Helper()
+	p.commitBody(t, key, key)
+}
+
+// commitBody is commit with the document's body.
+func (p *peered) commitBody(t *testing.T, key, body string) {
+	t.Helper()
 	p.srv.Writes().Lock()
 	defer p.srv.Writes().Unlock()
-	commitDoc(t, p.r, key)
+	commitDocBody(t, p.r, key, body)
 }
 
 // cutProxy forwards TCP connections to a target that can change, and cuts

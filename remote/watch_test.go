@@ -23,8 +23,14 @@ import (
 // parallel tests, unlike write).
 func commitDoc(t *testing.T, r *repo.Repo, key string) {
 	t.Helper()
+	commitDocBody(t, r, key, key)
+}
+
+// commitDocBody commits key holding body on main.
+func commitDocBody(t *testing.T, r *repo.Repo, key, body string) {
+	t.Helper()
 	ctx := context.Background()
-	e, err := r.WriteDocumentBytes(ctx, []byte(key))
+	e, err := r.WriteDocumentBytes(ctx, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
