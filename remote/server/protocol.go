@@ -211,7 +211,11 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 		if cur == u.Old || cur.IsZero() {
 			continue
 		}
-		if ok, err := movedByWrites(ctx, r, u.Old, cur); err != nil || !ok {
+		ok, err := movedByWrites(ctx, r, u.Old, cur)
+		if err != nil {
+			return nil, err // a damaged history: say so, not "ref changed"
+		}
+		if !ok {
 			continue // Promote refuses it: the pusher fetches and merges again
 		}
 		updates[i].Old = cur
