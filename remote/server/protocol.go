@@ -142,29 +142,11 @@ func (s *Server) push(q *request) error {
 	if err != nil {
 		return err
 	}
-	limits := wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}
-	// The pack waits in a quarantine: nothing of it is visible until the
-	// refs it came for move, and a refused or cut push leaves nothing.
-	qr, err := q.repo.Store().Quarantine(ctx)
+	qr, got, keep, err := s.receiveChecked(q, body, false, updates)
 	if err != nil {
 		return err
 	}
 	defer qr.Discard()
-	got, err := transfer.Receive(ctx, qr, wire.NewPackReader(body, limits))
-	if err != nil {
-		return err
-	}
-	targets := make([]objects.ID, len(updates))
-	for i, u := range updates {
-		targets[i] = u.New
-	}
-	keep, err := transfer.Admit(ctx, qr, q.repo.Store(), got, targets...)
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	if err := checkCommitTimes(ctx, transfer.Commits(qr), got.ArrivedCommits(), s.opts.Now(), s.opts.MaxClockSkew); err != nil {
-		return err
-	}
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
 	commits := transfer.Commits(qr)
@@ -186,6 +168,36 @@ func (s *Server) push(q *request) error {
 	}
 	writeJSON(q.w, http.StatusOK, wire.PushResponse{Updated: out, Objects: got.Objects})
 	return nil
+}
+
+// receiveChecked receives a pack into a quarantine of the request's
+// repository and checks it for updates: each object as Receive does (with
+// working sets when staged, as the store API sends them), what the updates
+// reach as AdmitRefs does, and the commit times. Nothing of it is visible
+// until the caller promotes it; a refused or cut transfer leaves nothing.
+// The caller discards the quarantine.
+func (s *Server) receiveChecked(q *request, body io.Reader, staged bool, updates []objects.RefUpdate) (
+	objects.Quarantine, *transfer.Received, func(objects.ID) bool, error) {
+	ctx := q.Context()
+	qr, err := q.repo.Store().Quarantine(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	receive := transfer.Receive
+	if staged {
+		receive = transfer.ReceiveStaged
+	}
+	got, err := receive(ctx, qr, wire.NewPackReader(body, wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}))
+	if err == nil {
+		var keep func(objects.ID) bool
+		if keep, err = transfer.AdmitRefs(ctx, qr, q.repo.Store(), got, updates...); err == nil {
+			if err = checkCommitTimes(ctx, transfer.Commits(qr), got.ArrivedCommits(), s.opts.Now(), s.opts.MaxClockSkew); err == nil {
+				return qr, got, keep, nil
+			}
+		}
+	}
+	qr.Discard()
+	return nil, nil, nil, err
 }
 
 // converge applies the updates of a converging push (writeMu held): a

@@ -10,7 +10,6 @@ import (
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
-	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -128,25 +127,15 @@ func (s *Server) storeApply(q *request) error {
 	if err != nil {
 		return err
 	}
-	qr, err := q.repo.Store().Quarantine(ctx)
-	if err != nil {
-		return err
-	}
-	defer qr.Discard()
-	got, err := transfer.ReceiveStaged(ctx, qr, wire.NewPackReader(body, wire.Limits{MaxObjectSize: s.opts.Limits.MaxObjectSize}))
-	if err != nil {
-		return err
-	}
 	// The maps and records the refs reach get the checks of a push. The
 	// objects they do not reach are kept too, as a local Put keeps them
 	// (the CLI may name them in its next apply): each passed Receive's
 	// checks, and gc collects them if nothing comes to use them.
-	if _, err := transfer.AdmitRefs(ctx, qr, q.repo.Store(), got, updates...); err != nil {
+	qr, got, _, err := s.receiveChecked(q, body, true, updates)
+	if err != nil {
 		return err
 	}
-	if err := checkCommitTimes(ctx, transfer.Commits(qr), got.ArrivedCommits(), s.opts.Now(), s.opts.MaxClockSkew); err != nil {
-		return err
-	}
+	defer qr.Discard()
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
 	if err := qr.Promote(ctx, func(objects.ID) bool { return true }, updates...); err != nil {
