@@ -102,6 +102,38 @@ func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
 	return out.Has[0], nil
 }
 
+// Types returns the type of each object, put here or stored by the
+// server, and 0 for each neither holds: one request per
+// wire.MaxObjectsRequest IDs the server is asked about
+// (transfer.BatchReader).
+func (s *Store) Types(ctx context.Context, ids []objects.ID) ([]objects.Type, error) {
+	out := make([]objects.Type, len(ids))
+	var ask []int // indexes of the IDs not held here
+	for i, id := range ids {
+		var ok bool
+		if out[i], ok = s.pending.typeOf(id); !ok {
+			ask = append(ask, i)
+		}
+	}
+	for batch := range slices.Chunk(ask, wire.MaxObjectsRequest) {
+		req := wire.StoreIDs{IDs: make([]objects.ID, len(batch))}
+		for j, i := range batch {
+			req.IDs[j] = ids[i]
+		}
+		var got wire.StoreTypes
+		if err := s.c.postJSON(ctx, s.c.timeouts.Reply, wire.PathStoreTypes, req, &got); err != nil {
+			return nil, err
+		}
+		if len(got.Types) != len(batch) {
+			return nil, fmt.Errorf("server reply: %w: %d answers to %d questions", objects.ErrCorrupt, len(got.Types), len(batch))
+		}
+		for j, i := range batch {
+			out[i] = got.Types[j]
+		}
+	}
+	return out, nil
+}
+
 // Put keeps objects until the next UpdateRefs sends them (or, past
 // pendingMax, sends them at once).
 func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
@@ -313,6 +345,31 @@ func (q *storeQuarantine) Has(ctx context.Context, id objects.ID) (bool, error) 
 	return q.s.Has(ctx, id)
 }
 
+// Types answers for the objects held here, and asks the store about the
+// others.
+func (q *storeQuarantine) Types(ctx context.Context, ids []objects.ID) ([]objects.Type, error) {
+	out := make([]objects.Type, len(ids))
+	var ask []int // indexes of the IDs not held here
+	for i, id := range ids {
+		var ok bool
+		if out[i], ok = q.objs.typeOf(id); !ok {
+			ask = append(ask, i)
+		}
+	}
+	askIDs := make([]objects.ID, len(ask))
+	for j, i := range ask {
+		askIDs[j] = ids[i]
+	}
+	stored, err := q.s.Types(ctx, askIDs)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range ask {
+		out[i] = stored[j]
+	}
+	return out, nil
+}
+
 func (q *storeQuarantine) Put(ctx context.Context, objs ...objects.Object) error {
 	if q.objs.put(objs) > q.s.quarantineMax {
 		return ErrQuarantineFull
@@ -348,6 +405,18 @@ func (h *held) get(id objects.ID) ([]byte, bool) {
 	defer h.mu.Unlock()
 	data, ok := h.objs[id]
 	return append([]byte(nil), data...), ok
+}
+
+// typeOf is the type of a held object.
+func (h *held) typeOf(id objects.ID) (objects.Type, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	data, ok := h.objs[id]
+	if !ok {
+		return 0, false
+	}
+	t, _ := objects.TypeOf(data)
+	return t, true
 }
 
 func (h *held) has(id objects.ID) bool {

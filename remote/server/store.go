@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,6 +40,7 @@ func (s *Server) storeRoutes() []route {
 		{"GET /" + wire.PathStoreRefs, ScopeAdmin, request, s.storeRefs},
 		{"GET /" + wire.PathStoreObject + "/{id}", ScopeAdmin, request, s.storeObject},
 		{"POST /" + wire.PathStoreHas, ScopeAdmin, request, s.storeHas},
+		{"POST /" + wire.PathStoreTypes, ScopeAdmin, request, s.storeTypes},
 		{"GET /" + wire.PathStoreObjects, ScopeAdmin, transfer, s.storeObjects},
 		{"POST /" + wire.PathStoreApply, ScopeAdmin, transfer, s.storeApply},
 		{"POST /" + wire.PathStoreGC, ScopeAdmin, transfer, s.storeGC},
@@ -94,6 +96,33 @@ func (s *Server) storeHas(q *request) error {
 	for i, id := range req.IDs {
 		var err error
 		if out.Has[i], err = q.repo.Store().Has(q.Context(), id); err != nil {
+			return err
+		}
+	}
+	return answer(q, out, nil)
+}
+
+// storeTypes answers the type of each object asked (0: not stored), so
+// the CLI checks the references of a pack it receives in a few requests,
+// not one per object.
+func (s *Server) storeTypes(q *request) error {
+	var req wire.StoreIDs
+	if err := readJSON(q, &req); err != nil {
+		return err
+	}
+	if err := checkIDCount(req.IDs); err != nil {
+		return err
+	}
+	out := wire.StoreTypes{Types: make([]objects.Type, len(req.IDs))}
+	for i, id := range req.IDs {
+		data, err := q.repo.Store().Get(q.Context(), id)
+		if errors.Is(err, objects.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if out.Types[i], err = objects.TypeOf(data); err != nil {
 			return err
 		}
 	}

@@ -27,6 +27,7 @@ var storeEndpoints = []struct {
 	{http.MethodGet, wire.PathStoreRefs, nil},
 	{http.MethodGet, wire.PathStoreObject + "/" + "0000000000000000000000000000000000000000000000000000000000000000", nil},
 	{http.MethodPost, wire.PathStoreHas, []byte(`{"ids": []}`)},
+	{http.MethodPost, wire.PathStoreTypes, []byte(`{"ids": []}`)},
 	{http.MethodGet, wire.PathStoreObjects + "?prefix=ff", nil},
 	{http.MethodPost, wire.PathStoreApply, []byte{}},
 	{http.MethodPost, wire.PathStoreGC, []byte(`{"dry_run": true}`)},

@@ -17,6 +17,7 @@ const (
 	PathStoreRefs    = "v1/store/refs"    // GET ?prefix=P: []objects.Ref, every kind of ref
 	PathStoreObject  = "v1/store/object"  // GET /ID: the object's bytes
 	PathStoreHas     = "v1/store/has"     // POST StoreIDs: StoreHas
+	PathStoreTypes   = "v1/store/types"   // POST StoreIDs: StoreTypes
 	PathStoreObjects = "v1/store/objects" // GET ?prefix=HEX: a pack of every stored object
 	// PathStoreApply stores objects and moves refs: POST a framed
 	// StoreApply, then a pack; answered by StoreApplied. The pack is
@@ -41,6 +42,12 @@ type StoreIDs struct {
 // StoreHas says, for each ID asked, whether the store holds it.
 type StoreHas struct {
 	Has []bool `json:"has"`
+}
+
+// StoreTypes says, for each ID asked, the type of the object the store
+// holds, or 0 where it holds none.
+type StoreTypes struct {
+	Types []objects.Type `json:"types"`
 }
 
 // StoreApply moves refs, all or none, once the pack that follows is stored.
