@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote"
 	"github.com/folio-db/folio/remote/client"
@@ -159,4 +161,56 @@ func TestFetchIntoServedRepoRequests(t *testing.T) {
 	if n > maxRequests {
 		t.Errorf("a fetch of %d objects into a served repository made %d requests to its server, want at most %d (%s)", rep.ObjectsReceived, n, maxRequests, by)
 	}
+}
+
+// A push from a served repository to an empty remote has its server make
+// the pack (transfer.PackSender): the CLI makes a bounded number of
+// requests to it, not a read per object, and it sends about the bytes of
+// the pack, not its whole store (here 1 MiB of it is an object no commit
+// reaches). Before: the store-order walk streamed the whole store and
+// every commit and node was one more request.
+func TestPushFromServedRepoRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cli, served, counts := servedCLI(t)
+	const commits, maxRequests = 100, 10
+	for i := range commits {
+		write(t, served, map[string]string{fmt.Sprintf("doc%03d.json", i): fmt.Sprintf(`{"n": %d}`, i)})
+	}
+	unreachable := objects.EncodeBlob(randomBytes(1 << 20))
+	if err := served.Store().Put(ctx, unreachable); err != nil {
+		t.Fatal(err)
+	}
+	empty := newRepo(t)
+	if err := remote.Add(cli.Files, "origin", serve(t, empty, nil)); err != nil {
+		t.Fatal(err)
+	}
+	origin, err := remote.Lookup(cli.Files, "origin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts.reset()
+	rep, err := remote.Push(ctx, cli, origin, []string{main}, remote.PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, by := counts.requests()
+	sent := counts.bytesSent()
+	t.Logf("push of %d objects (%d bytes to the remote): %d requests to the served repository, %d bytes from it (%s)",
+		rep.ObjectsSent, rep.BytesSent, n, sent, by)
+	if head(t, empty) != head(t, served) {
+		t.Fatalf("the remote's main is %s, want %s", head(t, empty).Short(), head(t, served).Short())
+	}
+	if n > maxRequests {
+		t.Errorf("a push of %d objects from a served repository made %d requests to its server, want at most %d (%s)", rep.ObjectsSent, n, maxRequests, by)
+	}
+	if sent > 2*rep.BytesSent+16<<10 {
+		t.Errorf("a push of %d bytes from a served repository read %d bytes from its server, want at most about twice the push", rep.BytesSent, sent)
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -40,8 +41,10 @@ type Store struct {
 }
 
 var (
-	_ objects.Store   = (*Store)(nil)
-	_ repo.Maintainer = (*Store)(nil)
+	_ objects.Store        = (*Store)(nil)
+	_ repo.Maintainer      = (*Store)(nil)
+	_ transfer.BatchReader = (*Store)(nil)
+	_ transfer.PackSender  = (*Store)(nil)
 )
 
 // DefaultPendingMax bounds the bytes of objects a Store holds before it
@@ -218,6 +221,38 @@ func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.I
 			return err
 		}
 	}
+}
+
+// SendPack has the server make the pack of what the wants reach and the
+// haves do not, after sending the objects put here, and writes its
+// objects to w as they arrive (verified against their IDs): one request,
+// the bytes of the pack (transfer.PackSender).
+func (s *Store) SendPack(ctx context.Context, w transfer.PackWriter, wants, haves []objects.ID) (transfer.Stats, error) {
+	var st transfer.Stats
+	if err := s.apply(ctx, nil, nil); err != nil {
+		return st, err
+	}
+	err := s.c.postForPack(ctx, wire.PathStoreSend, wire.StoreSend{Wants: wants, Haves: haves}, func(body *bufio.Reader) error {
+		pr := wire.NewPackReader(body, wire.Limits{})
+		for {
+			obj, err := pr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := w.Write(obj); err != nil {
+				return err
+			}
+			if t, _ := objects.TypeOf(obj.Data); t == objects.TypeCommit {
+				st.Commits++
+			}
+			st.Objects++
+			st.Bytes += int64(len(obj.Data))
+		}
+	})
+	return st, err
 }
 
 // Ref returns a ref's value on the server.

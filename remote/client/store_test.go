@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -399,5 +400,36 @@ func TestStoreTypes(t *testing.T) {
 	want := []objects.Type{0, objects.TypeCommit, objects.TypeBlob, objects.TypeBlob}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("Types: %v, %v; want %v", got, err, want)
+	}
+}
+
+// SendPack has the server make the pack: it brings the objects a commit
+// reaches, counted, and a want the server lacks is ErrNotFound.
+func TestStoreSendPack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	served, url, _, token := servedStore(t)
+	c := commitOn(t, served, mainRef, map[string]string{"a.txt": "a\n", "b.txt": "b\n"})
+	s := storeOf(t, url, token)
+	var pack bytes.Buffer
+	pw := wire.NewPackWriter(&pack, wire.WriterOptions{})
+	st, err := s.SendPack(ctx, pw, []objects.ID{c}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	// a commit, its index leaf and conflicts map, two blobs
+	if st.Commits != 1 || st.Objects < 4 {
+		t.Errorf("SendPack: %+v, want 1 commit and at least 4 objects", st)
+	}
+	dst := newRepo(t)
+	if _, err := transfer.Receive(ctx, dst.Store(), wire.NewPackReader(&pack, wire.Limits{})); err != nil {
+		t.Fatalf("the pack SendPack made: %v", err)
+	}
+	if ok, _ := dst.Store().Has(ctx, c); !ok {
+		t.Error("the pack lacks the commit")
+	}
+	if _, err := s.SendPack(ctx, wire.NewPackWriter(io.Discard, wire.WriterOptions{}), []objects.ID{objects.Hash([]byte("nothing"))}, nil); !errors.Is(err, objects.ErrNotFound) {
+		t.Errorf("SendPack of a commit the server lacks: %v, want not found", err)
 	}
 }

@@ -29,6 +29,7 @@ var storeEndpoints = []struct {
 	{http.MethodPost, wire.PathStoreHas, []byte(`{"ids": []}`)},
 	{http.MethodPost, wire.PathStoreTypes, []byte(`{"ids": []}`)},
 	{http.MethodGet, wire.PathStoreObjects + "?prefix=ff", nil},
+	{http.MethodPost, wire.PathStoreSend, []byte(`{"wants": []}`)},
 	{http.MethodPost, wire.PathStoreApply, []byte{}},
 	{http.MethodPost, wire.PathStoreGC, []byte(`{"dry_run": true}`)},
 	{http.MethodPost, wire.PathStoreFsck, nil},
