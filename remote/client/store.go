@@ -28,7 +28,8 @@ import (
 // them) and travel with the next UpdateRefs, in one request that stores
 // them and moves the refs by compare-and-swap; so a put and a commit cost
 // one request each, plus the reads. Past pendingMax bytes they go ahead
-// on their own. Objects read are checked against their ID here, as they
+// on their own. A fetch's checks ask about many objects per request
+// (Types), and a push has the server make its pack (SendPack). Objects read are checked against their ID here, as they
 // were by the server's store. Gc, fsck and stats run in the server
 // (repo.Maintainer).
 type Store struct {
