@@ -16,6 +16,7 @@ import (
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -27,7 +28,8 @@ import (
 // them) and travel with the next UpdateRefs, in one request that stores
 // them and moves the refs by compare-and-swap; so a put and a commit cost
 // one request each, plus the reads. Past pendingMax bytes they go ahead
-// on their own. Objects read are checked against their ID here, as they
+// on their own. A fetch's checks ask about many objects per request
+// (Types), and a push has the server make its pack (SendPack). Objects read are checked against their ID here, as they
 // were by the server's store. Gc, fsck and stats run in the server
 // (repo.Maintainer).
 type Store struct {
@@ -40,8 +42,10 @@ type Store struct {
 }
 
 var (
-	_ objects.Store   = (*Store)(nil)
-	_ repo.Maintainer = (*Store)(nil)
+	_ objects.Store        = (*Store)(nil)
+	_ repo.Maintainer      = (*Store)(nil)
+	_ transfer.BatchReader = (*Store)(nil)
+	_ transfer.PackSender  = (*Store)(nil)
 )
 
 // DefaultPendingMax bounds the bytes of objects a Store holds before it
@@ -100,6 +104,38 @@ func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
 		return false, fmt.Errorf("server reply: %w: %d answers to 1 question", objects.ErrCorrupt, len(out.Has))
 	}
 	return out.Has[0], nil
+}
+
+// Types returns the type of each object, put here or stored by the
+// server, and 0 for each neither holds: one request per
+// wire.MaxObjectsRequest IDs the server is asked about
+// (transfer.BatchReader).
+func (s *Store) Types(ctx context.Context, ids []objects.ID) ([]objects.Type, error) {
+	out := make([]objects.Type, len(ids))
+	var ask []int // indexes of the IDs not held here
+	for i, id := range ids {
+		var ok bool
+		if out[i], ok = s.pending.typeOf(id); !ok {
+			ask = append(ask, i)
+		}
+	}
+	for batch := range slices.Chunk(ask, wire.MaxObjectsRequest) {
+		req := wire.StoreIDs{IDs: make([]objects.ID, len(batch))}
+		for j, i := range batch {
+			req.IDs[j] = ids[i]
+		}
+		var got wire.StoreTypes
+		if err := s.c.postJSON(ctx, s.c.timeouts.Reply, wire.PathStoreTypes, req, &got); err != nil {
+			return nil, err
+		}
+		if len(got.Types) != len(batch) {
+			return nil, fmt.Errorf("server reply: %w: %d answers to %d questions", objects.ErrCorrupt, len(got.Types), len(batch))
+		}
+		for j, i := range batch {
+			out[i] = got.Types[j]
+		}
+	}
+	return out, nil
 }
 
 // Put keeps objects until the next UpdateRefs sends them (or, past
@@ -186,6 +222,38 @@ func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.I
 			return err
 		}
 	}
+}
+
+// SendPack has the server make the pack of what the wants reach and the
+// haves do not, after sending the objects put here, and writes its
+// objects to w as they arrive (verified against their IDs): one request,
+// the bytes of the pack (transfer.PackSender).
+func (s *Store) SendPack(ctx context.Context, w transfer.PackWriter, wants, haves []objects.ID) (transfer.Stats, error) {
+	var st transfer.Stats
+	if err := s.apply(ctx, nil, nil); err != nil {
+		return st, err
+	}
+	err := s.c.postForPack(ctx, wire.PathStoreSend, wire.StoreSend{Wants: wants, Haves: haves}, func(body *bufio.Reader) error {
+		pr := wire.NewPackReader(body, wire.Limits{})
+		for {
+			obj, err := pr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := w.Write(obj); err != nil {
+				return err
+			}
+			if t, _ := objects.TypeOf(obj.Data); t == objects.TypeCommit {
+				st.Commits++
+			}
+			st.Objects++
+			st.Bytes += int64(len(obj.Data))
+		}
+	})
+	return st, err
 }
 
 // Ref returns a ref's value on the server.
@@ -313,6 +381,31 @@ func (q *storeQuarantine) Has(ctx context.Context, id objects.ID) (bool, error) 
 	return q.s.Has(ctx, id)
 }
 
+// Types answers for the objects held here, and asks the store about the
+// others.
+func (q *storeQuarantine) Types(ctx context.Context, ids []objects.ID) ([]objects.Type, error) {
+	out := make([]objects.Type, len(ids))
+	var ask []int // indexes of the IDs not held here
+	for i, id := range ids {
+		var ok bool
+		if out[i], ok = q.objs.typeOf(id); !ok {
+			ask = append(ask, i)
+		}
+	}
+	askIDs := make([]objects.ID, len(ask))
+	for j, i := range ask {
+		askIDs[j] = ids[i]
+	}
+	stored, err := q.s.Types(ctx, askIDs)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range ask {
+		out[i] = stored[j]
+	}
+	return out, nil
+}
+
 func (q *storeQuarantine) Put(ctx context.Context, objs ...objects.Object) error {
 	if q.objs.put(objs) > q.s.quarantineMax {
 		return ErrQuarantineFull
@@ -348,6 +441,18 @@ func (h *held) get(id objects.ID) ([]byte, bool) {
 	defer h.mu.Unlock()
 	data, ok := h.objs[id]
 	return append([]byte(nil), data...), ok
+}
+
+// typeOf is the type of a held object.
+func (h *held) typeOf(id objects.ID) (objects.Type, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	data, ok := h.objs[id]
+	if !ok {
+		return 0, false
+	}
+	t, _ := objects.TypeOf(data)
+	return t, true
 }
 
 func (h *held) has(id objects.ID) bool {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/client"
 	"github.com/folio-db/folio/remote/server"
+	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -317,5 +320,116 @@ func TestStoreLimits(t *testing.T) {
 	q.Discard()
 	if ok, _ := served.Store().Has(ctx, big.ID); ok {
 		t.Error("a refused quarantine's object is stored")
+	}
+}
+
+// A pack received into a Store's quarantine has the references it makes
+// to the server's objects checked in batches (transfer.BatchReader), with
+// the same verdicts as one at a time: a document entry naming a stored
+// commit, or an object neither the pack nor the server holds, or one the
+// pack brings only later, is refused; a pack building on stored objects
+// is taken, and Admit keeps what arrived and was not stored already.
+func TestStoreQuarantineChecksReferencesInBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	served, url, _, token := servedStore(t)
+	base := commitOn(t, served, mainRef, map[string]string{"a.txt": "a\n"})
+	stored := objects.EncodeBlob([]byte("a\n"))
+	if ok, _ := served.Store().Has(ctx, stored.ID); !ok {
+		t.Fatal("the stored blob is not stored")
+	}
+	leafOf := func(id objects.ID) objects.Object {
+		return (&objects.Node{Items: []objects.NodeItem{{Key: "k", Entry: objects.Entry{ID: id, Kind: objects.KindText, Size: 2}}}}).Encode()
+	}
+	fresh := objects.EncodeBlob([]byte("fresh\n"))
+	good := leafOf(stored.ID)
+	next := (&objects.Commit{Index: good.ID, Parents: []objects.ID{base}, Height: 2, Time: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}).Encode()
+	tests := []struct {
+		name string
+		objs []objects.Object
+		want error // nil: taken
+	}{
+		{"entry names a stored commit", []objects.Object{leafOf(base)}, transfer.ErrBadReference},
+		{"entry names nothing", []objects.Object{leafOf(objects.Hash([]byte("nothing")))}, transfer.ErrMissingReference},
+		{"entry before its blob", []objects.Object{leafOf(fresh.ID), fresh}, transfer.ErrMissingReference},
+		{"on stored objects", []objects.Object{good, stored, next}, nil},
+	}
+	for _, tc := range tests {
+		qr, err := storeOf(t, url, token).Quarantine(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pack bytes.Buffer
+		pw := wire.NewPackWriter(&pack, wire.WriterOptions{})
+		for _, o := range tc.objs {
+			pw.Write(o)
+		}
+		pw.Close()
+		got, err := transfer.Receive(ctx, qr, wire.NewPackReader(&pack, wire.Limits{}))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if err == nil {
+			keep, err := transfer.Admit(ctx, qr, storeOf(t, url, token), got, next.ID)
+			if err != nil {
+				t.Fatalf("%s: admit: %v", tc.name, err)
+			}
+			if !keep(next.ID) || !keep(good.ID) || keep(base) {
+				t.Errorf("%s: admit keeps the new commit %v, its leaf %v, the stored parent %v; want true, true, false",
+					tc.name, keep(next.ID), keep(good.ID), keep(base))
+			}
+		}
+		qr.Discard()
+	}
+}
+
+// Types answers for objects put and not sent, objects the server holds,
+// and objects neither holds, in the order asked.
+func TestStoreTypes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	served, url, _, token := servedStore(t)
+	c := commitOn(t, served, mainRef, map[string]string{"a.txt": "a\n"})
+	s := storeOf(t, url, token)
+	put := objects.EncodeBlob([]byte("put, not sent"))
+	if err := s.Put(ctx, put); err != nil {
+		t.Fatal(err)
+	}
+	missing := objects.Hash([]byte("nothing"))
+	got, err := s.Types(ctx, []objects.ID{missing, c, put.ID, objects.EncodeBlob([]byte("a\n")).ID})
+	want := []objects.Type{0, objects.TypeCommit, objects.TypeBlob, objects.TypeBlob}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Types: %v, %v; want %v", got, err, want)
+	}
+}
+
+// SendPack has the server make the pack: it brings the objects a commit
+// reaches, counted, and a want the server lacks is ErrNotFound.
+func TestStoreSendPack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	served, url, _, token := servedStore(t)
+	c := commitOn(t, served, mainRef, map[string]string{"a.txt": "a\n", "b.txt": "b\n"})
+	s := storeOf(t, url, token)
+	var pack bytes.Buffer
+	pw := wire.NewPackWriter(&pack, wire.WriterOptions{})
+	st, err := s.SendPack(ctx, pw, []objects.ID{c}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	// a commit, its index leaf and conflicts map, two blobs
+	if st.Commits != 1 || st.Objects < 4 {
+		t.Errorf("SendPack: %+v, want 1 commit and at least 4 objects", st)
+	}
+	dst := newRepo(t)
+	if _, err := transfer.Receive(ctx, dst.Store(), wire.NewPackReader(&pack, wire.Limits{})); err != nil {
+		t.Fatalf("the pack SendPack made: %v", err)
+	}
+	if ok, _ := dst.Store().Has(ctx, c); !ok {
+		t.Error("the pack lacks the commit")
+	}
+	if _, err := s.SendPack(ctx, wire.NewPackWriter(io.Discard, wire.WriterOptions{}), []objects.ID{objects.Hash([]byte("nothing"))}, nil); !errors.Is(err, objects.ErrNotFound) {
+		t.Errorf("SendPack of a commit the server lacks: %v, want not found", err)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
+	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
 
@@ -19,7 +21,9 @@ import (
 // It needs ScopeAdmin: folio serve's own token in serve.json, or, without
 // tokens, a request from this machine.
 //
-// Reads answer what the store holds. Writes come as one apply: a pack and
+// Reads answer what the store holds, many objects per request where the
+// CLI asks about many (types), and a push from the CLI has its pack made
+// here (send), where the objects are. Writes come as one apply: a pack and
 // the ref updates it is for, received into a quarantine with the checks
 // of a push (hash, type and references of each object; the maps and
 // records the refs reach; commit times), then promoted with the updates
@@ -33,17 +37,19 @@ import (
 
 // storeRoutes are the store API's routes, for New.
 func (s *Server) storeRoutes() []route {
-	request, transfer := s.opts.Limits.RequestTimeout, s.opts.Limits.TransferTimeout
+	request, long := s.opts.Limits.RequestTimeout, s.opts.Limits.TransferTimeout
 	return []route{
 		{"GET /" + wire.PathStoreRef, ScopeAdmin, request, s.storeRef},
 		{"GET /" + wire.PathStoreRefs, ScopeAdmin, request, s.storeRefs},
 		{"GET /" + wire.PathStoreObject + "/{id}", ScopeAdmin, request, s.storeObject},
 		{"POST /" + wire.PathStoreHas, ScopeAdmin, request, s.storeHas},
-		{"GET /" + wire.PathStoreObjects, ScopeAdmin, transfer, s.storeObjects},
-		{"POST /" + wire.PathStoreApply, ScopeAdmin, transfer, s.storeApply},
-		{"POST /" + wire.PathStoreGC, ScopeAdmin, transfer, s.storeGC},
-		{"POST /" + wire.PathStoreFsck, ScopeAdmin, transfer, s.storeFsck},
-		{"GET /" + wire.PathStoreStats, ScopeAdmin, transfer, s.storeStats},
+		{"POST /" + wire.PathStoreTypes, ScopeAdmin, request, s.storeTypes},
+		{"GET /" + wire.PathStoreObjects, ScopeAdmin, long, s.storeObjects},
+		{"POST /" + wire.PathStoreSend, ScopeAdmin, long, s.storeSend},
+		{"POST /" + wire.PathStoreApply, ScopeAdmin, long, s.storeApply},
+		{"POST /" + wire.PathStoreGC, ScopeAdmin, long, s.storeGC},
+		{"POST /" + wire.PathStoreFsck, ScopeAdmin, long, s.storeFsck},
+		{"GET /" + wire.PathStoreStats, ScopeAdmin, long, s.storeStats},
 	}
 }
 
@@ -100,6 +106,33 @@ func (s *Server) storeHas(q *request) error {
 	return answer(q, out, nil)
 }
 
+// storeTypes answers the type of each object asked (0: not stored), so
+// the CLI checks the references of a pack it receives in a few requests,
+// not one per object.
+func (s *Server) storeTypes(q *request) error {
+	var req wire.StoreIDs
+	if err := readJSON(q, &req); err != nil {
+		return err
+	}
+	if err := checkIDCount(req.IDs); err != nil {
+		return err
+	}
+	out := wire.StoreTypes{Types: make([]objects.Type, len(req.IDs))}
+	for i, id := range req.IDs {
+		data, err := q.repo.Store().Get(q.Context(), id)
+		if errors.Is(err, objects.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if out.Types[i], err = objects.TypeOf(data); err != nil {
+			return err
+		}
+	}
+	return answer(q, out, nil)
+}
+
 // storeObjects streams every object whose ID starts with the prefix, as
 // stored: the client's pack reader verifies each.
 func (s *Server) storeObjects(q *request) error {
@@ -111,6 +144,34 @@ func (s *Server) storeObjects(q *request) error {
 		return q.repo.Store().Objects(q.Context(), prefix, func(id objects.ID, data []byte) error {
 			return pw.Write(objects.Object{ID: id, Data: data})
 		})
+	})
+}
+
+// storeSend makes the pack a push from the CLI sends, here, where the
+// objects are: the CLI relays it instead of reading each object it sends
+// (or the whole store) through this API.
+func (s *Server) storeSend(q *request) error {
+	var req wire.StoreSend
+	if err := readJSON(q, &req); err != nil {
+		return err
+	}
+	if err := checkIDCount(req.Wants); err != nil {
+		return err
+	}
+	if err := checkIDCount(req.Haves); err != nil {
+		return err
+	}
+	// A want not stored is an error the reply can still carry.
+	for _, id := range req.Wants {
+		if ok, err := q.repo.Store().Has(q.Context(), id); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: commit %s", objects.ErrNotFound, id.Short())
+		}
+	}
+	return s.sendPack(q, "store send", func(_ io.Writer, pw *wire.PackWriter) error {
+		_, err := transfer.Send(q.Context(), q.repo.Store(), pw, req.Wants, req.Haves)
+		return err
 	})
 }
 

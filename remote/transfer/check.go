@@ -39,7 +39,10 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 //
 // got is what Receive said of the pack (nil: nothing arrived).
 func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
-	a := newAdmitter(view, store, got)
+	a, err := newAdmitter(ctx, view, store, got)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range targets {
 		if err := a.target(ctx, id, objects.TypeCommit); err != nil {
 			return nil, err
@@ -53,7 +56,10 @@ func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received,
 // (whose commits and maps are checked as a commit's), any other ref a
 // commit. got must come from ReceiveStaged.
 func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Received, updates ...objects.RefUpdate) (keep func(objects.ID) bool, err error) {
-	a := newAdmitter(view, store, got)
+	a, err := newAdmitter(ctx, view, store, got)
+	if err != nil {
+		return nil, err
+	}
 	for _, u := range updates {
 		want := objects.TypeCommit
 		if strings.HasPrefix(u.Name, objects.WorkingSetPrefix) {
@@ -66,12 +72,16 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 	return a.keeps(), nil
 }
 
-func newAdmitter(view, store objects.ObjectReader, got *Received) *admitter {
+func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Received) (*admitter, error) {
 	if got == nil {
 		got = &Received{}
 	}
-	return &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
+	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
+	if b, ok := store.(BatchReader); ok && got.arrived != nil {
+		return a, a.askStored(ctx, b, got.arrived)
+	}
+	return a, nil
 }
 
 func (a *admitter) keeps() func(objects.ID) bool {
@@ -140,11 +150,24 @@ type admitter struct {
 	roles       map[objects.ID]role   // map nodes seen
 	records     map[objects.ID]string // conflict records seen, with their key
 	chunked     map[objects.ID]bool   // chunked documents that arrived
+	// arrived says, of each commit, node, record and working set that
+	// arrived, whether the store held it already, when a store that
+	// answers in batches was asked about them all at once (askStored).
+	arrived map[objects.ID]bool
 }
 
 // stored reports whether the store holds id already (and so checked it).
 func (a *admitter) stored(ctx context.Context, id objects.ID) (bool, error) {
-	return a.store.Has(ctx, id)
+	if a.arrived == nil {
+		return a.store.Has(ctx, id)
+	}
+	if old, ok := a.arrived[id]; ok {
+		return old, nil
+	}
+	// What Admit asks about is in the view (a target it read, a parent,
+	// child or record Receive found in the pack or the store, or a node it
+	// read): one that did not arrive is stored.
+	return true, nil
 }
 
 func (a *admitter) commits(ctx context.Context, start objects.ID) error {

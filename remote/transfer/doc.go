@@ -16,6 +16,15 @@
 // is to send: past a fixed number of IDs in memory, in temporary files
 // (spill.go), so its memory does not grow with the history either.
 //
+// # Remote stores
+//
+// The CLI of a served repository reads and writes the server's store over
+// HTTP (remote/client.Store), where each object read is a round trip. Such
+// a store sends a pack by having its server make it (PackSender), and
+// answers the receiver's and Admit's questions about stored objects in
+// batches (BatchReader), so a push or a fetch through it costs a few
+// requests, not one per object.
+//
 // # Order, and checking on arrival
 //
 // Objects are sent in dependency order: chunks before the documents that

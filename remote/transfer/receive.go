@@ -46,6 +46,10 @@ type Received struct {
 	Stats
 	heights map[objects.ID]uint64 // of the commits that arrived
 	chunked map[objects.ID]bool   // chunked documents that arrived (few: large ones only)
+	// arrived are the commits, nodes, conflict records and working sets
+	// that arrived, listed only for a store that answers in batches
+	// (BatchReader): Admit asks it about them at once.
+	arrived map[objects.ID]struct{}
 }
 
 // ArrivedCommits lists the commits that arrived, in ID order.
@@ -77,6 +81,9 @@ func ReceiveStaged(ctx context.Context, store Store, r PackReader) (*Received, e
 func receive(ctx context.Context, store Store, r PackReader, staged bool) (*Received, error) {
 	rc := &receiver{ctx: ctx, store: store, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
 		got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
+	if b, ok := store.(BatchReader); ok {
+		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return rc.got, err
@@ -103,6 +110,10 @@ type receiver struct {
 	batch   []objects.Object
 	batched int
 	got     *Received
+	// A store that answers in batches is asked about the references to
+	// stored objects together, before the batch is stored.
+	batcher  BatchReader
+	deferred []deferredRef
 }
 
 func (rc *receiver) take(obj objects.Object) error {
@@ -121,6 +132,9 @@ func (rc *receiver) take(obj objects.Object) error {
 	case *objects.Chunked:
 		rc.got.chunked[obj.ID] = true
 	}
+	if rc.got.arrived != nil && t != objects.TypeBlob && t != objects.TypeChunked {
+		rc.got.arrived[obj.ID] = struct{}{}
+	}
 	rc.batch = append(rc.batch, obj)
 	rc.batched += len(obj.Data)
 	rc.pending[obj.ID] = t
@@ -133,6 +147,9 @@ func (rc *receiver) take(obj objects.Object) error {
 }
 
 func (rc *receiver) flush() error {
+	if err := rc.checkDeferred(); err != nil {
+		return err
+	}
 	if len(rc.batch) == 0 {
 		return nil
 	}
@@ -147,15 +164,9 @@ func (rc *receiver) flush() error {
 	return nil
 }
 
-// typeOf finds the type of a referenced object: from this pack, else from
-// the store. A missing object is ErrMissingReference.
+// typeOf finds the type of a referenced object from the store. A missing
+// object is ErrMissingReference.
 func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
-	if t, ok := rc.pending[id]; ok {
-		return t, nil
-	}
-	if t, ok := rc.known[id]; ok {
-		return t, nil
-	}
 	data, err := rc.store.Get(rc.ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {
 		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), id.Short())
@@ -183,16 +194,24 @@ func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
 	if id.IsZero() {
 		return nil
 	}
+	if t, ok := rc.pending[id]; ok {
+		return checkType(from, id, t, allowed)
+	}
+	if t, ok := rc.known[id]; ok {
+		return checkType(from, id, t, allowed)
+	}
+	if rc.batcher != nil {
+		rc.deferred = append(rc.deferred, deferredRef{from: from, id: id, allowed: allowed})
+		if len(rc.deferred) < maxDeferred {
+			return nil
+		}
+		return rc.checkDeferred()
+	}
 	t, err := rc.typeOf(from, id)
 	if err != nil {
 		return err
 	}
-	for _, a := range allowed {
-		if t == a {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: %s names %s, a %s", ErrBadReference, from.Short(), id.Short(), t)
+	return checkType(from, id, t, allowed)
 }
 
 func (rc *receiver) checkReferences(id objects.ID, v any) error {

@@ -39,9 +39,22 @@ func newSender(src Source, w PackWriter, memIDs int) *sender {
 	return &sender{src: src, nodes: newNodeReader(src), w: w, spill: sp, sent: newIDSet(sp)}
 }
 
+// PackSender is a source that makes the pack itself: a remote store
+// (remote/client.Store, the CLI of a served repository), whose server
+// holds the objects. Sending from it object by object would cost a round
+// trip per object read (and a clone's store-order walk, its whole store).
+type PackSender interface {
+	// SendPack is Send, run where the objects are.
+	SendPack(ctx context.Context, w PackWriter, wants, haves []objects.ID) (Stats, error)
+}
+
 // Send writes to w every object reachable from wants that is not reachable
-// from haves, in dependency order, and returns what it wrote.
+// from haves, in dependency order, and returns what it wrote. A source
+// that is a PackSender makes the pack itself.
 func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID) (Stats, error) {
+	if ps, ok := src.(PackSender); ok {
+		return ps.SendPack(ctx, w, wants, haves)
+	}
 	return send(ctx, src, w, wants, haves, memIDs)
 }
 

@@ -20,16 +20,22 @@ import (
 // the objects sent, one ID each. So that a clone of a long history costs
 // the server no more memory than a short one, each list or set keeps at
 // most memIDs IDs in memory and moves the rest to a temporary file, in
-// sorted runs it searches exactly (a fixed-size Bloom filter only spares
-// most searches for IDs that are not there).
+// sorted runs it searches exactly (a Bloom filter sized for the IDs
+// spilled spares most searches for IDs that are not there).
 
 // memIDs is how many IDs a list or set of a transfer keeps in memory (32
 // bytes each, plus a map's overhead for a set).
 const memIDs = 1 << 16
 
 const (
-	blockIDs   = 128     // IDs per block of a run, read with one ReadAt
-	bloomBytes = 1 << 20 // the filter in front of a set's runs, once it has any
+	blockIDs = 128 // IDs per block of a run, read with one ReadAt
+	// The filter in front of a set's runs has bloomBitsPerID bits for each
+	// ID spilled, and bloomHashes bits set by each: about 1% of the IDs
+	// not in the set get past it. It doubles as the runs grow, up to
+	// bloomMaxBytes (enough for 6.7M IDs at 1%; past that more get past).
+	bloomBitsPerID = 10
+	bloomHashes    = 7
+	bloomMaxBytes  = 8 << 20
 )
 
 // spill makes the temporary files of a transfer, and removes them all at
@@ -155,9 +161,12 @@ func idBytes(ids []objects.ID) []byte {
 type idSet struct {
 	sp      *spill
 	mem     map[objects.ID]struct{}
-	bloom   []uint64 // nil until the first run
+	bloom   []uint64 // nil until the first run; a power of two of bits
+	spilled int      // IDs written to runs (one added twice may count twice)
 	runs    []idRun
 	scratch []byte
+	// runLookups counts the look-ups that got past the filter to the runs.
+	runLookups int
 }
 
 // idRun is a sorted run of IDs in a file, with the first ID of each
@@ -179,6 +188,7 @@ func (s *idSet) has(id objects.ID) (bool, error) {
 	if s.bloom == nil || !s.maybe(id) {
 		return false, nil
 	}
+	s.runLookups++
 	for i := range s.runs {
 		if ok, err := s.inRun(&s.runs[i], id); ok || err != nil {
 			return ok, err
@@ -194,19 +204,15 @@ func (s *idSet) add(id objects.ID) error {
 	}
 	ids := slices.SortedFunc(maps.Keys(s.mem), objects.ID.Compare)
 	clear(s.mem)
-	if s.bloom == nil {
-		s.bloom = make([]uint64, bloomBytes/8)
-	}
-	for _, id := range ids {
-		for _, bit := range bloomBits(id) {
-			s.bloom[bit/64] |= 1 << (bit % 64)
-		}
-	}
 	r, err := s.writeRun(slices.Values(ids))
 	if err != nil {
 		return err
 	}
 	s.runs = append(s.runs, r)
+	s.spilled += len(ids)
+	if err := s.fillBloom(ids); err != nil {
+		return err
+	}
 	for k := len(s.runs); k >= 2 && s.runs[k-2].n <= s.runs[k-1].n; k = len(s.runs) {
 		var rerr error
 		a, b := s.runs[k-2], s.runs[k-1]
@@ -236,7 +242,7 @@ func (s *idSet) close() {
 	for _, r := range s.runs {
 		r.file.close()
 	}
-	s.runs, s.bloom = nil, nil
+	s.runs, s.bloom, s.spilled = nil, nil, 0
 }
 
 // writeRun writes IDs in ascending order, once each, to a new run.
@@ -307,18 +313,63 @@ func mergeIDs(a, b iter.Seq[objects.ID]) iter.Seq[objects.ID] {
 	}
 }
 
-// bloomBits are the filter's bits for an ID: IDs are hashes, so four of
-// its words are four independent hashes.
-func bloomBits(id objects.ID) [4]uint32 {
-	var bits [4]uint32
+// fillBloom adds the IDs of a new run to the filter, or, when the IDs
+// spilled outgrow it, builds it again larger (up to bloomMaxBytes) from
+// all the runs. Each rebuild reads the runs once, and the IDs double
+// between rebuilds, so the reading adds up to about twice the IDs
+// spilled.
+func (s *idSet) fillBloom(ids []objects.ID) error {
+	bytes := bloomSize(s.spilled)
+	if len(s.bloom)*8 >= bytes {
+		s.setBloom(slices.Values(ids))
+		return nil
+	}
+	s.bloom = make([]uint64, bytes/8)
+	for i := range s.runs {
+		var err error
+		if s.setBloom(s.runs[i].ids(&err)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bloomSize is the filter's size in bytes for n IDs: the least power of
+// two with bloomBitsPerID bits for each, up to bloomMaxBytes. So a filter
+// built again has 10 to 20 bits for each ID, and is built again when
+// they have doubled.
+func bloomSize(n int) int {
+	bytes := 8
+	for bytes < bloomMaxBytes && bytes*8 < n*bloomBitsPerID {
+		bytes *= 2
+	}
+	return bytes
+}
+
+func (s *idSet) setBloom(ids iter.Seq[objects.ID]) {
+	mask := uint32(len(s.bloom)*64 - 1)
+	for id := range ids {
+		for _, bit := range bloomBits(id) {
+			bit &= mask
+			s.bloom[bit/64] |= 1 << (bit % 64)
+		}
+	}
+}
+
+// bloomBits are the filter's bits for an ID, before they are cut to its
+// size: IDs are hashes, so their words are independent hashes.
+func bloomBits(id objects.ID) [bloomHashes]uint32 {
+	var bits [bloomHashes]uint32
 	for i := range bits {
-		bits[i] = binary.LittleEndian.Uint32(id[4*i:]) % (bloomBytes * 8)
+		bits[i] = binary.LittleEndian.Uint32(id[4*i:])
 	}
 	return bits
 }
 
 func (s *idSet) maybe(id objects.ID) bool {
+	mask := uint32(len(s.bloom)*64 - 1)
 	for _, bit := range bloomBits(id) {
+		bit &= mask
 		if s.bloom[bit/64]&(1<<(bit%64)) == 0 {
 			return false
 		}

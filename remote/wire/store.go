@@ -17,7 +17,12 @@ const (
 	PathStoreRefs    = "v1/store/refs"    // GET ?prefix=P: []objects.Ref, every kind of ref
 	PathStoreObject  = "v1/store/object"  // GET /ID: the object's bytes
 	PathStoreHas     = "v1/store/has"     // POST StoreIDs: StoreHas
+	PathStoreTypes   = "v1/store/types"   // POST StoreIDs: StoreTypes
 	PathStoreObjects = "v1/store/objects" // GET ?prefix=HEX: a pack of every stored object
+	// PathStoreSend makes the pack a push sends: POST StoreSend, answered
+	// by a pack of the objects reachable from the wants and not from the
+	// haves, as transfer.Send writes it.
+	PathStoreSend = "v1/store/send"
 	// PathStoreApply stores objects and moves refs: POST a framed
 	// StoreApply, then a pack; answered by StoreApplied. The pack is
 	// received, checked and admitted as a push's is (working sets
@@ -41,6 +46,19 @@ type StoreIDs struct {
 // StoreHas says, for each ID asked, whether the store holds it.
 type StoreHas struct {
 	Has []bool `json:"has"`
+}
+
+// StoreTypes says, for each ID asked, the type of the object the store
+// holds, or 0 where it holds none.
+type StoreTypes struct {
+	Types []objects.Type `json:"types"`
+}
+
+// StoreSend asks for the pack of what the wants reach and the haves do
+// not (haves the store lacks are ignored).
+type StoreSend struct {
+	Wants []objects.ID `json:"wants"`
+	Haves []objects.ID `json:"haves"`
 }
 
 // StoreApply moves refs, all or none, once the pack that follows is stored.
