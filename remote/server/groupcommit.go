@@ -137,7 +137,10 @@ func (s *Server) commitGroups(rp *Repo) {
 		rp.writeMu.Lock()
 		var pending *groupRun
 		last := false
-		for range maxPipelined {
+		// Only the groups committed count: the loop also wakes for
+		// writes that arrive while a group syncs, and for their signals
+		// left over once a group took them.
+		for groups := 0; groups < maxPipelined; {
 			d.awaitArrivals()
 			d.mu.Lock()
 			var group []*docWrite
@@ -163,6 +166,7 @@ func (s *Server) commitGroups(rp *Repo) {
 				}
 				continue
 			}
+			groups++
 			next := s.buildGroup(rp, group, pending)
 			pending.finish()
 			next.rebuildOrphans(rp, pending)
