@@ -113,20 +113,24 @@ func (r *Repo) BuildChain(ctx context.Context, branchRef string, writes []ChainW
 		tree = after.b.tree
 	}
 	c.b = &Repo{Files: r.Files, store: c.st, tree: tree.Overlay(c.st), clock: r.clock}
-	if err := c.build(ctx, writes); err != nil {
+	c.tip = c.head
+	if err := c.Add(ctx, writes); err != nil {
 		c.Discard()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Chain) build(ctx context.Context, writes []ChainWrite) error {
-	c.Results = make([]ChainResult, len(writes))
-	c.tip = c.head
+// Add builds more writes onto the chain, after those it holds, and
+// appends their results to Results: a chain grows while the one before
+// it is synced. After an error the chain is unusable: Discard it.
+func (c *Chain) Add(ctx context.Context, writes []ChainWrite) error {
+	c.Results = append(c.Results, make([]ChainResult, len(writes))...)
+	results := c.Results[len(c.Results)-len(writes):]
 	for i, w := range writes {
 		if w.Check != nil {
 			if err := w.Check(ctx, c.b.tree, c.index); err != nil {
-				c.Results[i].Err = err
+				results[i].Err = err
 				continue
 			}
 		}
@@ -145,7 +149,7 @@ func (c *Chain) build(ctx context.Context, writes []ChainWrite) error {
 			return err
 		}
 		c.index, c.conflicts = cm.Index, cm.Conflicts
-		c.Results[i].Commit = c.tip
+		results[i].Commit = c.tip
 	}
 	return nil
 }

@@ -111,6 +111,11 @@ type groupRig struct {
 
 func newGroupRig(t *testing.T) *groupRig {
 	t.Helper()
+	return newGroupRigLimits(t, server.Limits{})
+}
+
+func newGroupRigLimits(t *testing.T, limits server.Limits) *groupRig {
+	t.Helper()
 	bs, err := badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +131,7 @@ func newGroupRig(t *testing.T) *groupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &groupRig{r: r, store: cs, rp: rp, base: serve(t, r, server.Options{Repos: repos})}
+	return &groupRig{r: r, store: cs, rp: rp, base: serve(t, r, server.Options{Repos: repos, Limits: limits})}
 }
 
 // groupWrite is one request of a group and its reply.
@@ -441,5 +446,56 @@ func TestWriteLockHeldOverMaxPipelinedGroups(t *testing.T) {
 	if holds := g.store.refReads.Load() / perHold; holds > 2 {
 		t.Errorf("%d writes, each arriving while the one before synced, took the write lock %d times; want 2 (%d groups a hold)",
 			writes, holds, server.MaxPipelined)
+	}
+}
+
+// Writers that each wait for their write before sending the next share
+// the next sync: once a group is durable, the group built while it synced
+// waits (up to Limits.GroupWait) for the writers of that group to send
+// their next writes, instead of syncing without them while they return.
+func TestReturningWritersShareTheNextSync(t *testing.T) {
+	t.Parallel()
+	g := newGroupRigLimits(t, server.Limits{GroupWait: 2 * time.Second})
+	commitDocs(t, g.r, mainRef, map[string]string{"seed.txt": "s"}, t0)
+	opened := g.store.opened.Load()
+	g.store.moves.Store(0)
+	gate := make(chan chan struct{})
+	g.store.gate.Store(&gate)
+	stop := make(chan struct{})
+	defer close(stop)
+	put := func(key string) reply {
+		return call(t, http.MethodPut, g.base+wire.PathDocs+"/"+key, []byte(key))
+	}
+	var a, a2, b reply
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		a = put("a.txt")
+		a2 = put("a2.txt") // writer A's next write, once its first is durable
+	})
+	release := <-gate // A's group syncs
+	wg.Go(func() { b = put("b.txt") })
+	for deadline := time.Now().Add(10 * time.Second); g.store.opened.Load()-opened < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("b.txt was not built while a.txt synced, after 10 s")
+		}
+	}
+	close(release)
+	go func() { // release every sync from here on
+		for {
+			select {
+			case r := <-gate:
+				close(r)
+			case <-stop:
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	for _, r := range []reply{a, a2, b} {
+		expect(t, "write", r, http.StatusCreated, "")
+	}
+	if moves := g.store.moves.Load(); moves != 2 {
+		t.Errorf("a.txt, then b.txt and a2.txt made %d syncs; want 2 (b.txt waited for a2.txt)", moves)
 	}
 }
