@@ -166,12 +166,10 @@ func (q *quarantine) Has(ctx context.Context, id objects.ID) (bool, error) {
 }
 
 // Put stores objects in the quarantine: in memory while the budget lasts,
-// then in the database, synced like Store.Put.
+// then in the database, synced like Store.Put (which checks the free
+// space; Promote checks it for what waits in memory).
 func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
 	if err := q.s.checkWritable(); err != nil {
-		return err
-	}
-	if err := q.s.checkSpace(0); err != nil {
 		return err
 	}
 	q.mu.Lock()
@@ -216,6 +214,12 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 		return err
 	}
 	if err := q.s.checkWritable(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	inMemory := q.memBytes
+	q.mu.Unlock()
+	if err := q.s.checkSpace(inMemory); err != nil {
 		return err
 	}
 	err := q.s.db.View(func(txn *badger.Txn) error { return checkRefs(txn, updates) })

@@ -62,3 +62,31 @@ func TestWritesRefusedWhenTheDiskIsFull(t *testing.T) {
 		t.Fatalf("read on a full disk: %q %v", data, err)
 	}
 }
+
+// A quarantine that took its objects before the disk filled is refused
+// when it is promoted: neither its objects nor its ref update are written.
+func TestPromoteRefusedWhenTheDiskIsFull(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	q, err := s.Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := objects.EncodeBlob([]byte("arrived before the disk filled\n"))
+	if err := q.Put(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	s.minFree = 1 << 62
+	keepAll := func(objects.ID) bool { return true }
+	if err := q.Promote(ctx, keepAll, objects.RefUpdate{Name: "refs/heads/main", New: obj.ID}); !errors.Is(err, objects.ErrNoSpace) {
+		t.Fatalf("Promote on a full disk: %v, want ErrNoSpace", err)
+	}
+	if has, err := s.Has(ctx, obj.ID); err != nil || has {
+		t.Fatalf("the refused object is stored: %v %v", has, err)
+	}
+	if ref, err := s.Ref(ctx, "refs/heads/main"); !errors.Is(err, objects.ErrNotFound) {
+		t.Fatalf("main is %s (%v), want no such ref", ref.Short(), err)
+	}
+}

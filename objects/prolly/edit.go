@@ -130,6 +130,7 @@ func (t *Tree) editLevel(ctx context.Context, w *writer, rootID objects.ID, root
 			hi := n.Items[len(n.Items)-1].Key
 			opened = append(opened, objects.NodeItem{Key: hi, Entry: entry})
 			openedIDs[entry.ID] = true
+			ch.grow(len(n.Items) + 1)
 			last := c.onLastNode()
 			for j := 0; ; {
 				editHere := i < len(edits) && (last || edits[i].Key <= hi)

@@ -100,6 +100,10 @@ func (c *chunker) add(it objects.NodeItem) *objects.Node {
 	return nil
 }
 
+// grow makes room for n more items: an edit copies an old node's items
+// into the chunker, and appending them one by one grew the slice in steps.
+func (c *chunker) grow(n int) { c.items = slices.Grow(c.items, n) }
+
 // empty reports whether the chunker sits on a boundary.
 func (c *chunker) empty() bool { return len(c.items) == 0 }
 

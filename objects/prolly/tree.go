@@ -31,6 +31,9 @@ type Tree struct {
 	store NodeStore
 	cache *nodeCache
 	base  *nodeCache // of the Tree an Overlay overlays: read, never written
+	// prev is the cache of the Overlay this one was made over, when it
+	// was (an Overlay of an Overlay): read, never written.
+	prev *nodeCache
 }
 
 // DefaultCacheBytes bounds the encoded size of the nodes a Tree keeps
@@ -46,8 +49,17 @@ func New(s NodeStore) *Tree {
 // never gets (a quarantine whose promotion can fail). It reads the nodes
 // t has cached, and keeps the nodes it reads and writes in a cache of its
 // own, so t's cache never holds a node t's store lacks, until Publish.
+//
+// An Overlay of an Overlay (work built on other work not stored yet)
+// reads the nodes of both and of the Tree under them, and publishes to
+// that Tree. It holds the other Overlay's cache, not the other Overlay:
+// a line of them keeps no more than two caches alive.
 func (t *Tree) Overlay(s NodeStore) *Tree {
-	return &Tree{store: s, cache: newNodeCache(DefaultCacheBytes), base: t.cache}
+	o := &Tree{store: s, cache: newNodeCache(DefaultCacheBytes), base: t.cache}
+	if t.base != nil {
+		o.base, o.prev = t.base, t.cache
+	}
+	return o
 }
 
 // Publish hands the nodes an Overlay cached to the Tree it overlays. Call
@@ -79,8 +91,11 @@ func (t *Tree) load(ctx context.Context, id objects.ID, keep bool) (*objects.Nod
 	if n := t.cache.get(id); n != nil {
 		return n, nil
 	}
-	if t.base != nil {
-		if n := t.base.get(id); n != nil {
+	for _, c := range []*nodeCache{t.prev, t.base} {
+		if c == nil {
+			continue
+		}
+		if n := c.get(id); n != nil {
 			return n, nil
 		}
 	}

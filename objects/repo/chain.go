@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/folio-db/folio/objects"
@@ -103,27 +102,35 @@ func (r *Repo) BuildChain(ctx context.Context, branchRef string, writes []ChainW
 	}
 	// The chain's nodes and commits are read back while it is built, from
 	// memory: a repository over them, whose Tree caches them apart from
-	// r's until they are stored.
+	// r's until they are stored. Built on after, it reads the nodes after
+	// decoded from after's Tree, and after's other objects from after's
+	// quarantine.
 	c.qr = qr
-	c.st = &staged{Store: r.store, q: qr, objs: map[objects.ID][]byte{}}
+	c.st = &staged{Store: r.store, chainObjects: chainObjects{q: qr, ids: map[objects.ID]struct{}{}}}
+	tree := r.tree
 	if after != nil {
-		c.st.before = after.st.objs
+		c.st.before = &after.st.chainObjects
+		tree = after.b.tree
 	}
-	c.b = &Repo{Files: r.Files, store: c.st, tree: r.tree.Overlay(c.st), clock: r.clock}
-	if err := c.build(ctx, writes); err != nil {
+	c.b = &Repo{Files: r.Files, store: c.st, tree: tree.Overlay(c.st), clock: r.clock}
+	c.tip = c.head
+	if err := c.Add(ctx, writes); err != nil {
 		c.Discard()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Chain) build(ctx context.Context, writes []ChainWrite) error {
-	c.Results = make([]ChainResult, len(writes))
-	c.tip = c.head
+// Add builds more writes onto the chain, after those it holds, and
+// appends their results to Results: a chain grows while the one before
+// it is synced. After an error the chain is unusable: Discard it.
+func (c *Chain) Add(ctx context.Context, writes []ChainWrite) error {
+	c.Results = append(c.Results, make([]ChainResult, len(writes))...)
+	results := c.Results[len(c.Results)-len(writes):]
 	for i, w := range writes {
 		if w.Check != nil {
 			if err := w.Check(ctx, c.b.tree, c.index); err != nil {
-				c.Results[i].Err = err
+				results[i].Err = err
 				continue
 			}
 		}
@@ -142,7 +149,7 @@ func (c *Chain) build(ctx context.Context, writes []ChainWrite) error {
 			return err
 		}
 		c.index, c.conflicts = cm.Index, cm.Conflicts
-		c.Results[i].Commit = c.tip
+		results[i].Commit = c.tip
 	}
 	return nil
 }
@@ -168,34 +175,38 @@ func (c *Chain) Discard() { c.qr.Discard() }
 // them, and the chain's before it (before), from memory first: what a
 // chain of commits writes becomes visible with its ref. The store itself
 // is read only for what neither chain wrote, so a chain built while the
-// one before it is synced seldom waits for that sync.
+// one before it is synced seldom waits for that sync. The quarantine
+// holds the only copy of each object.
 type staged struct {
 	objects.Store
-	q      objects.Quarantine
-	objs   map[objects.ID][]byte // what was Put
-	before map[objects.ID][]byte
+	chainObjects
+	before *chainObjects
 }
 
-func (s *staged) lookup(id objects.ID) ([]byte, bool) {
-	if data, ok := s.objs[id]; ok {
-		return data, true
+// chainObjects are the objects a chain put: their IDs, and the quarantine
+// that holds them. The quarantine's Get and Has see them, then the store:
+// once the chain is stored (and its quarantine spent) the store holds them.
+type chainObjects struct {
+	q   objects.Quarantine
+	ids map[objects.ID]struct{}
+}
+
+// holder is the quarantine to read id from.
+func (s *staged) holder(id objects.ID) objects.ObjectReader {
+	if s.before != nil {
+		if _, ok := s.before.ids[id]; ok {
+			return s.before.q
+		}
 	}
-	data, ok := s.before[id]
-	return data, ok
+	return s.q
 }
 
 func (s *staged) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	if data, ok := s.lookup(id); ok {
-		return bytes.Clone(data), nil
-	}
-	return s.Store.Get(ctx, id)
+	return s.holder(id).Get(ctx, id)
 }
 
 func (s *staged) Has(ctx context.Context, id objects.ID) (bool, error) {
-	if _, ok := s.lookup(id); ok {
-		return true, nil
-	}
-	return s.Store.Has(ctx, id)
+	return s.holder(id).Has(ctx, id)
 }
 
 func (s *staged) Put(ctx context.Context, objs ...objects.Object) error {
@@ -203,7 +214,7 @@ func (s *staged) Put(ctx context.Context, objs ...objects.Object) error {
 		return err
 	}
 	for _, o := range objs {
-		s.objs[o.ID] = o.Data
+		s.ids[o.ID] = struct{}{}
 	}
 	return nil
 }

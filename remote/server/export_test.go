@@ -12,3 +12,6 @@ func QueuedWrites(r *Repo) int {
 	defer r.docs.mu.Unlock()
 	return len(r.docs.waiting)
 }
+
+// MaxPipelined is how many groups one hold of the write lock commits.
+const MaxPipelined = maxPipelined

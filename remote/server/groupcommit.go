@@ -16,13 +16,14 @@ import (
 // queue; one goroutine at a time takes the repository's write lock and
 // commits everything queued, branch by branch, as a chain of one commit
 // per write (repo.CommitChain): one synced transaction moves the branch
-// over the whole chain. Writes that arrive meanwhile make the next group,
-// which is built on the chains of the one syncing and stored after it
-// (commitGroups), so under load each group holds about as many writes as
-// there are writers, and each write still is its own version in the
-// history. A write is acknowledged only once its group is durable; a
-// group that fails fails every write in it, and the group built on it is
-// built again on the branch as stored.
+// over the whole chain. Writes that arrive meanwhile are built, as they
+// arrive, into the next group, on the chains of the one syncing, which is
+// stored after it once that group's writers sent their next writes
+// (commitHold): so writers that each wait for their write share every
+// sync, and each write still is its own version in the history. A write
+// is acknowledged only once its group is durable; a group that fails
+// fails every write in it, and the group built on it is built again on
+// the branch as stored.
 
 // docWrite is one document write waiting for its group.
 type docWrite struct {
@@ -125,56 +126,87 @@ func (s *Server) enqueue(rp *Repo, w *docWrite) {
 	}
 }
 
-// commitGroups commits the queued writes group by group until none wait.
-// Groups are pipelined: while one group's chains are synced, the next
-// group is built on them (repo.BuildChain), and stored only once the
-// group before it is; a write is acknowledged when its own group is
-// durable. The write lock is held over at most maxPipelined groups, so
-// other writers (pushes, peers) get their turn.
+// commitGroups commits the queued writes group by group until none wait,
+// one hold of the write lock (commitHold) after another.
 func (s *Server) commitGroups(rp *Repo) {
+	want := 0
+	for done := false; !done; {
+		done, want = s.commitHold(rp, want)
+	}
+}
+
+// commitHold commits groups under one hold of the write lock, and says
+// whether no write is left. Groups are pipelined: while one group's
+// chains are synced, the writes that arrive are built, as they arrive,
+// into the next group, on the chains of the one syncing (repo.BuildChain,
+// Chain.Add). The next group is stored once the one before it is, and
+// once the writers of that group came back with their next writes, or
+// Limits.GroupWait passed: writers that each wait for their write then
+// share the next sync, rather than half of them syncing while the other
+// half waits (the split that storing the next group at once settles in).
+// A write is acknowledged when its own group is durable. The lock is held
+// over at most maxPipelined groups, so other writers (pushes, peers) get
+// their turn.
+//
+// want is how many writes the first group waits for (the writers of the
+// last group of the hold before); commitHold returns it for the next.
+func (s *Server) commitHold(rp *Repo, want int) (done bool, wantNext int) {
 	d := &rp.docs
-	for {
-		rp.writeMu.Lock()
-		var pending *groupRun
-		last := false
-		for range maxPipelined {
-			d.awaitArrivals()
-			d.mu.Lock()
-			var group []*docWrite
-			if pending == nil || len(d.waiting) >= len(pending.group) {
-				group = d.waiting[:min(len(d.waiting), maxGroup)]
-				d.waiting = d.waiting[len(group):]
-			}
-			if len(group) == 0 && pending == nil {
-				d.waiting, d.running, last = nil, false, true
-			}
-			d.mu.Unlock()
-			if last {
-				break
-			}
-			if len(group) == 0 {
-				// While a group syncs, the next starts once it has as
-				// many writes (each group syncs once, whatever its
-				// size), or when the sync is done.
-				select {
-				case <-pending.stored:
-					pending = nil
-				case <-d.queued:
-				}
-				continue
-			}
-			next := s.buildGroup(rp, group, pending)
-			pending.finish()
-			next.rebuildOrphans(rp, pending)
-			go next.store(rp)
-			pending = next
+	rp.writeMu.Lock()
+	defer rp.writeMu.Unlock()
+	var before, next *groupRun // the group stored last, and the one built after it
+	acked := false             // before is stored (or failed)
+	back := time.NewTimer(s.opts.Limits.GroupWait)
+	defer back.Stop()
+	waited := false // back fired since before was stored (or the hold began)
+	for groups := 0; groups < maxPipelined; {
+		d.awaitArrivals()
+		syncing := before != nil && !acked
+		d.mu.Lock()
+		taken := d.waiting[:min(len(d.waiting), maxGroup-next.size())]
+		d.waiting = d.waiting[len(taken):]
+		if len(taken) == 0 && next == nil && !syncing && (want == 0 || waited) {
+			d.waiting, d.running, done = nil, false, true
 		}
-		pending.finish()
-		rp.writeMu.Unlock()
-		if last {
-			return
+		d.mu.Unlock()
+		if done {
+			return true, 0
+		}
+		if len(taken) > 0 {
+			next = s.extendGroup(rp, next, taken, before)
+		}
+		if syncing && before.isStored() {
+			acked, syncing, want, waited = true, false, next.size()+len(before.group), false
+			back.Reset(s.opts.Limits.GroupWait)
+		}
+		if !syncing && next != nil && (next.size() >= want || next.size() >= maxGroup || waited) {
+			groups++
+			next.rebuildOrphans(rp)
+			go next.store(rp)
+			before, next, acked = next, nil, false
+			continue
+		}
+		var stored <-chan struct{}
+		var backC <-chan time.Time
+		if syncing {
+			stored = before.stored
+		} else if !waited {
+			backC = back.C
+		}
+		select {
+		case <-stored:
+		case <-d.queued:
+		case <-backC:
+			waited = true
 		}
 	}
+	before.finish()
+	if next != nil {
+		next.rebuildOrphans(rp)
+		next.store(rp)
+		before = next
+	}
+	return false, len(before.group)
 }
 
 // maxPipelined bounds the groups committed under one hold of the write lock.
@@ -199,49 +231,99 @@ type chainRun struct {
 	built  bool        // chain, as built, is what was stored
 }
 
-// buildGroup builds the chains of a group, each on the chain of its
-// branch in the group before (pending) if there is one.
-func (s *Server) buildGroup(rp *Repo, group []*docWrite, pending *groupRun) *groupRun {
-	g := &groupRun{group: group, stored: make(chan struct{})}
-	g.ctx, g.cancel = context.WithTimeout(s.stop, s.opts.Limits.RequestTimeout)
-	byRef := map[string]*chainRun{}
-	for _, w := range group {
+func (g *groupRun) size() int {
+	if g == nil {
+		return 0
+	}
+	return len(g.group)
+}
+
+// isStored says whether g is stored (or failed); false for no group.
+func (g *groupRun) isStored() bool {
+	if g == nil {
+		return false
+	}
+	select {
+	case <-g.stored:
+		return true
+	default:
+		return false
+	}
+}
+
+// extendGroup builds writes into g (a new group when g is nil), each onto
+// the chain of its branch in g, or else on the chain of its branch in the
+// group before (stored or being stored) if there is one.
+func (s *Server) extendGroup(rp *Repo, g *groupRun, writes []*docWrite, before *groupRun) *groupRun {
+	if g == nil {
+		g = &groupRun{stored: make(chan struct{})}
+		g.ctx, g.cancel = context.WithTimeout(s.stop, s.opts.Limits.RequestTimeout)
+	}
+	g.group = append(g.group, writes...)
+	byRef := map[string][]*docWrite{}
+	var refs []string
+	for _, w := range writes {
 		if w.err = w.ctx.Err(); w.err != nil {
 			continue
 		}
-		c := byRef[w.ref]
-		if c == nil {
-			c = &chainRun{ref: w.ref}
-			byRef[w.ref] = c
-			g.chains = append(g.chains, c)
+		if byRef[w.ref] == nil {
+			refs = append(refs, w.ref)
 		}
-		c.writes = append(c.writes, w)
+		byRef[w.ref] = append(byRef[w.ref], w)
 	}
-	for _, c := range g.chains {
-		if pending != nil {
-			for _, p := range pending.chains {
-				if p.ref == c.ref && p.chain != nil {
-					c.after = p
-				}
-			}
-		}
-		if c.after == nil {
-			c.err = checkBranchExists(g.ctx, rp, c.ref)
-		}
-		if c.err == nil {
-			var after *repo.Chain
-			if c.after != nil {
-				after = c.after.chain
-			}
-			c.chain, c.err = rp.BuildChain(g.ctx, c.ref, chainWrites(c.writes), after)
-		}
+	for _, ref := range refs {
+		g.chainOf(rp, ref, before).add(g.ctx, byRef[ref])
 	}
 	return g
 }
 
+// chainOf returns g's chain of branch ref, starting it (on the chain of
+// ref in the group before, if any) when g has none yet. A chain built on
+// one whose store failed is built again (rebuildOrphans).
+func (g *groupRun) chainOf(rp *Repo, ref string, before *groupRun) *chainRun {
+	for _, c := range g.chains {
+		if c.ref == ref {
+			return c
+		}
+	}
+	c := &chainRun{ref: ref}
+	g.chains = append(g.chains, c)
+	if before != nil {
+		for _, p := range before.chains {
+			if p.ref == ref && p.chain != nil {
+				c.after = p
+			}
+		}
+	}
+	if c.after == nil {
+		c.err = checkBranchExists(g.ctx, rp, ref)
+	}
+	if c.err == nil {
+		var after *repo.Chain
+		if c.after != nil {
+			after = c.after.chain
+		}
+		c.chain, c.err = rp.BuildChain(g.ctx, ref, nil, after)
+	}
+	return c
+}
+
+// add builds writes onto the chain; they fail with the chain when it
+// failed before.
+func (c *chainRun) add(ctx context.Context, writes []*docWrite) {
+	c.writes = append(c.writes, writes...)
+	if c.err != nil {
+		return
+	}
+	if c.err = c.chain.Add(ctx, chainWrites(writes)); c.err != nil {
+		c.chain.Discard()
+		c.chain = nil
+	}
+}
+
 // rebuildOrphans builds again, on what the store holds, the chains built
 // on a chain of the group before that was not stored as built.
-func (g *groupRun) rebuildOrphans(rp *Repo, before *groupRun) {
+func (g *groupRun) rebuildOrphans(rp *Repo) {
 	for _, c := range g.chains {
 		if c.after == nil || c.after.built {
 			continue

@@ -34,6 +34,16 @@ type syncCounter struct {
 	// reads counts the reads of the object watch names.
 	watch atomic.Pointer[objects.ID]
 	reads atomic.Int64
+	// gate, once set, gets a channel from every Promote, which waits
+	// until the test closes it.
+	gate atomic.Pointer[chan chan struct{}]
+	// refReads counts the reads of refs.
+	refReads atomic.Int64
+}
+
+func (s *syncCounter) Ref(ctx context.Context, name string) (objects.ID, error) {
+	s.refReads.Add(1)
+	return s.Store.Ref(ctx, name)
 }
 
 func (s *syncCounter) Get(ctx context.Context, id objects.ID) ([]byte, error) {
@@ -71,6 +81,11 @@ type countedQuarantine struct {
 
 func (q countedQuarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
 	q.s.moves.Add(1)
+	if gate := q.s.gate.Load(); gate != nil {
+		release := make(chan struct{})
+		*gate <- release
+		<-release
+	}
 	if hold := q.s.hold.Swap(nil); hold != nil {
 		<-*hold
 		if q.s.failHeld.Load() {
@@ -96,6 +111,11 @@ type groupRig struct {
 
 func newGroupRig(t *testing.T) *groupRig {
 	t.Helper()
+	return newGroupRigLimits(t, server.Limits{})
+}
+
+func newGroupRigLimits(t *testing.T, limits server.Limits) *groupRig {
+	t.Helper()
 	bs, err := badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +131,7 @@ func newGroupRig(t *testing.T) *groupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &groupRig{r: r, store: cs, rp: rp, base: serve(t, r, server.Options{Repos: repos})}
+	return &groupRig{r: r, store: cs, rp: rp, base: serve(t, r, server.Options{Repos: repos, Limits: limits})}
 }
 
 // groupWrite is one request of a group and its reply.
@@ -376,5 +396,106 @@ func TestNextGroupIsBuiltWhileOneSyncs(t *testing.T) {
 				t.Errorf("the branch is at %s; want the second write's commit %s", head.Short(), want.Short())
 			}
 		})
+	}
+}
+
+// One hold of the write lock commits up to maxPipelined groups while
+// writes keep coming; only then may another writer (a push) take it. A
+// hold reads the branch from the store once, for its first group (the
+// groups after it are built on the one before), so the reads of the
+// branch count the holds. Each write here arrives while the group before
+// it syncs, so the committing loop also wakes for writes it then takes.
+func TestWriteLockHeldOverMaxPipelinedGroups(t *testing.T) {
+	t.Parallel()
+	g := newGroupRig(t)
+	commitDocs(t, g.r, mainRef, map[string]string{"seed.txt": "s"}, t0)
+	put := func(i int) {
+		r := call(t, http.MethodPut, fmt.Sprintf("%s%s/p/%d.txt", g.base, wire.PathDocs, i), []byte("x"))
+		expect(t, "pipelined write", r, http.StatusCreated, "")
+	}
+	g.store.refReads.Store(0)
+	put(-1)
+	perHold := g.store.refReads.Load()
+	if perHold == 0 {
+		t.Fatal("a write read no ref")
+	}
+
+	g.store.refReads.Store(0)
+	opened := g.store.opened.Load()
+	gate := make(chan chan struct{})
+	g.store.gate.Store(&gate)
+	var clients sync.WaitGroup
+	const writes = 2 * server.MaxPipelined
+	clients.Go(func() { put(0) })
+	release := <-gate
+	for i := 1; i < writes; i++ {
+		clients.Go(func() { put(i) })
+		deadline := time.Now().Add(10 * time.Second)
+		for server.QueuedWrites(g.rp) == 0 && g.store.opened.Load()-opened < int64(i+1) {
+			if time.Now().After(deadline) {
+				close(release)
+				t.Fatalf("write %d neither queued nor committed after 10 s", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
+		release = <-gate
+	}
+	close(release)
+	clients.Wait()
+	if holds := g.store.refReads.Load() / perHold; holds > 2 {
+		t.Errorf("%d writes, each arriving while the one before synced, took the write lock %d times; want 2 (%d groups a hold)",
+			writes, holds, server.MaxPipelined)
+	}
+}
+
+// Writers that each wait for their write before sending the next share
+// the next sync: once a group is durable, the group built while it synced
+// waits (up to Limits.GroupWait) for the writers of that group to send
+// their next writes, instead of syncing without them while they return.
+func TestReturningWritersShareTheNextSync(t *testing.T) {
+	t.Parallel()
+	g := newGroupRigLimits(t, server.Limits{GroupWait: 2 * time.Second})
+	commitDocs(t, g.r, mainRef, map[string]string{"seed.txt": "s"}, t0)
+	opened := g.store.opened.Load()
+	g.store.moves.Store(0)
+	gate := make(chan chan struct{})
+	g.store.gate.Store(&gate)
+	stop := make(chan struct{})
+	defer close(stop)
+	put := func(key string) reply {
+		return call(t, http.MethodPut, g.base+wire.PathDocs+"/"+key, []byte(key))
+	}
+	var a, a2, b reply
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		a = put("a.txt")
+		a2 = put("a2.txt") // writer A's next write, once its first is durable
+	})
+	release := <-gate // A's group syncs
+	wg.Go(func() { b = put("b.txt") })
+	for deadline := time.Now().Add(10 * time.Second); g.store.opened.Load()-opened < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("b.txt was not built while a.txt synced, after 10 s")
+		}
+	}
+	close(release)
+	go func() { // release every sync from here on
+		for {
+			select {
+			case r := <-gate:
+				close(r)
+			case <-stop:
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	for _, r := range []reply{a, a2, b} {
+		expect(t, "write", r, http.StatusCreated, "")
+	}
+	if moves := g.store.moves.Load(); moves != 2 {
+		t.Errorf("a.txt, then b.txt and a2.txt made %d syncs; want 2 (b.txt waited for a2.txt)", moves)
 	}
 }

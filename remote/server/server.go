@@ -24,6 +24,10 @@ type Limits struct {
 	// wire.StallBytes (or to end), and one write of a reply to go out: a
 	// client that stops sending or reading, or trickles, is dropped.
 	StallTimeout time.Duration
+	// GroupWait is the longest a group of document writes waits, once
+	// the group before it is durable, for that group's writers to send
+	// their next writes, so that they share one sync (see groupcommit.go).
+	GroupWait time.Duration
 }
 
 // DefaultCacheBytes is the block cache a server gives each repository it
@@ -39,6 +43,10 @@ var DefaultLimits = Limits{
 	TransferTimeout: 30 * time.Minute,
 	RequestTimeout:  time.Minute,
 	StallTimeout:    time.Minute,
+	// A writer on the same machine or network sends its next write well
+	// within it. On a 2-core machine loaded 6x over, 1 ms and 3 ms gave
+	// the same throughput (writers then took longer to come back).
+	GroupWait: time.Millisecond,
 }
 
 // withDefaults fills every zero limit from DefaultLimits.
@@ -61,6 +69,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.StallTimeout > 0 {
 		d.StallTimeout = l.StallTimeout
+	}
+	if l.GroupWait > 0 {
+		d.GroupWait = l.GroupWait
 	}
 	return d
 }
