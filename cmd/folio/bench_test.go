@@ -53,6 +53,9 @@ const (
 	// Operations that take milliseconds are repeated and their median kept.
 	changeRuns = 7
 	readRuns   = 21
+	// Start-up takes a few milliseconds and varies most on a shared
+	// machine: those comparisons take more runs.
+	startRuns = 201
 )
 
 // --- the shared folder, removed when the benchmark binary exits ---
@@ -391,6 +394,7 @@ func benchGit(gitDir, workTree string, args ...string) *exec.Cmd {
 type procRun struct {
 	wall, cpu time.Duration
 	maxRSSKiB int64
+	minFaults int64 // page faults served without I/O, most of start-up's cost in a VM
 	stdout    []byte
 }
 
@@ -406,7 +410,14 @@ func runProc(cmd *exec.Cmd) (procRun, error) {
 		return procRun{}, fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, stderr.Bytes())
 	}
 	ps := cmd.ProcessState
-	return procRun{wall: wall, cpu: ps.UserTime() + ps.SystemTime(), maxRSSKiB: maxRSSKiB(ps), stdout: stdout.Bytes()}, nil
+	return procRun{wall: wall, cpu: ps.UserTime() + ps.SystemTime(), maxRSSKiB: maxRSSKiB(ps), minFaults: minFaults(ps), stdout: stdout.Bytes()}, nil
+}
+
+func minFaults(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return int64(ru.Minflt)
+	}
+	return 0
 }
 
 func maxRSSKiB(ps *os.ProcessState) int64 {
@@ -834,16 +845,18 @@ func newGitObjects(r *benchRepos, before map[string]int64, name string) (disk, r
 type pairProbe struct {
 	cmd         func() *exec.Cmd
 	wall, cpu   []time.Duration
+	faults      []int64
 	firstOutput []byte
 }
 
-// benchPair runs folio's and git's command readRuns times each,
+// benchPair runs folio's and git's command runs times each,
 // interleaved and taking turns to go first, after one warm-up run of each
 // whose outputs must be equal when sameOutput is set. It reports the
 // median wall and CPU (user + system) time of each and their ratios: CPU
 // time is the steadier figure on a shared machine, wall time what a user
-// waits.
-func benchPair(b *testing.B, sameOutput bool, folio, git func() *exec.Cmd) {
+// waits. The median minor page faults of each say how much memory a run
+// touched, which decides start-up where a fault costs ~30 us.
+func benchPair(b *testing.B, runs int, sameOutput bool, folio, git func() *exec.Cmd) {
 	b.Helper()
 	probes := []*pairProbe{{cmd: folio}, {cmd: git}}
 	b.ResetTimer()
@@ -858,14 +871,14 @@ func benchPair(b *testing.B, sameOutput bool, folio, git func() *exec.Cmd) {
 		if sameOutput && !bytes.Equal(probes[0].firstOutput, probes[1].firstOutput) {
 			b.Fatalf("folio and git print different bytes:\n%.2000s\n---\n%.2000s", probes[0].firstOutput, probes[1].firstOutput)
 		}
-		for run := range readRuns {
+		for run := range runs {
 			for k := range probes {
 				p := probes[(run+k)%len(probes)]
 				r, err := runProc(p.cmd())
 				if err != nil {
 					b.Fatal(err)
 				}
-				p.wall, p.cpu = append(p.wall, r.wall), append(p.cpu, r.cpu)
+				p.wall, p.cpu, p.faults = append(p.wall, r.wall), append(p.cpu, r.cpu), append(p.faults, r.minFaults)
 			}
 		}
 	}
@@ -874,6 +887,8 @@ func benchPair(b *testing.B, sameOutput bool, folio, git func() *exec.Cmd) {
 	b.ReportMetric(ms(median(g.wall)), "git-ms")
 	b.ReportMetric(ms(median(f.cpu)), "folio-cpu-ms")
 	b.ReportMetric(ms(median(g.cpu)), "git-cpu-ms")
+	b.ReportMetric(float64(median(f.faults)), "folio-faults")
+	b.ReportMetric(float64(median(g.faults)), "git-faults")
 	b.ReportMetric(median(f.wall).Seconds()/median(g.wall).Seconds(), "folio/git")
 	b.ReportMetric(median(f.cpu).Seconds()/median(g.cpu).Seconds(), "folio/git-cpu")
 }
@@ -883,7 +898,7 @@ func benchPair(b *testing.B, sameOutput bool, folio, git func() *exec.Cmd) {
 func BenchmarkVersionVsGit(b *testing.B) {
 	skipUnlessBench(b)
 	dir := b.TempDir()
-	benchPair(b, false,
+	benchPair(b, startRuns, false,
 		func() *exec.Cmd { return benchFolio(dir, "version") },
 		func() *exec.Cmd { return benchGit(filepath.Join(dir, ".git"), dir, "--version") })
 }
@@ -903,7 +918,7 @@ func BenchmarkMergeFileVsGit(b *testing.B) {
 		}
 	}
 	args := []string{"merge-file", "-p", "ours", "base", "theirs"}
-	benchPair(b, true,
+	benchPair(b, startRuns, true,
 		func() *exec.Cmd { return benchFolio(dir, args...) },
 		func() *exec.Cmd { return benchGit(filepath.Join(dir, ".git"), dir, args...) })
 }
@@ -917,7 +932,7 @@ func BenchmarkGetVsShow(b *testing.B) {
 	skipUnlessBench(b)
 	r := sharedRepos(b)
 	key := benchDocKey(r.corpus)
-	benchPair(b, true,
+	benchPair(b, readRuns, true,
 		func() *exec.Cmd { return benchFolio(r.folio, "get", key) },
 		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "show", "HEAD:"+key) })
 }
@@ -927,7 +942,7 @@ func BenchmarkGetVsShow(b *testing.B) {
 func BenchmarkLogVsGit(b *testing.B) {
 	skipUnlessBench(b)
 	r := sharedRepos(b)
-	benchPair(b, false,
+	benchPair(b, readRuns, false,
 		func() *exec.Cmd { return benchFolio(r.folio, "log", "-n", "1") },
 		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "log", "-1") })
 }
@@ -937,7 +952,7 @@ func BenchmarkLogVsGit(b *testing.B) {
 func BenchmarkStatusVsGit(b *testing.B) {
 	skipUnlessBench(b)
 	r := sharedRepos(b)
-	benchPair(b, false,
+	benchPair(b, readRuns, false,
 		func() *exec.Cmd { return benchFolio(r.folio, "status") },
 		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "status") })
 }
@@ -948,7 +963,7 @@ func BenchmarkStatusVsGit(b *testing.B) {
 func BenchmarkLsVsLsTree(b *testing.B) {
 	skipUnlessBench(b)
 	r := sharedRepos(b)
-	benchPair(b, true,
+	benchPair(b, readRuns, true,
 		func() *exec.Cmd { return benchFolio(r.folio, "ls") },
 		func() *exec.Cmd { return benchGit(r.gitDir, r.corpus.dir, "ls-tree", "--name-only", "HEAD") })
 }

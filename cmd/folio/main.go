@@ -40,10 +40,14 @@ func tuneGC() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	cmds := commandsFor(args)
+	if catchesSignals(cmds) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	root := newRootCommand(a, commandsFor(args))
+	root := newRootCommand(a, cmds)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
