@@ -188,3 +188,66 @@ func TestPeerPushConverges(t *testing.T) {
 		t.Fatalf("a converging push behind a merge: %v, b at %s", err, head(t, b.r).Short())
 	}
 }
+
+// TestPeerPushMergesBeforeTakingWrites: a converging push to a leader
+// that took a write since the push's Old makes its merge while the
+// leader's document writes hold their lock, and only moves the branch
+// once they let go: document writes do not wait for the merges of peers'
+// pushes (failed before: the push waited for the lock before merging).
+func TestPeerPushMergesBeforeTakingWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := newPeered(t), newPeered(t)
+	root := head(t, b.r)
+	a.commit(t, "from-a")
+	b.commit(t, "from-b")
+	ours, theirs := head(t, a.r), head(t, b.r)
+	// The merge b is to make, made here first: every leader makes the
+	// same bytes.
+	if _, err := remote.Fetch(ctx, a.r, remote.Remote{Name: "b", URL: b.url}, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := merge.Converge(ctx, a.r, ours, theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(b.url, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.srv.Writes().Lock()
+	pushed := make(chan error, 1)
+	go func() {
+		req := wire.PushRequest{Updates: []wire.RefUpdate{{Name: main, Old: root, New: ours}}, Converge: true}
+		_, err := c.Push(ctx, req, func(pw *wire.PackWriter) error {
+			_, err := transfer.Send(ctx, a.r.Store(), pw, []objects.ID{ours}, []objects.ID{root})
+			return err
+		})
+		pushed <- err
+	}()
+	deadline := time.Now().Add(peerWait)
+	for {
+		ok, err := b.r.Store().Has(ctx, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.srv.Writes().Unlock()
+			t.Fatalf("no merge %s on b within %s while its writes' lock was held", want.Short(), peerWait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if head(t, b.r) != theirs {
+		t.Error("b's branch moved while its writes' lock was held")
+	}
+	b.srv.Writes().Unlock()
+	if err := <-pushed; err != nil {
+		t.Fatal(err)
+	}
+	if head(t, b.r) != want {
+		t.Fatalf("b at %s, want the merge %s", head(t, b.r).Short(), want.Short())
+	}
+}
