@@ -206,13 +206,11 @@ func (s *Server) promote(q *request, qr objects.Quarantine, keep func(objects.ID
 }
 
 // converge applies the updates of a converging push: a branch that moved
-// on from the update's Old and was last moved by a write of its own is
-// merged with the update's New (merge.Converge, as every leader merges)
-// instead of refused, so that a push from a peer lands on a leader that
-// keeps taking writes. A branch last moved by a merge is refused as
-// before: merging merges again makes heads that hold nothing new, and
-// leaders peered all-to-all would go on making them from each other's
-// once writes stop. It returns the updates made.
+// on from the update's Old is merged with the update's New (merge.Converge,
+// as every leader merges) instead of refused, when mergeable says so, so
+// that a push from a peer lands on a leader that keeps taking writes or
+// merging other peers' (see mergeable for why not always). It returns the
+// updates made.
 //
 // The merges are made before writeMu is taken, as the document writes
 // wait on it; under it, a branch that writes moved meanwhile is merged
@@ -231,12 +229,12 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 		promoted = true
 		return qr.Promote(ctx, keep)
 	}
-	if err := mergeMoved(ctx, r, updates, promote); err != nil {
+	if err := mergeMoved(ctx, r, qr, updates, promote); err != nil {
 		return nil, err
 	}
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
-	if err := mergeMoved(ctx, r, updates, promote); err != nil {
+	if err := mergeMoved(ctx, r, nil, updates, promote); err != nil {
 		return nil, err
 	}
 	if !promoted {
@@ -245,12 +243,13 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 	return updates, r.Store().UpdateRefs(ctx, updates...)
 }
 
-// mergeMoved merges, into each branch update whose branch document writes
-// moved on from its Old, the branch as it is now, and makes that the
-// update's Old; promote is called before the first merge (which reads
-// the pushed objects). A branch moved otherwise is left for the ref's
-// compare-and-swap to refuse.
-func mergeMoved(ctx context.Context, r *repo.Repo, updates []objects.RefUpdate, promote func() error) error {
+// mergeMoved merges, into each branch update whose branch moved on from
+// its Old as mergeable allows, the branch as it is now, and makes that the
+// update's Old; pushed reads the push's objects (nil: merge only what
+// document writes moved), and promote is called before the first merge
+// (which reads them from the store). A branch moved otherwise is left for
+// the ref's compare-and-swap to refuse.
+func mergeMoved(ctx context.Context, r *repo.Repo, pushed objects.ObjectReader, updates []objects.RefUpdate, promote func() error) error {
 	for i, u := range updates {
 		if !strings.HasPrefix(u.Name, objects.BranchPrefix) || u.Old.IsZero() || u.New.IsZero() {
 			continue
@@ -262,7 +261,7 @@ func mergeMoved(ctx context.Context, r *repo.Repo, updates []objects.RefUpdate, 
 		if cur == u.Old || cur.IsZero() {
 			continue
 		}
-		ok, err := movedByWrites(ctx, r, u.Old, cur)
+		ok, err := mergeable(ctx, r, pushed, u.Old, cur, u.New)
 		if err != nil {
 			return err // a damaged history: say so, not "ref changed"
 		}
@@ -340,12 +339,48 @@ func (s *Server) sync(q *request) error {
 	return nil
 }
 
-// movedByWrites reports whether cur descends from old and is a plain
-// commit (one parent, as document writes make), not a merge.
-func movedByWrites(ctx context.Context, r merge.CommitReader, old, cur objects.ID) (bool, error) {
+// mergeable reports whether a converging push of head new, made when the
+// branch was at old, is merged into the branch now at cur rather than
+// refused. cur must descend from old, and either be a plain commit (one
+// parent, as document writes make), or the push must bring a write the
+// branch lacks: a commit not in cur that is no merge (pushed reads the
+// push's objects; nil: plain commits only). Merging a push that brings
+// only merges makes heads that hold nothing new, and leaders peered
+// all-to-all would go on making them from each other's once writes stop;
+// a merge that brings a write holds one more of the writes, which are
+// finitely many once writes stop, so such merges stop with them.
+func mergeable(ctx context.Context, r merge.CommitReader, pushed objects.ObjectReader, old, cur, new objects.ID) (bool, error) {
 	c, err := r.ReadCommit(ctx, cur)
-	if err != nil || len(c.Parents) != 1 {
+	if err != nil {
 		return false, err
 	}
+	if len(c.Parents) != 1 {
+		if pushed == nil {
+			return false, nil
+		}
+		if ok, err := bringsWrite(ctx, pushed, new, cur); err != nil || !ok {
+			return false, err
+		}
+	}
 	return merge.IsAncestor(ctx, r, old, cur)
+}
+
+// bringsWrite reports whether new reaches a commit that cur does not and
+// that is no merge.
+func bringsWrite(ctx context.Context, pushed objects.ObjectReader, new, cur objects.ID) (bool, error) {
+	missing, err := transfer.MissingCommits(ctx, pushed, []objects.ID{new}, []objects.ID{cur})
+	if err != nil {
+		return false, err
+	}
+	commits := transfer.Commits(pushed)
+	for _, id := range missing {
+		c, err := commits.ReadCommit(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if len(c.Parents) < 2 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
