@@ -135,11 +135,7 @@ func TestPeerPushConverges(t *testing.T) {
 	a.commit(t, "from-a")
 	b.commit(t, "from-b")
 	ours, theirs := head(t, a.r), head(t, b.r)
-	var pushTo func(old, new objects.ID, converge bool) (*wire.PushResponse, error)
 	push := func(old objects.ID, converge bool) (*wire.PushResponse, error) {
-		return pushTo(old, ours, converge)
-	}
-	pushTo = func(old, ours objects.ID, converge bool) (*wire.PushResponse, error) {
 		c, err := client.New(b.url, client.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -183,12 +179,55 @@ func TestPeerPushConverges(t *testing.T) {
 	if head(t, a.r) != merged || rep.Branches[0].Action != "fast-forward" {
 		t.Fatalf("a at %s after sync (%+v), b at %s", head(t, a.r).Short(), rep.Branches, merged.Short())
 	}
-	// b was last moved by a merge, not by a write of its own: a push
-	// behind it that brings no write b lacks (ours, already merged) is
-	// refused, as merging merges again makes heads that hold nothing new
-	// (a storm among leaders peered all-to-all).
-	if _, err := pushTo(theirs, theirs, true); !errors.Is(err, objects.ErrRefChanged) || head(t, b.r) != merged {
-		t.Fatalf("a converging push of nothing new behind a merge: %v, b at %s", err, head(t, b.r).Short())
+}
+
+// TestPeerPushOfNothingNew: a converging push whose head the leader's
+// branch holds already (both leaders of a link made the same merge) is
+// done, not refused: refused, the pusher synced again at once to find
+// nothing to do (failed before: ErrRefChanged). A push behind a merge that
+// brings only a merge of commits the branch holds is refused, as merging
+// merges again makes heads that hold nothing new (a storm among leaders
+// peered all-to-all).
+func TestPeerPushOfNothingNew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := newPeered(t), newPeered(t)
+	root := head(t, b.r)
+	a.commit(t, "from-a")
+	b.commit(t, "from-b")
+	ours, first := head(t, a.r), head(t, b.r)
+	if _, err := remote.Fetch(ctx, a.r, remote.Remote{Name: "b", URL: b.url}, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	onlyMerges, _, err := merge.Converge(ctx, a.r, ours, first) // nothing b lacks but the merge
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.commit(t, "from-b-again")
+	cl, err := client.New(b.url, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(old, new objects.ID) (*wire.PushResponse, error) {
+		req := wire.PushRequest{Updates: []wire.RefUpdate{{Name: main, Old: old, New: new}}, Converge: true}
+		return cl.Push(ctx, req, func(pw *wire.PackWriter) error {
+			_, err := transfer.Send(ctx, a.r.Store(), pw, []objects.ID{new}, []objects.ID{root})
+			return err
+		})
+	}
+	if _, err := push(root, ours); err != nil { // merged there behind b's writes
+		t.Fatal(err)
+	}
+	merged := head(t, b.r)
+	resp, err := push(root, ours)
+	if err != nil {
+		t.Fatalf("a converging push of a head b holds already: %v", err)
+	}
+	if len(resp.Updated) != 1 || resp.Updated[0].New != merged || head(t, b.r) != merged {
+		t.Fatalf("response %+v, b at %s, want %s unmoved", resp.Updated, head(t, b.r).Short(), merged.Short())
+	}
+	if _, err := push(first, onlyMerges); !errors.Is(err, objects.ErrRefChanged) || head(t, b.r) != merged {
+		t.Fatalf("a converging push of only a merge behind a merge: %v, b at %s", err, head(t, b.r).Short())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/folio-db/folio/merge"
@@ -237,18 +238,21 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 	if err := mergeMoved(ctx, r, nil, updates, promote); err != nil {
 		return nil, err
 	}
+	moves := slices.DeleteFunc(slices.Clone(updates), func(u objects.RefUpdate) bool { return u.Old == u.New })
 	if !promoted {
-		return updates, qr.Promote(ctx, keep, updates...)
+		return updates, qr.Promote(ctx, keep, moves...)
 	}
-	return updates, r.Store().UpdateRefs(ctx, updates...)
+	return updates, r.Store().UpdateRefs(ctx, moves...)
 }
 
 // mergeMoved merges, into each branch update whose branch moved on from
 // its Old as mergeable allows, the branch as it is now, and makes that the
 // update's Old; pushed reads the push's objects (nil: merge only what
 // document writes moved), and promote is called before the first merge
-// (which reads them from the store). A branch moved otherwise is left for
-// the ref's compare-and-swap to refuse.
+// (which reads them from the store). An update whose New the branch holds
+// already (a peer pushing the merge this leader made too) is done: its Old
+// and New become the branch as it is. A branch moved otherwise is left
+// for the ref's compare-and-swap to refuse.
 func mergeMoved(ctx context.Context, r *repo.Repo, pushed objects.ObjectReader, updates []objects.RefUpdate, promote func() error) error {
 	for i, u := range updates {
 		if !strings.HasPrefix(u.Name, objects.BranchPrefix) || u.Old.IsZero() || u.New.IsZero() {
@@ -259,6 +263,14 @@ func mergeMoved(ctx context.Context, r *repo.Repo, pushed objects.ObjectReader, 
 			return err
 		}
 		if cur == u.Old || cur.IsZero() {
+			continue
+		}
+		held, err := holds(ctx, r, cur, u.New)
+		if err != nil {
+			return err
+		}
+		if held {
+			updates[i].Old, updates[i].New = cur, cur
 			continue
 		}
 		ok, err := mergeable(ctx, r, pushed, u.Old, cur, u.New)
@@ -337,6 +349,17 @@ func (s *Server) sync(q *request) error {
 	}
 	writeJSON(q.w, http.StatusOK, report)
 	return nil
+}
+
+// holds reports whether the history of head holds commit id.
+func holds(ctx context.Context, r *repo.Repo, head, id objects.ID) (bool, error) {
+	if head == id {
+		return true, nil
+	}
+	if ok, err := r.Store().Has(ctx, id); err != nil || !ok {
+		return false, err // not stored: not in any history here
+	}
+	return merge.IsAncestor(ctx, r, id, head)
 }
 
 // mergeable reports whether a converging push of head new, made when the
