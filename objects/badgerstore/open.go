@@ -109,6 +109,10 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		}
 	}
 	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
+	full := bopts
+	if opts.Short && !readOnly {
+		bopts = shortSession(bopts)
+	}
 	db, err := openBadger(bopts)
 	if err == nil && maintain && db.Levels()[0].NumTables >= compactL0At {
 		if err = db.Close(); err == nil {
@@ -119,7 +123,8 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		lock.release()
 		return nil, err
 	}
-	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory}, nil
+	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
+		short: opts.Short && !readOnly, settleOpts: full}, nil
 }
 
 // openBadger turns Badger's failures, including a panic on a damaged
