@@ -92,6 +92,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	memLogs := false // write-ahead logs with data, left by a process that died
 	minFree := opts.MinFreeBytes
 	if minFree <= 0 {
 		minFree = defaultMinFree
@@ -103,7 +104,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 			lock.release()
 			return nil, err
 		}
-		if err := removeEmptyLogs(dir); err != nil {
+		if memLogs, err = removeEmptyLogs(dir); err != nil {
 			lock.release()
 			return nil, err
 		}
@@ -111,7 +112,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
 	full := bopts
 	if opts.Short && !readOnly {
-		bopts = shortSession(bopts)
+		bopts = shortSession(bopts, !memLogs)
 	}
 	db, err := openBadger(bopts)
 	if err == nil && maintain && db.Levels()[0].NumTables >= compactL0At {

@@ -63,6 +63,9 @@ const (
 	// heap limit.
 	memTableSize = 16 << 20
 	numMemtables = 2
+	// A short session (Options.Short) writes kilobytes; its memtable is
+	// the smallest that takes a transaction of valueThreshold (15%).
+	shortMemTableSize = 2 << 20
 	// Every object under valueThreshold stays in the LSM tree, where it is
 	// compressed block by block and needs no value-log garbage collection.
 	// Badger caps the threshold at 1 MiB and at 15% of the memtable. The
@@ -139,9 +142,19 @@ const MaxObjectSize = valueLogFileSize
 
 // shortSession turns the options of a read-write open into those of a
 // short session (Options.Short): no compactors, and so no stall of writes
-// on a full level 0 either, as nothing would empty it.
-func shortSession(opts badger.Options) badger.Options {
-	return opts.WithNumCompactors(0).WithNumLevelZeroTablesStall(math.MaxInt32)
+// on a full level 0 either, as nothing would empty it. With smallMemTable,
+// the memtable is shortMemTableSize: Badger allocates its skiplist whole
+// and maps a write-ahead log of twice its size in every read-write open,
+// and the first write to that new, sparse file reads up to the device's
+// read-ahead of holes into the page cache (8 MiB on the machine measured).
+// A memtable too small for a write-ahead log left by a process that died
+// could not replay it: Open then keeps memTableSize.
+func shortSession(opts badger.Options, smallMemTable bool) badger.Options {
+	opts = opts.WithNumCompactors(0).WithNumLevelZeroTablesStall(math.MaxInt32)
+	if smallMemTable {
+		opts = opts.WithMemTableSize(shortMemTableSize)
+	}
+	return opts
 }
 
 func badgerOptions(dir string, readOnly bool, logger *slog.Logger, cacheBytes int64) badger.Options {

@@ -119,7 +119,7 @@ func (s *Store) settle() {
 func (s *Store) settleIn() error {
 	bopts := s.settleOpts.WithCompactL0OnClose(true)
 	if !s.short {
-		bopts = shortSession(bopts) // settled already
+		bopts = shortSession(bopts, false) // settled already
 	}
 	db, err := openBadger(bopts)
 	if err != nil {
