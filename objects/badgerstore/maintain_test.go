@@ -41,12 +41,25 @@ func shortSessions(t *testing.T, dir string, n int, opened func(*Store)) objects
 // TestLevelZeroStaysBounded: short read-write sessions that each write a
 // little, as CLI commands do, leave a level-0 table each and never run
 // Badger's compactors; the close-time compaction keeps their number under
-// compactL0At however many sessions there are.
+// compactL0At however many sessions there are, and every session opens
+// Badger once: the session that leaves compactL0At tables tells the next
+// one to merge them (mergeDueFile).
 func TestLevelZeroStaysBounded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	openTemp(t, dir, Options{Create: true}).Close()
-	maxL0 := 0
-	shortSessions(t, dir, 3*compactL0At, func(s *Store) { maxL0 = max(maxL0, s.db.Levels()[0].NumTables) })
+	maxL0, merges := 0, 0
+	shortSessions(t, dir, 3*compactL0At, func(s *Store) {
+		maxL0 = max(maxL0, s.db.Levels()[0].NumTables)
+		if s.mergesLevelZero {
+			merges++
+		}
+		if s.badgerOpens != 1 {
+			t.Errorf("a session opened Badger %d times; the session before should have said that level 0 was due a merge", s.badgerOpens)
+		}
+	})
+	if merges == 0 {
+		t.Error("no session merged level 0")
+	}
 	if maxL0 > compactL0At {
 		t.Errorf("%d level-0 tables after %d short sessions; the limit is %d", maxL0, 3*compactL0At, compactL0At)
 	}

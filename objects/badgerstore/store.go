@@ -3,6 +3,9 @@ package badgerstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +38,12 @@ type Store struct {
 	// are the options of a session that settles (see Close).
 	short      bool
 	settleOpts badger.Options
-	closed     atomic.Bool
-	written    atomic.Int64 // bytes Put in this session
+	// mergesLevelZero: Close merges level 0 (compactL0At); badgerOpens
+	// counts the opens of Badger it took to find out (for tests).
+	mergesLevelZero bool
+	badgerOpens     int
+	closed          atomic.Bool
+	written         atomic.Int64 // bytes Put in this session
 	// refsMu lets an update of more refs than one transaction holds
 	// (bigrefs.go) hold off every other ref reader and writer.
 	refsMu sync.RWMutex
@@ -76,15 +83,39 @@ func (s *Store) Close() error {
 	if settle && !s.short {
 		s.settle()
 	}
+	if !s.readOnly && !settle && !s.mergesLevelZero {
+		s.noteMergeDue()
+	}
 	err := s.db.Close()
 	if settle && err == nil {
 		err = s.settleIn()
+	}
+	if (settle || s.mergesLevelZero) && err == nil {
+		err = s.mergeDone()
 	}
 	if lerr := s.lock.release(); err == nil && lerr != nil {
 		err = lerr
 	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: close %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// noteMergeDue writes mergeDueFile when level 0 will hold compactL0At
+// tables once Close has flushed the memtable. It writes no hint when it
+// cannot: the next session then counts the tables itself.
+func (s *Store) noteMergeDue() {
+	if s.db.Levels()[0].NumTables+1 >= compactL0At {
+		os.WriteFile(filepath.Join(s.dir, mergeDueFile), nil, 0o644)
+	}
+}
+
+// mergeDone removes mergeDueFile after level 0 was merged.
+func (s *Store) mergeDone() error {
+	err := os.Remove(filepath.Join(s.dir, mergeDueFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }
