@@ -126,9 +126,16 @@ func (a *app) openFiles() (*repo.Files, error) {
 }
 
 // withRepo opens the repository, runs fn and closes it, keeping the first
-// error.
+// error. A writable open is a short session (repo.Options.Short): commands
+// that may write a lot use withRepoBulk.
 func (a *app) withRepo(ctx context.Context, writable bool, fn func(*repo.Repo) error) (err error) {
-	return a.withRepoOpts(ctx, repo.Options{ReadOnly: !writable}, fn)
+	return a.withRepoOpts(ctx, repo.Options{ReadOnly: !writable, Short: writable}, fn)
+}
+
+// withRepoBulk is withRepo for a command that may write a lot (import,
+// fetch, gc): the store compacts in the background while it works.
+func (a *app) withRepoBulk(ctx context.Context, fn func(*repo.Repo) error) (err error) {
+	return a.withRepoOpts(ctx, repo.Options{}, fn)
 }
 
 // mergingCacheBytes is the block cache of commands that merge (merge, pull,

@@ -36,7 +36,7 @@ least its --transfer-timeout (a dry run may use any).`,
 			if err != nil {
 				return usagef("--prune: %v", err)
 			}
-			return a.withRepo(cmd.Context(), !dryRun, func(r *repo.Repo) error {
+			return a.withRepoOpts(cmd.Context(), repo.Options{ReadOnly: dryRun}, func(r *repo.Repo) error {
 				opts := repo.GCOptions{Grace: grace, DryRun: dryRun, Exclusive: true}
 				if dryRun && !a.jsonOut {
 					opts.Found = func(id objects.ID, size int64) { a.printf("%s %d\n", id, size) }

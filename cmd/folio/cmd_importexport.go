@@ -17,7 +17,7 @@ symlinks and special files are skipped. If any file's key would be invalid,
 nothing is staged.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
+			return a.withRepoBulk(cmd.Context(), func(r *repo.Repo) error {
 				branch, err := r.HeadRef()
 				if err != nil {
 					return err

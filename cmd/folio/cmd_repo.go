@@ -38,7 +38,7 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), repair, func(r *repo.Repo) error {
+			return a.withRepoOpts(cmd.Context(), repo.Options{ReadOnly: !repair}, func(r *repo.Repo) error {
 				if repair {
 					return a.runRepair(cmd.Context(), r, args)
 				}

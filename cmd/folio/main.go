@@ -15,6 +15,8 @@ func main() { os.Exit(Main()) }
 // exit code. Tests run it in a subprocess through testscript.
 func Main() int {
 	tuneGC()
+	stop := startProfiles(os.Stderr)
+	defer stop()
 	return run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 

@@ -106,8 +106,21 @@
 //     one slowing Open and every read. A read-write Open that finds
 //     compactL0At of them has Close compact them into the base level, and a
 //     session that wrote a lot (an import) waits on Close for the
-//     compactors to bring every level under its target, so that the base
-//     level those compactions rewrite stays small (a 16 MiB target).
+//     compactors to bring every level under its target and then merges
+//     level 0 into the base level, so that the base level those
+//     compactions rewrite stays small (a 16 MiB target) and no later
+//     short command merges what the import left in level 0. The session
+//     that leaves compactL0At tables in level 0 writes a hint file, so the
+//     next one opens Badger once, already set to merge them.
+//   - A short session (Options.Short: the CLI's put, commit and the other
+//     commands that write a little) runs no compactors at all: they start
+//     at a random moment in the first second after Open, and one that
+//     started inside a short command compacted a level of tens of MB
+//     that Close waited for (a stall of most of a second in one command
+//     out of several). Its memtable is 2 MiB: Badger allocates it whole
+//     and maps a write-ahead log of twice its size, whose first write
+//     reads the device's read-ahead of holes (8 MiB here) into the page
+//     cache.
 //   - Badger's logging is off, or reduced to errors sent to
 //     Options.Logger. After a clean Close nothing needs replaying: a
 //     read-only Open of the 100,000-object store, one Get and Close take

@@ -29,6 +29,7 @@ var helpers = map[string]func(dir string) error{
 	"hold-readonly": holdOpen(true),
 	"try-open":      tryOpen,
 	"unclean":       writeAndExitUncleanly,
+	"unclean-large": writeLargeAndExitUncleanly,
 	"crash-writer":  runCrashWriter,
 	"import":        runImport,
 	"get-one":       getOne,
@@ -157,6 +158,33 @@ func writeAndExitUncleanly(dir string) error {
 	}
 	os.Exit(0)
 	return nil
+}
+
+// writeLargeAndExitUncleanly puts largeUncleanObjects in a session with
+// the full memtable, which holds them all, and exits without closing: the
+// write-ahead log left behind holds more than a short session's memtable.
+func writeLargeAndExitUncleanly(dir string) error {
+	s, err := Open(dir, Options{})
+	if err != nil {
+		return err
+	}
+	if err := s.Put(context.Background(), largeUncleanObjects()...); err != nil {
+		return err
+	}
+	os.Exit(0)
+	return nil
+}
+
+// largeUncleanObjects are twice shortMemTableSize of objects that stay in
+// the LSM tree (each under valueThreshold).
+func largeUncleanObjects() []objects.Object {
+	var objs []objects.Object
+	for i := range 2 * shortMemTableSize / (64 << 10) {
+		data := make([]byte, 64<<10)
+		copy(data, fmt.Sprintf("large unclean %d", i))
+		objs = append(objs, objects.EncodeBlob(data))
+	}
+	return objs
 }
 
 func uncleanObject() objects.Object { return objects.EncodeBlob([]byte("written, never closed")) }

@@ -3,7 +3,9 @@ package badgerstore
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -39,12 +41,25 @@ func shortSessions(t *testing.T, dir string, n int, opened func(*Store)) objects
 // TestLevelZeroStaysBounded: short read-write sessions that each write a
 // little, as CLI commands do, leave a level-0 table each and never run
 // Badger's compactors; the close-time compaction keeps their number under
-// compactL0At however many sessions there are.
+// compactL0At however many sessions there are, and every session opens
+// Badger once: the session that leaves compactL0At tables tells the next
+// one to merge them (mergeDueFile).
 func TestLevelZeroStaysBounded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	openTemp(t, dir, Options{Create: true}).Close()
-	maxL0 := 0
-	shortSessions(t, dir, 3*compactL0At, func(s *Store) { maxL0 = max(maxL0, s.db.Levels()[0].NumTables) })
+	maxL0, merges := 0, 0
+	shortSessions(t, dir, 3*compactL0At, func(s *Store) {
+		maxL0 = max(maxL0, s.db.Levels()[0].NumTables)
+		if s.mergesLevelZero {
+			merges++
+		}
+		if s.badgerOpens != 1 {
+			t.Errorf("a session opened Badger %d times; the session before should have said that level 0 was due a merge", s.badgerOpens)
+		}
+	})
+	if merges == 0 {
+		t.Error("no session merged level 0")
+	}
 	if maxL0 > compactL0At {
 		t.Errorf("%d level-0 tables after %d short sessions; the limit is %d", maxL0, 3*compactL0At, compactL0At)
 	}
@@ -60,18 +75,31 @@ func TestLevelZeroStaysBounded(t *testing.T) {
 	}
 }
 
-// TestLargeSessionSettles: a session that wrote at least settleAfter bytes
-// waits on Close until Badger's compactors have brought every level back
-// under its target (level 0 may then get one more table from the final
-// flush), so the next close-time compaction of level 0 rewrites a base
-// level of about its target size. The store starts with a backlog:
+// TestLargeSessionSettles: a session that wrote at least settleAfter bytes,
+// short (Options.Short) or not, waits on Close until Badger's compactors
+// have brought every level back under its target, and merges level 0,
+// final flush included, into the base level: the next close-time
+// compaction of level 0, in a short command, rewrites what short commands
+// wrote, not what this session did. The store starts with a backlog:
 // level-0 tables written with Badger's compactors off.
 func TestLargeSessionSettles(t *testing.T) {
+	for _, short := range []bool{false, true} {
+		t.Run(fmt.Sprintf("short=%v", short), func(t *testing.T) {
+			t.Parallel()
+			largeSessionSettles(t, Options{Short: short})
+		})
+	}
+}
+
+// largeSessionSettles is TestLargeSessionSettles for a session opened with
+// opts: a short one (Options.Short) runs no compactors, and settles on
+// Close all the same.
+func largeSessionSettles(t *testing.T, opts Options) {
 	dir := filepath.Join(t.TempDir(), "store")
 	openTemp(t, dir, Options{Create: true}).Close()
 	pileUpLevelZero(t, dir, 6)
 
-	s := openTemp(t, dir, Options{})
+	s := openTemp(t, dir, opts)
 	if l0 := s.db.Levels()[0].NumTables; l0 < numLevelZeroTables || l0 >= compactL0At {
 		t.Fatalf("setup: %d level-0 tables, want a backlog of at least %d and fewer than %d", l0, numLevelZeroTables, compactL0At)
 	}
@@ -91,7 +119,7 @@ func TestLargeSessionSettles(t *testing.T) {
 	s = openTemp(t, dir, Options{ReadOnly: true})
 	defer s.Close()
 	for _, l := range s.db.Levels() {
-		if l.Level == 0 && l.NumTables > numLevelZeroTables || l.Level > 0 && l.Score >= 1 {
+		if l.Level == 0 && l.NumTables > 0 || l.Level > 0 && l.Score >= 1 {
 			t.Errorf("after a large session closed, level %d holds %d tables, %d bytes for a target of %d (score %.2f)",
 				l.Level, l.NumTables, l.Size, l.TargetSize, l.Score)
 		}
@@ -184,4 +212,49 @@ func tablesBelowLevelZero(t *testing.T, dir string) map[uint64]int {
 		}
 	}
 	return out
+}
+
+// TestShortSessionStartsNoCompaction: Badger's compactors start at a
+// random moment in the first second after Open; in a short session
+// (Options.Short) none starts, so a command never waits on Close for a
+// compaction it did not need. The store has a level-0 backlog that a
+// compactor would take on at once; after more than a second open, a short
+// session still sees the same tables, and Close writes what it put.
+func TestShortSessionStartsNoCompaction(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	pileUpLevelZero(t, dir, 6)
+
+	s := openTemp(t, dir, Options{Short: true})
+	if l0 := s.db.Levels()[0].NumTables; l0 < numLevelZeroTables || l0 >= compactL0At {
+		t.Fatalf("setup: %d level-0 tables, want a backlog of at least %d and fewer than %d", l0, numLevelZeroTables, compactL0At)
+	}
+	before := tableIDs(s)
+	time.Sleep(1200 * time.Millisecond) // longer than Badger's random start delay
+	if after := tableIDs(s); !slices.Equal(after, before) {
+		t.Errorf("a short session's tables changed while it was open: a compaction ran (%v, then %v)", before, after)
+	}
+	o := objects.EncodeBlob([]byte("short"))
+	if err := s.Put(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	if has, err := s.Has(t.Context(), o.ID); err != nil || !has {
+		t.Errorf("the object a short session put: %v, %v", has, err)
+	}
+}
+
+// tableIDs lists the IDs of the store's tables, sorted.
+func tableIDs(s *Store) []uint64 {
+	var ids []uint64
+	for _, ti := range s.db.Tables() {
+		ids = append(ids, ti.ID)
+	}
+	slices.Sort(ids)
+	return ids
 }

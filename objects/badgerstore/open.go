@@ -85,13 +85,15 @@ func (e *badgerRefusal) Error() string { return "badgerstore: open: " + e.err.Er
 func (e *badgerRefusal) Unwrap() error { return e.err }
 
 // openAs locks dir and opens Badger in it. With maintain, a read-write
-// open of a database with many level-0 tables reopens it so that Close
-// compacts them (see compactL0At).
+// open of a database with many level-0 tables has Close compact them (see
+// compactL0At): at once when the session before said so (mergeDue), else
+// by reopening it once it sees them.
 func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	lock, err := lockDir(dir, readOnly, opts.LockWait)
 	if err != nil {
 		return nil, err
 	}
+	memLogs := false // write-ahead logs with data, left by a process that died
 	minFree := opts.MinFreeBytes
 	if minFree <= 0 {
 		minFree = defaultMinFree
@@ -103,23 +105,54 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 			lock.release()
 			return nil, err
 		}
-		if err := removeEmptyLogs(dir); err != nil {
+		if memLogs, err = removeEmptyLogs(dir); err != nil {
 			lock.release()
 			return nil, err
 		}
 	}
 	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
+	full := bopts
+	if opts.Short && !readOnly {
+		bopts = shortSession(bopts, !memLogs)
+	}
+	merge := maintain && mergeDue(dir)
+	if merge {
+		bopts = mergeLevelZeroOnClose(bopts)
+	}
 	db, err := openBadger(bopts)
-	if err == nil && maintain && db.Levels()[0].NumTables >= compactL0At {
+	opens := 1
+	if err == nil && maintain && !merge && db.Levels()[0].NumTables >= compactL0At {
 		if err = db.Close(); err == nil {
-			db, err = openBadger(bopts.WithCompactL0OnClose(true).WithBaseLevelSize(mergeBaseLevelSize))
+			merge, opens = true, 2
+			db, err = openBadger(mergeLevelZeroOnClose(bopts))
 		}
 	}
 	if err != nil {
 		lock.release()
 		return nil, err
 	}
-	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory}, nil
+	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
+		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens}, nil
+}
+
+// mergeLevelZeroOnClose has Close merge level 0 into a small level (see
+// mergeBaseLevelSize).
+func mergeLevelZeroOnClose(bopts badger.Options) badger.Options {
+	return bopts.WithCompactL0OnClose(true).WithBaseLevelSize(mergeBaseLevelSize)
+}
+
+// mergeDueFile, in the database's folder, says that the next read-write
+// session should merge level 0 on Close: the session that left
+// compactL0At level-0 tables wrote it, so the next one needs not open
+// Badger twice to find out (an open and a close of Badger cost about as
+// much as the rest of a one-document commit). It is a hint: lost, the
+// next session counts the tables itself; stale, a merge of few tables is
+// cheap.
+const mergeDueFile = "folio-merge-level0"
+
+func mergeDue(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, mergeDueFile))
+	return err == nil
 }
 
 // openBadger turns Badger's failures, including a panic on a damaged

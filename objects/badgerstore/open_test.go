@@ -145,6 +145,27 @@ func TestFormatRecord(t *testing.T) {
 	}
 }
 
+// TestShortSessionAfterUncleanShutdown: a short session (Options.Short)
+// has a small memtable, too small to replay the write-ahead log of a full
+// one that a process left when it died; Open then keeps the full size, and
+// everything that process put is there.
+func TestShortSessionAfterUncleanShutdown(t *testing.T) {
+	t.Parallel()
+	dir := newStoreDir(t)
+	if out, err := helperCmd("unclean-large", dir).CombinedOutput(); err != nil {
+		t.Fatalf("writer: %v\n%s", err, out)
+	}
+	s := openTemp(t, dir, Options{Short: true})
+	for _, o := range largeUncleanObjects() {
+		if has, err := s.Has(t.Context(), o.ID); err != nil || !has {
+			t.Fatalf("object %s after the unclean shutdown: %v, %v", o.ID.Short(), has, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestReadOnlyAfterUncleanShutdown: Badger refuses a read-only open of a
 // database whose writer died without closing it; Open then falls back to
 // a read-write open, which replays the log, and the store still refuses

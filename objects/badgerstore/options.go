@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -38,6 +39,16 @@ type Options struct {
 	FeedKeep int
 	// Now is the clock that dates the change feed's moves; nil: time.Now.
 	Now func() time.Time
+	// Short marks a read-write session that writes little and ends soon,
+	// as a CLI command's put or commit. Badger's compactors stay off in
+	// it: they start at a random moment in the first second after Open,
+	// and one that starts inside a short command runs a compaction of a
+	// large level (tens of MB: hashes spread every table over all keys)
+	// that Close then waits for, a stall of most of a second in one
+	// command out of several. Level 0 is kept in check by the close-time
+	// merge (compactL0At) instead; a short session that writes
+	// settleAfter bytes after all settles on Close like any other.
+	Short bool
 }
 
 // Badger settings for a short-lived CLI process that may import a large
@@ -52,6 +63,9 @@ const (
 	// heap limit.
 	memTableSize = 16 << 20
 	numMemtables = 2
+	// A short session (Options.Short) writes kilobytes; its memtable is
+	// the smallest that takes a transaction of valueThreshold (15%).
+	shortMemTableSize = 2 << 20
 	// Every object under valueThreshold stays in the LSM tree, where it is
 	// compressed block by block and needs no value-log garbage collection.
 	// Badger caps the threshold at 1 MiB and at 15% of the memtable. The
@@ -125,6 +139,23 @@ const syncWrites = true
 
 // MaxObjectSize is the largest object Put accepts: one value-log file.
 const MaxObjectSize = valueLogFileSize
+
+// shortSession turns the options of a read-write open into those of a
+// short session (Options.Short): no compactors, and so no stall of writes
+// on a full level 0 either, as nothing would empty it. With smallMemTable,
+// the memtable is shortMemTableSize: Badger allocates its skiplist whole
+// and maps a write-ahead log of twice its size in every read-write open,
+// and the first write to that new, sparse file reads up to the device's
+// read-ahead of holes into the page cache (8 MiB on the machine measured).
+// A memtable too small for a write-ahead log left by a process that died
+// could not replay it: Open then keeps memTableSize.
+func shortSession(opts badger.Options, smallMemTable bool) badger.Options {
+	opts = opts.WithNumCompactors(0).WithNumLevelZeroTablesStall(math.MaxInt32)
+	if smallMemTable {
+		opts = opts.WithMemTableSize(shortMemTableSize)
+	}
+	return opts
+}
 
 func badgerOptions(dir string, readOnly bool, logger *slog.Logger, cacheBytes int64) badger.Options {
 	switch {

@@ -11,11 +11,12 @@ import (
 // (.vlog) files. A process killed between creating such a file and writing
 // its header leaves one behind, and Badger then refuses to open the
 // database ever again ("Create a new file"). An empty file holds no data,
-// so removing it loses nothing; Badger creates a fresh one.
-func removeEmptyLogs(dir string) error {
+// so removing it loses nothing; Badger creates a fresh one. It reports
+// whether a write-ahead log with data is left, which Open replays.
+func removeEmptyLogs(dir string) (memLogs bool, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("badgerstore: %w", err)
+		return false, fmt.Errorf("badgerstore: %w", err)
 	}
 	for _, e := range entries {
 		name := e.Name()
@@ -24,13 +25,15 @@ func removeEmptyLogs(dir string) error {
 		}
 		info, err := e.Info()
 		if err != nil {
-			return fmt.Errorf("badgerstore: %w", err)
+			return false, fmt.Errorf("badgerstore: %w", err)
 		}
-		if info.Size() == 0 {
-			if err := os.Remove(filepath.Join(dir, name)); err != nil {
-				return fmt.Errorf("badgerstore: %w", err)
-			}
+		if info.Size() > 0 {
+			memLogs = memLogs || strings.HasSuffix(name, ".mem")
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return false, fmt.Errorf("badgerstore: %w", err)
 		}
 	}
-	return nil
+	return memLogs, nil
 }

@@ -3,6 +3,9 @@ package badgerstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +34,16 @@ type Store struct {
 	dir      string
 	readOnly bool
 	minFree  int64 // see checkSpace
-	closed   atomic.Bool
-	written  atomic.Int64 // bytes Put in this session
+	// short: Badger runs without compactors (Options.Short); settleOpts
+	// are the options of a session that settles (see Close).
+	short      bool
+	settleOpts badger.Options
+	// mergesLevelZero: Close merges level 0 (compactL0At); badgerOpens
+	// counts the opens of Badger it took to find out (for tests).
+	mergesLevelZero bool
+	badgerOpens     int
+	closed          atomic.Bool
+	written         atomic.Int64 // bytes Put in this session
 	// refsMu lets an update of more refs than one transaction holds
 	// (bigrefs.go) hold off every other ref reader and writer.
 	refsMu sync.RWMutex
@@ -68,15 +79,43 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	if s.written.Load() >= settleAfter {
+	settle := s.written.Load() >= settleAfter
+	if settle && !s.short {
 		s.settle()
 	}
+	if !s.readOnly && !settle && !s.mergesLevelZero {
+		s.noteMergeDue()
+	}
 	err := s.db.Close()
+	if settle && err == nil {
+		err = s.settleIn()
+	}
+	if (settle || s.mergesLevelZero) && err == nil {
+		err = s.mergeDone()
+	}
 	if lerr := s.lock.release(); err == nil && lerr != nil {
 		err = lerr
 	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: close %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// noteMergeDue writes mergeDueFile when level 0 will hold compactL0At
+// tables once Close has flushed the memtable. It writes no hint when it
+// cannot: the next session then counts the tables itself.
+func (s *Store) noteMergeDue() {
+	if s.db.Levels()[0].NumTables+1 >= compactL0At {
+		os.WriteFile(filepath.Join(s.dir, mergeDueFile), nil, 0o644)
+	}
+}
+
+// mergeDone removes mergeDueFile after level 0 was merged.
+func (s *Store) mergeDone() error {
+	err := os.Remove(filepath.Join(s.dir, mergeDueFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }
@@ -98,6 +137,30 @@ func (s *Store) settle() {
 		}
 		time.Sleep(settlePoll)
 	}
+}
+
+// settleIn finishes the compaction a large session owes in a session of
+// its own, so that no later short command does it: it settles the levels
+// if the large session had no compactors (Options.Short), and merges level
+// 0 into the base level on Close. Settled compactors leave up to
+// numLevelZeroTables-1 tables in level 0 and Close flushes one more, a
+// memtable's worth each: an import of 100,000 documents left 25 MB there,
+// which the first close-time merge (compactL0At) then rewrote inside a
+// one-document commit.
+func (s *Store) settleIn() error {
+	bopts := s.settleOpts.WithCompactL0OnClose(true)
+	if !s.short {
+		bopts = shortSession(bopts, false) // settled already
+	}
+	db, err := openBadger(bopts)
+	if err != nil {
+		return err
+	}
+	s.db = db
+	if s.short {
+		s.settle()
+	}
+	return db.Close()
 }
 
 func (s *Store) checkOpen() error {

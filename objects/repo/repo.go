@@ -66,6 +66,10 @@ type Options struct {
 	// CacheBytes sizes the store's block cache (zero: a command's small
 	// default); servers want more.
 	CacheBytes int64
+	// Short marks a read-write session that writes little, as most CLI
+	// commands: the store then starts no background compaction that its
+	// Close would wait for (badgerstore.Options.Short).
+	Short bool
 	// Store replaces the Badger store (unit tests use memstore).
 	Store objects.Store
 	// Clock is the leader's clock, read for new commits' commit times and
@@ -121,6 +125,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 	if opts.Store == nil {
 		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{
 			ReadOnly: opts.ReadOnly, LockWait: opts.LockWait, Logger: opts.Logger, CacheBytes: opts.CacheBytes,
+			Short: opts.Short,
 		})
 		if err != nil {
 			return nil, err
