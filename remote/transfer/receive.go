@@ -77,19 +77,28 @@ func ReceiveStaged(ctx context.Context, store Store, r PackReader) (*Received, e
 func receive(ctx context.Context, store Store, r PackReader, staged bool) (*Received, error) {
 	rc := &receiver{ctx: ctx, store: store, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
 		got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
+	err := rc.run(r)
+	// Nothing writes to the store once receive returns.
+	if werr := rc.wait(); err == nil {
+		err = werr
+	}
+	return rc.got, err
+}
+
+func (rc *receiver) run(r PackReader) error {
 	for {
-		if err := ctx.Err(); err != nil {
-			return rc.got, err
+		if err := rc.ctx.Err(); err != nil {
+			return err
 		}
 		obj, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return rc.got, rc.flush()
+			return rc.flush()
 		}
 		if err != nil {
-			return rc.got, err
+			return err
 		}
 		if err := rc.take(obj); err != nil {
-			return rc.got, err
+			return err
 		}
 	}
 }
@@ -103,6 +112,11 @@ type receiver struct {
 	batch   []objects.Object
 	batched int
 	got     *Received
+
+	// One batch is stored while the next is read and checked: the store's
+	// write and the pack's decoding and hashing each keep a core busy.
+	storing map[objects.ID]objects.Type // the batch being stored
+	stored  chan error                  // its Put's result; nil: none under way
 }
 
 func (rc *receiver) take(obj objects.Object) error {
@@ -132,18 +146,35 @@ func (rc *receiver) take(obj objects.Object) error {
 	return nil
 }
 
+// flush starts storing the batch, once the one before it is stored.
 func (rc *receiver) flush() error {
+	if err := rc.wait(); err != nil {
+		return err
+	}
 	if len(rc.batch) == 0 {
 		return nil
 	}
-	if err := rc.store.Put(rc.ctx, rc.batch...); err != nil {
+	batch, done := rc.batch, make(chan error, 1)
+	go func() { done <- rc.store.Put(rc.ctx, batch...) }()
+	rc.storing, rc.stored = rc.pending, done
+	rc.batch, rc.batched, rc.pending = nil, 0, map[objects.ID]objects.Type{}
+	return nil
+}
+
+// wait waits for the batch being stored, if any.
+func (rc *receiver) wait() error {
+	if rc.stored == nil {
+		return nil
+	}
+	err := <-rc.stored
+	rc.stored = nil
+	if err != nil {
 		return err
 	}
-	for id, t := range rc.pending {
+	for id, t := range rc.storing {
 		rc.remember(id, t)
 	}
-	rc.batch, rc.batched = nil, 0
-	clear(rc.pending)
+	rc.storing = nil
 	return nil
 }
 
@@ -151,6 +182,9 @@ func (rc *receiver) flush() error {
 // the store. A missing object is ErrMissingReference.
 func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
 	if t, ok := rc.pending[id]; ok {
+		return t, nil
+	}
+	if t, ok := rc.storing[id]; ok {
 		return t, nil
 	}
 	if t, ok := rc.known[id]; ok {
