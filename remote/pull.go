@@ -97,18 +97,28 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 			}
 		}
 	}()
-	if err = Add(r.Files, "origin", rawURL); err != nil {
-		return nil, nil, err
+	if rep, err = fill(ctx, r, rawURL, opts); err != nil {
+		return nil, rep, err
+	}
+	r, err = moveInPlace(ctx, r, staging, dir)
+	return r, rep, err
+}
+
+// fill fills the new repository of a clone: origin, its objects and
+// branches, and the branch checked out.
+func fill(ctx context.Context, r *repo.Repo, rawURL string, opts Options) (*CloneReport, error) {
+	if err := Add(r.Files, "origin", rawURL); err != nil {
+		return nil, err
 	}
 	rm := Remote{Name: "origin", URL: rawURL}
 	fetchRep, got, err := fetch(ctx, r, rm, opts, true)
-	rep = &CloneReport{Report: *fetchRep}
+	rep := &CloneReport{Report: *fetchRep}
 	if err != nil {
-		return nil, rep, err
+		return rep, err
 	}
 	if len(got.branches) == 0 {
 		rep.Branch, err = r.CurrentBranch()
-		return r, rep, err // an empty repository: stay on the default branch
+		return rep, err // an empty repository: stay on the default branch
 	}
 	head := got.head
 	if _, ok := got.branches[head]; !ok {
@@ -121,14 +131,10 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 	for name, id := range got.branches {
 		updates = append(updates, objects.RefUpdate{Name: name, New: id})
 	}
-	if err = r.Store().UpdateRefs(ctx, updates...); err != nil {
-		return nil, rep, err
+	if err := r.Store().UpdateRefs(ctx, updates...); err != nil {
+		return rep, err
 	}
-	if err = r.Switch(ctx, rep.Branch, false); err != nil {
-		return nil, rep, err
-	}
-	r, err = moveInPlace(ctx, r, staging, dir)
-	return r, rep, err
+	return rep, r.Switch(ctx, rep.Branch, false)
 }
 
 // cloneStagingPattern names the folder a clone is made in (os.MkdirTemp).
