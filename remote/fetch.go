@@ -102,13 +102,15 @@ type fetched struct {
 // unless the remote still holds it where its tracking ref said: that one
 // was deleted here, and stays deleted (see leftAlone).
 func Fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report, error) {
-	rep, _, err := fetch(ctx, r, rm, opts, true)
+	rep, _, err := fetch(ctx, r, rm, opts, false)
 	return rep, err
 }
 
-// fetch is Fetch; makeBranches says whether it makes the branches that
-// are not here (clone makes them itself).
-func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, makeBranches bool) (*Report, *fetched, error) {
+// fetch is Fetch. For a clone, r is new and not yet where anyone looks
+// (Clone): the pack goes straight into its store, and every object must
+// pass Admit (see transfer.AdmitFresh); and fetch makes no branches,
+// since Clone makes them itself.
+func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone bool) (*Report, *fetched, error) {
 	rep := &Report{Remote: rm.Name, Updated: []RefChange{}}
 	c, err := newClient(rm, opts)
 	if err != nil {
@@ -121,16 +123,22 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, makeBranc
 	}
 	got := &fetched{branches: map[string]objects.ID{}}
 	var tags []objects.Ref
-	// The pack waits in a quarantine until the refs it came for move.
-	qr, err := r.Store().Quarantine(ctx)
-	if err != nil {
-		return rep, nil, err
+	// A fetch's pack waits in a quarantine until the refs it came for
+	// move; a clone's has nothing to hide from, and no need to be written
+	// twice.
+	var into transfer.Store = r.Store()
+	var qr objects.Quarantine
+	if !clone {
+		if qr, err = r.Store().Quarantine(ctx); err != nil {
+			return rep, nil, err
+		}
+		defer qr.Discard()
+		into = qr
 	}
-	defer qr.Discard()
 	var received *transfer.Received
 	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
 		var err error
-		received, err = transfer.Receive(ctx, qr, pr)
+		received, err = transfer.Receive(ctx, into, pr)
 		rep.ObjectsReceived = received.Objects
 		if err != nil {
 			return err
@@ -158,7 +166,12 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, makeBranc
 	for _, t := range tags {
 		targets = append(targets, t.ID)
 	}
-	keep, err := transfer.Admit(ctx, qr, r.Store(), received, targets...)
+	var keep func(objects.ID) bool
+	if clone {
+		err = transfer.AdmitFresh(ctx, r.Store(), received, targets...)
+	} else {
+		keep, err = transfer.Admit(ctx, qr, r.Store(), received, targets...)
+	}
 	if err != nil {
 		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
 	}
@@ -166,14 +179,17 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, makeBranc
 	if err != nil {
 		return rep, nil, err
 	}
-	if makeBranches {
+	if !clone {
 		made, err := branchesToMake(ctx, r, got)
 		if err != nil {
 			return rep, nil, err
 		}
 		updates = append(updates, made...)
+		err = qr.Promote(ctx, keep, updates...)
+	} else {
+		err = r.Store().UpdateRefs(ctx, updates...)
 	}
-	if err := qr.Promote(ctx, keep, updates...); err != nil {
+	if err != nil {
 		return rep, nil, err
 	}
 	for _, u := range updates {

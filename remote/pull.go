@@ -23,7 +23,7 @@ type PullReport struct {
 // with the remote's branch of the same name, or of remoteBranch if given.
 func Pull(ctx context.Context, r *repo.Repo, rm Remote, branch, remoteBranch string, opts Options) (*PullReport, error) {
 	rep := &PullReport{}
-	fetchRep, got, err := fetch(ctx, r, rm, opts, true)
+	fetchRep, got, err := fetch(ctx, r, rm, opts, false)
 	rep.Report = *fetchRep
 	if err != nil {
 		return rep, err
@@ -60,6 +60,11 @@ type CloneReport struct {
 // remote as origin, fetches everything, and checks out the remote's default
 // branch, or, if that branch has no commits while others do, main or else
 // the first branch by name. A clone that fails removes what it created.
+//
+// The repository is made in a hidden folder inside dir and moved into
+// place whole once its refs are set, so that a clone killed on the way
+// leaves no repository behind: that lets the pack go straight into the
+// new store instead of through a quarantine (see fetch).
 func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo, rep *CloneReport, err error) {
 	if err := ValidateURL(rawURL); err != nil {
 		return nil, nil, err
@@ -74,31 +79,46 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	r, err := repo.Init(ctx, dir, "", repo.Options{})
+	staging, err := os.MkdirTemp(dir, cloneStagingPattern)
 	if err != nil {
+		return nil, nil, err
+	}
+	r, err := repo.Init(ctx, staging, "", repo.Options{})
+	if err != nil {
+		os.RemoveAll(staging)
 		return nil, nil, err
 	}
 	defer func() {
 		if err != nil {
 			r.Close()
-			os.RemoveAll(filepath.Join(dir, repo.DirName))
+			os.RemoveAll(staging)
 			if created {
 				os.Remove(dir)
 			}
 		}
 	}()
-	if err = Add(r.Files, "origin", rawURL); err != nil {
-		return nil, nil, err
+	if rep, err = fill(ctx, r, rawURL, opts); err != nil {
+		return nil, rep, err
+	}
+	r, err = moveInPlace(ctx, r, staging, dir)
+	return r, rep, err
+}
+
+// fill fills the new repository of a clone: origin, its objects and
+// branches, and the branch checked out.
+func fill(ctx context.Context, r *repo.Repo, rawURL string, opts Options) (*CloneReport, error) {
+	if err := Add(r.Files, "origin", rawURL); err != nil {
+		return nil, err
 	}
 	rm := Remote{Name: "origin", URL: rawURL}
-	fetchRep, got, err := fetch(ctx, r, rm, opts, false)
-	rep = &CloneReport{Report: *fetchRep}
+	fetchRep, got, err := fetch(ctx, r, rm, opts, true)
+	rep := &CloneReport{Report: *fetchRep}
 	if err != nil {
-		return nil, rep, err
+		return rep, err
 	}
 	if len(got.branches) == 0 {
 		rep.Branch, err = r.CurrentBranch()
-		return r, rep, err // an empty repository: stay on the default branch
+		return rep, err // an empty repository: stay on the default branch
 	}
 	head := got.head
 	if _, ok := got.branches[head]; !ok {
@@ -111,13 +131,47 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 	for name, id := range got.branches {
 		updates = append(updates, objects.RefUpdate{Name: name, New: id})
 	}
-	if err = r.Store().UpdateRefs(ctx, updates...); err != nil {
-		return nil, rep, err
+	if err := r.Store().UpdateRefs(ctx, updates...); err != nil {
+		return rep, err
 	}
-	if err = r.Switch(ctx, rep.Branch, false); err != nil {
-		return nil, rep, err
+	return rep, r.Switch(ctx, rep.Branch, false)
+}
+
+// cloneStagingPattern names the folder a clone is made in (os.MkdirTemp).
+const cloneStagingPattern = ".folio-clone-*"
+
+// moveInPlace closes the repository made in staging, renames its folder
+// into dir, and opens it there. Until the rename dir holds no repository.
+func moveInPlace(ctx context.Context, r *repo.Repo, staging, dir string) (*repo.Repo, error) {
+	if err := r.Close(); err != nil {
+		return r, err
 	}
-	return r, rep, nil
+	final := filepath.Join(dir, repo.DirName)
+	if err := os.Rename(filepath.Join(staging, repo.DirName), final); err != nil {
+		return r, err
+	}
+	err := os.Remove(staging)
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err == nil {
+		var opened *repo.Repo
+		if opened, err = repo.Open(ctx, final, repo.Options{}); err == nil {
+			return opened, nil
+		}
+	}
+	os.RemoveAll(final) // the clone failed: it leaves nothing
+	return r, err
+}
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // pickBranch is the branch a clone checks out when the remote's default

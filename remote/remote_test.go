@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -289,5 +290,34 @@ func TestSyncWhileTheApplicationWrites(t *testing.T) {
 	}
 	if read(t, hub, "from-hub") != "h" || rep.Branches[0].Action != "merged" {
 		t.Errorf("report %+v", rep.Branches)
+	}
+}
+
+// A clone leaves its repository in the folder it was given, and nothing
+// else there, whether the remote has commits or none.
+func TestCloneLeavesOnlyTheRepository(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	empty, full := newRepo(t), newRepo(t)
+	write(t, full, map[string]string{"a.txt": "1"})
+	for name, src := range map[string]*repo.Repo{"empty": empty, "with commits": full} {
+		dir := filepath.Join(t.TempDir(), "clone")
+		r, _, err := remote.Clone(ctx, serve(t, src, nil), dir, remote.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		r.Close()
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) != 1 || entries[0].Name() != repo.DirName {
+			t.Fatalf("%s: the clone's folder holds %v (%v), want only %s", name, entries, err, repo.DirName)
+		}
+		again, err := repo.Open(ctx, filepath.Join(dir, repo.DirName), repo.Options{})
+		if err != nil {
+			t.Fatalf("%s: opening the clone: %v", name, err)
+		}
+		if got, want := again.RefOrZero(ctx, main); got != head(t, src) || want != nil {
+			t.Errorf("%s: main is %s (%v), want %s", name, got.Short(), want, head(t, src).Short())
+		}
+		again.Close()
 	}
 }

@@ -187,7 +187,7 @@ func (s *SyncReport) add(round *SyncReport) {
 
 func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, publish func(branch string) bool) (*SyncReport, error) {
 	rep := &SyncReport{}
-	fetchRep, got, err := fetch(ctx, r, rm, opts.Options, true)
+	fetchRep, got, err := fetch(ctx, r, rm, opts.Options, false)
 	rep.Report = *fetchRep
 	if err != nil {
 		return rep, err

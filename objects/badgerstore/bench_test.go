@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -357,4 +358,60 @@ func BenchmarkGitSize(b *testing.B) {
 	b.ReportMetric(float64(git)/1e6, "git-MB")
 	b.ReportMetric(float64(store)/1e6, "store-MB")
 	b.ReportMetric(float64(store)/float64(git), "store/git")
+}
+
+// BenchmarkQuarantinePromote is a clone's store work: benchDocs documents
+// put into a quarantine in Puts of 16 MiB (as transfer.Receive sends
+// them; past quarantineMemory they spill into the database), then
+// promoted with one ref, and the store closed.
+func BenchmarkQuarantinePromote(b *testing.B) {
+	docs := make([]objects.Object, benchDocs)
+	var size int64
+	for i := range docs {
+		docs[i] = docBlob(i)
+		size += int64(len(docs[i].Data))
+	}
+	b.SetBytes(size)
+	ctx := context.Background()
+	var putTime, promoteTime, closeTime []time.Duration
+	for b.Loop() {
+		s := openTemp(b, filepath.Join(b.TempDir(), "store"), Options{Create: true})
+		start := time.Now()
+		q, err := s.Quarantine(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for lo := 0; lo < len(docs); {
+			hi, batched := lo, 0
+			for hi < len(docs) && batched < 16<<20 {
+				batched += len(docs[hi].Data)
+				hi++
+			}
+			if err := q.Put(ctx, docs[lo:hi]...); err != nil {
+				b.Fatal(err)
+			}
+			lo = hi
+		}
+		promoting := time.Now()
+		keep := func(objects.ID) bool { return true }
+		if err := q.Promote(ctx, keep, objects.RefUpdate{Name: "refs/heads/main", New: docs[0].ID}); err != nil {
+			b.Fatal(err)
+		}
+		closing := time.Now()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		putTime = append(putTime, promoting.Sub(start))
+		promoteTime = append(promoteTime, closing.Sub(promoting))
+		closeTime = append(closeTime, time.Since(closing))
+	}
+	b.ReportMetric(medianDuration(putTime).Seconds(), "put-s")
+	b.ReportMetric(medianDuration(promoteTime).Seconds(), "promote-s")
+	b.ReportMetric(medianDuration(closeTime).Seconds(), "close-s")
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -205,9 +205,10 @@ func (q *quarantine) Put(ctx context.Context, objs ...objects.Object) error {
 	})
 }
 
-// Promote implements objects.Quarantine. The objects move in
-// transactions as large as Badger takes; the last one also moves the refs,
-// so a push of a few megabytes is one transaction, objects and refs.
+// Promote implements objects.Quarantine. Objects that fit in one Badger
+// transaction move in it together with the refs, so a push of a few
+// megabytes is one synced write; more (a clone) go first through a
+// WriteBatch, and the refs then move alone.
 func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
 	defer q.Discard()
 	if err := objects.CheckRefUpdates(updates); err != nil {
@@ -230,20 +231,27 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	defer func() { txn.Discard() }()
 	var last []objects.Object // the objects of txn, for a retry
 	err = q.each(ctx, keep, func(o objects.Object) error {
-		err := txn.Set(objectKey(o.ID), o.Data)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err := txn.Commit(); err != nil {
-				return err
-			}
-			txn, last = q.s.db.NewTransaction(true), nil
-			err = txn.Set(objectKey(o.ID), o.Data)
+		if err := txn.Set(objectKey(o.ID), o.Data); err != nil {
+			return err
 		}
 		last = append(last, o)
-		q.s.written.Add(int64(len(o.Data)))
-		return err
+		return nil
 	})
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		// More than one transaction holds (a clone): the objects go
+		// first through a WriteBatch, whose transactions Badger writes
+		// and syncs in groups, where committing them one by one waited
+		// for a sync each; then the refs alone. A crash between the two
+		// leaves checked objects that no ref names, for gc.
+		txn.Discard()
+		txn, last = q.s.db.NewTransaction(true), nil
+		err = q.promoteBatched(ctx, keep)
+	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: promote: %w", err)
+	}
+	for _, o := range last {
+		q.s.written.Add(int64(len(o.Data)))
 	}
 	s := q.s
 	if len(chunkUpdates(updates)) > 1 {
@@ -288,6 +296,20 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	}
 	s.refsMoved(moved)
 	return nil
+}
+
+// promoteBatched writes the objects keep accepts through one WriteBatch.
+func (q *quarantine) promoteBatched(ctx context.Context, keep func(objects.ID) bool) error {
+	wb := q.s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := q.each(ctx, keep, func(o objects.Object) error {
+		q.s.written.Add(int64(len(o.Data)))
+		return wb.Set(objectKey(o.ID), o.Data)
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
 }
 
 // each calls fn with the quarantined objects keep accepts, in arrival

@@ -51,6 +51,41 @@ func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received,
 	return a.keeps(), nil
 }
 
+// ErrUnreached: a pack received straight into a new store (AdmitFresh)
+// carried objects that no target reaches. Nothing would drop them, and
+// later receives trust what is stored.
+var ErrUnreached = fmt.Errorf("transfer: %w: the pack carried objects that no ref reaches", objects.ErrCorrupt)
+
+// AdmitFresh is Admit for a pack that Receive put straight into a store
+// that held nothing before it and that no one reads until the refs move
+// (a clone, see remote.Clone): every object of it is checked as Admit
+// checks what arrives, none trusted as stored, and every object that
+// arrived must be reached from targets.
+func AdmitFresh(ctx context.Context, store objects.ObjectReader, got *Received, targets ...objects.ID) error {
+	a, err := newAdmitter(ctx, store, nothingStored{}, got)
+	if err != nil {
+		return err
+	}
+	for _, id := range targets {
+		if err := a.target(ctx, id, objects.TypeCommit); err != nil {
+			return err
+		}
+	}
+	if got != nil && got.Objects != len(a.keep) {
+		return fmt.Errorf("%w: %d objects arrived, %d reached", ErrUnreached, got.Objects, len(a.keep))
+	}
+	return nil
+}
+
+// nothingStored is the store before a fresh receive: it holds nothing.
+type nothingStored struct{}
+
+func (nothingStored) Get(_ context.Context, id objects.ID) ([]byte, error) {
+	return nil, fmt.Errorf("transfer: %s: %w", id.Short(), objects.ErrNotFound)
+}
+
+func (nothingStored) Has(context.Context, objects.ID) (bool, error) { return false, nil }
+
 // AdmitRefs is Admit for updates of refs of any kind, as the CLI of a
 // served repository makes them: a working-set ref must name a working set
 // (whose commits and maps are checked as a commit's), any other ref a

@@ -214,3 +214,46 @@ func TestAdmitRefusesReservedKeys(t *testing.T) {
 		t.Errorf("a commit over an index already stored: %v", err)
 	}
 }
+
+// A pack received straight into a new store (a clone) is checked whole by
+// AdmitFresh, though every object of it is now stored: a reserved key is
+// refused as Admit refuses it from a quarantine, and so is an object that
+// no target reaches, which nothing would drop.
+func TestAdmitFreshChecksWhatItStored(t *testing.T) {
+	ctx := context.Background()
+	doc := objects.EncodeBlob([]byte("x"))
+	stray := objects.EncodeBlob([]byte("no ref reaches this"))
+	leafOf := func(key string) objects.Object {
+		return (&objects.Node{Items: []objects.NodeItem{{Key: key, Entry: objects.Entry{ID: doc.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	}
+	commitOf := func(leaf objects.Object) objects.Object {
+		return (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	}
+	good, reserved := leafOf("a"), leafOf(".folio/x")
+	for name, tc := range map[string]struct {
+		objs []objects.Object
+		want error
+	}{
+		"complete":         {[]objects.Object{doc, good, commitOf(good)}, nil},
+		"reserved key":     {[]objects.Object{doc, reserved, commitOf(reserved)}, objects.ErrInvalidKey},
+		"unreached object": {[]objects.Object{doc, stray, good, commitOf(good)}, ErrUnreached},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dst := newRepo(t, false).Store()
+			got, err := Receive(ctx, dst, wire.NewPackReader(packOf(t, tc.objs...), wire.Limits{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := tc.objs[len(tc.objs)-1].ID
+			err = AdmitFresh(ctx, dst, got, target)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("AdmitFresh: %v, want %v", err, tc.want)
+			}
+			// Admit, which trusts what the store holds, would have let
+			// all of them pass.
+			if _, err := Admit(ctx, dst, dst, got, target); err != nil {
+				t.Fatalf("Admit over a store holding the pack: %v", err)
+			}
+		})
+	}
+}

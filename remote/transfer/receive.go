@@ -84,19 +84,28 @@ func receive(ctx context.Context, store Store, r PackReader, staged bool) (*Rece
 	if b, ok := store.(BatchReader); ok {
 		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
 	}
+	err := rc.run(r)
+	// Nothing writes to the store once receive returns.
+	if werr := rc.wait(); err == nil {
+		err = werr
+	}
+	return rc.got, err
+}
+
+func (rc *receiver) run(r PackReader) error {
 	for {
-		if err := ctx.Err(); err != nil {
-			return rc.got, err
+		if err := rc.ctx.Err(); err != nil {
+			return err
 		}
 		obj, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return rc.got, rc.flush()
+			return rc.flush()
 		}
 		if err != nil {
-			return rc.got, err
+			return err
 		}
 		if err := rc.take(obj); err != nil {
-			return rc.got, err
+			return err
 		}
 	}
 }
@@ -114,6 +123,11 @@ type receiver struct {
 	// stored objects together, before the batch is stored.
 	batcher  BatchReader
 	deferred []deferredRef
+
+	// One batch is stored while the next is read and checked: the store's
+	// write and the pack's decoding and hashing each keep a core busy.
+	storing map[objects.ID]objects.Type // the batch being stored
+	stored  chan error                  // its Put's result; nil: none under way
 }
 
 func (rc *receiver) take(obj objects.Object) error {
@@ -146,21 +160,39 @@ func (rc *receiver) take(obj objects.Object) error {
 	return nil
 }
 
+// flush starts storing the batch, once the one before it is stored and
+// the batch's deferred references are checked.
 func (rc *receiver) flush() error {
+	if err := rc.wait(); err != nil {
+		return err
+	}
 	if err := rc.checkDeferred(); err != nil {
 		return err
 	}
 	if len(rc.batch) == 0 {
 		return nil
 	}
-	if err := rc.store.Put(rc.ctx, rc.batch...); err != nil {
+	batch, done := rc.batch, make(chan error, 1)
+	go func() { done <- rc.store.Put(rc.ctx, batch...) }()
+	rc.storing, rc.stored = rc.pending, done
+	rc.batch, rc.batched, rc.pending = nil, 0, map[objects.ID]objects.Type{}
+	return nil
+}
+
+// wait waits for the batch being stored, if any.
+func (rc *receiver) wait() error {
+	if rc.stored == nil {
+		return nil
+	}
+	err := <-rc.stored
+	rc.stored = nil
+	if err != nil {
 		return err
 	}
-	for id, t := range rc.pending {
+	for id, t := range rc.storing {
 		rc.remember(id, t)
 	}
-	rc.batch, rc.batched = nil, 0
-	clear(rc.pending)
+	rc.storing = nil
 	return nil
 }
 
@@ -195,6 +227,9 @@ func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
 		return nil
 	}
 	if t, ok := rc.pending[id]; ok {
+		return checkType(from, id, t, allowed)
+	}
+	if t, ok := rc.storing[id]; ok {
 		return checkType(from, id, t, allowed)
 	}
 	if t, ok := rc.known[id]; ok {
