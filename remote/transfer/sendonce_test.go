@@ -71,7 +71,7 @@ func tangle(t *testing.T, r *repo.Repo, rounds int) (half, end []objects.ID) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clock = clock.Add(time.Second)
+		clock := tick()
 		id, err := r.WriteCommit(ctx, &objects.Commit{Index: index, Parents: ps, Height: h, Time: clock, CommitTime: clock,
 			Author: objects.Signature{Name: "t", Email: "t@example.com"}, Message: fmt.Sprint("commit ", clock.Unix())})
 		if err != nil {
@@ -227,7 +227,8 @@ func linearSource(t *testing.T, n int) (*sortedSource, objects.ID) {
 	for i := range n {
 		blob, entry, _ := repo.EncodeSmallDocument(fmt.Appendf(nil, `{"n": %d}`, i))
 		leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "doc.json", Entry: entry}}}).Encode()
-		c := objects.Commit{Index: leaf.ID, Height: uint64(i + 1), Time: clock, CommitTime: clock, Message: "c"}
+		at := time.Unix(epoch, 0).UTC()
+		c := objects.Commit{Index: leaf.ID, Height: uint64(i + 1), Time: at, CommitTime: at, Message: "c"}
 		if i > 0 {
 			c.Parents = []objects.ID{tip}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,14 @@ func newRepo(t testing.TB, badger bool) *repo.Repo {
 	return r
 }
 
-var clock = time.Unix(1_750_000_000, 0).UTC()
+// ticks counts the test clock's seconds; tests run in parallel, so it
+// moves atomically.
+var ticks atomic.Int64
+
+const epoch = 1_750_000_000
+
+// tick returns the test clock's next second.
+func tick() time.Time { return time.Unix(epoch+ticks.Add(1), 0).UTC() }
 
 func stage(t testing.TB, r *repo.Repo, docs map[string]string) {
 	t.Helper()
@@ -57,8 +65,7 @@ func stage(t testing.TB, r *repo.Repo, docs map[string]string) {
 
 func commit(t testing.TB, r *repo.Repo, msg string) objects.ID {
 	t.Helper()
-	clock = clock.Add(time.Second)
-	id, err := r.Commit(context.Background(), main, repo.CommitOptions{Message: msg, Time: clock,
+	id, err := r.Commit(context.Background(), main, repo.CommitOptions{Message: msg, Time: tick(),
 		Author: objects.Signature{Name: "t", Email: "t@example.com"}})
 	if err != nil {
 		t.Fatal(err)
