@@ -364,58 +364,31 @@ func leftAlone(rm Remote, name string, local objects.ID, got *fetched, publish f
 const maxLocalRetries = 8
 
 // syncBranch converges one local branch with the remote's and returns the
-// head to push. The merge is made before writes is taken: it reads both
-// histories and may merge several bases, and the server's document writes
-// wait on writes, so under it they would wait for every merge. Under
-// writes the branch only moves, by compare-and-swap; if document writes
-// moved it since it was read, their commits are converged with the merge
-// made, a merge with one base (the head it was made on) that needs no
-// round trip.
+// head to push. If the local branch moves between reading it and moving it,
+// it converges again with the new local head: the remote's is already
+// here, so no round trip is needed.
 func syncBranch(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID, writes sync.Locker) (BranchSync, error) {
-	b, err := convergeBranch(ctx, r, name, local, remote)
-	if err != nil || !moves(b.Action) {
-		return b, err
-	}
 	if writes != nil {
 		writes.Lock()
 		defer writes.Unlock()
+		// Under the lock the branch is where it is now.
+		var err error
+		if local, err = r.RefOrZero(ctx, name); err != nil {
+			return BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix)}, err
+		}
 	}
 	for attempt := 0; ; attempt++ {
-		err := r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, Old: local, New: b.Head})
-		if err == nil || !errors.Is(err, objects.ErrRefChanged) || attempt == maxLocalRetries {
-			if err != nil {
-				b.Head = local
-				return b, fmt.Errorf("moving %s: %w", name, err)
-			}
-			return b, nil
+		b, err := syncBranchOnce(ctx, r, name, local, remote)
+		if !errors.Is(err, objects.ErrRefChanged) || attempt == maxLocalRetries {
+			return b, err
 		}
 		if local, err = r.RefOrZero(ctx, name); err != nil {
 			return b, err
 		}
-		again, err := convergeBranch(ctx, r, name, local, b.Head)
-		switch {
-		case err != nil || again.Action == "skipped":
-			return again, err
-		case !moves(again.Action): // the branch holds the merge already
-			b.Head = again.Head
-			return b, nil
-		}
-		b.Head, b.Conflicts = again.Head, append(b.Conflicts, again.Conflicts...)
-		if again.Action == "merged" {
-			b.Action = "merged"
-		}
 	}
 }
 
-// moves says whether an action of convergeBranch moves the local branch.
-func moves(action string) bool {
-	return action == "created" || action == "fast-forward" || action == "merged"
-}
-
-// convergeBranch works out where one local branch goes to converge with
-// the remote's, making the merge commit if one is needed, but moves
-// nothing: b.Head is where the branch goes (or stays, or what to push).
-func convergeBranch(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, error) {
+func syncBranchOnce(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, error) {
 	b := BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix), Head: local}
 	switch {
 	case local == remote:
@@ -426,7 +399,7 @@ func convergeBranch(ctx context.Context, r *repo.Repo, name string, local, remot
 		return b, nil
 	case local.IsZero():
 		b.Action, b.Head = "created", remote
-		return b, nil
+		return b, r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, New: remote})
 	}
 	staged, err := r.LoadStaged(ctx, name)
 	if err != nil {
@@ -447,6 +420,9 @@ func convergeBranch(ctx context.Context, r *repo.Repo, name string, local, remot
 		b.Action = "fast-forward"
 	default:
 		b.Action, b.Conflicts = "merged", res.Conflicted
+	}
+	if err := r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, Old: local, New: head}); err != nil {
+		return b, fmt.Errorf("moving %s: %w", name, err)
 	}
 	b.Head = head
 	return b, nil

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
-	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -129,6 +127,7 @@ func (s *Server) sendPack(q *request, what string, send func(bw io.Writer, pw *w
 
 // push stores a pack and moves the refs of the request, all or none.
 func (s *Server) push(q *request) error {
+	ctx := q.Context()
 	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxPushBytes), 64<<10)
 	var req wire.PushRequest
 	if err := wire.ReadFrame(body, &req); err != nil {
@@ -148,6 +147,8 @@ func (s *Server) push(q *request) error {
 		return err
 	}
 	defer qr.Discard()
+	q.repo.writeMu.Lock()
+	defer q.repo.writeMu.Unlock()
 	commits := transfer.Commits(qr)
 	for _, u := range updates {
 		if err := s.checkUpdate(q, commits, u, req.Force); err != nil {
@@ -158,7 +159,7 @@ func (s *Server) push(q *request) error {
 		if updates, err = s.converge(q, qr, keep, updates); err != nil {
 			return err
 		}
-	} else if err := s.promote(q, qr, keep, updates); err != nil {
+	} else if err := qr.Promote(ctx, keep, updates...); err != nil {
 		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
 	}
 	out := make([]wire.RefUpdate, len(updates))
@@ -199,97 +200,56 @@ func (s *Server) receiveChecked(q *request, body io.Reader, staged bool, updates
 	return nil, nil, nil, err
 }
 
-// promote moves a push's objects and refs under writeMu.
-func (s *Server) promote(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) error {
-	q.repo.writeMu.Lock()
-	defer q.repo.writeMu.Unlock()
-	return qr.Promote(q.Context(), keep, updates...)
-}
-
-// converge applies the updates of a converging push: a branch that moved
-// on from the update's Old is merged with the update's New (merge.Converge,
-// as every leader merges) instead of refused, when mergeable says so, so
-// that a push from a peer lands on a leader that keeps taking writes or
-// merging other peers' (see mergeable for why not always). It returns the
-// updates made.
-//
-// The merges are made before writeMu is taken, as the document writes
-// wait on it; under it, a branch that writes moved meanwhile is merged
-// again with the merge made, a merge with one base.
+// converge applies the updates of a converging push (writeMu held): a
+// branch that moved on from the update's Old and was last moved by a
+// write of its own is merged with the update's New (merge.Converge, as
+// every leader merges) instead of refused, so that a push from a peer
+// lands on a leader that keeps taking writes. A branch last moved by a
+// merge is refused as before: merging merges again makes heads that hold
+// nothing new, and leaders peered all-to-all would go on making them from
+// each other's once writes stop. It returns the updates made.
 func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
 	ctx := q.Context()
 	r := q.repo.Repo
-	// The objects first, then the merges that read them; the refs move
-	// once all are made. Until then no ref names the pushed objects, as
-	// those of a push whose ref update failed.
-	promoted := false
-	promote := func() error {
-		if promoted {
-			return nil
-		}
-		promoted = true
-		return qr.Promote(ctx, keep)
-	}
-	if err := mergeMoved(ctx, r, qr, updates, promote); err != nil {
-		return nil, err
-	}
-	q.repo.writeMu.Lock()
-	defer q.repo.writeMu.Unlock()
-	if err := mergeMoved(ctx, r, nil, updates, promote); err != nil {
-		return nil, err
-	}
-	moves := slices.DeleteFunc(slices.Clone(updates), func(u objects.RefUpdate) bool { return u.Old == u.New })
-	if !promoted {
-		return updates, qr.Promote(ctx, keep, moves...)
-	}
-	return updates, r.Store().UpdateRefs(ctx, moves...)
-}
-
-// mergeMoved merges, into each branch update whose branch moved on from
-// its Old as mergeable allows, the branch as it is now, and makes that the
-// update's Old; pushed reads the push's objects (nil: merge only what
-// document writes moved), and promote is called before the first merge
-// (which reads them from the store). An update whose New the branch holds
-// already (a peer pushing the merge this leader made too) is done: its Old
-// and New become the branch as it is. A branch moved otherwise is left
-// for the ref's compare-and-swap to refuse.
-func mergeMoved(ctx context.Context, r *repo.Repo, pushed objects.ObjectReader, updates []objects.RefUpdate, promote func() error) error {
+	var moved []int
 	for i, u := range updates {
 		if !strings.HasPrefix(u.Name, objects.BranchPrefix) || u.Old.IsZero() || u.New.IsZero() {
 			continue
 		}
 		cur, err := r.RefOrZero(ctx, u.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if cur == u.Old || cur.IsZero() {
 			continue
 		}
-		held, err := holds(ctx, r, cur, u.New)
+		ok, err := movedByWrites(ctx, r, u.Old, cur)
 		if err != nil {
-			return err
-		}
-		if held {
-			updates[i].Old, updates[i].New = cur, cur
-			continue
-		}
-		ok, err := mergeable(ctx, r, pushed, u.Old, cur, u.New)
-		if err != nil {
-			return err // a damaged history: say so, not "ref changed"
+			return nil, err // a damaged history: say so, not "ref changed"
 		}
 		if !ok {
-			continue // the compare-and-swap refuses it: the pusher fetches and merges again
+			continue // Promote refuses it: the pusher fetches and merges again
 		}
-		if err := promote(); err != nil {
-			return err
-		}
-		head, _, err := merge.Converge(ctx, r, cur, u.New)
-		if err != nil {
-			return fmt.Errorf("merging the push into %s: %w", u.Name, err)
-		}
-		updates[i].Old, updates[i].New = cur, head
+		updates[i].Old = cur
+		moved = append(moved, i)
 	}
-	return nil
+	if len(moved) == 0 {
+		return updates, qr.Promote(ctx, keep, updates...)
+	}
+	// The objects first, then the merges that read them; the refs move
+	// once all are made. Until then no ref names the pushed objects, as
+	// those of a push whose ref update failed.
+	if err := qr.Promote(ctx, keep); err != nil {
+		return nil, err
+	}
+	for _, i := range moved {
+		head, _, err := merge.Converge(ctx, r, updates[i].Old, updates[i].New)
+		if err != nil {
+			return nil, fmt.Errorf("merging the push into %s: %w", updates[i].Name, err)
+		}
+		updates[i].New = head
+	}
+	return updates, r.Store().UpdateRefs(ctx, updates...)
 }
 
 // refUpdates are the updates of a request, each name allowed by allow and
@@ -351,59 +311,12 @@ func (s *Server) sync(q *request) error {
 	return nil
 }
 
-// holds reports whether the history of head holds commit id.
-func holds(ctx context.Context, r *repo.Repo, head, id objects.ID) (bool, error) {
-	if head == id {
-		return true, nil
-	}
-	if ok, err := r.Store().Has(ctx, id); err != nil || !ok {
-		return false, err // not stored: not in any history here
-	}
-	return merge.IsAncestor(ctx, r, id, head)
-}
-
-// mergeable reports whether a converging push of head new, made when the
-// branch was at old, is merged into the branch now at cur rather than
-// refused. cur must descend from old, and either be a plain commit (one
-// parent, as document writes make), or the push must bring a write the
-// branch lacks: a commit not in cur that is no merge (pushed reads the
-// push's objects; nil: plain commits only). Merging a push that brings
-// only merges makes heads that hold nothing new, and leaders peered
-// all-to-all would go on making them from each other's once writes stop;
-// a merge that brings a write holds one more of the writes, which are
-// finitely many once writes stop, so such merges stop with them.
-func mergeable(ctx context.Context, r merge.CommitReader, pushed objects.ObjectReader, old, cur, new objects.ID) (bool, error) {
+// movedByWrites reports whether cur descends from old and is a plain
+// commit (one parent, as document writes make), not a merge.
+func movedByWrites(ctx context.Context, r merge.CommitReader, old, cur objects.ID) (bool, error) {
 	c, err := r.ReadCommit(ctx, cur)
-	if err != nil {
+	if err != nil || len(c.Parents) != 1 {
 		return false, err
-	}
-	if len(c.Parents) != 1 {
-		if pushed == nil {
-			return false, nil
-		}
-		if ok, err := bringsWrite(ctx, pushed, new, cur); err != nil || !ok {
-			return false, err
-		}
 	}
 	return merge.IsAncestor(ctx, r, old, cur)
-}
-
-// bringsWrite reports whether new reaches a commit that cur does not and
-// that is no merge.
-func bringsWrite(ctx context.Context, pushed objects.ObjectReader, new, cur objects.ID) (bool, error) {
-	missing, err := transfer.MissingCommits(ctx, pushed, []objects.ID{new}, []objects.ID{cur})
-	if err != nil {
-		return false, err
-	}
-	commits := transfer.Commits(pushed)
-	for _, id := range missing {
-		c, err := commits.ReadCommit(ctx, id)
-		if err != nil {
-			return false, err
-		}
-		if len(c.Parents) < 2 {
-			return true, nil
-		}
-	}
-	return false, nil
 }
