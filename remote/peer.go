@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/client"
@@ -113,7 +114,10 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		Watch(ctx, ServerFeed{Client: c, Heartbeat: opts.Heartbeat, Opened: poke}, WatchOptions{FeedQuery: q,
 			Backoff: opts.Backoff, MaxBackoff: opts.MaxBackoff,
 			OnReset: func(uint64) { poke() },
-		}, func(objects.Change) error {
+		}, func(ch objects.Change) error {
+			if heldHere(ctx, r, ch) {
+				return nil
+			}
 			opts.State.update(func(s *PeerStatus) { s.BehindBy++ })
 			poke()
 			return nil
@@ -179,6 +183,28 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		wait = min(2*wait, opts.MaxBackoff)
 		poke()
 	}
+}
+
+// heldHere reports whether a move of the peer's branch is to a commit
+// the branch here holds already: most often this leader's own push
+// landing, which needs no sync back (a fetch that finds nothing). If the
+// branch here holds more, its moves kicked a sync of their own.
+func heldHere(ctx context.Context, r *repo.Repo, ch objects.Change) bool {
+	if ch.New == nil {
+		return false
+	}
+	local, err := r.RefOrZero(ctx, objects.BranchPrefix+ch.Branch)
+	if err != nil || local.IsZero() {
+		return false
+	}
+	if local == *ch.New {
+		return true
+	}
+	if ok, err := r.Store().Has(ctx, *ch.New); err != nil || !ok {
+		return false
+	}
+	ok, err := merge.IsAncestor(ctx, r, *ch.New, local)
+	return err == nil && ok
 }
 
 // PeerRemote is the remote Peer uses for a URL: a remote of the

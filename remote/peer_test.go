@@ -188,3 +188,25 @@ func TestPeerPushConverges(t *testing.T) {
 		t.Fatalf("a converging push behind a merge: %v, b at %s", err, head(t, b.r).Short())
 	}
 }
+
+// TestPeerPushNeedsNoSyncBack: a write on a leader reaches its peer in one
+// fetch and one push; the peer's feed then reports the move that push
+// made, which the leader holds already, and that starts no sync (failed
+// before: a third request, a fetch that found nothing to do).
+func TestPeerPushNeedsNoSyncBack(t *testing.T) {
+	t.Parallel()
+	a, b := newPeered(t), newPeered(t)
+	a.peer(t, b)
+	leaders := []*peered{a, b}
+	waitSettled(t, leaders)
+	for i := range 3 {
+		before := b.requests.Load()
+		key := fmt.Sprint("k", i)
+		a.commit(t, key)
+		waitConverged(t, leaders, key)
+		waitSettled(t, leaders)
+		if n := b.requests.Load() - before; n != 2 {
+			t.Errorf("write %d: %d requests to the peer, want 2 (a fetch and a push)", i, n)
+		}
+	}
+}
