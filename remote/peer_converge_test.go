@@ -49,37 +49,40 @@ type acked struct {
 }
 
 // writeLoad PUTs documents through the document API of each leader, one
-// every interval per leader (or as fast as the leader answers, if slower),
-// until ctx ends, and returns the writes acknowledged. Each writer writes
-// keys of its own and, with shared, every fourth write one of a few keys
-// every writer writes (conflicts).
-func writeLoad(ctx context.Context, leaders []*peered, interval time.Duration, shared bool) func() []acked {
+// every interval per leader, from clients writers per leader (each one
+// write at a time, so a leader answering slower than clients × interval
+// takes fewer), until ctx ends, and returns the writes acknowledged. Each
+// writer writes keys of its own and, with shared, every fourth write one
+// of a few keys every writer writes (conflicts).
+func writeLoad(ctx context.Context, leaders []*peered, interval time.Duration, clients int, shared bool) func() []acked {
 	var mu sync.Mutex
 	var all []acked
 	var wg sync.WaitGroup
 	for i, l := range leaders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
-			for n := 0; ctx.Err() == nil; n++ {
-				key := fmt.Sprintf("own/%d/%d", i, n)
-				if shared && n%4 == 3 {
-					key = fmt.Sprintf("shared/%d", n%3)
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tick := time.NewTicker(interval * time.Duration(clients))
+				defer tick.Stop()
+				for n := 0; ctx.Err() == nil; n++ {
+					key := fmt.Sprintf("own/%d/%d/%d", i, c, n)
+					if shared && n%4 == 3 {
+						key = fmt.Sprintf("shared/%d", n%3)
+					}
+					body := fmt.Appendf(nil, "leader %d writer %d write %d\n", i, c, n)
+					if commit, err := putDoc(ctx, l.url, key, body); err == nil {
+						mu.Lock()
+						all = append(all, acked{key, body, commit})
+						mu.Unlock()
+					}
+					select {
+					case <-ctx.Done():
+					case <-tick.C:
+					}
 				}
-				body := fmt.Appendf(nil, "leader %d write %d\n", i, n)
-				if commit, err := putDoc(ctx, l.url, key, body); err == nil {
-					mu.Lock()
-					all = append(all, acked{key, body, commit})
-					mu.Unlock()
-				}
-				select {
-				case <-ctx.Done():
-				case <-tick.C:
-				}
-			}
-		}()
+			}()
+		}
 	}
 	return func() []acked {
 		wg.Wait()
@@ -116,7 +119,7 @@ func TestPeersConvergeUnderFaults(t *testing.T) {
 
 			ctx, stopWrites := context.WithCancel(context.Background())
 			defer stopWrites()
-			writes := writeLoad(ctx, leaders, 10*time.Millisecond, true)
+			writes := writeLoad(ctx, leaders, 10*time.Millisecond, 1, true)
 			for range 12 {
 				time.Sleep(time.Duration(40+rnd.IntN(40)) * time.Millisecond)
 				l := leaders[rnd.IntN(len(leaders))]
