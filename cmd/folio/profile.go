@@ -22,25 +22,28 @@ const (
 // function that stops it and writes the files.
 func startProfiles(stderr io.Writer) (stop func()) {
 	var stops []func()
-	if path := os.Getenv(cpuProfileEnv); path != "" {
-		if f, err := createProfile(stderr, cpuProfileEnv, path); f != nil && err == nil {
-			if err := pprof.StartCPUProfile(f); err != nil {
-				fmt.Fprintf(stderr, "folio: %s: %v\n", cpuProfileEnv, err)
-				f.Close()
-			} else {
-				stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
-			}
+	for _, p := range []struct {
+		env         string
+		start       func(io.Writer) error
+		stopWriting func()
+	}{
+		{cpuProfileEnv, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{traceEnv, trace.Start, trace.Stop},
+	} {
+		path := os.Getenv(p.env)
+		if path == "" {
+			continue
 		}
-	}
-	if path := os.Getenv(traceEnv); path != "" {
-		if f, err := createProfile(stderr, traceEnv, path); f != nil && err == nil {
-			if err := trace.Start(f); err != nil {
-				fmt.Fprintf(stderr, "folio: %s: %v\n", traceEnv, err)
-				f.Close()
-			} else {
-				stops = append(stops, func() { trace.Stop(); f.Close() })
-			}
+		f, err := createProfile(stderr, p.env, path)
+		if f == nil || err != nil {
+			continue
 		}
+		if err := p.start(f); err != nil {
+			fmt.Fprintf(stderr, "folio: %s: %v\n", p.env, err)
+			f.Close()
+			continue
+		}
+		stops = append(stops, func() { p.stopWriting(); f.Close() })
 	}
 	return func() {
 		for _, stop := range stops {

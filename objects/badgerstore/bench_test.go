@@ -109,9 +109,8 @@ func diskUsage(tb testing.TB, dir string) (apparent, allocated int64) {
 	return apparent, allocated
 }
 
-// BenchmarkPut imports benchDocs documents into a new store, in Puts of
-// benchBatch, and closes it. Reports the disk use after Close.
-func BenchmarkPut(b *testing.B) {
+// benchDocBlobs returns benchDocs documents and sets b's bytes to theirs.
+func benchDocBlobs(b *testing.B) ([]objects.Object, int64) {
 	docs := make([]objects.Object, benchDocs)
 	var size int64
 	for i := range docs {
@@ -119,6 +118,13 @@ func BenchmarkPut(b *testing.B) {
 		size += int64(len(docs[i].Data))
 	}
 	b.SetBytes(size)
+	return docs, size
+}
+
+// BenchmarkPut imports benchDocs documents into a new store, in Puts of
+// benchBatch, and closes it. Reports the disk use after Close.
+func BenchmarkPut(b *testing.B) {
+	docs, size := benchDocBlobs(b)
 	ctx := context.Background()
 	var apparent, allocated int64
 	var putTime, closeTime time.Duration
@@ -365,13 +371,7 @@ func BenchmarkGitSize(b *testing.B) {
 // them; past quarantineMemory they spill into the database), then
 // promoted with one ref, and the store closed.
 func BenchmarkQuarantinePromote(b *testing.B) {
-	docs := make([]objects.Object, benchDocs)
-	var size int64
-	for i := range docs {
-		docs[i] = docBlob(i)
-		size += int64(len(docs[i].Data))
-	}
-	b.SetBytes(size)
+	docs, _ := benchDocBlobs(b)
 	ctx := context.Background()
 	var putTime, promoteTime, closeTime []time.Duration
 	for b.Loop() {

@@ -111,31 +111,20 @@ func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
 // wire.MaxObjectsRequest IDs the server is asked about
 // (transfer.BatchReader).
 func (s *Store) Types(ctx context.Context, ids []objects.ID) ([]objects.Type, error) {
-	out := make([]objects.Type, len(ids))
-	var ask []int // indexes of the IDs not held here
-	for i, id := range ids {
-		var ok bool
-		if out[i], ok = s.pending.typeOf(id); !ok {
-			ask = append(ask, i)
+	return s.pending.types(ids, func(ask []objects.ID) ([]objects.Type, error) {
+		out := make([]objects.Type, 0, len(ask))
+		for batch := range slices.Chunk(ask, wire.MaxObjectsRequest) {
+			var got wire.StoreTypes
+			if err := s.c.postJSON(ctx, s.c.timeouts.Reply, wire.PathStoreTypes, wire.StoreIDs{IDs: batch}, &got); err != nil {
+				return nil, err
+			}
+			if len(got.Types) != len(batch) {
+				return nil, fmt.Errorf("server reply: %w: %d answers to %d questions", objects.ErrCorrupt, len(got.Types), len(batch))
+			}
+			out = append(out, got.Types...)
 		}
-	}
-	for batch := range slices.Chunk(ask, wire.MaxObjectsRequest) {
-		req := wire.StoreIDs{IDs: make([]objects.ID, len(batch))}
-		for j, i := range batch {
-			req.IDs[j] = ids[i]
-		}
-		var got wire.StoreTypes
-		if err := s.c.postJSON(ctx, s.c.timeouts.Reply, wire.PathStoreTypes, req, &got); err != nil {
-			return nil, err
-		}
-		if len(got.Types) != len(batch) {
-			return nil, fmt.Errorf("server reply: %w: %d answers to %d questions", objects.ErrCorrupt, len(got.Types), len(batch))
-		}
-		for j, i := range batch {
-			out[i] = got.Types[j]
-		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // Put keeps objects until the next UpdateRefs sends them (or, past
@@ -384,26 +373,7 @@ func (q *storeQuarantine) Has(ctx context.Context, id objects.ID) (bool, error) 
 // Types answers for the objects held here, and asks the store about the
 // others.
 func (q *storeQuarantine) Types(ctx context.Context, ids []objects.ID) ([]objects.Type, error) {
-	out := make([]objects.Type, len(ids))
-	var ask []int // indexes of the IDs not held here
-	for i, id := range ids {
-		var ok bool
-		if out[i], ok = q.objs.typeOf(id); !ok {
-			ask = append(ask, i)
-		}
-	}
-	askIDs := make([]objects.ID, len(ask))
-	for j, i := range ask {
-		askIDs[j] = ids[i]
-	}
-	stored, err := q.s.Types(ctx, askIDs)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range ask {
-		out[i] = stored[j]
-	}
-	return out, nil
+	return q.objs.types(ids, func(ask []objects.ID) ([]objects.Type, error) { return q.s.Types(ctx, ask) })
 }
 
 func (q *storeQuarantine) Put(ctx context.Context, objs ...objects.Object) error {
@@ -453,6 +423,37 @@ func (h *held) typeOf(id objects.ID) (objects.Type, bool) {
 	}
 	t, _ := objects.TypeOf(data)
 	return t, true
+}
+
+// types returns the type of each object: held here, or as ask answers
+// for the IDs not held (in their order; 0: not stored).
+func (h *held) types(ids []objects.ID, ask func([]objects.ID) ([]objects.Type, error)) ([]objects.Type, error) {
+	out := make([]objects.Type, len(ids))
+	var missing []int // indexes of the IDs not held here
+	for i, id := range ids {
+		var ok bool
+		if out[i], ok = h.typeOf(id); !ok {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	askIDs := make([]objects.ID, len(missing))
+	for j, i := range missing {
+		askIDs[j] = ids[i]
+	}
+	got, err := ask(askIDs)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(askIDs) {
+		return nil, fmt.Errorf("%w: %d types for %d objects", objects.ErrCorrupt, len(got), len(askIDs))
+	}
+	for j, i := range missing {
+		out[i] = got[j]
+	}
+	return out, nil
 }
 
 func (h *held) has(id objects.ID) bool {
