@@ -198,7 +198,13 @@ func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.I
 		return err
 	}
 	defer resp.Body.Close()
-	pr := wire.NewPackReader(bufio.NewReaderSize(resp.Body, 64<<10), wire.Limits{})
+	return eachObject(bufio.NewReaderSize(resp.Body, 64<<10), func(obj objects.Object) error { return fn(obj.ID, obj.Data) })
+}
+
+// eachObject calls fn with each object of the pack r holds, verified
+// against its ID, to its end.
+func eachObject(r io.Reader, fn func(objects.Object) error) error {
+	pr := wire.NewPackReader(r, wire.Limits{})
 	for {
 		obj, err := pr.Next()
 		if errors.Is(err, io.EOF) {
@@ -207,7 +213,7 @@ func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.I
 		if err != nil {
 			return err
 		}
-		if err := fn(obj.ID, obj.Data); err != nil {
+		if err := fn(obj); err != nil {
 			return err
 		}
 	}
@@ -223,15 +229,7 @@ func (s *Store) SendPack(ctx context.Context, w transfer.PackWriter, wants, have
 		return st, err
 	}
 	err := s.c.postForPack(ctx, wire.PathStoreSend, wire.StoreSend{Wants: wants, Haves: haves}, func(body *bufio.Reader) error {
-		pr := wire.NewPackReader(body, wire.Limits{})
-		for {
-			obj, err := pr.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return eachObject(body, func(obj objects.Object) error {
 			if err := w.Write(obj); err != nil {
 				return err
 			}
@@ -240,7 +238,8 @@ func (s *Store) SendPack(ctx context.Context, w transfer.PackWriter, wants, have
 			}
 			st.Objects++
 			st.Bytes += int64(len(obj.Data))
-		}
+			return nil
+		})
 	})
 	return st, err
 }
