@@ -166,6 +166,9 @@ func checkConverged(t *testing.T, leaders []*peered, acks []acked) {
 	// Conflicts: every leader reads the same winner and flag.
 	conflicted := 0
 	for _, key := range []string{"shared/first", "shared/0", "shared/1", "shared/2"} {
+		if written[key] == 0 && key != "shared/first" {
+			continue // a slow run (-race) may stop before a writer reaches it
+		}
 		var first string
 		for i, l := range leaders {
 			body, conflict := getDoc(t, l.url, key)

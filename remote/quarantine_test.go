@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
@@ -47,7 +46,7 @@ func badPacks(t *testing.T, r *repo.Repo, parent objects.ID) map[string][]object
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(time.Minute)
+	clock := tick()
 	return map[string][]objects.Object{
 		"conflicts map of documents": transfertest.DocumentsAsConflicts(parent, p.Height+1, clock),
 		"map cut elsewhere":          transfertest.ForeignChunking(parent, p.Height+1, clock),

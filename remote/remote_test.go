@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,14 @@ import (
 
 const main = objects.BranchPrefix + "main"
 
-var clock = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// ticks counts the test clock's minutes; tests run in parallel, so it
+// moves atomically.
+var ticks atomic.Int64
+
+// tick returns the test clock's next minute.
+func tick() time.Time {
+	return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(ticks.Add(1)) * time.Minute)
+}
 
 func newRepo(t *testing.T) *repo.Repo {
 	t.Helper()
@@ -54,8 +62,7 @@ func write(t *testing.T, r *repo.Repo, docs map[string]string) objects.ID {
 		}
 		edits = append(edits, repo.Edit{Key: k, Entry: e})
 	}
-	clock = clock.Add(time.Minute)
-	id, err := r.CommitEdits(ctx, main, edits, repo.CommitOptions{Message: "write", Time: clock,
+	id, err := r.CommitEdits(ctx, main, edits, repo.CommitOptions{Message: "write", Time: tick(),
 		Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func TestRepairMissingObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := leader.WriteCommit(ctx, &objects.Commit{Index: root, Height: 1, Author: objects.Signature{Name: "t", Email: "t@example.com"}, Time: clock})
+	c, err := leader.WriteCommit(ctx, &objects.Commit{Index: root, Height: 1, Author: objects.Signature{Name: "t", Email: "t@example.com"}, Time: tick()})
 	if err != nil {
 		t.Fatal(err)
 	}

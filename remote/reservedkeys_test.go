@@ -30,7 +30,7 @@ func TestPeersRefuseReservedKeys(t *testing.T) {
 	origin, _ := remote.Lookup(leader.Files, "origin")
 
 	// The leader holds .git/config from before the rule, and pushes it.
-	if _, err := repotest.CommitLegacy(ctx, leader, main, map[string]string{".git/config": "[core]\n\tfsmonitor = touch pwned\n"}, clock); err != nil {
+	if _, err := repotest.CommitLegacy(ctx, leader, main, map[string]string{".git/config": "[core]\n\tfsmonitor = touch pwned\n"}, tick()); err != nil {
 		t.Fatal(err)
 	}
 	_, err = remote.Push(ctx, leader, origin, []string{main}, remote.PushOptions{})
@@ -42,7 +42,7 @@ func TestPeersRefuseReservedKeys(t *testing.T) {
 	}
 
 	// The hub holds .Folio/HEAD from before the rule; a fetch refuses it.
-	if _, err := repotest.CommitLegacy(ctx, hub, main, map[string]string{"x/.Folio/HEAD": "refs/heads/evil\n"}, clock); err != nil {
+	if _, err := repotest.CommitLegacy(ctx, hub, main, map[string]string{"x/.Folio/HEAD": "refs/heads/evil\n"}, tick()); err != nil {
 		t.Fatal(err)
 	}
 	_, err = remote.Fetch(ctx, leader, origin, remote.Options{})

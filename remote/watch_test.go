@@ -35,7 +35,7 @@ func commitDocBody(t *testing.T, r *repo.Repo, key, body string) {
 		t.Fatal(err)
 	}
 	_, err = r.CommitEdits(ctx, main, []repo.Edit{{Key: key, Entry: e}}, repo.CommitOptions{Message: "write",
-		Time: clock, Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil)
+		Time: tick(), Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

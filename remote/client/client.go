@@ -397,7 +397,9 @@ func (c *Client) postForPack(ctx context.Context, path string, req any, read fun
 // is never held in memory.
 func (c *Client) Push(ctx context.Context, req wire.PushRequest, send func(*wire.PackWriter) error) (*wire.PushResponse, error) {
 	pr, pw := io.Pipe()
+	sent := make(chan struct{})
 	go func() {
+		defer close(sent)
 		err := wire.WriteFrame(pw, req)
 		if err == nil {
 			packw := wire.NewPackWriter(pw, wire.WriterOptions{})
@@ -408,7 +410,11 @@ func (c *Client) Push(ctx context.Context, req wire.PushRequest, send func(*wire
 		pw.CloseWithError(err)
 	}()
 	resp, err := c.do(ctx, http.MethodPost, wire.PathPush, wire.ContentFramed, pr)
+	// A reply may come before send is done (a refusal, a cut): closed, the
+	// pipe fails send's next write, and Push returns once send has, so
+	// what send records is the caller's to read.
 	pr.Close()
+	<-sent
 	if err != nil {
 		return nil, err
 	}
