@@ -69,8 +69,8 @@ func Clone(ctx context.Context, rawURL, dir string, opts Options) (_ *repo.Repo,
 	if err := ValidateURL(rawURL); err != nil {
 		return nil, nil, err
 	}
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return nil, nil, fmt.Errorf("clone into %s: the folder exists and is not empty", dir)
+	if err := checkCloneFolder(dir); err != nil {
+		return nil, nil, err
 	}
 	created := false
 	if _, err := os.Stat(dir); err != nil {
@@ -139,6 +139,29 @@ func fill(ctx context.Context, r *repo.Repo, rawURL string, opts Options) (*Clon
 
 // cloneStagingPattern names the folder a clone is made in (os.MkdirTemp).
 const cloneStagingPattern = ".folio-clone-*"
+
+// checkCloneFolder refuses a folder that holds anything, and names the
+// staging folders of clones that were stopped there (killed, or the
+// machine went down): they may also belong to a clone still running, so
+// only the user removes them.
+func checkCloneFolder(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return nil // no folder yet: Clone makes it
+	}
+	var staging []string
+	for _, e := range entries {
+		if ok, _ := filepath.Match(cloneStagingPattern, e.Name()); ok && e.IsDir() {
+			staging = append(staging, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(staging) == len(entries) {
+		return fmt.Errorf("clone into %s: it holds what a clone that was stopped left (%s); "+
+			"if no clone is running there, remove it (rm -rf %s) and clone again",
+			dir, strings.Join(staging, ", "), strings.Join(staging, " "))
+	}
+	return fmt.Errorf("clone into %s: the folder exists and is not empty", dir)
+}
 
 // moveInPlace closes the repository made in staging, renames its folder
 // into dir, and opens it there. Until the rename dir holds no repository.

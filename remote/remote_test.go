@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -326,5 +327,26 @@ func TestCloneLeavesOnlyTheRepository(t *testing.T) {
 			t.Errorf("%s: main is %s (%v), want %s", name, got.Short(), want, head(t, src).Short())
 		}
 		again.Close()
+	}
+}
+
+// TestCloneAfterAKilledClone: a clone killed on the way leaves its hidden
+// staging folder; a second clone into the same folder says what it is and
+// how to remove it, rather than only that the folder is not empty.
+func TestCloneAfterAKilledClone(t *testing.T) {
+	t.Parallel()
+	src := newRepo(t)
+	write(t, src, map[string]string{"a.txt": "1"})
+	dir := filepath.Join(t.TempDir(), "clone")
+	left := filepath.Join(dir, ".folio-clone-123")
+	if err := os.MkdirAll(filepath.Join(left, repo.DirName), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := remote.Clone(context.Background(), serve(t, src, nil), dir, remote.Options{})
+	if err == nil || !strings.Contains(err.Error(), "a clone that was stopped") || !strings.Contains(err.Error(), left) {
+		t.Fatalf("clone over a stopped clone's folder: %v, want an error naming %s", err, left)
+	}
+	if _, err := os.Stat(left); err != nil {
+		t.Errorf("the stopped clone's folder is gone (%v): only the user removes it", err)
 	}
 }
