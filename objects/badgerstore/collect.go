@@ -475,8 +475,8 @@ func (s *Store) rewrite(ctx context.Context, exclusive bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.db.Flatten(numCompactors); err != nil {
-		return fmt.Errorf("badgerstore: compact: %w", err)
+	if err := s.flatten(); err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
 	}
 	err := s.db.Update(func(txn *badger.Txn) error { return setPendingBytes(txn, 0) })
 	if err != nil {

@@ -112,6 +112,14 @@
 //     short command merges what the import left in level 0. The session
 //     that leaves compactL0At tables in level 0 writes a hint file, so the
 //     next one opens Badger once, already set to merge them.
+//   - Those close-time merges go into a small level above the bulk
+//     (mergeBaseLevelSize), which only a flatten takes down. A merge
+//     session that finds it holding mergeLevelLimit flattens the store
+//     first: after 880 one-document commits that level held 9.4 MB and
+//     every fourth put + commit spent 0.4 s of CPU rewriting it, growing
+//     with every commit; bounded, one command in about 400 flattens the
+//     store (6 s of CPU for 47 MB on a machine under a load of 18) and
+//     the merges stay under 0.1 s.
 //   - A short session (Options.Short: the CLI's put, commit and the other
 //     commands that write a little) runs no compactors at all: they start
 //     at a random moment in the first second after Open, and one that

@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -257,4 +258,83 @@ func tableIDs(s *Store) []uint64 {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// TestShortSessionsKeepUpperLevelsSmall: short sessions (Options.Short)
+// run no compactors, and their close-time merges of level 0 gather what
+// they wrote in a small level above the bulk (TestLevelZeroMergeSparesLargeLevels).
+// That level must not grow without bound: every merge rewrites all of it,
+// so a laptop that commits for weeks without gc would stall a little
+// longer every few commands. After short sessions have written three
+// times what the bulk holds, the levels above the bottom one hold no more
+// than a merge may gather before the store is flattened (mergeLevelLimit,
+// for a store this small) and a merge's worth of level 0.
+func TestShortSessionsKeepUpperLevelsSmall(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	pileUpLevelZero(t, dir, numLevelZeroTablesStall-1)
+	openTemp(t, dir, Options{}).Close()
+	openTemp(t, dir, Options{}).Close()
+	bulk := levelBytes(t, dir)
+
+	// Each session puts four objects of 128 KiB: as much as fits a short
+	// session's memtable in LSM-stored objects, so that few sessions write
+	// more than the bulk.
+	const objectSize, perSession = 128 << 10, 4 * 128 << 10
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ids []objects.ID
+	for written := int64(0); written < 3*bulk.total; written += perSession {
+		s := openTemp(t, dir, Options{Short: true})
+		for range perSession / objectSize {
+			data := make([]byte, objectSize)
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			o := objects.EncodeBlob(data)
+			if err := s.Put(t.Context(), o); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, o.ID)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := levelBytes(t, dir)
+	if limit := int64(mergeLevelLimit + compactL0At*perSession); after.upper > limit {
+		t.Errorf("levels above the bottom hold %d of %d bytes after short sessions wrote %d (the bulk was %d); want at most %d",
+			after.upper, after.total, int64(len(ids))*objectSize, bulk.total, limit)
+	}
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	for i, id := range ids {
+		if has, err := s.Has(t.Context(), id); err != nil || !has {
+			t.Fatalf("object %d of the short sessions: %v, %v", i, has, err)
+		}
+	}
+}
+
+// levelSizes are the bytes of a store's tables: all of them, and those
+// above the lowest level that holds any.
+type levelSizes struct{ total, upper int64 }
+
+func levelBytes(t *testing.T, dir string) levelSizes {
+	t.Helper()
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	var sizes levelSizes
+	bottom := 0
+	for _, l := range s.db.Levels() {
+		sizes.total += l.Size
+		if l.Size > 0 {
+			bottom = l.Level
+		}
+	}
+	for _, l := range s.db.Levels() {
+		if l.Level < bottom {
+			sizes.upper += l.Size
+		}
+	}
+	return sizes
 }

@@ -118,9 +118,18 @@ const (
 	// merge rewrites only what short commands wrote since, not the whole
 	// base level (15 MB after an import of 100,000 documents: 0.7 s, a
 	// stall once every four put + commit runs). What those merges gather
-	// goes down with the rest when a large session settles, gc flattens
-	// the store or a server's compactors run.
+	// goes down with the rest when gc flattens the store. Without that (a
+	// laptop that only commits), the level would grow without bound, every
+	// merge rewriting all of it: about 10 KB a one-document commit, so a
+	// quarter of a second more per merge every thousand commits. A merge
+	// session that finds that level holding mergeLevelLimit, or a
+	// mergeLevelShare of the bottom level if more, flattens the store
+	// instead: one rewrite of everything (about a second for 100,000
+	// documents) every few hundred commits, against merges that get
+	// slower with each one.
 	mergeBaseLevelSize = 1 << 20
+	mergeLevelLimit    = 4 << 20
+	mergeLevelShare    = 64
 	// A session that put at least settleAfter bytes waits on Close for
 	// the compactors to catch up (Store.settle): the compaction an import
 	// owes is done by the import, not by some later command.

@@ -86,7 +86,13 @@ func (s *Store) Close() error {
 	if !s.readOnly && !settle && !s.mergesLevelZero {
 		s.noteMergeDue()
 	}
-	err := s.db.Close()
+	var err error
+	if s.mergesLevelZero && !settle && s.mergeLevelFull() {
+		err = s.flatten()
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
 	if settle && err == nil {
 		err = s.settleIn()
 	}
@@ -98,6 +104,31 @@ func (s *Store) Close() error {
 	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: close %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// mergeLevelFull says whether the level that close-time merges of level
+// 0 go into (the base level of a session opened to merge them) holds what
+// a flatten should take down (mergeLevelLimit). Where that level is the
+// bottom one, every merge rewrites the bottom anyway.
+func (s *Store) mergeLevelFull() bool {
+	var merged, bottom int64
+	for _, l := range s.db.Levels()[1:] {
+		switch {
+		case l.IsBaseLevel:
+			merged, bottom = l.Size, 0
+		case l.Size > 0:
+			bottom = l.Size
+		}
+	}
+	return bottom > 0 && merged >= max(mergeLevelLimit, bottom/mergeLevelShare)
+}
+
+// flatten compacts every level into the bottom one.
+func (s *Store) flatten() error {
+	if err := s.db.Flatten(numCompactors); err != nil {
+		return fmt.Errorf("compact: %w", err)
 	}
 	return nil
 }
