@@ -28,7 +28,7 @@ With --no-commit the merge is staged; 'folio commit' concludes it.
 Exit status 3 when conflicts were recorded.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepoOpts(cmd.Context(), repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
+			return a.withRepoMerging(cmd.Context(), func(r *repo.Repo) error {
 				return a.merge(cmd.Context(), r, args[0], message, noCommit)
 			})
 		},
@@ -331,7 +331,7 @@ side's version stands (see 'folio conflicts'; exit status 3).`
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			return a.withRepoOpts(ctx, repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
+			return a.withRepoMerging(ctx, func(r *repo.Repo) error {
 				picked, err := r.ResolveRevision(ctx, args[0])
 				if err != nil {
 					return err

@@ -245,7 +245,7 @@ REMOTE's that is not here is made here, unless REMOTE still holds it where
 refs/remotes/REMOTE/BRANCH said: that one was deleted here and stays deleted.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepoBulk(cmd.Context(), func(r *repo.Repo) error {
+			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
 				remotes, err := remotesFor(r.Files, args)
 				if err != nil {
 					return err
@@ -387,7 +387,7 @@ merge sync uses. Exits 3 if conflicts were recorded. A branch that shares no
 commit with the current one is refused unless --allow-unrelated-histories.`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepoOpts(cmd.Context(), repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
+			return a.withRepoMerging(cmd.Context(), func(r *repo.Repo) error {
 				rm, theirs, err := remoteAndBranch(r, args)
 				if err != nil {
 					return err

@@ -64,7 +64,7 @@ sent and received, refs updated, and what happened to each branch.`,
 				return a.reportSync(reports)
 			}
 			var reports []*remote.SyncReport
-			err := a.withRepoOpts(ctx, repo.Options{CacheBytes: mergingCacheBytes}, func(r *repo.Repo) error {
+			err := a.withRepoMerging(ctx, func(r *repo.Repo) error {
 				remotes, err := remotesFor(r.Files, args)
 				if err != nil {
 					return err
