@@ -5,6 +5,7 @@ package main
 // one planted before folio serve writes it.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -194,16 +195,17 @@ func TestServedServerKilledMidCommand(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// The command has opened the repository through the server when the
-	// server logs its first store request.
-	for !strings.Contains(srv.logs.String(), "path=/v1/store/") {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the command never reached the server\n%s", srv.tail())
-		case <-time.After(10 * time.Millisecond):
-		}
+	// put opens the repository (through the server) before it reads its
+	// input, so once it has taken more than a pipe holds, it is past the
+	// open. (Killed when the server logs its first request, the answer
+	// to that request could still be lost: put then found a dead server
+	// and the repository locked until the kernel let go of it.)
+	if _, err := stdin.Write(bytes.Repeat([]byte("written while the server dies\n"), 1<<15)); err != nil {
+		t.Fatalf("put stopped reading its input: %v\n%s", err, stderr.String())
 	}
-	stdin.Write([]byte("written while the server dies\n"))
+	if !strings.Contains(srv.logs.String(), "path=/v1/store/") {
+		t.Fatalf("put read its input without opening the repository through the server\n%s", srv.tail())
+	}
 	srv.cmd.Process.Kill()
 	<-srv.ended
 	stdin.Close()
