@@ -149,11 +149,12 @@ func (s *Server) commitGroups(rp *Repo) {
 // Chain.Add). The next group is stored once the one before it is, and
 // once the writers of that group came back with their next writes, or
 // no write joined it for Limits.GroupWait (counted from when the group
-// before was stored, and from each write that joins after that):
-// writers that each wait for their write then share the next sync,
-// rather than half of them syncing while the other half waits (the
-// split that storing the next group at once settles in), however long
-// they take to come back while they keep coming. A write is acknowledged
+// before was stored, and from each write that joins after that; at most
+// maxQuietWaits GroupWaits in all): writers that each wait for their
+// write then share the next sync, rather than half of them syncing while
+// the other half waits (the split that storing the next group at once
+// settles in), even when they take longer than GroupWait to come back
+// one after another, as on a loaded machine. A write is acknowledged
 // when its own group is durable. The lock is held over at most
 // maxPipelined groups, so other writers (pushes, peers) get their turn.
 //
