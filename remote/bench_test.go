@@ -652,6 +652,7 @@ type loadResult struct {
 	requests int
 	elapsed  time.Duration
 	p50, p99 time.Duration
+	cpu      time.Duration // of this process: load generator, server and Badger
 }
 
 // load sends requests from conc workers over kept-alive connections until
@@ -665,7 +666,7 @@ func load(b *testing.B, conc, total int, req func(w, i int) (*http.Request, erro
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for w := range conc {
 		wg.Go(func() {
 			for i := 0; ; i++ {
@@ -694,23 +695,30 @@ func load(b *testing.B, conc, total int, req func(w, i int) (*http.Request, erro
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	return loadResult{requests: len(all), elapsed: elapsed, p50: all[len(all)/2], p99: all[len(all)*99/100]}
+	return loadResult{requests: len(all), elapsed: elapsed, p50: all[len(all)/2], p99: all[len(all)*99/100], cpu: cpu}
 }
 
+// reportLoad reports medians of the runs; cpu-us/req, the CPU time of the
+// whole process per request, is what a busy shared machine inflates
+// least (wrk's runs have none).
 func reportLoad(b *testing.B, rs []loadResult) {
-	var rps []float64
+	var rps, cpu []float64
 	var p50, p99 []time.Duration
 	for _, r := range rs {
 		rps = append(rps, float64(r.requests)/r.elapsed.Seconds())
 		p50, p99 = append(p50, r.p50), append(p99, r.p99)
+		cpu = append(cpu, float64(r.cpu.Microseconds())/float64(r.requests))
 	}
 	b.ReportMetric(median(rps), "req/s")
+	if cpu[0] > 0 {
+		b.ReportMetric(median(cpu), "cpu-us/req")
+	}
 	b.ReportMetric(float64(median(p50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(median(p99).Microseconds())/1000, "p99-ms")
 }

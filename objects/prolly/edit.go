@@ -112,7 +112,7 @@ func (t *Tree) newTop(ctx context.Context, w *writer, level uint8, nodes []objec
 // replace, in key order.
 func (t *Tree) editLevel(ctx context.Context, w *writer, rootID objects.ID, root *objects.Node, level uint8, edits []Edit) (emitted, opened []objects.NodeItem, err error) {
 	c := &cursor{t: t, root: root}
-	ch := chunker{level: level}
+	ch := chunker{level: level, lend: true}
 	openedIDs := map[objects.ID]bool{}
 	add := func(it objects.NodeItem) error {
 		if n := ch.add(it); n != nil {

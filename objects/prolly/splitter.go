@@ -87,6 +87,10 @@ type chunker struct {
 	level uint8
 	items []objects.NodeItem
 	size  int
+	// lend: the nodes it ends take their part of items' array rather than
+	// a copy. An edit sets it: grow sizes that array to the old node being
+	// re-chunked, so a node pins no more than that.
+	lend bool
 }
 
 // add appends an item and returns the node it ends, or nil.
@@ -112,6 +116,12 @@ func (c *chunker) empty() bool { return len(c.items) == 0 }
 func (c *chunker) flush() *objects.Node {
 	if len(c.items) == 0 {
 		return nil
+	}
+	if c.lend {
+		k := len(c.items)
+		n := &objects.Node{Level: c.level, Items: c.items[:k:k]}
+		c.items, c.size = c.items[k:], 0 // the rest of the array, which n cannot reach
+		return n
 	}
 	n := &objects.Node{Level: c.level, Items: slices.Clone(c.items)}
 	c.items, c.size = c.items[:0], 0

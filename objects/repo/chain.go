@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/prolly"
@@ -62,6 +63,8 @@ type Chain struct {
 	b         *Repo // over st: the chain's objects, then the store's
 	head      objects.ID
 	tip       objects.ID // the last commit; head when every write was refused
+	tipHeight uint64     // tip's height and commit time (zero with no tip):
+	tipTime   time.Time  // a write's commit does not read its parent again
 	index     objects.ID // tip's maps
 	conflicts objects.ID
 	// Results are the writes' commits and refusals, in order.
@@ -82,6 +85,7 @@ func (r *Repo) BuildChain(ctx context.Context, branchRef string, writes []ChainW
 	c := &Chain{r: r, ref: branchRef}
 	if after != nil {
 		c.head, c.index, c.conflicts = after.tip, after.index, after.conflicts
+		c.tipHeight, c.tipTime = after.tipHeight, after.tipTime
 	} else {
 		head, err := r.RefOrZero(ctx, branchRef)
 		if err != nil {
@@ -94,6 +98,7 @@ func (r *Repo) BuildChain(ctx context.Context, branchRef string, writes []ChainW
 				return nil, err
 			}
 			c.index, c.conflicts = hc.Index, hc.Conflicts
+			c.tipHeight, c.tipTime = hc.Height, hc.CommitTime
 		}
 	}
 	qr, err := r.store.Quarantine(ctx)
@@ -145,10 +150,11 @@ func (c *Chain) Add(ctx context.Context, writes []ChainWrite) error {
 		if cm.Index, cm.Conflicts, err = c.b.editSettling(ctx, c.index, c.conflicts, w.Edits); err != nil {
 			return err
 		}
-		if c.tip, err = c.b.WriteCommit(ctx, cm); err != nil {
+		if c.tip, err = c.b.writeCommitAfter(ctx, cm, c.tipHeight+1, c.tipTime); err != nil {
 			return err
 		}
 		c.index, c.conflicts = cm.Index, cm.Conflicts
+		c.tipHeight, c.tipTime = cm.Height, cm.CommitTime
 		results[i].Commit = c.tip
 	}
 	return nil

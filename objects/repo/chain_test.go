@@ -3,10 +3,13 @@ package repo
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore"
 )
 
 // docWrites is n writes of one small document each, under keys prefix/i,
@@ -100,5 +103,94 @@ func TestChainBuiltOnUnstoredChainDecodesNoNodeAgain(t *testing.T) {
 	stored := buildOn(nil)
 	if pipelined > stored {
 		t.Errorf("building on a chain being stored made %.0f allocations; on it once stored, %.0f", pipelined, stored)
+	}
+}
+
+// commitReads is a store that counts the commits read from it and from
+// its quarantines.
+type commitReads struct {
+	objects.Store
+	n atomic.Int64
+}
+
+func (s *commitReads) count(data []byte) {
+	if t, err := objects.TypeOf(data); err == nil && t == objects.TypeCommit {
+		s.n.Add(1)
+	}
+}
+
+func (s *commitReads) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	data, err := s.Store.Get(ctx, id)
+	s.count(data)
+	return data, err
+}
+
+func (s *commitReads) Quarantine(ctx context.Context) (objects.Quarantine, error) {
+	q, err := s.Store.Quarantine(ctx)
+	return countedQuarantine{q, s}, err
+}
+
+type countedQuarantine struct {
+	objects.Quarantine
+	s *commitReads
+}
+
+func (q countedQuarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	data, err := q.Quarantine.Get(ctx, id)
+	q.s.count(data)
+	return data, err
+}
+
+// A chain knows the height and time of the commit it builds on: it reads
+// the branch's head commit once, not each write's parent again (a read
+// and a decoding on the path every group of document writes waits on).
+func TestChainReadsTheHeadCommitOnce(t *testing.T) {
+	ctx := context.Background()
+	bs, err := badgerstore.Open(filepath.Join(t.TempDir(), "store"), badgerstore.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &commitReads{Store: bs}
+	r, err := Init(ctx, t.TempDir(), "", Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	main := objects.BranchPrefix + "main"
+	res, err := r.CommitChain(ctx, main, docWrites(t, "docs", 1, 64, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := r.ReadCommit(ctx, res[0].Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.n.Store(0)
+	const writes = 20
+	first, err := r.BuildChain(ctx, main, docWrites(t, "docs", writes, 64, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Discard()
+	next, err := r.BuildChain(ctx, main, docWrites(t, "docs", writes, 64, 2), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Discard()
+	if n := store.n.Load(); n > 1 {
+		t.Errorf("building two chains of %d writes read %d commits; want the head's, once", writes, n)
+	}
+	if err := first.Store(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Store(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tip, err := r.ReadCommit(ctx, next.Results[writes-1].Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := head.Height + 2*writes; tip.Height != want || !tip.CommitTime.After(head.CommitTime) {
+		t.Errorf("the last commit has height %d, time %s; want %d, after %s", tip.Height, tip.CommitTime, want, head.CommitTime)
 	}
 }

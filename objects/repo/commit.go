@@ -109,6 +109,12 @@ func (r *Repo) WriteCommit(ctx context.Context, c *objects.Commit) (objects.ID, 
 	if err != nil {
 		return objects.ID{}, err
 	}
+	return r.writeCommitAfter(ctx, c, h, latest)
+}
+
+// writeCommitAfter is WriteCommit for a caller that knows the parents'
+// bounds (parentsBounds): height h, latest commit time latest.
+func (r *Repo) writeCommitAfter(ctx context.Context, c *objects.Commit, h uint64, latest time.Time) (objects.ID, error) {
 	c.Height = h
 	now := r.Now()
 	switch {

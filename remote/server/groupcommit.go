@@ -45,6 +45,7 @@ type docQueue struct {
 	arriving int           // writes whose requests are being read (arrive)
 	joined   chan struct{} // a signal when one of them joined or gave up
 	queued   chan struct{} // a signal when a write joined waiting
+	want     int           // the writes the next goroutine's first group waits for
 }
 
 // arrive counts a write whose request is being read: a group about to
@@ -127,9 +128,15 @@ func (s *Server) enqueue(rp *Repo, w *docWrite) {
 }
 
 // commitGroups commits the queued writes group by group until none wait,
-// one hold of the write lock (commitHold) after another.
+// one hold of the write lock (commitHold) after another. The first group
+// waits for as many writes as the last group of the goroutine before
+// (docQueue.want): writers that came back after it stopped still share
+// a sync.
 func (s *Server) commitGroups(rp *Repo) {
-	want := 0
+	d := &rp.docs
+	d.mu.Lock()
+	want := d.want
+	d.mu.Unlock()
 	for done := false; !done; {
 		done, want = s.commitHold(rp, want)
 	}
@@ -141,72 +148,128 @@ func (s *Server) commitGroups(rp *Repo) {
 // into the next group, on the chains of the one syncing (repo.BuildChain,
 // Chain.Add). The next group is stored once the one before it is, and
 // once the writers of that group came back with their next writes, or
-// Limits.GroupWait passed: writers that each wait for their write then
-// share the next sync, rather than half of them syncing while the other
-// half waits (the split that storing the next group at once settles in).
-// A write is acknowledged when its own group is durable. The lock is held
-// over at most maxPipelined groups, so other writers (pushes, peers) get
-// their turn.
+// no write joined it for Limits.GroupWait (counted from when the group
+// before was stored, and from each write that joins after that; at most
+// maxQuietWaits GroupWaits in all): writers that each wait for their
+// write then share the next sync, rather than half of them syncing while
+// the other half waits (the split that storing the next group at once
+// settles in), even when they take longer than GroupWait to come back
+// one after another, as on a loaded machine. A write is acknowledged
+// when its own group is durable. The lock is held over at most
+// maxPipelined groups, so other writers (pushes, peers) get their turn.
 //
-// want is how many writes the first group waits for (the writers of the
-// last group of the hold before); commitHold returns it for the next.
+// The last group of a hold waits like any other; the writes that come
+// meanwhile wait for the next hold. want is how many writes the first
+// group waits for (the writers of the last groups of the hold before);
+// commitHold returns it for the next.
 func (s *Server) commitHold(rp *Repo, want int) (done bool, wantNext int) {
 	d := &rp.docs
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	var before, next *groupRun // the group stored last, and the one built after it
 	acked := false             // before is stored (or failed)
-	back := time.NewTimer(s.opts.Limits.GroupWait)
-	defer back.Stop()
-	waited := false // back fired since before was stored (or the hold began)
-	for groups := 0; groups < maxPipelined; {
-		d.awaitArrivals()
+	wait := s.opts.Limits.GroupWait
+	quiet := newQuietTimer(wait)
+	defer quiet.stop()
+	groups := 0 // started in this hold
+	for {
 		syncing := before != nil && !acked
-		d.mu.Lock()
-		taken := d.waiting[:min(len(d.waiting), maxGroup-next.size())]
-		d.waiting = d.waiting[len(taken):]
-		if len(taken) == 0 && next == nil && !syncing && (want == 0 || waited) {
-			d.waiting, d.running, done = nil, false, true
+		full := groups == maxPipelined && next == nil // no group starts in this hold
+		if full && !syncing {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			return false, len(before.group) + len(d.waiting) // the writers of both come back
 		}
-		d.mu.Unlock()
+		var taken []*docWrite
+		if !full {
+			d.awaitArrivals()
+			d.mu.Lock()
+			taken = d.waiting[:min(len(d.waiting), maxGroup-next.size())]
+			d.waiting = d.waiting[len(taken):]
+			if len(taken) == 0 && next == nil && !syncing && quiet.passed {
+				d.waiting, d.running, d.want, done = nil, false, want, true
+			}
+			d.mu.Unlock()
+		}
 		if done {
 			return true, 0
 		}
 		if len(taken) > 0 {
+			if next == nil {
+				groups++
+			}
 			next = s.extendGroup(rp, next, taken, before)
+			if !syncing {
+				quiet.joined()
+			}
 		}
 		if syncing && before.isStored() {
-			acked, syncing, want, waited = true, false, next.size()+len(before.group), false
-			back.Reset(s.opts.Limits.GroupWait)
+			acked, syncing, want = true, false, next.size()+len(before.group)
+			quiet.restart()
 		}
-		if !syncing && next != nil && (next.size() >= want || next.size() >= maxGroup || waited) {
-			groups++
+		if !syncing && next != nil && (next.size() >= want || next.size() >= maxGroup || quiet.passed) {
 			next.rebuildOrphans(rp)
 			go next.store(rp)
 			before, next, acked = next, nil, false
 			continue
 		}
 		var stored <-chan struct{}
-		var backC <-chan time.Time
+		var queued <-chan struct{}
+		var quietC <-chan time.Time
 		if syncing {
 			stored = before.stored
-		} else if !waited {
-			backC = back.C
+		} else if !quiet.passed {
+			quietC = quiet.c()
+		}
+		if !full {
+			queued = d.queued
 		}
 		select {
 		case <-stored:
-		case <-d.queued:
-		case <-backC:
-			waited = true
+		case <-queued:
+		case <-quietC:
+			quiet.passed = true
 		}
 	}
-	before.finish()
-	if next != nil {
-		next.rebuildOrphans(rp)
-		next.store(rp)
-		before = next
+}
+
+// quietTimer says when no write joined the group being formed for wait,
+// since it restarted (the group before was stored) or since the last
+// write that joined; at most maxQuietWaits waits after it restarted, so
+// writes that trickle in do not hold a group back for long.
+type quietTimer struct {
+	wait    time.Duration
+	timer   *time.Timer
+	started time.Time
+	passed  bool // no write joined for wait, or the bound passed
+}
+
+const maxQuietWaits = 4
+
+func newQuietTimer(wait time.Duration) *quietTimer {
+	return &quietTimer{wait: wait, timer: time.NewTimer(wait), started: time.Now()}
+}
+
+func (q *quietTimer) c() <-chan time.Time { return q.timer.C }
+
+func (q *quietTimer) stop() { q.timer.Stop() }
+
+func (q *quietTimer) restart() {
+	q.started, q.passed = time.Now(), false
+	q.timer.Reset(q.wait)
+}
+
+// joined counts a write that joined: the wait starts again, within the bound.
+func (q *quietTimer) joined() {
+	if q.passed {
+		return
 	}
-	return false, len(before.group)
+	left := time.Until(q.started.Add(maxQuietWaits * q.wait))
+	if left <= 0 {
+		q.passed = true
+		return
+	}
+	q.timer.Reset(min(q.wait, left))
 }
 
 // maxPipelined bounds the groups committed under one hold of the write lock.

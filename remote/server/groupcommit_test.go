@@ -499,3 +499,36 @@ func TestReturningWritersShareTheNextSync(t *testing.T) {
 		t.Errorf("a.txt, then b.txt and a2.txt made %d syncs; want 2 (b.txt waited for a2.txt)", moves)
 	}
 }
+
+// Writers that come back later than Limits.GroupWait after their group
+// was durable (a loaded machine) still share the next sync: GroupWait
+// counts from the last write that joined, and the writers of the last
+// group are waited for even when the committing goroutine stopped in
+// between. Before, the first to come back was synced alone.
+func TestSlowReturningWritersShareTheNextSync(t *testing.T) {
+	t.Parallel()
+	const wait = 300 * time.Millisecond
+	g := newGroupRigLimits(t, server.Limits{GroupWait: wait})
+	commitDocs(t, g.r, mainRef, map[string]string{"seed.txt": "s"}, t0)
+	first := []*groupWrite{
+		{method: http.MethodPut, key: "a1.txt", body: "a"},
+		{method: http.MethodPut, key: "b1.txt", body: "b"},
+	}
+	g.sendTogether(t, first)
+	for _, w := range first {
+		expect(t, w.key, w.reply, http.StatusCreated, "")
+	}
+	time.Sleep(wait * 3 / 2) // both writers come back late
+	var a, b reply
+	var wg sync.WaitGroup
+	g.store.moves.Store(0)
+	wg.Go(func() { a = call(t, http.MethodPut, g.base+wire.PathDocs+"/a2.txt", []byte("a")) })
+	time.Sleep(wait / 6) // and not quite together
+	wg.Go(func() { b = call(t, http.MethodPut, g.base+wire.PathDocs+"/b2.txt", []byte("b")) })
+	wg.Wait()
+	expect(t, "a2.txt", a, http.StatusCreated, "")
+	expect(t, "b2.txt", b, http.StatusCreated, "")
+	if moves := g.store.moves.Load(); moves != 1 {
+		t.Errorf("the two writers' next writes made %d syncs; want 1", moves)
+	}
+}

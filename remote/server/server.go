@@ -24,9 +24,10 @@ type Limits struct {
 	// wire.StallBytes (or to end), and one write of a reply to go out: a
 	// client that stops sending or reading, or trickles, is dropped.
 	StallTimeout time.Duration
-	// GroupWait is the longest a group of document writes waits, once
-	// the group before it is durable, for that group's writers to send
-	// their next writes, so that they share one sync (see groupcommit.go).
+	// GroupWait is how long a group of document writes waits for the
+	// next write to join it, once the group before it is durable, for that
+	// group's writers to send their next writes so that they share one
+	// sync (see groupcommit.go); 4 GroupWaits at most.
 	GroupWait time.Duration
 }
 
