@@ -242,17 +242,21 @@ func (l *bulkLoad) spillRest() error {
 		l.spill = f
 	}
 	l.sortRest()
-	var b bytes.Buffer
+	// Written through a small buffer: a run is as large as the memory the
+	// rest may take, and copying it whole first would double that.
+	w := bufio.NewWriterSize(io.NewOffsetWriter(l.spill, l.spillN), 1<<20)
+	var size int64
 	for _, o := range l.rest {
-		b.Write(o.ID[:])
-		b.Write(binary.AppendUvarint(nil, uint64(len(o.Data))))
-		b.Write(o.Data)
+		w.Write(o.ID[:])
+		n, _ := w.Write(binary.AppendUvarint(nil, uint64(len(o.Data))))
+		w.Write(o.Data)
+		size += int64(objects.IDSize + n + len(o.Data))
 	}
-	if _, err := l.spill.WriteAt(b.Bytes(), l.spillN); err != nil {
+	if err := w.Flush(); err != nil {
 		return fmt.Errorf("badgerstore: bulk load: %w", err)
 	}
-	l.runs = append(l.runs, loadRun{off: l.spillN, size: int64(b.Len())})
-	l.spillN += int64(b.Len())
+	l.runs = append(l.runs, loadRun{off: l.spillN, size: size})
+	l.spillN += size
 	l.rest, l.restSz = nil, 0
 	return nil
 }
