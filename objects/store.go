@@ -97,6 +97,31 @@ type Quarantine interface {
 	Discard() error
 }
 
+// BulkLoad fills a store that holds no objects yet, as a clone does:
+// objects put in any order become visible together when Finish returns,
+// written as the store likes them best (sorted, with no log or memtable
+// on the way). Get and Has see only what the store held before and, once
+// Finish returns, what was loaded. A load that fails or is discarded
+// leaves objects of unknown completeness: its caller throws the store
+// away (a clone's staging folder), so it serves only new stores.
+type BulkLoad interface {
+	ObjectReader
+	// Put adds objects to the load; the caller may reuse their bytes once
+	// it returns.
+	Put(ctx context.Context, objs ...Object) error
+	// Finish writes what is left and makes every object loaded visible.
+	Finish(ctx context.Context) error
+	// Discard stops the load. It is safe to call more than once and after
+	// Finish.
+	Discard() error
+}
+
+// BulkLoader starts bulk loads. A Store that can write objects faster
+// when it has none implements it.
+type BulkLoader interface {
+	BulkLoad(ctx context.Context) (BulkLoad, error)
+}
+
 // Quarantiner opens quarantines. A Store that takes objects from other
 // leaders implements it.
 type Quarantiner interface {

@@ -128,12 +128,20 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 	// twice.
 	var into transfer.Store = r.Store()
 	var qr objects.Quarantine
+	var load objects.BulkLoad
 	if !clone {
 		if qr, err = r.Store().Quarantine(ctx); err != nil {
 			return rep, nil, err
 		}
 		defer qr.Discard()
 		into = qr
+	} else if bl, ok := r.Store().(objects.BulkLoader); ok {
+		// The store is new: it writes the pack as sorted tables.
+		if load, err = bl.BulkLoad(ctx); err != nil {
+			return rep, nil, err
+		}
+		defer load.Discard()
+		into = load
 	}
 	var received *transfer.Received
 	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
@@ -154,6 +162,9 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 		}
 		return nil
 	})
+	if err == nil && load != nil {
+		err = load.Finish(ctx)
+	}
 	if err != nil {
 		return rep, nil, err
 	}

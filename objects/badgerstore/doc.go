@@ -129,6 +129,20 @@
 //     and maps a write-ahead log of twice its size, whose first write
 //     reads the device's read-ahead of holes (8 MiB here) into the page
 //     cache.
+//   - A store created in this session and holding no objects yet (a
+//     clone's, in its staging folder) can be filled by a bulk load
+//     (bulkload.go): Badger's StreamWriter writes sorted tables straight
+//     into the bottom level, with no write-ahead log, memtable, level 0 or
+//     compaction. Its Prepare drops everything first, so it serves only
+//     stores that are thrown away when the load fails. PrepareIncremental,
+//     which keeps what the store holds (an import into an existing store),
+//     is not used: on a store with level-0 tables it runs Flatten, whose
+//     deferred startCompactions starts a second set of compactors that the
+//     stream's Flush starts again; the first set outlives Close (a SIGSEGV
+//     in a compaction during Close was seen, Badger v4.9.6), and those
+//     compactors run while the stream adds tables. Its tables go one level
+//     above the data, so into an empty store they land in level 5 and are
+//     compacted into level 6 right after, rewriting what was loaded.
 //   - Badger's logging is off, or reduced to errors sent to
 //     Options.Logger. After a clean Close nothing needs replaying: a
 //     read-only Open of the 100,000-object store, one Get and Close take

@@ -111,6 +111,9 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		}
 	}
 	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
+	if opts.Create {
+		bopts = newStoreSession(bopts)
+	}
 	full := bopts
 	if opts.Short && !readOnly {
 		bopts = shortSession(bopts, !memLogs)

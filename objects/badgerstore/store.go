@@ -43,7 +43,8 @@ type Store struct {
 	mergesLevelZero bool
 	badgerOpens     int
 	closed          atomic.Bool
-	written         atomic.Int64 // bytes Put in this session
+	written         atomic.Int64             // bytes Put in this session
+	loading         atomic.Pointer[bulkLoad] // a bulk load under way (bulkload.go)
 	// refsMu lets an update of more refs than one transaction holds
 	// (bigrefs.go) hold off every other ref reader and writer.
 	refsMu sync.RWMutex
@@ -78,6 +79,9 @@ var (
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if l := s.loading.Load(); l != nil {
+		l.Discard() // Badger closes only with its writes and compactions resumed
 	}
 	settle := s.written.Load() >= settleAfter
 	if settle && !s.short {

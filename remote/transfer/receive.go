@@ -79,10 +79,26 @@ func ReceiveStaged(ctx context.Context, store Store, r PackReader) (*Received, e
 }
 
 func receive(ctx context.Context, store Store, r PackReader, staged bool) (*Received, error) {
+	return receiveWith(ctx, store, r, staged, receiveSizes{known: maxRemembered, batch: receiveBatchBytes})
+}
+
+// receiveSizes are a receiver's bounds (tests make them smaller).
+type receiveSizes struct {
+	known int // types of objects remembered in memory
+	batch int // bytes between Puts
+}
+
+func receiveWith(ctx context.Context, store Store, r PackReader, staged bool, sizes receiveSizes) (*Received, error) {
 	rc := &receiver{ctx: ctx, store: store, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
-		got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
+		sizes: sizes, got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
 	if b, ok := store.(BatchReader); ok {
 		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
+	}
+	if _, ok := store.(objects.BulkLoad); ok {
+		// A bulk load shows nothing it stored until it finishes, so past
+		// maxKnown the types go to sets on disk instead of the store.
+		rc.overflow = &typeSets{sp: &spill{memIDs: memIDs}}
+		defer rc.overflow.close()
 	}
 	err := rc.run(r)
 	// Nothing writes to the store once receive returns.
@@ -111,14 +127,18 @@ func (rc *receiver) run(r PackReader) error {
 }
 
 type receiver struct {
-	ctx     context.Context
-	store   Store
-	staged  bool                        // working sets are allowed
-	known   map[objects.ID]objects.Type // stored, from this pack or looked up, up to maxRemembered
-	pending map[objects.ID]objects.Type // in the batch, not stored yet
-	batch   []objects.Object
-	batched int
-	got     *Received
+	ctx    context.Context
+	store  Store
+	staged bool                        // working sets are allowed
+	known  map[objects.ID]objects.Type // stored, from this pack or looked up, up to sizes.known
+	sizes  receiveSizes
+	// overflow, when the store cannot answer for what it was given, keeps
+	// the types of the objects past sizes.known.
+	overflow *typeSets
+	pending  map[objects.ID]objects.Type // in the batch, not stored yet
+	batch    []objects.Object
+	batched  int
+	got      *Received
 	// A store that answers in batches is asked about the references to
 	// stored objects together, before the batch is stored.
 	batcher  BatchReader
@@ -154,7 +174,7 @@ func (rc *receiver) take(obj objects.Object) error {
 	rc.pending[obj.ID] = t
 	rc.got.Objects++
 	rc.got.Bytes += int64(len(obj.Data))
-	if rc.batched >= receiveBatchBytes {
+	if rc.batched >= rc.sizes.batch {
 		return rc.flush()
 	}
 	return nil
@@ -190,7 +210,9 @@ func (rc *receiver) wait() error {
 		return err
 	}
 	for id, t := range rc.storing {
-		rc.remember(id, t)
+		if err := rc.remember(id, t); err != nil {
+			return err
+		}
 	}
 	rc.storing = nil
 	return nil
@@ -208,18 +230,23 @@ func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
 	}
 	t, err := objects.TypeOf(data)
 	if err == nil {
-		rc.remember(id, t)
+		err = rc.remember(id, t)
 	}
 	return t, err
 }
 
-// remember keeps the type of an object the store holds, up to
-// maxRemembered: the leaves of a pack's commits name mostly the same
-// stored documents, and an ID's type never changes.
-func (rc *receiver) remember(id objects.ID, t objects.Type) {
-	if len(rc.known) < maxRemembered {
+// remember keeps the type of an object the store holds, up to sizes.known:
+// the leaves of a pack's commits name mostly the same stored documents,
+// and an ID's type never changes. Past it, only a receiver with overflow
+// keeps it.
+func (rc *receiver) remember(id objects.ID, t objects.Type) error {
+	switch {
+	case len(rc.known) < rc.sizes.known:
 		rc.known[id] = t
+	case rc.overflow != nil:
+		return rc.overflow.add(id, t)
 	}
+	return nil
 }
 
 func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
@@ -234,6 +261,15 @@ func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
 	}
 	if t, ok := rc.known[id]; ok {
 		return checkType(from, id, t, allowed)
+	}
+	if rc.overflow != nil {
+		t, err := rc.overflow.typeOf(id)
+		if err != nil {
+			return err
+		}
+		if t != 0 {
+			return checkType(from, id, t, allowed)
+		}
 	}
 	if rc.batcher != nil {
 		rc.deferred = append(rc.deferred, deferredRef{from: from, id: id, allowed: allowed})
@@ -344,3 +380,34 @@ func (rc *receiver) height(from, parent objects.ID) (uint64, error) {
 	}
 	return c.Height, nil
 }
+
+// typeSets keeps the types of many objects in bounded memory: one spilled
+// set of IDs per type.
+type typeSets struct {
+	sp   *spill
+	sets map[objects.Type]*idSet
+}
+
+func (ts *typeSets) add(id objects.ID, t objects.Type) error {
+	if ts.sets == nil {
+		ts.sets = map[objects.Type]*idSet{}
+	}
+	set, ok := ts.sets[t]
+	if !ok {
+		set = newIDSet(ts.sp)
+		ts.sets[t] = set
+	}
+	return set.add(id)
+}
+
+// typeOf is the type of id, 0 if it is in no set.
+func (ts *typeSets) typeOf(id objects.ID) (objects.Type, error) {
+	for t, set := range ts.sets {
+		if ok, err := set.has(id); ok || err != nil {
+			return t, err
+		}
+	}
+	return 0, nil
+}
+
+func (ts *typeSets) close() { ts.sp.close() }
