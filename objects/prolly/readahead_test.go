@@ -173,3 +173,47 @@ func (f *failingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 	}
 	return f.NodeStore.Get(ctx, id)
 }
+
+// prefetchStore records the batches it is told to prefetch.
+type prefetchStore struct {
+	NodeStore
+	mu      sync.Mutex
+	batches [][]objects.ID
+}
+
+func (p *prefetchStore) Prefetch(_ context.Context, ids []objects.ID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batches = append(p.batches, slices.Clone(ids))
+}
+
+// TestIterateBatchesForPrefetcher: on a store that fetches many objects in
+// one go (a server, one round trip), a long walk asks for its leaves in
+// batches, each leaf once, and still returns every key in order.
+func TestIterateBatchesForPrefetcher(t *testing.T) {
+	t.Parallel()
+	tr, s := newTree()
+	m := model{}
+	for i := range 20000 {
+		m[seqKey(i)] = entry(i, 0)
+	}
+	root := build(t, tr, m)
+	p := &prefetchStore{NodeStore: s}
+	if got := iterate(t, New(p), root, "", ""); !slices.Equal(got, m.keys()) {
+		t.Fatalf("Iterate returned %d keys, want the %d of the map in order", len(got), len(m))
+	}
+	seen := map[objects.ID]bool{}
+	largest := 0
+	for _, b := range p.batches {
+		largest = max(largest, len(b))
+		for _, id := range b {
+			if seen[id] {
+				t.Fatalf("leaf %s prefetched twice", id.Short())
+			}
+			seen[id] = true
+		}
+	}
+	if largest < maxLeavesAhead/2 || len(seen) < 100 {
+		t.Errorf("%d leaves prefetched in %d batches of at most %d, want most leaves in batches of %d or more", len(seen), len(p.batches), largest, maxLeavesAhead/2)
+	}
+}

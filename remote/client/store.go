@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
@@ -47,6 +48,7 @@ var (
 	_ repo.Maintainer      = (*Store)(nil)
 	_ transfer.BatchReader = (*Store)(nil)
 	_ transfer.PackSender  = (*Store)(nil)
+	_ prolly.Prefetcher    = (*Store)(nil)
 )
 
 // DefaultPendingMax bounds the bytes of objects a Store holds before it
@@ -120,6 +122,13 @@ func (c *readCache) get(id objects.ID) ([]byte, bool) {
 	return bytes.Clone(data), ok
 }
 
+func (c *readCache) has(id objects.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.objs[id]
+	return ok
+}
+
 func (c *readCache) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -140,6 +149,36 @@ func (c *readCache) put(id objects.ID, data []byte) {
 		c.objs[id] = bytes.Clone(data)
 		c.bytes += len(data)
 	}
+}
+
+// Prefetch reads the objects ids names that are neither put here nor
+// read before, in one request, and keeps them for the Gets that follow (a
+// walk over many leaves asks for them in batches, not one round trip
+// each). It is a hint: an object it fails to bring is read by Get, which
+// reports the error.
+func (s *Store) Prefetch(ctx context.Context, ids []objects.ID) {
+	var ask []objects.ID
+	for _, id := range ids {
+		if !s.pending.has(id) && !s.read.has(id) {
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 || len(ask) > wire.MaxObjectsRequest {
+		return
+	}
+	// The pack reader checks every object against its ID.
+	_ = s.c.Objects(ctx, wire.ObjectsRequest{IDs: ask}, wire.Limits{}, func(pr *wire.PackReader) error {
+		for {
+			obj, err := pr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			s.read.put(obj.ID, obj.Data)
+		}
+	})
 }
 
 // Has reports an object put here or stored by the server.
