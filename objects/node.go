@@ -1,6 +1,9 @@
 package objects
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Entry is the value a map stores under a key. In a leaf of an index it
 // names a document version: its blob (or chunked blob) ID, its kind and its
@@ -54,11 +57,16 @@ func uvarintLen(v uint64) int {
 func (n *Node) Encode() Object { return newObject(n.encode()) }
 
 func (n *Node) encode() []byte {
-	size := 8
+	size := HeaderSize + 8
 	for _, it := range n.Items {
 		size += ItemSize(n.Level, it)
 	}
-	e := newEncoder(TypeNode, size)
+	return n.appendEncoding(make([]byte, 0, size))
+}
+
+// appendEncoding appends the canonical encoding to buf.
+func (n *Node) appendEncoding(buf []byte) []byte {
+	e := encoder{buf: append(buf, byte(TypeNode), FormatVersion)}
 	e.byte(n.Level)
 	e.uvarint(uint64(len(n.Items)))
 	for _, it := range n.Items {
@@ -71,6 +79,11 @@ func (n *Node) encode() []byte {
 	}
 	return e.buf
 }
+
+// reencodings holds the buffers DecodeNode re-encodes nodes into to check
+// that their bytes are canonical: a walk decodes thousands of nodes, and
+// each check's buffer is garbage as soon as it is compared.
+var reencodings = sync.Pool{New: func() any { return new([]byte) }}
 
 // DecodeNode decodes a prolly map node and checks its structure.
 func DecodeNode(data []byte) (*Node, error) {
@@ -107,7 +120,9 @@ func DecodeNode(data []byte) (*Node, error) {
 		}
 		n.Items = append(n.Items, it)
 	}
-	return n, d.finish(func() []byte { return n.encode() })
+	buf := reencodings.Get().(*[]byte)
+	defer reencodings.Put(buf)
+	return n, d.finish(func() []byte { *buf = n.appendEncoding((*buf)[:0]); return *buf })
 }
 
 // String is for debugging.

@@ -23,9 +23,6 @@ type cursor struct {
 	t      *Tree
 	root   *objects.Node // nil for the empty map
 	frames []frame
-	// once: the walk reads each leaf once (Iterate), so the leaves it
-	// loads stay out of the node cache (see Tree.load).
-	once bool
 }
 
 // newCursor returns a cursor on the root's first item, or past the end for
@@ -59,8 +56,7 @@ func (c *cursor) descend(ctx context.Context) error {
 	}
 	f := c.top()
 	lo := lowerBound(f.node, f.idx, f.lo)
-	keep := !c.once || f.node.Level > 1
-	n, err := c.t.child(ctx, f.node, f.idx, lo, keep)
+	n, err := c.t.child(ctx, f.node, f.idx, lo, true)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -306,16 +307,20 @@ func TestDiffSkipsEqualSubtrees(t *testing.T) {
 	}
 }
 
-// countingStore counts reads and the bytes of new objects written.
+// countingStore counts reads and the bytes of new objects written. Reads
+// may run at once (Iterate reads ahead): they count under mu.
 type countingStore struct {
 	NodeStore
+	mu                             sync.Mutex
 	gets, puts, newNodes, newBytes int
 }
 
 func (c *countingStore) reset() { c.gets, c.puts, c.newNodes, c.newBytes = 0, 0, 0, 0 }
 
 func (c *countingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	c.mu.Lock()
 	c.gets++
+	c.mu.Unlock()
 	return c.NodeStore.Get(ctx, id)
 }
 

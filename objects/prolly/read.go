@@ -3,6 +3,7 @@ package prolly
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 
 	"github.com/folio-db/folio/objects"
@@ -43,37 +44,40 @@ func (t *Tree) Count(ctx context.Context, root objects.ID) (uint64, error) {
 // other error is returned as is.
 func (t *Tree) Iterate(ctx context.Context, root objects.ID, prefix, after string, fn func(key string, e objects.Entry) error) error {
 	c, err := t.newCursor(ctx, root)
-	if err != nil {
+	if err != nil || c.done() {
 		return err
 	}
-	c.once = true
 	at := func(k string) bool { return k >= prefix }
 	if after >= prefix {
 		at = func(k string) bool { return k > after }
 	}
-	if err := c.seek(ctx, 0, at, false); err != nil {
-		return err
-	}
-	for !c.done() {
-		if c.level() > 0 {
-			if err := c.descend(ctx); err != nil {
-				return err
-			}
-			continue
-		}
-		it := c.item()
-		if pastPrefix(it.Key, prefix) {
-			return nil
-		}
-		if err := fn(it.Key, it.Entry); err != nil {
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
+	leaves := func() (*objects.Node, error) { n := c.root; c.root = nil; return n, nil }
+	if c.root.Level > 0 {
+		if err := c.seek(ctx, 1, at, false); err != nil {
 			return err
 		}
-		c.advance()
+		r := t.newLeafReader(ctx, c, prefix)
+		defer r.close()
+		leaves = r.next
 	}
-	return nil
+	for {
+		n, err := leaves()
+		if n == nil || err != nil {
+			return err
+		}
+		items := n.Items
+		for _, it := range items[sort.Search(len(items), func(i int) bool { return at(items[i].Key) }):] {
+			if pastPrefix(it.Key, prefix) {
+				return nil
+			}
+			if err := fn(it.Key, it.Entry); err != nil {
+				if errors.Is(err, ErrStop) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
 }
 
 // pastPrefix reports whether key sorts after every key that starts with

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
@@ -35,6 +36,7 @@ import (
 type Store struct {
 	c       *Client
 	pending held       // put, not sent yet
+	read    readCache  // objects read from the server
 	applyMu sync.Mutex // one apply at a time, so pending objects go in order
 	// the bytes held before they go on their own (pending), or before a
 	// quarantine refuses more
@@ -46,6 +48,7 @@ var (
 	_ repo.Maintainer      = (*Store)(nil)
 	_ transfer.BatchReader = (*Store)(nil)
 	_ transfer.PackSender  = (*Store)(nil)
+	_ prolly.Prefetcher    = (*Store)(nil)
 )
 
 // DefaultPendingMax bounds the bytes of objects a Store holds before it
@@ -76,6 +79,9 @@ func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 	if data, ok := s.pending.get(id); ok {
 		return data, nil
 	}
+	if data, ok := s.read.get(id); ok {
+		return data, nil
+	}
 	resp, err := s.c.do(ctx, http.MethodGet, wire.PathStoreObject+"/"+id.String(), "", nil)
 	if err != nil {
 		return nil, err
@@ -88,7 +94,91 @@ func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
 	if err := objects.Verify(id, data); err != nil {
 		return nil, fmt.Errorf("object %s from the server: %w", id.Short(), err)
 	}
+	s.read.put(id, data)
 	return data, nil
+}
+
+// readCache keeps small objects read from the server, so a command that
+// reads one twice (put and commit read the branch's commit twice) asks
+// once: an object never changes under its ID, and what arrived was
+// checked against it. It is bounded: once it holds readCacheBytes, it
+// starts over.
+type readCache struct {
+	mu    sync.Mutex
+	objs  map[objects.ID][]byte
+	bytes int
+}
+
+const (
+	readCacheBytes     = 4 << 20
+	readCacheObjectMax = 64 << 10 // larger objects are read each time
+)
+
+// get returns a copy of a kept object: the caller may change it.
+func (c *readCache) get(id objects.ID) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	data, ok := c.objs[id]
+	return bytes.Clone(data), ok
+}
+
+func (c *readCache) has(id objects.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.objs[id]
+	return ok
+}
+
+func (c *readCache) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.objs, c.bytes = nil, 0
+}
+
+// put keeps a copy of data.
+func (c *readCache) put(id objects.ID, data []byte) {
+	if len(data) > readCacheObjectMax {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.objs == nil || c.bytes+len(data) > readCacheBytes {
+		c.objs, c.bytes = map[objects.ID][]byte{}, 0
+	}
+	if _, ok := c.objs[id]; !ok {
+		c.objs[id] = bytes.Clone(data)
+		c.bytes += len(data)
+	}
+}
+
+// Prefetch reads the objects ids names that are neither put here nor
+// read before, in one request, and keeps them for the Gets that follow (a
+// walk over many leaves asks for them in batches, not one round trip
+// each). It is a hint: an object it fails to bring is read by Get, which
+// reports the error.
+func (s *Store) Prefetch(ctx context.Context, ids []objects.ID) {
+	var ask []objects.ID
+	for _, id := range ids {
+		if !s.pending.has(id) && !s.read.has(id) {
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 || len(ask) > wire.MaxObjectsRequest {
+		return
+	}
+	// The pack reader checks every object against its ID.
+	_ = s.c.Objects(ctx, wire.ObjectsRequest{IDs: ask}, wire.Limits{}, func(pr *wire.PackReader) error {
+		for {
+			obj, err := pr.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			s.read.put(obj.ID, obj.Data)
+		}
+	})
 }
 
 // Has reports an object put here or stored by the server.
@@ -264,9 +354,10 @@ func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
 	return &storeQuarantine{s: s}, nil
 }
 
-// Close drops the objects no UpdateRefs came for.
+// Close drops the objects no UpdateRefs came for, and those read.
 func (s *Store) Close() error {
 	s.pending.drop(nil)
+	s.read.drop()
 	return nil
 }
 
