@@ -160,15 +160,7 @@ func (l *bulkLoad) Has(ctx context.Context, id objects.ID) (bool, error) { retur
 
 // Put implements objects.BulkLoad.
 func (l *bulkLoad) Put(ctx context.Context, objs ...objects.Object) error {
-	var size int64
-	for _, o := range objs {
-		if len(o.Data) > MaxObjectSize {
-			return fmt.Errorf("%w: object %s is %d bytes, the store takes at most %d",
-				objects.ErrTooLarge, o.ID.Short(), len(o.Data), MaxObjectSize)
-		}
-		size += int64(len(o.Data))
-	}
-	if err := l.s.checkSpace(size); err != nil {
+	if err := l.s.checkRoomFor(objs); err != nil {
 		return err
 	}
 	l.mu.Lock()

@@ -106,14 +106,9 @@ func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
 	})
 }
 
-// write puts objects through one WriteBatch, set writing each one's keys.
-func (s *Store) write(ctx context.Context, objs []objects.Object, set func(*badger.WriteBatch, objects.Object) error) error {
-	if err := s.checkWritable(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// checkRoomFor refuses objects larger than MaxObjectSize, and objects the
+// disk has no room for (checkSpace).
+func (s *Store) checkRoomFor(objs []objects.Object) error {
 	var size int64
 	for _, o := range objs {
 		if len(o.Data) > MaxObjectSize {
@@ -122,7 +117,18 @@ func (s *Store) write(ctx context.Context, objs []objects.Object, set func(*badg
 		}
 		size += int64(len(o.Data))
 	}
-	if err := s.checkSpace(size); err != nil {
+	return s.checkSpace(size)
+}
+
+// write puts objects through one WriteBatch, set writing each one's keys.
+func (s *Store) write(ctx context.Context, objs []objects.Object, set func(*badger.WriteBatch, objects.Object) error) error {
+	if err := s.checkWritable(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.checkRoomFor(objs); err != nil {
 		return err
 	}
 	wb := s.db.NewWriteBatch()

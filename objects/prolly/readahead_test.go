@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/memstore"
 )
 
 // overlapStore counts the reads in flight at once. Each read waits, up to
@@ -59,12 +60,7 @@ func (o *overlapStore) counts() (most, gets int) {
 // key in order all the same.
 func TestIterateReadsLeavesAhead(t *testing.T) {
 	t.Parallel()
-	tr, s := newTree()
-	m := model{}
-	for i := range 20000 {
-		m[seqKey(i)] = entry(i, 0)
-	}
-	root := build(t, tr, m)
+	_, s, m, root := manyLeaves(t)
 	o := newOverlapStore(s, 20*time.Millisecond)
 	got := iterate(t, New(o), root, "", "")
 	if want := m.keys(); !slices.Equal(got, want) {
@@ -80,12 +76,7 @@ func TestIterateReadsLeavesAhead(t *testing.T) {
 // of its reads is still running once Iterate has returned.
 func TestIterateStopReadsLittleAhead(t *testing.T) {
 	t.Parallel()
-	tr, s := newTree()
-	m := model{}
-	for i := range 20000 {
-		m[seqKey(i)] = entry(i, 0)
-	}
-	root := build(t, tr, m)
+	tr, s, _, root := manyLeaves(t)
 	depth := 0
 	for n, err := tr.node(t.Context(), root); ; n, err = tr.node(t.Context(), n.Items[0].Entry.ID) {
 		if err != nil {
@@ -125,12 +116,7 @@ func TestIterateStopReadsLittleAhead(t *testing.T) {
 // error when it gets there.
 func TestIterateAheadReportsErrorsInOrder(t *testing.T) {
 	t.Parallel()
-	tr, s := newTree()
-	m := model{}
-	for i := range 20000 {
-		m[seqKey(i)] = entry(i, 0)
-	}
-	root := build(t, tr, m)
+	tr, s, m, root := manyLeaves(t)
 	// the leaf that holds the key in the middle of the map
 	n, err := tr.node(t.Context(), root)
 	if err != nil {
@@ -192,12 +178,7 @@ func (p *prefetchStore) Prefetch(_ context.Context, ids []objects.ID) {
 // batches, each leaf once, and still returns every key in order.
 func TestIterateBatchesForPrefetcher(t *testing.T) {
 	t.Parallel()
-	tr, s := newTree()
-	m := model{}
-	for i := range 20000 {
-		m[seqKey(i)] = entry(i, 0)
-	}
-	root := build(t, tr, m)
+	_, s, m, root := manyLeaves(t)
 	p := &prefetchStore{NodeStore: s}
 	if got := iterate(t, New(p), root, "", ""); !slices.Equal(got, m.keys()) {
 		t.Fatalf("Iterate returned %d keys, want the %d of the map in order", len(got), len(m))
@@ -216,4 +197,16 @@ func TestIterateBatchesForPrefetcher(t *testing.T) {
 	if largest < maxLeavesAhead/2 || len(seen) < 100 {
 		t.Errorf("%d leaves prefetched in %d batches of at most %d, want most leaves in batches of %d or more", len(seen), len(p.batches), largest, maxLeavesAhead/2)
 	}
+}
+
+// manyLeaves builds a tree of 20,000 keys, a few hundred leaves: a tree,
+// its store, the keys and the root.
+func manyLeaves(t *testing.T) (*Tree, *memstore.Store, model, objects.ID) {
+	t.Helper()
+	tr, s := newTree()
+	m := model{}
+	for i := range 20000 {
+		m[seqKey(i)] = entry(i, 0)
+	}
+	return tr, s, m, build(t, tr, m)
 }

@@ -168,16 +168,10 @@ func (s *Store) Prefetch(ctx context.Context, ids []objects.ID) {
 	}
 	// The pack reader checks every object against its ID.
 	_ = s.c.Objects(ctx, wire.ObjectsRequest{IDs: ask}, wire.Limits{}, func(pr *wire.PackReader) error {
-		for {
-			obj, err := pr.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return eachPacked(pr, func(obj objects.Object) error {
 			s.read.put(obj.ID, obj.Data)
-		}
+			return nil
+		})
 	})
 }
 
@@ -294,7 +288,11 @@ func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.I
 // eachObject calls fn with each object of the pack r holds, verified
 // against its ID, to its end.
 func eachObject(r io.Reader, fn func(objects.Object) error) error {
-	pr := wire.NewPackReader(r, wire.Limits{})
+	return eachPacked(wire.NewPackReader(r, wire.Limits{}), fn)
+}
+
+// eachPacked calls fn with each object pr reads, to its end.
+func eachPacked(pr *wire.PackReader, fn func(objects.Object) error) error {
 	for {
 		obj, err := pr.Next()
 		if errors.Is(err, io.EOF) {
