@@ -86,8 +86,8 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 }
 
 // References to objects the store holds already are checked against the
-// store, as those within the pack are: a Badger store answers them in
-// one batch (Types), a store that does not one Get each.
+// store, as those within the pack are (a Get each, or one question to a
+// store that answers in batches), on Badger and memory stores alike.
 func TestReceiveChecksReferencesToStoredObjects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
