@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -81,6 +82,43 @@ func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {
 				t.Fatalf("receive: %v, want a corrupt-pack error", err)
 			}
 		})
+	}
+}
+
+// References to objects the store holds already are checked against the
+// store, as those within the pack are (a Get each, or one question to a
+// store that answers in batches), on Badger and memory stores alike.
+func TestReceiveChecksReferencesToStoredObjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blob := objects.EncodeBlob([]byte("x"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	good := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	missing := objects.EncodeBlob([]byte("never stored"))
+	for name, c := range map[string]struct {
+		pack []objects.Object
+		want error
+	}{
+		"index is a stored blob": {[]objects.Object{(&objects.Commit{Index: blob.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()}, ErrBadReference},
+		"entry names a stored commit": {[]objects.Object{
+			(&objects.Node{Items: []objects.NodeItem{{Key: "b", Entry: objects.Entry{ID: good.ID, Kind: objects.KindJSON, Size: 1}}}}).Encode()}, ErrBadReference},
+		"entry names nothing stored": {[]objects.Object{
+			(&objects.Node{Items: []objects.NodeItem{{Key: "b", Entry: objects.Entry{ID: missing.ID, Kind: objects.KindText, Size: 1}}}}).Encode()}, ErrMissingReference},
+		"entry names a stored blob": {[]objects.Object{
+			(&objects.Node{Items: []objects.NodeItem{{Key: "b", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()}, nil},
+	} {
+		for _, badger := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/badger=%v", name, badger), func(t *testing.T) {
+				dst := newRepo(t, badger)
+				if err := dst.Store().Put(ctx, blob, leaf, good); err != nil {
+					t.Fatal(err)
+				}
+				_, err := admitPack(dst.Store(), packOf(t, c.pack...), nil)
+				if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+					t.Fatalf("receive: %v, want %v", err, c.want)
+				}
+			})
+		}
 	}
 }
 

@@ -134,6 +134,30 @@ func BenchmarkSendReceive100SmallCommits(b *testing.B) {
 	}
 }
 
+// BenchmarkReceiveAdmit100SmallCommits: what a leader does with the pack
+// of BenchmarkSendReceive100SmallCommits as a fetch or a push takes it:
+// receive it into a quarantine and admit its tip, on Badger stores. Each
+// new leaf names a few hundred stored documents, whose types are checked.
+func BenchmarkReceiveAdmit100SmallCommits(b *testing.B) {
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(b, true, 20000, 100, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*197%20000) })
+	pack := sendPack(b, src, tip, base).Bytes()
+	for b.Loop() {
+		qr, err := dst.Store().Quarantine(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, err := Receive(ctx, qr, wire.NewPackReader(bytes.NewReader(pack), wire.Limits{}))
+		if err == nil {
+			_, err = Admit(ctx, qr, dst.Store(), got, tip)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		qr.Discard()
+	}
+}
+
 // The diff of a one-document change keeps, from the old map, only the
 // leaves next to the new one: not every leaf under the old nodes that
 // overlap it (with a two-level map, the whole map).
