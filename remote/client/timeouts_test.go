@@ -100,26 +100,30 @@ func TestNotAFolioServer(t *testing.T) {
 func TestContinuousFeedLivesOnKeepAlives(t *testing.T) {
 	t.Parallel()
 	beats := make(chan int, 1)
+	// A keep-alive every eighth of the stall timeout, for one and a half
+	// of them: a margin that holds on a machine under a load of 30 (with
+	// a quarter of 200 ms, it did not).
+	timeouts := short
+	timeouts.Stall = time.Second
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(wire.HeaderSeq, "0")
 		rc := http.NewResponseController(w)
 		n := 0
-		// Keep-alives well inside the stall timeout, for several of them.
 		for ; r.Context().Err() == nil && n < 12; n++ {
 			w.Write([]byte("\n"))
 			rc.Flush()
-			time.Sleep(short.Stall / 4)
+			time.Sleep(timeouts.Stall / 8)
 		}
 		beats <- n
 	}))
 	defer srv.Close()
-	c, err := client.New(srv.URL, client.Options{Timeouts: short})
+	c, err := client.New(srv.URL, client.Options{Timeouts: timeouts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Changes(context.Background(), client.ChangesRequest{Feed: wire.FeedContinuous}, func(objects.Change) error { return nil })
 	if err != nil {
-		t.Fatalf("a feed sending keep-alives for 3 stall timeouts: %v", err)
+		t.Fatalf("a feed sending keep-alives for 1.5 stall timeouts: %v", err)
 	}
 	if n := <-beats; n != 12 {
 		t.Errorf("the client left after %d keep-alives", n)
