@@ -36,7 +36,8 @@ func BenchmarkFetchVsGit(b *testing.B) {
 		exec.Command("git", "clone", "-q", r.gitDir, gitSrc),
 		exec.Command("git", "clone", "-q", "--bare", gitSrc, gitClone),
 	} {
-		if _, err := runProc(gitEnv(cmd)); err != nil {
+		cmd.Env = benchGitEnv()
+		if _, err := runProc(cmd); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -133,11 +134,4 @@ func serveForBench(b *testing.B, dir string) string {
 		b.Fatal(err)
 	}
 	return info.URL
-}
-
-// gitEnv runs cmd with benchGit's environment: no user or system
-// configuration.
-func gitEnv(cmd *exec.Cmd) *exec.Cmd {
-	cmd.Env = benchGit("", "").Env
-	return cmd
 }

@@ -377,7 +377,14 @@ func benchFolio(dir string, args ...string) *exec.Cmd {
 func benchGit(gitDir, workTree string, args ...string) *exec.Cmd {
 	cmd := exec.Command("git", append([]string{"--git-dir=" + gitDir, "--work-tree=" + workTree}, args...)...)
 	cmd.Dir = workTree
-	cmd.Env = append(os.Environ(),
+	cmd.Env = benchGitEnv()
+	return cmd
+}
+
+// benchGitEnv is the environment of the benchmarks' git processes: no user
+// or system configuration, a fixed identity, no automatic gc.
+func benchGitEnv() []string {
+	return append(os.Environ(),
 		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
 		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com",
 		"GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com",
@@ -386,7 +393,6 @@ func benchGit(gitDir, workTree string, args ...string) *exec.Cmd {
 		"GIT_CONFIG_KEY_1=maintenance.auto", "GIT_CONFIG_VALUE_1=false",
 		"GIT_CONFIG_KEY_2=init.defaultBranch", "GIT_CONFIG_VALUE_2=main",
 	)
-	return cmd
 }
 
 // procRun is what one finished process took. CPU time (user + system)

@@ -164,14 +164,7 @@ func pileUpLevelZero(t *testing.T, dir string, n int) {
 // table overlaps every table below), which is the half-second stall a
 // short command used to take once every few commands.
 func TestLevelZeroMergeSparesLargeLevels(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "store")
-	openTemp(t, dir, Options{Create: true}).Close()
-	pileUpLevelZero(t, dir, numLevelZeroTablesStall-1)
-	// The next opens merge that level 0 into the level below, where the
-	// bulk stays (the first merges only the table of the format record,
-	// which overlaps no other).
-	openTemp(t, dir, Options{}).Close()
-	openTemp(t, dir, Options{}).Close()
+	dir := storeWithBulk(t)
 	bulk := tablesBelowLevelZero(t, dir)
 	if len(bulk) == 0 {
 		t.Fatal("setup: no table below level 0")
@@ -199,6 +192,21 @@ func TestLevelZeroMergeSparesLargeLevels(t *testing.T) {
 	if id, err := s.Ref(t.Context(), "refs/heads/main"); err != nil || id != cur {
 		t.Errorf("the ref after the merges: %s, %v", id.Short(), err)
 	}
+}
+
+// storeWithBulk makes a store whose data lies below level 0, as an
+// import leaves it, and returns its folder.
+func storeWithBulk(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	openTemp(t, dir, Options{Create: true}).Close()
+	pileUpLevelZero(t, dir, numLevelZeroTablesStall-1)
+	// The next opens merge that level 0 into the level below, where the
+	// bulk stays (the first merges only the table of the format record,
+	// which overlaps no other).
+	openTemp(t, dir, Options{}).Close()
+	openTemp(t, dir, Options{}).Close()
+	return dir
 }
 
 // tablesBelowLevelZero maps the tables of levels 1 and below to their level.
@@ -271,11 +279,7 @@ func tableIDs(s *Store) []uint64 {
 // for a store this small) and a merge's worth of level 0.
 func TestShortSessionsKeepUpperLevelsSmall(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "store")
-	openTemp(t, dir, Options{Create: true}).Close()
-	pileUpLevelZero(t, dir, numLevelZeroTablesStall-1)
-	openTemp(t, dir, Options{}).Close()
-	openTemp(t, dir, Options{}).Close()
+	dir := storeWithBulk(t)
 	bulk := levelBytes(t, dir)
 
 	// Each session puts four objects of 128 KiB: as much as fits a short
