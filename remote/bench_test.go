@@ -642,6 +642,7 @@ const docAPIDocs = 10_000
 func docAPIServer(b *testing.B) string {
 	b.Helper()
 	r, _ := benchRepo(b, b.TempDir(), docAPIDocs, 1024)
+	r = asServed(b, r)
 	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(r)}))
 	b.Cleanup(srv.Close)
 	return srv.URL + "/"

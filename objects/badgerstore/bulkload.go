@@ -59,10 +59,16 @@ const loadTableSize = 8 << 20
 
 // newStoreSession sets the options of the session that creates a store,
 // the only one that may bulk load it: tables of loadTableSize at the
-// bottom level. Later sessions open it with the usual options.
+// bottom level. Later sessions open it with the usual options. Tables
+// keep that size at every level (a multiplier of 1), rather than growing
+// to it from loadTableSize >> 5 = 256 KiB at the base level: the session
+// may go on writing (a program that creates a repository and serves it),
+// and Badger's table builder allocates and clears a 3 MiB index buffer
+// for every table it makes, whatever its size.
 func newStoreSession(bopts badger.Options) badger.Options {
-	bottom := bopts.MaxLevels - 2 // levels whose tables grow
-	return bopts.WithBaseTableSize(loadTableSize >> bottom)
+	bopts = bopts.WithBaseTableSize(loadTableSize)
+	bopts.TableSizeMultiplier = 1 // Badger has no With for it
+	return bopts
 }
 
 // ErrNotEmpty: a bulk load into a store that holds objects.

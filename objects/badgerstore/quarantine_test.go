@@ -144,3 +144,49 @@ func TestAbandonedQuarantineReclaimedWhileRunning(t *testing.T) {
 		t.Errorf("%d quarantine keys at the end, want 0", n)
 	}
 }
+
+// Put keeps a copy of what it is given, so a caller may reuse its buffer;
+// Adopt keeps the bytes themselves (a chain of commits hands over what
+// it encoded) and, past the memory budget, writes them to the database
+// like Put. Either way Promote stores the objects as given.
+func TestQuarantineAdoptKeepsTheBytesPutCopies(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	ctx := t.Context()
+	put, adopted, spilled := objects.EncodeBlob([]byte("put")), objects.EncodeBlob([]byte("adopted")), objects.EncodeBlob([]byte("spilled"))
+	s.quarantineMemory = int64(len(put.Data) + len(adopted.Data)) // spilled goes to the database
+	qr, err := s.Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := qr.(*quarantine)
+	if err := q.Put(ctx, put); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Adopt(ctx, adopted, spilled); err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b []byte) bool { return &a[0] == &b[0] }
+	if same(q.mem[put.ID], put.Data) {
+		t.Error("Put kept the caller's buffer, not a copy")
+	}
+	if !same(q.mem[adopted.ID], adopted.Data) {
+		t.Error("Adopt kept a copy of the bytes it was handed")
+	}
+	if _, inMemory := q.mem[spilled.ID]; inMemory || !q.spilled {
+		t.Error("Adopt past the memory budget kept the object in memory")
+	}
+	main := objects.RefUpdate{Name: "refs/heads/main", New: adopted.ID}
+	if err := q.Promote(ctx, func(objects.ID) bool { return true }, main); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []objects.Object{put, adopted, spilled} {
+		if data, err := s.Get(ctx, o.ID); err != nil || string(data) != string(o.Data) {
+			t.Errorf("%s after Promote: %q, %v", o.ID.Short(), data, err)
+		}
+	}
+	if n := s.quarantineBytes.Load(); n != 0 {
+		t.Errorf("the quarantines still count %d bytes in memory after Promote", n)
+	}
+}

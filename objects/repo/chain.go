@@ -13,7 +13,8 @@ import (
 type ChainWrite struct {
 	Edits []Edit
 	// Blobs are objects the edits refer to that are not stored yet (the
-	// small documents they set): they are stored with the chain.
+	// small documents they set): they are stored with the chain, which
+	// keeps their bytes without copying them: do not change them.
 	Blobs   []objects.Object
 	Options CommitOptions
 	// Check, when set, sees the branch's index just before this write
@@ -189,6 +190,12 @@ type staged struct {
 	before *chainObjects
 }
 
+// adopter is a quarantine that can keep the bytes of the objects it is
+// given instead of a copy, for callers that never change them again.
+type adopter interface {
+	Adopt(ctx context.Context, objs ...objects.Object) error
+}
+
 // chainObjects are the objects a chain put: their IDs, and the quarantine
 // that holds them. The quarantine's Get and Has see them, then the store:
 // once the chain is stored (and its quarantine spent) the store holds them.
@@ -215,8 +222,15 @@ func (s *staged) Has(ctx context.Context, id objects.ID) (bool, error) {
 	return s.holder(id).Has(ctx, id)
 }
 
+// Put adopts objs when the quarantine can (adopter): what a chain puts
+// is encoded for it (nodes, commits) or handed to it (ChainWrite.Blobs),
+// and nothing changes those bytes afterwards.
 func (s *staged) Put(ctx context.Context, objs ...objects.Object) error {
-	if err := s.q.Put(ctx, objs...); err != nil {
+	put := s.q.Put
+	if a, ok := s.q.(adopter); ok {
+		put = a.Adopt
+	}
+	if err := put(ctx, objs...); err != nil {
 		return err
 	}
 	for _, o := range objs {
