@@ -111,6 +111,9 @@ func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Rec
 	if got == nil {
 		got = &Received{}
 	}
+	if got.reads != nil {
+		view = got.reads.over(view)
+	}
 	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
 	if b, ok := store.(BatchReader); ok && got.arrived != nil {

@@ -85,6 +85,40 @@ func TestReceiveLooksUpEachStoredObjectOnce(t *testing.T) {
 	}
 }
 
+// A fetch of a one-document change on a large index reads each stored
+// object it needs once: the stored nodes whose types Receive checks are
+// the ones Admit reads again to check the new nodes' children and edges
+// (each read decompresses a block of the store, most of such a fetch's
+// CPU). Admit still reads them: TestAdmitRefusesForeignChunking and
+// TestAdmitChecksMapRoles fail if it stops checking.
+func TestReceiveAndAdmitReadEachStoredObjectOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
+	buf := sendPack(t, src, tip, base)
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	got, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Admit(ctx, cs, dst.Store(), got, tip); err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range cs.gets {
+		if n > 1 {
+			t.Errorf("%s read %d times", id.Short(), n)
+		}
+	}
+	if len(cs.gets) == 0 {
+		t.Error("no stored object was read: nothing was checked")
+	}
+}
+
 // A document copied under a key next to its original (in the same leaf)
 // is not sent again: the receiver has it under the old key.
 func TestSendSkipsDocumentsTheReceiverHasUnderAnotherKey(t *testing.T) {

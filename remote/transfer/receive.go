@@ -50,6 +50,8 @@ type Received struct {
 	// that arrived, listed only for a store that answers in batches
 	// (BatchReader): Admit asks it about them at once.
 	arrived map[objects.ID]struct{}
+	// reads are the stored objects Receive read, which Admit reads again.
+	reads *sharedReads
 }
 
 // ArrivedCommits lists the commits that arrived, in ID order.
@@ -89,8 +91,9 @@ type receiveSizes struct {
 }
 
 func receiveWith(ctx context.Context, store Store, r PackReader, staged bool, sizes receiveSizes) (*Received, error) {
-	rc := &receiver{ctx: ctx, store: store, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
-		sizes: sizes, got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
+	reads := newSharedReads(store)
+	rc := &receiver{ctx: ctx, store: store, reads: reads, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
+		sizes: sizes, got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}, reads: reads}}
 	if b, ok := store.(BatchReader); ok {
 		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
 	}
@@ -129,6 +132,7 @@ func (rc *receiver) run(r PackReader) error {
 type receiver struct {
 	ctx    context.Context
 	store  Store
+	reads  *sharedReads                // reads of store, kept for Admit
 	staged bool                        // working sets are allowed
 	known  map[objects.ID]objects.Type // stored, from this pack or looked up, up to sizes.known
 	sizes  receiveSizes
@@ -221,7 +225,7 @@ func (rc *receiver) wait() error {
 // typeOf finds the type of a referenced object from the store. A missing
 // object is ErrMissingReference.
 func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
-	data, err := rc.store.Get(rc.ctx, id)
+	data, err := rc.reads.Get(rc.ctx, id)
 	if errors.Is(err, objects.ErrNotFound) {
 		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), id.Short())
 	}
@@ -367,7 +371,7 @@ func (rc *receiver) height(from, parent objects.ID) (uint64, error) {
 	if h, ok := rc.got.heights[parent]; ok {
 		return h, nil
 	}
-	data, err := rc.store.Get(rc.ctx, parent)
+	data, err := rc.reads.Get(rc.ctx, parent)
 	if errors.Is(err, objects.ErrNotFound) {
 		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), parent.Short())
 	}
