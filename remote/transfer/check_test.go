@@ -122,6 +122,51 @@ func TestReceiveChecksReferencesToStoredObjects(t *testing.T) {
 	}
 }
 
+// The maps of a pack's stored parents prove only what they hold: the
+// same object at the same level and key, with a kind of the same class.
+// A new node that names a stored object where the parent's map holds
+// another, or the same one as another kind of entry or at another level,
+// has that reference read and refused as before (see parentMaps).
+func TestReceiveProvesOnlyWhatTheParentsMapHolds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blob := objects.EncodeBlob([]byte("x"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	base := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	child := func(items ...objects.NodeItem) []objects.Object {
+		n := (&objects.Node{Items: items}).Encode()
+		return []objects.Object{n, (&objects.Commit{Index: n.ID, Parents: []objects.ID{base.ID}, Height: 2, Time: time.Unix(2, 0).UTC()}).Encode()}
+	}
+	for name, c := range map[string]struct {
+		pack []objects.Object
+		want error
+	}{
+		"the same document at the same key": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindJSON, Size: 1}}), nil},
+		"a stored commit where the map holds a document": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: base.ID, Kind: objects.KindText, Size: 1}}), ErrBadReference},
+		"the document as a conflict record": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindConflict, Size: 1}}), ErrBadReference},
+		"the document as a child node": {func() []objects.Object {
+			n := (&objects.Node{Level: 1, Items: []objects.NodeItem{
+				{Key: "a", Entry: objects.Entry{ID: blob.ID, Size: 1}},
+				{Key: "b", Entry: objects.Entry{ID: leaf.ID, Size: 1}}}}).Encode()
+			return []objects.Object{n, (&objects.Commit{Index: n.ID, Parents: []objects.ID{base.ID}, Height: 2, Time: time.Unix(2, 0).UTC()}).Encode()}
+		}(), ErrBadReference},
+	} {
+		for _, badger := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/badger=%v", name, badger), func(t *testing.T) {
+				t.Parallel()
+				dst := newRepo(t, badger)
+				if err := dst.Store().Put(ctx, blob, leaf, base); err != nil {
+					t.Fatal(err)
+				}
+				_, err := admitPack(dst.Store(), packOf(t, c.pack...), nil)
+				if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+					t.Fatalf("receive: %v, want %v", err, c.want)
+				}
+			})
+		}
+	}
+}
+
 // A map cut where the chunking rule does not cut it is refused, so that
 // leaders keep agreeing on the root of the same documents.
 func TestAdmitRefusesForeignChunking(t *testing.T) {

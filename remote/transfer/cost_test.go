@@ -119,6 +119,34 @@ func TestReceiveAndAdmitReadEachStoredObjectOnce(t *testing.T) {
 	}
 }
 
+// Receive checks the type of each stored object a new node names, and a
+// new node of a one-document change names dozens (the leaf's other
+// documents, the root's other children). Those that the parent commit's
+// map holds as items of the same level and key are of the right type
+// (the parent's map was checked when it was stored), so Receive reads
+// the few nodes of the parent's map around the change instead of each
+// of them: a read from Badger decompresses a whole block.
+// TestReceiveChecksReferencesToStoredObjects still holds: a reference the
+// parent's map does not prove is read.
+func TestReceiveProvesStoredReferencesFromTheParentsMap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
+	buf := sendPack(t, src, tip, base)
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	if _, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{})); err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.gets) > 8 {
+		t.Errorf("read %d stored objects, want at most 8 (the parent and its map's nodes around the change)", len(cs.gets))
+	}
+}
+
 // A document copied under a key next to its original (in the same leaf)
 // is not sent again: the receiver has it under the old key.
 func TestSendSkipsDocumentsTheReceiverHasUnderAnotherKey(t *testing.T) {

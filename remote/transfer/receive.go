@@ -96,6 +96,8 @@ func receiveWith(ctx context.Context, store Store, r PackReader, staged bool, si
 		sizes: sizes, got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}, reads: reads}}
 	if b, ok := store.(BatchReader); ok {
 		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
+	} else {
+		rc.parents = newParentMaps(reads)
 	}
 	if _, ok := store.(objects.BulkLoad); ok {
 		// A bulk load shows nothing it stored until it finishes, so past
@@ -143,10 +145,13 @@ type receiver struct {
 	batch    []objects.Object
 	batched  int
 	got      *Received
-	// A store that answers in batches is asked about the references to
-	// stored objects together, before the batch is stored.
+	// References to objects not in the pack are checked together, before
+	// the batch is stored: a store that answers in batches is asked about
+	// them at once; in a local store, the maps of the pack's stored
+	// parents prove most of them (parentMaps), and the rest are read.
 	batcher  BatchReader
 	deferred []deferredRef
+	parents  *parentMaps
 
 	// One batch is stored while the next is read and checked: the store's
 	// write and the pack's decoding and hashing each keep a core busy.
@@ -254,39 +259,54 @@ func (rc *receiver) remember(id objects.ID, t objects.Type) error {
 }
 
 func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
-	if id.IsZero() {
+	return rc.check(deferredRef{from: from, id: id, allowed: allowed})
+}
+
+// wantItem is want for the entry of item i of node n, which a stored map
+// may prove (see parentMaps).
+func (rc *receiver) wantItem(from objects.ID, n *objects.Node, i int, allowed ...objects.Type) error {
+	d := deferredRef{from: from, id: n.Items[i].Entry.ID, allowed: allowed}
+	if rc.parents != nil {
+		d.item = &itemAt{level: n.Level, key: n.Items[i].Key, kind: n.Items[i].Entry.Kind}
+	}
+	return rc.check(d)
+}
+
+// check checks a reference against what arrived and what the receiver
+// knows, and defers it to checkDeferred otherwise.
+func (rc *receiver) check(d deferredRef) error {
+	if d.id.IsZero() {
 		return nil
 	}
-	if t, ok := rc.pending[id]; ok {
-		return checkType(from, id, t, allowed)
+	if t, ok := rc.pending[d.id]; ok {
+		return checkType(d.from, d.id, t, d.allowed)
 	}
-	if t, ok := rc.storing[id]; ok {
-		return checkType(from, id, t, allowed)
+	if t, ok := rc.storing[d.id]; ok {
+		return checkType(d.from, d.id, t, d.allowed)
 	}
-	if t, ok := rc.known[id]; ok {
-		return checkType(from, id, t, allowed)
+	if t, ok := rc.known[d.id]; ok {
+		return checkType(d.from, d.id, t, d.allowed)
 	}
 	if rc.overflow != nil {
-		t, err := rc.overflow.typeOf(id)
+		t, err := rc.overflow.typeOf(d.id)
 		if err != nil {
 			return err
 		}
 		if t != 0 {
-			return checkType(from, id, t, allowed)
+			return checkType(d.from, d.id, t, d.allowed)
 		}
 	}
-	if rc.batcher != nil {
-		rc.deferred = append(rc.deferred, deferredRef{from: from, id: id, allowed: allowed})
-		if len(rc.deferred) < maxDeferred {
-			return nil
-		}
-		return rc.checkDeferred()
+	return rc.deferRef(d)
+}
+
+// deferRef keeps a reference to an object not in the pack, to check with
+// others (checkDeferred), at the latest once maxDeferred wait.
+func (rc *receiver) deferRef(d deferredRef) error {
+	rc.deferred = append(rc.deferred, d)
+	if len(rc.deferred) < maxDeferred {
+		return nil
 	}
-	t, err := rc.typeOf(from, id)
-	if err != nil {
-		return err
-	}
-	return checkType(from, id, t, allowed)
+	return rc.checkDeferred()
 }
 
 func (rc *receiver) checkReferences(id objects.ID, v any) error {
@@ -299,7 +319,7 @@ func (rc *receiver) checkReferences(id objects.ID, v any) error {
 			}
 		}
 	case *objects.Node:
-		for _, it := range o.Items {
+		for i, it := range o.Items {
 			// The store API keeps what its refs do not reach, and Admit
 			// trusts what is stored: the key rule Admit applies to each
 			// leaf that arrives holds here, before it is stored.
@@ -315,7 +335,7 @@ func (rc *receiver) checkReferences(id objects.ID, v any) error {
 			case it.Entry.Kind == objects.KindConflict:
 				allowed = []objects.Type{objects.TypeConflict}
 			}
-			if err := rc.want(id, it.Entry.ID, allowed...); err != nil {
+			if err := rc.wantItem(id, o, i, allowed...); err != nil {
 				return err
 			}
 		}
@@ -381,6 +401,9 @@ func (rc *receiver) height(from, parent objects.ID) (uint64, error) {
 	c, err := objects.DecodeCommit(data)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s names %s as a parent: %v", ErrBadReference, from.Short(), parent.Short(), err)
+	}
+	if rc.parents != nil {
+		rc.parents.add(c.Index, c.Conflicts)
 	}
 	return c.Height, nil
 }
