@@ -141,9 +141,9 @@ func TestReceiveProvesOnlyWhatTheParentsMapHolds(t *testing.T) {
 		pack []objects.Object
 		want error
 	}{
-		"the same document at the same key": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindJSON, Size: 1}}), nil},
+		"the same document at the same key":              {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindJSON, Size: 1}}), nil},
 		"a stored commit where the map holds a document": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: base.ID, Kind: objects.KindText, Size: 1}}), ErrBadReference},
-		"the document as a conflict record": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindConflict, Size: 1}}), ErrBadReference},
+		"the document as a conflict record":              {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindConflict, Size: 1}}), ErrBadReference},
 		"the document as a child node": {func() []objects.Object {
 			n := (&objects.Node{Level: 1, Items: []objects.NodeItem{
 				{Key: "a", Entry: objects.Entry{ID: blob.ID, Size: 1}},

@@ -22,7 +22,9 @@ const maxParentMaps = 8
 // instead of a read of each object they name.
 type parentMaps struct {
 	nodes *nodeReader
-	roots []objects.ID
+	// roots are the stored parents' maps, indexes and conflicts maps
+	// apart: Admit vouches for a subtree only from a map of its role.
+	roots [2][]objects.ID
 }
 
 func newParentMaps(r objects.ObjectReader) *parentMaps {
@@ -30,12 +32,23 @@ func newParentMaps(r objects.ObjectReader) *parentMaps {
 }
 
 // add adds the maps of a stored parent commit.
-func (p *parentMaps) add(maps ...objects.ID) {
-	for _, root := range maps {
-		if !root.IsZero() && len(p.roots) < maxParentMaps && !slices.Contains(p.roots, root) {
-			p.roots = append(p.roots, root)
+func (p *parentMaps) add(index, conflicts objects.ID) {
+	for i, root := range []objects.ID{index, conflicts} {
+		if !root.IsZero() && len(p.roots[i]) < maxParentMaps && !slices.Contains(p.roots[i], root) {
+			p.roots[i] = append(p.roots[i], root)
 		}
 	}
+}
+
+// of lists the maps of a role; role 0 lists all.
+func (p *parentMaps) of(r role) []objects.ID {
+	switch r {
+	case roleIndex:
+		return p.roots[0]
+	case roleConflicts:
+		return p.roots[1]
+	}
+	return slices.Concat(p.roots[0], p.roots[1])
 }
 
 // itemAt is where a reference sits in a node: its level, key and kind.
@@ -64,9 +77,9 @@ func (p *parentMaps) prove(ctx context.Context, d deferredRef) (bool, objects.Ty
 			return false, 0
 		}
 	}
-	for _, root := range p.roots {
-		e, ok := p.entryAt(ctx, root, it.level, it.key)
-		if ok && e.ID == d.id && (e.Kind == objects.KindConflict) == (it.kind == objects.KindConflict) {
+	for _, root := range p.of(0) {
+		old, ok := p.itemAt(ctx, root, it.level, it.key)
+		if ok && old.item.Entry.ID == d.id && (old.item.Entry.Kind == objects.KindConflict) == (it.kind == objects.KindConflict) {
 			if len(want) == 1 {
 				return true, want[0]
 			}
@@ -76,20 +89,49 @@ func (p *parentMaps) prove(ctx context.Context, d deferredRef) (bool, objects.Ty
 	return false, 0
 }
 
-// entryAt finds the item with key at a level of the map at root.
-func (p *parentMaps) entryAt(ctx context.Context, root objects.ID, level uint8, key string) (objects.Entry, bool) {
+// fits is prolly.Fits from the stored maps of role r: one holds the same
+// item at the same level, with the same key before it, and ending its
+// level there only if it ends it here. That map was checked whole when
+// it was stored, the child's fit in it too.
+func (p *parentMaps) fits(ctx context.Context, r role, parent *objects.Node, i int, lo string, lastOfLevel bool) bool {
+	it := parent.Items[i]
+	for _, root := range p.of(r) {
+		old, ok := p.itemAt(ctx, root, parent.Level, it.Key)
+		if ok && old.item == it && old.lo == lo && (lastOfLevel || !old.last) {
+			return true
+		}
+	}
+	return false
+}
+
+// placed is an item of a map where it sits: the key before it at its
+// level ("" for none) and whether it ends its level.
+type placed struct {
+	item objects.NodeItem
+	lo   string
+	last bool
+}
+
+// itemAt finds the item with key at a level of the map at root.
+func (p *parentMaps) itemAt(ctx context.Context, root objects.ID, level uint8, key string) (placed, bool) {
+	at := placed{last: true}
 	id := root
 	for {
 		n, err := p.nodes.read(ctx, id)
 		if err != nil || n.Level < level {
-			return objects.Entry{}, false
+			return placed{}, false
 		}
 		i, found := slices.BinarySearchFunc(n.Items, key, func(it objects.NodeItem, k string) int { return strings.Compare(it.Key, k) })
-		if n.Level == level {
-			return n.Items[min(i, len(n.Items)-1)].Entry, found
+		if i == len(n.Items) || n.Level == level && !found {
+			return placed{}, false
 		}
-		if i == len(n.Items) {
-			return objects.Entry{}, false
+		if i > 0 {
+			at.lo = n.Items[i-1].Key
+		}
+		at.last = at.last && i == len(n.Items)-1
+		if n.Level == level {
+			at.item = n.Items[i]
+			return at, true
 		}
 		id = n.Items[i].Entry.ID
 	}

@@ -27,6 +27,10 @@ var ErrMissingReference = fmt.Errorf("transfer: %w: an object arrived before wha
 // height does not follow its parents'.
 var ErrBadReference = fmt.Errorf("transfer: %w: an object names the wrong kind of object", objects.ErrCorrupt)
 
+// maxArrived bounds the objects a receiver into a local store lists as
+// arrived for Admit (see Received.arrived); past it, Admit asks the store.
+const maxArrived = 1 << 16
+
 // receiveBatchBytes is how much a receiver buffers between Puts: every Put
 // is a synced write, so a clone of 100 MB makes a handful, not dozens.
 const receiveBatchBytes = 16 << 20
@@ -47,11 +51,15 @@ type Received struct {
 	heights map[objects.ID]uint64 // of the commits that arrived
 	chunked map[objects.ID]bool   // chunked documents that arrived (few: large ones only)
 	// arrived are the commits, nodes, conflict records and working sets
-	// that arrived, listed only for a store that answers in batches
-	// (BatchReader): Admit asks it about them at once.
+	// that arrived. A store that answers in batches (BatchReader) is asked
+	// about them at once; for another, Admit takes each as not stored
+	// (up to maxArrived of them; nil past it).
 	arrived map[objects.ID]struct{}
 	// reads are the stored objects Receive read, which Admit reads again.
 	reads *sharedReads
+	// parents are the maps of the stored parents of the commits that
+	// arrived (nil for a store that answers in batches).
+	parents *parentMaps
 }
 
 // ArrivedCommits lists the commits that arrived, in ID order.
@@ -98,6 +106,7 @@ func receiveWith(ctx context.Context, store Store, r PackReader, staged bool, si
 		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
 	} else {
 		rc.parents = newParentMaps(reads)
+		rc.got.parents, rc.got.arrived = rc.parents, map[objects.ID]struct{}{}
 	}
 	if _, ok := store.(objects.BulkLoad); ok {
 		// A bulk load shows nothing it stored until it finishes, so past
@@ -176,7 +185,11 @@ func (rc *receiver) take(obj objects.Object) error {
 		rc.got.chunked[obj.ID] = true
 	}
 	if rc.got.arrived != nil && t != objects.TypeBlob && t != objects.TypeChunked {
-		rc.got.arrived[obj.ID] = struct{}{}
+		if rc.batcher == nil && len(rc.got.arrived) >= maxArrived {
+			rc.got.arrived = nil // Admit asks the store instead
+		} else {
+			rc.got.arrived[obj.ID] = struct{}{}
+		}
 	}
 	rc.batch = append(rc.batch, obj)
 	rc.batched += len(obj.Data)
