@@ -240,23 +240,6 @@ func (rc *receiver) wait() error {
 	return nil
 }
 
-// typeOf finds the type of a referenced object from the store. A missing
-// object is ErrMissingReference.
-func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
-	data, err := rc.reads.Get(rc.ctx, id)
-	if errors.Is(err, objects.ErrNotFound) {
-		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), id.Short())
-	}
-	if err != nil {
-		return 0, err
-	}
-	t, err := objects.TypeOf(data)
-	if err == nil {
-		err = rc.remember(id, t)
-	}
-	return t, err
-}
-
 // remember keeps the type of an object the store holds, up to sizes.known:
 // the leaves of a pack's commits name mostly the same stored documents,
 // and an ID's type never changes. Past it, only a receiver with overflow
