@@ -69,8 +69,9 @@ func runOpened(t *testing.T, dir string, opened func(repo.Options), args ...stri
 
 // TestFetchOpensWritableOnlyToWrite: a fetch that finds nothing new opens
 // the store read-only (a writable Badger open and close cost more than
-// the rest of such a fetch), and one that brings a commit reopens it
-// writable, as a short session, and moves the tracking ref.
+// the rest of such a fetch), and one that brings a commit, or only a ref
+// to move, reopens it writable, as a short session, and moves the
+// tracking refs.
 func TestFetchOpensWritableOnlyToWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -120,12 +121,23 @@ func TestFetchOpensWritableOnlyToWrite(t *testing.T) {
 	if o := opens[len(opens)-1]; o.ReadOnly || !o.Short {
 		t.Errorf("a fetch that brought a commit last opened the repository with %+v, want a writable short session", o)
 	}
+	// A new branch at a commit the clone has brings no object, and still
+	// moves refs.
+	if err := src.Store().UpdateRefs(ctx, objects.RefUpdate{Name: objects.BranchPrefix + "topic", New: tip}); err != nil {
+		t.Fatal(err)
+	}
+	opens = fetch()
+	if o := opens[len(opens)-1]; o.ReadOnly || !o.Short {
+		t.Errorf("a fetch that brought a branch last opened the repository with %+v, want a writable short session", o)
+	}
 	dr, err := repo.Open(ctx, filepath.Join(dst, ".folio"), repo.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dr.Close()
-	if got, err := dr.Store().Ref(ctx, objects.RemotePrefix+"origin/main"); err != nil || got != tip {
-		t.Errorf("origin/main is %s (%v), want %s", got.Short(), err, tip.Short())
+	for _, name := range []string{"origin/main", "origin/topic"} {
+		if got, err := dr.Store().Ref(ctx, objects.RemotePrefix+name); err != nil || got != tip {
+			t.Errorf("%s is %s (%v), want %s", name, got.Short(), err, tip.Short())
+		}
 	}
 }
