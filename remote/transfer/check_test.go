@@ -340,3 +340,37 @@ func TestAdmitFreshChecksWhatItStored(t *testing.T) {
 		})
 	}
 }
+
+// A stored parent's index vouches for its subtrees in an index only: a
+// conflicts map made of the parent's index leaves, in the places they
+// hold there, is still read and refused (see parentMaps.fits).
+func TestAdmitTakesSubtreesOnlyFromAMapOfTheSameRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newRepo(t, false)
+	stage(t, r, someDocs(5000, "v1"))
+	pid := commit(t, r, "base")
+	parent, err := readCommit(ctx, r.Store(), pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := r.Store().Get(ctx, parent.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := objects.DecodeNode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.Level == 0 || len(root.Items) < 3 {
+		t.Fatalf("want a root above the leaves with 3 children or more, got level %d with %d", root.Level, len(root.Items))
+	}
+	// The root but its last child: the same children where they were,
+	// and no boundary inside.
+	conflicts := (&objects.Node{Level: root.Level, Items: root.Items[:len(root.Items)-1]}).Encode()
+	c := (&objects.Commit{Index: parent.Index, Conflicts: conflicts.ID, Parents: []objects.ID{pid},
+		Height: parent.Height + 1, Time: tick()}).Encode()
+	if err := receivePack(t, r, []objects.ID{c.ID}, conflicts, c); !errors.Is(err, ErrBadMap) {
+		t.Fatalf("admit: %v, want ErrBadMap", err)
+	}
+}
