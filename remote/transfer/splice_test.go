@@ -30,7 +30,14 @@ func readStoredMap(t *testing.T, s objects.ObjectReader, id objects.ID) *storedM
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &storedMap{commit: id, height: c.Height, root: c.Index, leaves: map[objects.ID]*objects.Node{}}
+	return readMapAt(t, s, id, c.Height, c.Index)
+}
+
+// readMapAt is readStoredMap of the map at root, of commit id.
+func readMapAt(t *testing.T, s objects.ObjectReader, id objects.ID, height uint64, root objects.ID) *storedMap {
+	t.Helper()
+	ctx := context.Background()
+	m := &storedMap{commit: id, height: height, root: root, leaves: map[objects.ID]*objects.Node{}}
 	read := func(id objects.ID) *objects.Node {
 		data, err := s.Get(ctx, id)
 		if err != nil {
@@ -42,9 +49,9 @@ func readStoredMap(t *testing.T, s objects.ObjectReader, id objects.ID) *storedM
 		}
 		return n
 	}
-	root := read(c.Index)
-	level := []objects.NodeItem{{Key: root.Items[len(root.Items)-1].Key, Entry: objects.Entry{ID: c.Index, Size: 0}}}
-	for l := int(root.Level); l >= 0; l-- {
+	top := read(root)
+	level := []objects.NodeItem{{Key: top.Items[len(top.Items)-1].Key, Entry: objects.Entry{ID: root}}}
+	for l := int(top.Level); l >= 0; l-- {
 		var below []objects.NodeItem
 		for _, it := range level {
 			n := read(it.Entry.ID)
