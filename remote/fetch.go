@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -27,6 +28,13 @@ type Options struct {
 	// AllowUnrelated lets sync and pull merge a branch with a remote
 	// branch that shares no commit with it (ErrUnrelatedHistories).
 	AllowUnrelated bool
+	// Writable, when set, tells Fetch that the repository is open
+	// read-only, and how to have it writable: Fetch calls it only once
+	// the remote sends an object or a ref must move, and goes on with the
+	// repository it returns (which the caller closes). A fetch that finds
+	// nothing new then writes nothing: a writable open and close of the
+	// store cost more than the rest of such a fetch.
+	Writable func(context.Context) (*repo.Repo, error)
 }
 
 // RefChange is a ref an operation moved.
@@ -109,7 +117,8 @@ func Fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options) (*Report,
 // fetch is Fetch. For a clone, r is new and not yet where anyone looks
 // (Clone): the pack goes straight into its store, and every object must
 // pass Admit (see transfer.AdmitFresh); and fetch makes no branches,
-// since Clone makes them itself.
+// since Clone makes them itself. With opts.Writable set, r is open
+// read-only until the remote sends an object or a ref must move.
 func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone bool) (*Report, *fetched, error) {
 	rep := &Report{Remote: rm.Name, Updated: []RefChange{}}
 	c, err := newClient(rm, opts)
@@ -123,34 +132,11 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 	}
 	got := &fetched{branches: map[string]objects.ID{}}
 	var tags []objects.Ref
-	// A fetch's pack waits in a quarantine until the refs it came for
-	// move; a clone's has nothing to hide from, and no need to be written
-	// twice.
-	var into transfer.Store = r.Store()
-	var qr objects.Quarantine
-	var load objects.BulkLoad
-	if !clone {
-		if qr, err = r.Store().Quarantine(ctx); err != nil {
-			return rep, nil, err
-		}
-		defer qr.Discard()
-		into = qr
-	} else if bl, ok := r.Store().(objects.BulkLoader); ok {
-		// The store is new: it writes the pack as sorted tables.
-		if load, err = bl.BulkLoad(ctx); err != nil {
-			return rep, nil, err
-		}
-		defer load.Discard()
-		into = load
-	}
+	in := &intake{clone: clone}
+	defer in.discard()
 	var received *transfer.Received
+	unchanged := false
 	err = c.Fetch(ctx, wire.FetchRequest{Haves: have}, opts.Limits, func(head *wire.FetchResponse, pr *wire.PackReader) error {
-		var err error
-		received, err = transfer.Receive(ctx, into, pr)
-		rep.ObjectsReceived = received.Objects
-		if err != nil {
-			return err
-		}
 		got.head = head.Head
 		for _, ref := range head.Refs {
 			switch {
@@ -160,13 +146,39 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 				tags = append(tags, ref)
 			}
 		}
-		return nil
+		var pack transfer.PackReader = pr
+		if opts.Writable != nil && !clone {
+			first, err := pr.Next()
+			switch {
+			case errors.Is(err, io.EOF):
+				if unchanged, err = nothingToMove(ctx, r, rm.Name, got, tags); err != nil || unchanged {
+					return err
+				}
+			case err != nil:
+				return err
+			default:
+				pack = &peeked{first: &first, rest: pr}
+			}
+			if r, err = opts.Writable(ctx); err != nil {
+				return err
+			}
+		}
+		into, err := in.open(ctx, r)
+		if err != nil {
+			return err
+		}
+		received, err = transfer.Receive(ctx, into, pack)
+		rep.ObjectsReceived = received.Objects
+		return err
 	})
-	if err == nil && load != nil {
-		err = load.Finish(ctx)
+	if err == nil && in.load != nil {
+		err = in.load.Finish(ctx)
 	}
 	if err != nil {
 		return rep, nil, err
+	}
+	if unchanged {
+		return rep, got, nil
 	}
 	// The refs are only names until checked: each must be a commit, and
 	// what it reaches must pass every check.
@@ -181,7 +193,7 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 	if clone {
 		err = transfer.AdmitFresh(ctx, r.Store(), received, targets...)
 	} else {
-		keep, err = transfer.Admit(ctx, qr, r.Store(), received, targets...)
+		keep, err = transfer.Admit(ctx, in.qr, r.Store(), received, targets...)
 	}
 	if err != nil {
 		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
@@ -196,7 +208,7 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 			return rep, nil, err
 		}
 		updates = append(updates, made...)
-		err = qr.Promote(ctx, keep, updates...)
+		err = in.qr.Promote(ctx, keep, updates...)
 	} else {
 		err = r.Store().UpdateRefs(ctx, updates...)
 	}
@@ -207,6 +219,65 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 		rep.Updated = append(rep.Updated, RefChange{Name: u.Name, Old: u.Old, New: u.New})
 	}
 	return rep, got, nil
+}
+
+// intake is where a fetch puts what arrives. A fetch's pack waits in a
+// quarantine until the refs it came for move; a clone's has nothing to
+// hide from, and no need to be written twice: it goes into the new store
+// as sorted tables, where the store can.
+type intake struct {
+	clone bool
+	qr    objects.Quarantine
+	load  objects.BulkLoad
+}
+
+func (in *intake) open(ctx context.Context, r *repo.Repo) (transfer.Store, error) {
+	var err error
+	if !in.clone {
+		in.qr, err = r.Store().Quarantine(ctx)
+		return in.qr, err
+	}
+	if bl, ok := r.Store().(objects.BulkLoader); ok {
+		in.load, err = bl.BulkLoad(ctx)
+		return in.load, err
+	}
+	return r.Store(), nil
+}
+
+func (in *intake) discard() {
+	if in.qr != nil {
+		in.qr.Discard()
+	}
+	if in.load != nil {
+		in.load.Discard()
+	}
+}
+
+// nothingToMove reports whether a fetch that received no object would
+// move no ref: then it has nothing to write. The refs are read again
+// once the repository is writable, if it must be.
+func nothingToMove(ctx context.Context, r *repo.Repo, remote string, got *fetched, tags []objects.Ref) (bool, error) {
+	updates, err := trackingUpdates(ctx, r, remote, got, tags)
+	if err != nil || len(updates) > 0 {
+		return false, err
+	}
+	made, err := branchesToMake(ctx, r, got)
+	return len(made) == 0, err
+}
+
+// peeked is a pack whose first object was read already.
+type peeked struct {
+	first *objects.Object
+	rest  transfer.PackReader
+}
+
+func (p *peeked) Next() (objects.Object, error) {
+	if p.first != nil {
+		o := *p.first
+		p.first = nil
+		return o, nil
+	}
+	return p.rest.Next()
 }
 
 // branchesToMake makes here the remote's branches that are not here,

@@ -175,6 +175,55 @@ func (a *app) withRepoOpts(ctx context.Context, opts repo.Options, fn func(*repo
 	return fn(r)
 }
 
+// withRepoWritableLater is withRepo for a command that writes only if it
+// finds something to write (fetch): it opens the repository read-only,
+// and reopens it writable, as a short session, when the command asks
+// (laterRepo.writable). A writable open and close of a Badger store cost
+// more than the rest of a fetch that finds nothing new. What the command
+// read before it asked, it must read again after: another process may
+// write in between.
+func (a *app) withRepoWritableLater(ctx context.Context, fn func(*laterRepo) error) (err error) {
+	r, err := a.openRepo(ctx, false)
+	if err != nil {
+		return err
+	}
+	lr := &laterRepo{a: a, r: r}
+	defer func() {
+		if lr.r == nil {
+			return
+		}
+		if cerr := lr.r.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	return fn(lr)
+}
+
+// laterRepo is a repository open read-only until a command needs it
+// writable.
+type laterRepo struct {
+	a        *app
+	r        *repo.Repo // nil after a failed reopen
+	canWrite bool
+}
+
+// writable closes the read-only repository and opens it writable (once).
+func (lr *laterRepo) writable(ctx context.Context) (*repo.Repo, error) {
+	if lr.canWrite {
+		return lr.r, nil
+	}
+	err := lr.r.Close()
+	lr.r = nil
+	if err != nil {
+		return nil, err
+	}
+	if lr.r, err = lr.a.openRepoWith(ctx, repo.Options{Short: true}); err != nil {
+		return nil, err
+	}
+	lr.canWrite = true
+	return lr.r, nil
+}
+
 // author is who new commits are by: FOLIO_AUTHOR_NAME/EMAIL, else the
 // user.name and user.email settings.
 func author(r *repo.Repo) (objects.Signature, error) {

@@ -245,19 +245,20 @@ REMOTE's that is not here is made here, unless REMOTE still holds it where
 refs/remotes/REMOTE/BRANCH said: that one was deleted here and stays deleted.`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withRepo(cmd.Context(), true, func(r *repo.Repo) error {
-				remotes, err := remotesFor(r.Files, args)
+			return a.withRepoWritableLater(cmd.Context(), func(lr *laterRepo) error {
+				remotes, err := remotesFor(lr.r.Files, args)
 				if err != nil {
 					return err
 				}
 				var reports []*remote.Report
 				for _, rm := range remotes {
 					progress := a.progress("fetching " + rm.Name)
-					opts, err := a.repoRemoteOptions(r, progress.add)
+					opts, err := a.repoRemoteOptions(lr.r, progress.add)
 					if err != nil {
 						return err
 					}
-					rep, err := remote.Fetch(cmd.Context(), r, rm, opts)
+					opts.Writable = lr.writable
+					rep, err := remote.Fetch(cmd.Context(), lr.r, rm, opts)
 					progress.done()
 					if err != nil {
 						return fmt.Errorf("fetch %s: %w", rm.Name, err)

@@ -100,6 +100,22 @@ func pastPrefix(key, prefix string) bool {
 // received from elsewhere keeps history independence. A failed check is an
 // error wrapping objects.ErrCorrupt.
 func (t *Tree) Walk(ctx context.Context, root objects.ID, fn func(id objects.ID, n *objects.Node) (descend bool, err error)) error {
+	return t.WalkFitting(ctx, root, nil, fn)
+}
+
+// Fits says whether the child under parent.Items[i] is known to fit
+// there whole, given the key before it in the map (lo) and whether it
+// ends its level: it sits one level down, under the same item (last key
+// and entry count), with the same key before it, in a map that was
+// checked, and it ended its level there only if it does here. Everything
+// Walk checks of such a child held there, so holds here.
+type Fits func(parent *objects.Node, i int, lo string, lastOfLevel bool) bool
+
+// WalkFitting is Walk that neither reads nor visits the children fits
+// vouches for (Admit knows them from the map a new map replaces, and a
+// read of each was most of the work of admitting a small change to a
+// large map). A nil fits vouches for none.
+func (t *Tree) WalkFitting(ctx context.Context, root objects.ID, fits Fits, fn func(id objects.ID, n *objects.Node) (descend bool, err error)) error {
 	if root.IsZero() {
 		return nil
 	}
@@ -107,10 +123,18 @@ func (t *Tree) Walk(ctx context.Context, root objects.ID, fn func(id objects.ID,
 	if err != nil {
 		return err
 	}
-	return t.walk(ctx, root, n, "", true, fn)
+	w := walker{t: t, fits: fits, fn: fn}
+	return w.walk(ctx, root, n, "", true)
 }
 
-func (t *Tree) walk(ctx context.Context, id objects.ID, n *objects.Node, lo string, lastOfLevel bool, fn func(objects.ID, *objects.Node) (bool, error)) error {
+type walker struct {
+	t    *Tree
+	fits Fits
+	fn   func(objects.ID, *objects.Node) (bool, error)
+}
+
+func (w *walker) walk(ctx context.Context, id objects.ID, n *objects.Node, lo string, lastOfLevel bool) error {
+	t, fn := w.t, w.fn
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -125,12 +149,15 @@ func (t *Tree) walk(ctx context.Context, id objects.ID, n *objects.Node, lo stri
 		return t.checkEdges(ctx, id, n, lo, lastOfLevel)
 	}
 	for i, it := range n.Items {
-		childLo := lowerBound(n, i, lo)
+		childLo, childLast := lowerBound(n, i, lo), lastOfLevel && i == len(n.Items)-1
+		if w.fits != nil && w.fits(n, i, childLo, childLast) {
+			continue
+		}
 		c, err := t.child(ctx, n, i, childLo, true)
 		if err != nil {
 			return err
 		}
-		if err := t.walk(ctx, it.Entry.ID, c, childLo, lastOfLevel && i == len(n.Items)-1, fn); err != nil {
+		if err := w.walk(ctx, it.Entry.ID, c, childLo, childLast); err != nil {
 			return err
 		}
 	}

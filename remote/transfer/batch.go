@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -25,27 +26,41 @@ type BatchReader interface {
 const maxDeferred = 10_000
 
 // deferredRef is a reference to check against the store: from names id,
-// which must be of one of the allowed types.
+// which must be of one of the allowed types. item, when set, is where
+// from holds it (see parentMaps).
 type deferredRef struct {
 	from, id objects.ID
 	allowed  []objects.Type
+	item     *itemAt
 }
 
-// checkDeferred checks the references deferred so far with one question
-// to the store, and remembers the types it learnt.
+// checkDeferred checks the references deferred so far: those the stored
+// parents' maps prove, then the rest with one question to a store that
+// answers in batches, or a read of each from another; and remembers the
+// types it learnt.
 func (rc *receiver) checkDeferred() error {
 	if len(rc.deferred) == 0 {
 		return nil
 	}
 	var ids []objects.ID
+	var rest []deferredRef
 	asked := map[objects.ID]bool{}
 	for _, d := range rc.deferred {
+		if d.item != nil {
+			if ok, t := rc.parents.prove(rc.ctx, d); ok {
+				if t != 0 {
+					rc.remember(d.id, t)
+				}
+				continue
+			}
+		}
+		rest = append(rest, d)
 		if !asked[d.id] {
 			asked[d.id] = true
 			ids = append(ids, d.id)
 		}
 	}
-	types, err := rc.batcher.Types(rc.ctx, ids)
+	types, err := rc.storedTypes(ids)
 	if err != nil {
 		return err
 	}
@@ -56,13 +71,38 @@ func (rc *receiver) checkDeferred() error {
 			rc.remember(id, types[i])
 		}
 	}
-	for _, d := range rc.deferred {
+	for _, d := range rest {
 		if err := checkType(d.from, d.id, found[d.id], d.allowed); err != nil {
 			return err
 		}
 	}
 	rc.deferred = rc.deferred[:0]
 	return nil
+}
+
+// storedTypes is the type of each object the store holds, 0 for each it
+// does not.
+func (rc *receiver) storedTypes(ids []objects.ID) ([]objects.Type, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if rc.batcher != nil {
+		return rc.batcher.Types(rc.ctx, ids)
+	}
+	types := make([]objects.Type, len(ids))
+	for i, id := range ids {
+		data, err := rc.reads.Get(rc.ctx, id)
+		if errors.Is(err, objects.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if types[i], err = objects.TypeOf(data); err != nil {
+			return nil, err
+		}
+	}
+	return types, nil
 }
 
 // checkType says whether a reference from `from` to id, whose type is t

@@ -111,11 +111,18 @@ func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Rec
 	if got == nil {
 		got = &Received{}
 	}
+	if got.reads != nil {
+		view = got.reads.over(view)
+	}
 	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
-	if b, ok := store.(BatchReader); ok && got.arrived != nil {
+	if _, fresh := store.(nothingStored); fresh || got.arrived == nil {
+		return a, nil
+	}
+	if b, ok := store.(BatchReader); ok {
 		return a, a.askStored(ctx, b, got.arrived)
 	}
+	a.fromPack, a.parents = got.arrived, got.parents
 	return a, nil
 }
 
@@ -189,20 +196,30 @@ type admitter struct {
 	// arrived, whether the store held it already, when a store that
 	// answers in batches was asked about them all at once (askStored).
 	arrived map[objects.ID]bool
+	// fromPack, for another store, lists what arrived: only those are
+	// asked about (see stored).
+	fromPack map[objects.ID]struct{}
+	// parents, when set, are the maps of the stored parents of the
+	// commits that arrived: the children they hold where a new node
+	// holds them are not read again (parentMaps.fits).
+	parents *parentMaps
 }
 
 // stored reports whether the store holds id already (and so checked it).
 func (a *admitter) stored(ctx context.Context, id objects.ID) (bool, error) {
-	if a.arrived == nil {
-		return a.store.Has(ctx, id)
-	}
-	if old, ok := a.arrived[id]; ok {
-		return old, nil
-	}
 	// What Admit asks about is in the view (a target it read, a parent,
 	// child or record Receive found in the pack or the store, or a node it
 	// read): one that did not arrive is stored.
-	return true, nil
+	if a.arrived != nil {
+		old, ok := a.arrived[id]
+		return old || !ok, nil
+	}
+	if a.fromPack != nil {
+		if _, ok := a.fromPack[id]; !ok {
+			return true, nil
+		}
+	}
+	return a.store.Has(ctx, id)
 }
 
 func (a *admitter) commits(ctx context.Context, start objects.ID) error {
@@ -242,7 +259,13 @@ func (a *admitter) commits(ctx context.Context, start objects.ID) error {
 }
 
 func (a *admitter) walk(ctx context.Context, root objects.ID, want role) error {
-	return a.tree.Walk(ctx, root, func(id objects.ID, n *objects.Node) (bool, error) {
+	var fits prolly.Fits
+	if a.parents != nil {
+		fits = func(parent *objects.Node, i int, lo string, lastOfLevel bool) bool {
+			return a.parents.fits(ctx, want, parent, i, lo, lastOfLevel)
+		}
+	}
+	return a.tree.WalkFitting(ctx, root, fits, func(id objects.ID, n *objects.Node) (bool, error) {
 		if r, ok := a.roles[id]; ok {
 			if r != want {
 				return false, fmt.Errorf("%w: node %s is in an %s and a %s", ErrBadMap, id.Short(), r, want)

@@ -122,6 +122,51 @@ func TestReceiveChecksReferencesToStoredObjects(t *testing.T) {
 	}
 }
 
+// The maps of a pack's stored parents prove only what they hold: the
+// same object at the same level and key, with a kind of the same class.
+// A new node that names a stored object where the parent's map holds
+// another, or the same one as another kind of entry or at another level,
+// has that reference read and refused as before (see parentMaps).
+func TestReceiveProvesOnlyWhatTheParentsMapHolds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blob := objects.EncodeBlob([]byte("x"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	base := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	child := func(items ...objects.NodeItem) []objects.Object {
+		n := (&objects.Node{Items: items}).Encode()
+		return []objects.Object{n, (&objects.Commit{Index: n.ID, Parents: []objects.ID{base.ID}, Height: 2, Time: time.Unix(2, 0).UTC()}).Encode()}
+	}
+	for name, c := range map[string]struct {
+		pack []objects.Object
+		want error
+	}{
+		"the same document at the same key":              {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindJSON, Size: 1}}), nil},
+		"a stored commit where the map holds a document": {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: base.ID, Kind: objects.KindText, Size: 1}}), ErrBadReference},
+		"the document as a conflict record":              {child(objects.NodeItem{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindConflict, Size: 1}}), ErrBadReference},
+		"the document as a child node": {func() []objects.Object {
+			n := (&objects.Node{Level: 1, Items: []objects.NodeItem{
+				{Key: "a", Entry: objects.Entry{ID: blob.ID, Size: 1}},
+				{Key: "b", Entry: objects.Entry{ID: leaf.ID, Size: 1}}}}).Encode()
+			return []objects.Object{n, (&objects.Commit{Index: n.ID, Parents: []objects.ID{base.ID}, Height: 2, Time: time.Unix(2, 0).UTC()}).Encode()}
+		}(), ErrBadReference},
+	} {
+		for _, badger := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/badger=%v", name, badger), func(t *testing.T) {
+				t.Parallel()
+				dst := newRepo(t, badger)
+				if err := dst.Store().Put(ctx, blob, leaf, base); err != nil {
+					t.Fatal(err)
+				}
+				_, err := admitPack(dst.Store(), packOf(t, c.pack...), nil)
+				if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+					t.Fatalf("receive: %v, want %v", err, c.want)
+				}
+			})
+		}
+	}
+}
+
 // A map cut where the chunking rule does not cut it is refused, so that
 // leaders keep agreeing on the root of the same documents.
 func TestAdmitRefusesForeignChunking(t *testing.T) {
@@ -293,5 +338,39 @@ func TestAdmitFreshChecksWhatItStored(t *testing.T) {
 				t.Fatalf("Admit over a store holding the pack: %v", err)
 			}
 		})
+	}
+}
+
+// A stored parent's index vouches for its subtrees in an index only: a
+// conflicts map made of the parent's index leaves, in the places they
+// hold there, is still read and refused (see parentMaps.fits).
+func TestAdmitTakesSubtreesOnlyFromAMapOfTheSameRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newRepo(t, false)
+	stage(t, r, someDocs(5000, "v1"))
+	pid := commit(t, r, "base")
+	parent, err := readCommit(ctx, r.Store(), pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := r.Store().Get(ctx, parent.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := objects.DecodeNode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.Level == 0 || len(root.Items) < 3 {
+		t.Fatalf("want a root above the leaves with 3 children or more, got level %d with %d", root.Level, len(root.Items))
+	}
+	// The root but its last child: the same children where they were,
+	// and no boundary inside.
+	conflicts := (&objects.Node{Level: root.Level, Items: root.Items[:len(root.Items)-1]}).Encode()
+	c := (&objects.Commit{Index: parent.Index, Conflicts: conflicts.ID, Parents: []objects.ID{pid},
+		Height: parent.Height + 1, Time: tick()}).Encode()
+	if err := receivePack(t, r, []objects.ID{c.ID}, conflicts, c); !errors.Is(err, ErrBadMap) {
+		t.Fatalf("admit: %v, want ErrBadMap", err)
 	}
 }

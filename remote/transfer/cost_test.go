@@ -11,10 +11,17 @@ import (
 	"github.com/folio-db/folio/remote/wire"
 )
 
-// countingStore counts the reads of each object.
+// countingStore counts the reads of each object, and the questions
+// whether one is stored.
 type countingStore struct {
 	Store
 	gets map[objects.ID]int
+	has  int
+}
+
+func (s *countingStore) Has(ctx context.Context, id objects.ID) (bool, error) {
+	s.has++
+	return s.Store.Has(ctx, id)
 }
 
 func (s *countingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) {
@@ -82,6 +89,100 @@ func TestReceiveLooksUpEachStoredObjectOnce(t *testing.T) {
 	}
 	if len(cs.gets) == 0 {
 		t.Error("no stored object was looked up: the references were not checked")
+	}
+}
+
+// A fetch of a one-document change on a large index reads each stored
+// object it needs once: the stored nodes whose types Receive checks are
+// the ones Admit reads again to check the new nodes' children and edges
+// (each read decompresses a block of the store, most of such a fetch's
+// CPU). Admit still reads them: TestAdmitRefusesForeignChunking and
+// TestAdmitChecksMapRoles fail if it stops checking.
+func TestReceiveAndAdmitReadEachStoredObjectOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
+	buf := sendPack(t, src, tip, base)
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	got, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Admit(ctx, cs, dst.Store(), got, tip); err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range cs.gets {
+		if n > 1 {
+			t.Errorf("%s read %d times", id.Short(), n)
+		}
+	}
+	if len(cs.gets) == 0 {
+		t.Error("no stored object was read: nothing was checked")
+	}
+}
+
+// Receive checks the type of each stored object a new node names, and a
+// new node of a one-document change names dozens (the leaf's other
+// documents, the root's other children). Those that the parent commit's
+// map holds as items of the same level and key are of the right type
+// (the parent's map was checked when it was stored), so Receive reads
+// the few nodes of the parent's map around the change instead of each
+// of them: a read from Badger decompresses a whole block.
+// TestReceiveChecksReferencesToStoredObjects still holds: a reference the
+// parent's map does not prove is read.
+func TestReceiveProvesStoredReferencesFromTheParentsMap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
+	buf := sendPack(t, src, tip, base)
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	if _, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{})); err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.gets) > 8 {
+		t.Errorf("read %d stored objects, want at most 8 (the parent and its map's nodes around the change)", len(cs.gets))
+	}
+}
+
+// Admit checks that each stored child of a new node fits where it sits,
+// which took a read of each (and of its first and last leaves), and asked
+// the store whether each node it met was stored. The parent's map holds
+// the same children at the same level, key and neighbours, where they
+// were checked already (see parentMaps.fits); and the pack says what
+// arrived. A fetch of one commit that changes one document of 5,000 then
+// reads a few nodes, not a hundred.
+// TestAdmitRefusesForeignChunking and TestAdmitChecksMapRoles still hold.
+func TestReceiveAndAdmitReadFewStoredObjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
+	buf := sendPack(t, src, tip, base)
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	view := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	got, err := Receive(ctx, view, wire.NewPackReader(buf, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := &countingStore{Store: dst.Store(), gets: map[objects.ID]int{}}
+	if _, err := Admit(ctx, view, stored, got, tip); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(view.gets) + len(stored.gets) + stored.has; n > 12 {
+		t.Errorf("read %d objects and asked about %d, want at most 12 in all", len(view.gets)+len(stored.gets), stored.has)
 	}
 }
 

@@ -34,6 +34,22 @@
 // is already stored or arrived earlier in the same pack, with the right
 // type, and that commit heights follow, and refuses the pack otherwise.
 //
+// # What a stored map proves
+//
+// A new node of a small change names mostly what the node it replaces
+// named: the other documents of a leaf, the other children of a parent.
+// Reading each of those from the store to check it (a Badger read
+// decompresses a whole block) was most of the work of a fetch of one
+// commit. But the parent commit's map holds them already, and a stored
+// map was checked whole when it was stored, its closure with it. So the
+// receiver looks a reference up in the maps of the pack's stored parents
+// first (parentMaps: a few nodes on the path to its key): the same object
+// at the same level and key, with a kind of the same class, is stored and
+// of the right type. Admit likewise does not read a stored child that
+// such a map of the same role holds under the same item with the same key
+// before it, ending its level there only if it ends it here: every check
+// of its fit held there. Whatever no map proves is read and checked.
+//
 // # Quarantine
 //
 // A receiver puts what arrives into a quarantine of its store

@@ -27,6 +27,10 @@ var ErrMissingReference = fmt.Errorf("transfer: %w: an object arrived before wha
 // height does not follow its parents'.
 var ErrBadReference = fmt.Errorf("transfer: %w: an object names the wrong kind of object", objects.ErrCorrupt)
 
+// maxArrived bounds the objects a receiver into a local store lists as
+// arrived for Admit (see Received.arrived); past it, Admit asks the store.
+const maxArrived = 1 << 16
+
 // receiveBatchBytes is how much a receiver buffers between Puts: every Put
 // is a synced write, so a clone of 100 MB makes a handful, not dozens.
 const receiveBatchBytes = 16 << 20
@@ -47,9 +51,15 @@ type Received struct {
 	heights map[objects.ID]uint64 // of the commits that arrived
 	chunked map[objects.ID]bool   // chunked documents that arrived (few: large ones only)
 	// arrived are the commits, nodes, conflict records and working sets
-	// that arrived, listed only for a store that answers in batches
-	// (BatchReader): Admit asks it about them at once.
+	// that arrived. A store that answers in batches (BatchReader) is asked
+	// about them at once; for another, Admit takes each as not stored
+	// (up to maxArrived of them; nil past it).
 	arrived map[objects.ID]struct{}
+	// reads are the stored objects Receive read, which Admit reads again.
+	reads *sharedReads
+	// parents are the maps of the stored parents of the commits that
+	// arrived (nil for a store that answers in batches).
+	parents *parentMaps
 }
 
 // ArrivedCommits lists the commits that arrived, in ID order.
@@ -89,10 +99,14 @@ type receiveSizes struct {
 }
 
 func receiveWith(ctx context.Context, store Store, r PackReader, staged bool, sizes receiveSizes) (*Received, error) {
-	rc := &receiver{ctx: ctx, store: store, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
-		sizes: sizes, got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}}}
+	reads := newSharedReads(store)
+	rc := &receiver{ctx: ctx, store: store, reads: reads, staged: staged, known: map[objects.ID]objects.Type{}, pending: map[objects.ID]objects.Type{},
+		sizes: sizes, got: &Received{heights: map[objects.ID]uint64{}, chunked: map[objects.ID]bool{}, reads: reads}}
 	if b, ok := store.(BatchReader); ok {
 		rc.batcher, rc.got.arrived = b, map[objects.ID]struct{}{}
+	} else {
+		rc.parents = newParentMaps(reads)
+		rc.got.parents, rc.got.arrived = rc.parents, map[objects.ID]struct{}{}
 	}
 	if _, ok := store.(objects.BulkLoad); ok {
 		// A bulk load shows nothing it stored until it finishes, so past
@@ -129,6 +143,7 @@ func (rc *receiver) run(r PackReader) error {
 type receiver struct {
 	ctx    context.Context
 	store  Store
+	reads  *sharedReads                // reads of store, kept for Admit
 	staged bool                        // working sets are allowed
 	known  map[objects.ID]objects.Type // stored, from this pack or looked up, up to sizes.known
 	sizes  receiveSizes
@@ -139,10 +154,13 @@ type receiver struct {
 	batch    []objects.Object
 	batched  int
 	got      *Received
-	// A store that answers in batches is asked about the references to
-	// stored objects together, before the batch is stored.
+	// References to objects not in the pack are checked together, before
+	// the batch is stored: a store that answers in batches is asked about
+	// them at once; in a local store, the maps of the pack's stored
+	// parents prove most of them (parentMaps), and the rest are read.
 	batcher  BatchReader
 	deferred []deferredRef
+	parents  *parentMaps
 
 	// One batch is stored while the next is read and checked: the store's
 	// write and the pack's decoding and hashing each keep a core busy.
@@ -167,7 +185,11 @@ func (rc *receiver) take(obj objects.Object) error {
 		rc.got.chunked[obj.ID] = true
 	}
 	if rc.got.arrived != nil && t != objects.TypeBlob && t != objects.TypeChunked {
-		rc.got.arrived[obj.ID] = struct{}{}
+		if rc.batcher == nil && len(rc.got.arrived) >= maxArrived {
+			rc.got.arrived = nil // Admit asks the store instead
+		} else {
+			rc.got.arrived[obj.ID] = struct{}{}
+		}
 	}
 	rc.batch = append(rc.batch, obj)
 	rc.batched += len(obj.Data)
@@ -218,23 +240,6 @@ func (rc *receiver) wait() error {
 	return nil
 }
 
-// typeOf finds the type of a referenced object from the store. A missing
-// object is ErrMissingReference.
-func (rc *receiver) typeOf(from, id objects.ID) (objects.Type, error) {
-	data, err := rc.store.Get(rc.ctx, id)
-	if errors.Is(err, objects.ErrNotFound) {
-		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), id.Short())
-	}
-	if err != nil {
-		return 0, err
-	}
-	t, err := objects.TypeOf(data)
-	if err == nil {
-		err = rc.remember(id, t)
-	}
-	return t, err
-}
-
 // remember keeps the type of an object the store holds, up to sizes.known:
 // the leaves of a pack's commits name mostly the same stored documents,
 // and an ID's type never changes. Past it, only a receiver with overflow
@@ -250,39 +255,54 @@ func (rc *receiver) remember(id objects.ID, t objects.Type) error {
 }
 
 func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
-	if id.IsZero() {
+	return rc.check(deferredRef{from: from, id: id, allowed: allowed})
+}
+
+// wantItem is want for the entry of item i of node n, which a stored map
+// may prove (see parentMaps).
+func (rc *receiver) wantItem(from objects.ID, n *objects.Node, i int, allowed ...objects.Type) error {
+	d := deferredRef{from: from, id: n.Items[i].Entry.ID, allowed: allowed}
+	if rc.parents != nil {
+		d.item = &itemAt{level: n.Level, key: n.Items[i].Key, kind: n.Items[i].Entry.Kind}
+	}
+	return rc.check(d)
+}
+
+// check checks a reference against what arrived and what the receiver
+// knows, and defers it to checkDeferred otherwise.
+func (rc *receiver) check(d deferredRef) error {
+	if d.id.IsZero() {
 		return nil
 	}
-	if t, ok := rc.pending[id]; ok {
-		return checkType(from, id, t, allowed)
+	if t, ok := rc.pending[d.id]; ok {
+		return checkType(d.from, d.id, t, d.allowed)
 	}
-	if t, ok := rc.storing[id]; ok {
-		return checkType(from, id, t, allowed)
+	if t, ok := rc.storing[d.id]; ok {
+		return checkType(d.from, d.id, t, d.allowed)
 	}
-	if t, ok := rc.known[id]; ok {
-		return checkType(from, id, t, allowed)
+	if t, ok := rc.known[d.id]; ok {
+		return checkType(d.from, d.id, t, d.allowed)
 	}
 	if rc.overflow != nil {
-		t, err := rc.overflow.typeOf(id)
+		t, err := rc.overflow.typeOf(d.id)
 		if err != nil {
 			return err
 		}
 		if t != 0 {
-			return checkType(from, id, t, allowed)
+			return checkType(d.from, d.id, t, d.allowed)
 		}
 	}
-	if rc.batcher != nil {
-		rc.deferred = append(rc.deferred, deferredRef{from: from, id: id, allowed: allowed})
-		if len(rc.deferred) < maxDeferred {
-			return nil
-		}
-		return rc.checkDeferred()
+	return rc.deferRef(d)
+}
+
+// deferRef keeps a reference to an object not in the pack, to check with
+// others (checkDeferred), at the latest once maxDeferred wait.
+func (rc *receiver) deferRef(d deferredRef) error {
+	rc.deferred = append(rc.deferred, d)
+	if len(rc.deferred) < maxDeferred {
+		return nil
 	}
-	t, err := rc.typeOf(from, id)
-	if err != nil {
-		return err
-	}
-	return checkType(from, id, t, allowed)
+	return rc.checkDeferred()
 }
 
 func (rc *receiver) checkReferences(id objects.ID, v any) error {
@@ -295,7 +315,7 @@ func (rc *receiver) checkReferences(id objects.ID, v any) error {
 			}
 		}
 	case *objects.Node:
-		for _, it := range o.Items {
+		for i, it := range o.Items {
 			// The store API keeps what its refs do not reach, and Admit
 			// trusts what is stored: the key rule Admit applies to each
 			// leaf that arrives holds here, before it is stored.
@@ -311,7 +331,7 @@ func (rc *receiver) checkReferences(id objects.ID, v any) error {
 			case it.Entry.Kind == objects.KindConflict:
 				allowed = []objects.Type{objects.TypeConflict}
 			}
-			if err := rc.want(id, it.Entry.ID, allowed...); err != nil {
+			if err := rc.wantItem(id, o, i, allowed...); err != nil {
 				return err
 			}
 		}
@@ -367,7 +387,7 @@ func (rc *receiver) height(from, parent objects.ID) (uint64, error) {
 	if h, ok := rc.got.heights[parent]; ok {
 		return h, nil
 	}
-	data, err := rc.store.Get(rc.ctx, parent)
+	data, err := rc.reads.Get(rc.ctx, parent)
 	if errors.Is(err, objects.ErrNotFound) {
 		return 0, fmt.Errorf("%w: %s needs %s", ErrMissingReference, from.Short(), parent.Short())
 	}
@@ -377,6 +397,9 @@ func (rc *receiver) height(from, parent objects.ID) (uint64, error) {
 	c, err := objects.DecodeCommit(data)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s names %s as a parent: %v", ErrBadReference, from.Short(), parent.Short(), err)
+	}
+	if rc.parents != nil {
+		rc.parents.add(c.Index, c.Conflicts)
 	}
 	return c.Height, nil
 }
