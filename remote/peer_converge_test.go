@@ -46,6 +46,7 @@ type acked struct {
 	key    string
 	body   []byte
 	commit objects.ID
+	took   time.Duration // from the PUT to its acknowledgement
 }
 
 // writeLoad PUTs documents through the document API of each leader, one
@@ -71,9 +72,10 @@ func writeLoad(ctx context.Context, leaders []*peered, interval time.Duration, c
 						key = fmt.Sprintf("shared/%d", n%3)
 					}
 					body := fmt.Appendf(nil, "leader %d writer %d write %d\n", i, c, n)
+					start := time.Now()
 					if commit, err := putDoc(ctx, l.url, key, body); err == nil {
 						mu.Lock()
-						all = append(all, acked{key, body, commit})
+						all = append(all, acked{key, body, commit, time.Since(start)})
 						mu.Unlock()
 					}
 					select {
