@@ -143,7 +143,7 @@ func BenchmarkPeerMesh(b *testing.B) {
 	writes := writeLoad(ctx, leaders, 5*time.Millisecond, meshClients, false)
 	time.Sleep(time.Duration(b.N) * 5 * time.Millisecond)
 	stop()
-	acks := writes()
+	acks, _ := writes()
 	elapsed := time.Since(start)
 	waitConverged(b, leaders)
 	converged := time.Since(start) - elapsed
