@@ -364,66 +364,71 @@ func leftAlone(rm Remote, name string, local objects.ID, got *fetched, publish f
 const maxLocalRetries = 8
 
 // syncBranch converges one local branch with the remote's and returns the
-// head to push. If the local branch moves between reading it and moving it,
-// it converges again with the new local head: the remote's is already
-// here, so no round trip is needed.
+// head to push. It merges without holding writes: a merge takes tens of
+// milliseconds on a leader under load, and its document writes all waited
+// behind it. If the branch moved meanwhile, it merges the branch as it is
+// now with the head the first merge made, holding writes so that the
+// branch cannot move again. That merge's base is the head the first merge
+// started from, so it only merges in the writes that came meanwhile.
 func syncBranch(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID, writes sync.Locker) (BranchSync, error) {
+	b, head, err := syncBranchOnce(ctx, r, name, local, remote)
+	if !errors.Is(err, objects.ErrRefChanged) {
+		return b, err
+	}
 	if writes != nil {
 		writes.Lock()
 		defer writes.Unlock()
-		// Under the lock the branch is where it is now.
-		var err error
-		if local, err = r.RefOrZero(ctx, name); err != nil {
-			return BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix)}, err
-		}
 	}
-	for attempt := 0; ; attempt++ {
-		b, err := syncBranchOnce(ctx, r, name, local, remote)
-		if !errors.Is(err, objects.ErrRefChanged) || attempt == maxLocalRetries {
-			return b, err
-		}
+	for attempt := 1; ; attempt++ {
 		if local, err = r.RefOrZero(ctx, name); err != nil {
 			return b, err
+		}
+		again, _, err := syncBranchOnce(ctx, r, name, local, head)
+		again.Conflicts = append(b.Conflicts, again.Conflicts...)
+		if !errors.Is(err, objects.ErrRefChanged) || attempt == maxLocalRetries {
+			return again, err
 		}
 	}
 }
 
-func syncBranchOnce(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, error) {
+// syncBranchOnce converges the branch from local with remote, and returns
+// the head it converged to even when the branch moved under it.
+func syncBranchOnce(ctx context.Context, r *repo.Repo, name string, local, remote objects.ID) (BranchSync, objects.ID, error) {
 	b := BranchSync{Branch: strings.TrimPrefix(name, objects.BranchPrefix), Head: local}
 	switch {
 	case local == remote:
 		b.Action = "up-to-date"
-		return b, nil
+		return b, local, nil
 	case remote.IsZero():
 		b.Action = "ahead" // only here: pushed after the merges
-		return b, nil
+		return b, local, nil
 	case local.IsZero():
 		b.Action, b.Head = "created", remote
-		return b, r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, New: remote})
+		return b, remote, r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, New: remote})
 	}
 	staged, err := r.LoadStaged(ctx, name)
 	if err != nil {
-		return b, err
+		return b, local, err
 	}
 	head, res, err := merge.Converge(ctx, r, local, remote)
 	if err != nil {
-		return b, err
+		return b, local, err
 	}
 	switch {
 	case head == local:
 		b.Action = "ahead"
-		return b, nil
+		return b, head, nil
 	case staged.HasChanges():
 		b.Action, b.Note = "skipped", "staged changes: commit or reset them, then sync again"
-		return b, nil
+		return b, local, nil
 	case head == remote:
 		b.Action = "fast-forward"
 	default:
 		b.Action, b.Conflicts = "merged", res.Conflicted
 	}
 	if err := r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, Old: local, New: head}); err != nil {
-		return b, fmt.Errorf("moving %s: %w", name, err)
+		return b, head, fmt.Errorf("moving %s: %w", name, err)
 	}
 	b.Head = head
-	return b, nil
+	return b, head, nil
 }
