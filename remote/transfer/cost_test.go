@@ -29,6 +29,25 @@ func (s *countingStore) Get(ctx context.Context, id objects.ID) ([]byte, error) 
 	return s.Store.Get(ctx, id)
 }
 
+func counting(s Store) *countingStore {
+	return &countingStore{Store: s, gets: map[objects.ID]int{}}
+}
+
+// oneDocumentChange makes the pack of one commit that changes one
+// document of 5,000, and a quarantine of the receiver dst to take it
+// (discarded when the test ends).
+func oneDocumentChange(t *testing.T) (dst *repo.Repo, qr objects.Quarantine, pack *wire.PackReader, tip objects.ID) {
+	t.Helper()
+	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
+	buf := sendPack(t, src, tip, base)
+	qr, err := dst.Store().Quarantine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qr.Discard() })
+	return dst, qr, wire.NewPackReader(buf, wire.Limits{}), tip
+}
+
 // smallEdits makes what a busy leader's peer fetches: src and dst share a
 // base commit of n documents, and src goes on with k commits that each
 // change the document key(i) names. It returns the base and src's tip.
@@ -74,7 +93,7 @@ func TestReceiveLooksUpEachStoredObjectOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer qr.Discard()
-	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
+	cs := counting(qr)
 	got, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{}))
 	if err != nil {
 		t.Fatal(err)
@@ -101,15 +120,9 @@ func TestReceiveLooksUpEachStoredObjectOnce(t *testing.T) {
 func TestReceiveAndAdmitReadEachStoredObjectOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
-	buf := sendPack(t, src, tip, base)
-	qr, err := dst.Store().Quarantine(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qr.Discard()
-	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
-	got, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{}))
+	dst, qr, pack, tip := oneDocumentChange(t)
+	cs := counting(qr)
+	got, err := Receive(ctx, cs, pack)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,16 +150,9 @@ func TestReceiveAndAdmitReadEachStoredObjectOnce(t *testing.T) {
 // parent's map does not prove is read.
 func TestReceiveProvesStoredReferencesFromTheParentsMap(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
-	buf := sendPack(t, src, tip, base)
-	qr, err := dst.Store().Quarantine(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qr.Discard()
-	cs := &countingStore{Store: qr, gets: map[objects.ID]int{}}
-	if _, err := Receive(ctx, cs, wire.NewPackReader(buf, wire.Limits{})); err != nil {
+	_, qr, pack, _ := oneDocumentChange(t)
+	cs := counting(qr)
+	if _, err := Receive(context.Background(), cs, pack); err != nil {
 		t.Fatal(err)
 	}
 	if len(cs.gets) > 8 {
@@ -165,19 +171,13 @@ func TestReceiveProvesStoredReferencesFromTheParentsMap(t *testing.T) {
 func TestReceiveAndAdmitReadFewStoredObjects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst, base, tip := smallEdits(t, false, 5000, 1, func(int) string { return "docs/02500.json" })
-	buf := sendPack(t, src, tip, base)
-	qr, err := dst.Store().Quarantine(ctx)
+	dst, qr, pack, tip := oneDocumentChange(t)
+	view := counting(qr)
+	got, err := Receive(ctx, view, pack)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer qr.Discard()
-	view := &countingStore{Store: qr, gets: map[objects.ID]int{}}
-	got, err := Receive(ctx, view, wire.NewPackReader(buf, wire.Limits{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored := &countingStore{Store: dst.Store(), gets: map[objects.ID]int{}}
+	stored := counting(dst.Store())
 	if _, err := Admit(ctx, view, stored, got, tip); err != nil {
 		t.Fatal(err)
 	}
