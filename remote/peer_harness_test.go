@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -171,12 +172,20 @@ func (p *peered) commit(t *testing.T, key string) {
 	p.commitBody(t, key, key)
 }
 
-// commitBody is commit with the document's body.
+// commitBody is commit with the document's body. A sync moves the
+// branch without the write lock (by compare-and-swap), so the commit may
+// find the branch moved: it tries again, as a document write does.
 func (p *peered) commitBody(t *testing.T, key, body string) {
 	t.Helper()
 	p.srv.Writes().Lock()
 	defer p.srv.Writes().Unlock()
-	commitDocBody(t, p.r, key, body)
+	err := tryCommitDocBody(p.r, key, body)
+	for try := 1; try < 5 && errors.Is(err, objects.ErrRefChanged); try++ {
+		err = tryCommitDocBody(p.r, key, body)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // cutProxy forwards TCP connections to a target that can change, and cuts

@@ -29,16 +29,21 @@ func commitDoc(t *testing.T, r *repo.Repo, key string) {
 // commitDocBody commits key holding body on main.
 func commitDocBody(t *testing.T, r *repo.Repo, key, body string) {
 	t.Helper()
+	if err := tryCommitDocBody(r, key, body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryCommitDocBody is commitDocBody, returning its error.
+func tryCommitDocBody(r *repo.Repo, key, body string) error {
 	ctx := context.Background()
 	e, err := r.WriteDocumentBytes(ctx, []byte(body))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	_, err = r.CommitEdits(ctx, main, []repo.Edit{{Key: key, Entry: e}}, repo.CommitOptions{Message: "write",
 		Time: tick(), Author: objects.Signature{Name: "t", Email: "t@example.com"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return err
 }
 
 // watchInto runs Watch in the background and sends what it sees; the
