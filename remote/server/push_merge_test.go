@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -151,5 +152,40 @@ func TestConvergingPushKeepsWritesThatCameDuringTheMerge(t *testing.T) {
 	}
 	if v, ok := docAt(t, leader.r, mainRef, "c"); !ok || v != "c" {
 		t.Errorf("the write reads %q, %v", v, ok)
+	}
+}
+
+// TestConvergingPushRefusedWhenAMergeMovedTheBranch: when a merge, not a
+// write, moves the branch while a converging push merges, the push is
+// refused as one that found the branch so (merging merges again makes
+// heads that hold nothing new, a storm among leaders peered all-to-all),
+// and the branch stays where that merge put it.
+func TestConvergingPushRefusedWhenAMergeMovedTheBranch(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	twin := newForkedLeader(t)
+	first, _, err := merge.Converge(ctx, twin.r, twin.ours, twin.theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := newForkedLeader(t)
+	if err := leader.r.CreateBranch(ctx, "third", leader.root); err != nil {
+		t.Fatal(err)
+	}
+	third := commitDocs(t, leader.r, objects.BranchPrefix+"third", map[string]string{"d": "d"}, t0)
+	release := heldPush(t, leader, first)
+	other, _, err := merge.Converge(ctx, leader.r, leader.ours, third)
+	if err == nil { // another peer's merge lands, holding the lock
+		err = leader.r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: mainRef, Old: leader.ours, New: other})
+	}
+	if err != nil {
+		release()
+		t.Fatal(err)
+	}
+	if _, err := release(); !errors.Is(err, objects.ErrRefChanged) {
+		t.Fatalf("the push: %v, want ErrRefChanged", err)
+	}
+	if got := headOf(t, leader.r, mainRef); got != other {
+		t.Fatalf("main at %s, want the other merge %s", got.Short(), other.Short())
 	}
 }
