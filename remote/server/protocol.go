@@ -11,6 +11,7 @@ import (
 
 	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -127,7 +128,6 @@ func (s *Server) sendPack(q *request, what string, send func(bw io.Writer, pw *w
 
 // push stores a pack and moves the refs of the request, all or none.
 func (s *Server) push(q *request) error {
-	ctx := q.Context()
 	body := bufio.NewReaderSize(http.MaxBytesReader(q.w, q.Body, s.opts.Limits.MaxPushBytes), 64<<10)
 	var req wire.PushRequest
 	if err := wire.ReadFrame(body, &req); err != nil {
@@ -147,8 +147,6 @@ func (s *Server) push(q *request) error {
 		return err
 	}
 	defer qr.Discard()
-	q.repo.writeMu.Lock()
-	defer q.repo.writeMu.Unlock()
 	commits := transfer.Commits(qr)
 	for _, u := range updates {
 		if err := s.checkUpdate(q, commits, u, req.Force); err != nil {
@@ -159,7 +157,7 @@ func (s *Server) push(q *request) error {
 		if updates, err = s.converge(q, qr, keep, updates); err != nil {
 			return err
 		}
-	} else if err := qr.Promote(ctx, keep, updates...); err != nil {
+	} else if err := s.promoteLocked(q, qr, keep, updates); err != nil {
 		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
 	}
 	out := make([]wire.RefUpdate, len(updates))
@@ -200,56 +198,91 @@ func (s *Server) receiveChecked(q *request, body io.Reader, staged bool, updates
 	return nil, nil, nil, err
 }
 
-// converge applies the updates of a converging push (writeMu held): a
-// branch that moved on from the update's Old and was last moved by a
-// write of its own is merged with the update's New (merge.Converge, as
-// every leader merges) instead of refused, so that a push from a peer
-// lands on a leader that keeps taking writes. A branch last moved by a
-// merge is refused as before: merging merges again makes heads that hold
-// nothing new, and leaders peered all-to-all would go on making them from
-// each other's once writes stop. It returns the updates made.
+// promoteLocked promotes the push's objects and moves its refs, holding
+// writeMu.
+func (s *Server) promoteLocked(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) error {
+	q.repo.writeMu.Lock()
+	defer q.repo.writeMu.Unlock()
+	return qr.Promote(q.Context(), keep, updates...)
+}
+
+// converge applies the updates of a converging push: a branch that moved
+// on from the update's Old and was last moved by a write of its own is
+// merged with the update's New (merge.Converge, as every leader merges)
+// instead of refused, so that a push from a peer lands on a leader that
+// keeps taking writes. A branch last moved by a merge is refused as
+// before: merging merges again makes heads that hold nothing new, and
+// leaders peered all-to-all would go on making them from each other's
+// once writes stop. It returns the updates made.
+//
+// It merges without holding writeMu, which every document write takes: a
+// merge takes tens of milliseconds on a leader under load, and the
+// leader's writes all waited behind it. Then, holding writeMu, it merges
+// again each branch that a write moved meanwhile: the branch as it is now
+// with the head the first merge made, which merges in only the writes
+// that came meanwhile. The refs move all at once, by compare-and-swap,
+// under writeMu.
 func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
 	ctx := q.Context()
-	r := q.repo.Repo
-	var moved []int
+	promoted := false
+	// The objects first, then the merges that read them; the refs move
+	// once all are made. Until then no ref names the pushed objects, as
+	// those of a push whose ref update failed.
+	promote := func() error {
+		if promoted {
+			return nil
+		}
+		promoted = true
+		return qr.Promote(ctx, keep)
+	}
+	if err := mergeMovedBranches(ctx, q.repo.Repo, updates, promote); err != nil {
+		return nil, err
+	}
+	q.repo.writeMu.Lock()
+	defer q.repo.writeMu.Unlock()
+	if err := mergeMovedBranches(ctx, q.repo.Repo, updates, promote); err != nil {
+		return nil, err
+	}
+	if !promoted {
+		return updates, qr.Promote(ctx, keep, updates...)
+	}
+	return updates, q.repo.Store().UpdateRefs(ctx, updates...)
+}
+
+// mergeMovedBranches merges, into each branch update whose branch writes
+// moved on from its Old, the branch as it is now: the update then moves
+// the branch from there to the merge. promote is called before the first
+// merge, which reads the pushed objects. A branch moved otherwise is left
+// for the ref update to refuse: the pusher fetches and merges again.
+func mergeMovedBranches(ctx context.Context, r *repo.Repo, updates []objects.RefUpdate, promote func() error) error {
 	for i, u := range updates {
 		if !strings.HasPrefix(u.Name, objects.BranchPrefix) || u.Old.IsZero() || u.New.IsZero() {
 			continue
 		}
 		cur, err := r.RefOrZero(ctx, u.Name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if cur == u.Old || cur.IsZero() {
 			continue
 		}
 		ok, err := movedByWrites(ctx, r, u.Old, cur)
 		if err != nil {
-			return nil, err // a damaged history: say so, not "ref changed"
+			return err // a damaged history: say so, not "ref changed"
 		}
 		if !ok {
-			continue // Promote refuses it: the pusher fetches and merges again
+			continue
 		}
-		updates[i].Old = cur
-		moved = append(moved, i)
-	}
-	if len(moved) == 0 {
-		return updates, qr.Promote(ctx, keep, updates...)
-	}
-	// The objects first, then the merges that read them; the refs move
-	// once all are made. Until then no ref names the pushed objects, as
-	// those of a push whose ref update failed.
-	if err := qr.Promote(ctx, keep); err != nil {
-		return nil, err
-	}
-	for _, i := range moved {
-		head, _, err := merge.Converge(ctx, r, updates[i].Old, updates[i].New)
+		if err := promote(); err != nil {
+			return err
+		}
+		head, _, err := merge.Converge(ctx, r, cur, u.New)
 		if err != nil {
-			return nil, fmt.Errorf("merging the push into %s: %w", updates[i].Name, err)
+			return fmt.Errorf("merging the push into %s: %w", u.Name, err)
 		}
-		updates[i].New = head
+		updates[i].Old, updates[i].New = cur, head
 	}
-	return updates, r.Store().UpdateRefs(ctx, updates...)
+	return nil
 }
 
 // refUpdates are the updates of a request, each name allowed by allow and
