@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"testing"
 
@@ -40,6 +41,19 @@ func TestSendReadsEachStoredObjectOnce(t *testing.T) {
 		}
 		if n > max {
 			t.Errorf("%s (type %d) read %d times, want at most %d", id.Short(), data[0], n, max)
+		}
+	}
+}
+
+// BenchmarkSend100SmallCommits: the send half of
+// BenchmarkSendReceive100SmallCommits, on a Badger store.
+func BenchmarkSend100SmallCommits(b *testing.B) {
+	ctx := context.Background()
+	src, _, base, tip := smallEdits(b, true, 20000, 100, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*197%20000) })
+	for b.Loop() {
+		pw := wire.NewPackWriter(io.Discard, wire.WriterOptions{})
+		if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{base}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
