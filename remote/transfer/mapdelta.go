@@ -46,13 +46,19 @@ func (d *mapDelta) newItems(ctx context.Context, nodes *nodeReader) ([]objects.N
 		return nil, nil
 	}
 	var changed []objects.NodeItem
+	// New leaves and old items are both in key order: one sweep finds
+	// each key's old entry.
+	old := d.old
 	for _, leafID := range d.newNodes[0] {
 		leaf, err := nodes.read(ctx, leafID)
 		if err != nil {
 			return nil, err
 		}
 		for _, it := range leaf.Items {
-			if d.oldEntry(it.Key).ID != it.Entry.ID {
+			for len(old) > 0 && old[0].Key < it.Key {
+				old = old[1:]
+			}
+			if len(old) == 0 || old[0].Key != it.Key || old[0].Entry.ID != it.Entry.ID {
 				changed = append(changed, it)
 			}
 		}
@@ -151,14 +157,21 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 
 func lastKey(n *objects.Node) string { return n.Items[len(n.Items)-1].Key }
 
-// nodeReader reads and decodes nodes, keeping the ones of the current walk.
+// nodeReader reads and decodes nodes, keeping the ones of the current walk
+// with their stored bytes: a sender sends the new nodes it decoded, and a
+// second read from Badger would decompress a block and hash them again.
 type nodeReader struct {
 	store objects.ObjectReader
-	cache map[objects.ID]*objects.Node
+	cache map[objects.ID]readNode
+}
+
+type readNode struct {
+	node *objects.Node
+	data []byte
 }
 
 func newNodeReader(store objects.ObjectReader) *nodeReader {
-	return &nodeReader{store: store, cache: map[objects.ID]*objects.Node{}}
+	return &nodeReader{store: store, cache: map[objects.ID]readNode{}}
 }
 
 // maxCachedNodes bounds the decoded nodes kept between levels.
@@ -166,7 +179,7 @@ const maxCachedNodes = 4096
 
 func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, error) {
 	if n, ok := r.cache[id]; ok {
-		return n, nil
+		return n.node, nil
 	}
 	data, err := r.store.Get(ctx, id)
 	if err != nil {
@@ -179,8 +192,17 @@ func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, er
 	if len(r.cache) >= maxCachedNodes {
 		clear(r.cache)
 	}
-	r.cache[id] = n
+	r.cache[id] = readNode{node: n, data: data}
 	return n, nil
+}
+
+// get is the stored bytes of an object: a node's as read, else from the
+// store.
+func (r *nodeReader) get(ctx context.Context, id objects.ID) ([]byte, error) {
+	if n, ok := r.cache[id]; ok {
+		return n.data, nil
+	}
+	return r.store.Get(ctx, id)
 }
 
 // children lists the children of the given nodes with their ranges; with

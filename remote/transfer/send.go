@@ -32,6 +32,14 @@ type sender struct {
 	spill *spill
 	sent  *idSet
 	stats Stats
+	last  readCommitBytes // the commit read last: the next one's parent, mostly
+}
+
+// readCommitBytes is a commit as read and as stored.
+type readCommitBytes struct {
+	id   objects.ID
+	c    *objects.Commit
+	data []byte
 }
 
 func newSender(src Source, w PackWriter, memIDs int) *sender {
@@ -78,14 +86,17 @@ func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 		if err != nil {
 			return err
 		}
-		if err := s.sendMap(ctx, base.Index, c.Index); err != nil {
+		if err := s.sendMap(ctx, base.Index, c.c.Index); err != nil {
 			return err
 		}
-		if err := s.sendMap(ctx, base.Conflicts, c.Conflicts); err != nil {
+		if err := s.sendMap(ctx, base.Conflicts, c.c.Conflicts); err != nil {
 			return err
 		}
 		s.stats.Commits++
-		return s.sendObject(ctx, id)
+		if sent, err := s.sent.has(id); sent || err != nil {
+			return err
+		}
+		return s.write(objects.Object{ID: id, Data: c.data})
 	})
 	return s.stats, err
 }
@@ -94,23 +105,45 @@ func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 // a parent the receiver has, so a merge sends only what is new to it, else
 // the first parent. Parents are sent before their children, so a parent
 // not sent yet is one the receiver has.
-func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (*objects.Commit, objects.Commit, error) {
-	var base objects.Commit
-	c, err := readCommit(ctx, s.src, id)
-	if err != nil || len(c.Parents) == 0 {
-		return c, base, err
+func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (readCommitBytes, objects.Commit, error) {
+	c, err := s.readCommit(ctx, id)
+	if err != nil {
+		return c, objects.Commit{}, err
+	}
+	base, err := s.baseOf(ctx, c.c)
+	s.last = c // commits go parents first: c is likely the next one's base
+	return c, base, err
+}
+
+func (s *sender) baseOf(ctx context.Context, c *objects.Commit) (objects.Commit, error) {
+	if len(c.Parents) == 0 {
+		return objects.Commit{}, nil
 	}
 	pick := c.Parents[0]
 	if len(c.Parents) > 1 {
+		var err error
 		if pick, err = s.parentTheReceiverHas(c.Parents); err != nil {
-			return c, base, err
+			return objects.Commit{}, err
 		}
 	}
-	pc, err := readCommit(ctx, s.src, pick)
+	pc, err := s.readCommit(ctx, pick)
 	if err != nil {
-		return c, base, err
+		return objects.Commit{}, err
 	}
-	return c, *pc, nil
+	return *pc.c, nil
+}
+
+// readCommit reads and decodes a commit, unless it is the one read last.
+func (s *sender) readCommit(ctx context.Context, id objects.ID) (readCommitBytes, error) {
+	if s.last.c != nil && s.last.id == id {
+		return s.last, nil
+	}
+	data, err := s.src.Get(ctx, id)
+	if err != nil {
+		return readCommitBytes{}, fmt.Errorf("commit %s: %w", id.Short(), err)
+	}
+	c, err := objects.DecodeCommit(data)
+	return readCommitBytes{id: id, c: c, data: data}, err
 }
 
 // parentTheReceiverHas is the first of a merge's parents not sent, else
@@ -153,7 +186,7 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 		if err != nil {
 			return err
 		}
-		d, err := diffMaps(ctx, s.nodes, base.Index, c.Index)
+		d, err := diffMaps(ctx, s.nodes, base.Index, c.c.Index)
 		if err != nil {
 			return err
 		}
@@ -288,7 +321,7 @@ func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
 	if sent, err := s.sent.has(id); sent || err != nil {
 		return err
 	}
-	data, err := s.src.Get(ctx, id)
+	data, err := s.nodes.get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("send %s: %w", id.Short(), err)
 	}
