@@ -41,6 +41,22 @@ func newForkedLeader(t *testing.T) forkedLeader {
 	return forkedLeader{r: r, root: root, ours: ours, theirs: theirs}
 }
 
+// forkedTwins makes two forked leaders that hold the same commits, and
+// the merge of the fork the twin makes: the one a push to the leader must
+// make, as every leader merges the same inputs alike.
+func forkedTwins(t *testing.T) (twin, leader forkedLeader, merged objects.ID) {
+	t.Helper()
+	twin, leader = newForkedLeader(t), newForkedLeader(t)
+	if leader.ours != twin.ours || leader.theirs != twin.theirs {
+		t.Fatal("two forked leaders hold different commits")
+	}
+	merged, _, err := merge.Converge(t.Context(), twin.r, twin.ours, twin.theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return twin, leader, merged
+}
+
 // heldPush serves leader, takes its write lock (which every document
 // write takes), and sends a converging push of theirs onto main from the
 // root. It waits until the push's merge of main with theirs, want, is
@@ -97,16 +113,7 @@ func heldPush(t *testing.T, leader forkedLeader, want objects.ID) func() (*wire.
 // branch then moves to that very merge.
 func TestConvergingPushMergesWithoutWrites(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	twin := newForkedLeader(t)
-	want, _, err := merge.Converge(ctx, twin.r, twin.ours, twin.theirs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := newForkedLeader(t)
-	if leader.ours != twin.ours || leader.theirs != twin.theirs {
-		t.Fatal("two forked leaders hold different commits")
-	}
+	_, leader, want := forkedTwins(t)
 	resp, err := heldPush(t, leader, want)()
 	if err != nil {
 		t.Fatal(err)
@@ -124,12 +131,7 @@ func TestConvergingPushMergesWithoutWrites(t *testing.T) {
 func TestConvergingPushKeepsWritesThatCameDuringTheMerge(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	twin := newForkedLeader(t)
-	first, _, err := merge.Converge(ctx, twin.r, twin.ours, twin.theirs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := newForkedLeader(t)
+	twin, leader, first := forkedTwins(t)
 	release := heldPush(t, leader, first)
 	later := commitDocs(t, leader.r, mainRef, map[string]string{"c": "c"}, t0) // a write, holding the lock
 	resp, err := release()
@@ -163,12 +165,7 @@ func TestConvergingPushKeepsWritesThatCameDuringTheMerge(t *testing.T) {
 func TestConvergingPushRefusedWhenAMergeMovedTheBranch(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	twin := newForkedLeader(t)
-	first, _, err := merge.Converge(ctx, twin.r, twin.ours, twin.theirs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leader := newForkedLeader(t)
+	_, leader, first := forkedTwins(t)
 	if err := leader.r.CreateBranch(ctx, "third", leader.root); err != nil {
 		t.Fatal(err)
 	}
