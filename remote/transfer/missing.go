@@ -17,11 +17,19 @@ const (
 type Source = objects.ObjectReader
 
 func readCommit(ctx context.Context, r Source, id objects.ID) (*objects.Commit, error) {
+	c, _, err := readCommitBytes(ctx, r, id)
+	return c, err
+}
+
+// readCommitBytes is readCommit that also returns the commit's stored
+// bytes.
+func readCommitBytes(ctx context.Context, r Source, id objects.ID) (*objects.Commit, []byte, error) {
 	data, err := r.Get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", id.Short(), err)
+		return nil, nil, fmt.Errorf("commit %s: %w", id.Short(), err)
 	}
-	return objects.DecodeCommit(data)
+	c, err := objects.DecodeCommit(data)
+	return c, data, err
 }
 
 // MissingCommits returns the commits reachable from wants but not from

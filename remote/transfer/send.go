@@ -32,11 +32,11 @@ type sender struct {
 	spill *spill
 	sent  *idSet
 	stats Stats
-	last  readCommitBytes // the commit read last: the next one's parent, mostly
+	last  sentCommit // the commit read last: the next one's parent, mostly
 }
 
-// readCommitBytes is a commit as read and as stored.
-type readCommitBytes struct {
+// sentCommit is a commit as read and as stored.
+type sentCommit struct {
 	id   objects.ID
 	c    *objects.Commit
 	data []byte
@@ -105,7 +105,7 @@ func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 // a parent the receiver has, so a merge sends only what is new to it, else
 // the first parent. Parents are sent before their children, so a parent
 // not sent yet is one the receiver has.
-func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (readCommitBytes, objects.Commit, error) {
+func (s *sender) commitAndBase(ctx context.Context, id objects.ID) (sentCommit, objects.Commit, error) {
 	c, err := s.readCommit(ctx, id)
 	if err != nil {
 		return c, objects.Commit{}, err
@@ -134,16 +134,12 @@ func (s *sender) baseOf(ctx context.Context, c *objects.Commit) (objects.Commit,
 }
 
 // readCommit reads and decodes a commit, unless it is the one read last.
-func (s *sender) readCommit(ctx context.Context, id objects.ID) (readCommitBytes, error) {
+func (s *sender) readCommit(ctx context.Context, id objects.ID) (sentCommit, error) {
 	if s.last.c != nil && s.last.id == id {
 		return s.last, nil
 	}
-	data, err := s.src.Get(ctx, id)
-	if err != nil {
-		return readCommitBytes{}, fmt.Errorf("commit %s: %w", id.Short(), err)
-	}
-	c, err := objects.DecodeCommit(data)
-	return readCommitBytes{id: id, c: c, data: data}, err
+	c, data, err := readCommitBytes(ctx, s.src, id)
+	return sentCommit{id: id, c: c, data: data}, err
 }
 
 // parentTheReceiverHas is the first of a merge's parents not sent, else
