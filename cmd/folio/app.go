@@ -35,6 +35,13 @@ type app struct {
 // release the repository.
 const defaultLockWait = 3 * time.Second
 
+// servedAnswerWait is how long a command gives the folio serve process
+// that holds the repository to answer its first request (or the lock
+// wait, if longer). A server alive and holding the lock that says nothing
+// in that time is stopped or wedged: the command names it and gives up,
+// rather than wait out a request's timeout and then the lock.
+const servedAnswerWait = 5 * time.Second
+
 // repoDir finds the .folio folder a command works in.
 func (a *app) repoDir() (string, error) {
 	cwd, err := os.Getwd()
@@ -83,7 +90,7 @@ func (a *app) open(ctx context.Context, opts repo.Options, throughServer bool) (
 		return r, err
 	}
 	if throughServer {
-		if r, err := a.openServed(ctx, dir, opts); !errors.Is(err, errNotServed) {
+		if r, err := a.openServed(ctx, dir, opts, max(wait, servedAnswerWait)); !errors.Is(err, errNotServed) {
 			return r, err
 		}
 	} else if info, serr := a.served(); serr == nil {
@@ -97,8 +104,8 @@ func (a *app) open(ctx context.Context, opts repo.Options, throughServer bool) (
 var errNotServed = errors.New("not served")
 
 // openServed opens the repository on the store of the folio serve process
-// that serve.json names, if it answers.
-func (a *app) openServed(ctx context.Context, dir string, opts repo.Options) (*repo.Repo, error) {
+// that serve.json names, if it answers within answerWait.
+func (a *app) openServed(ctx context.Context, dir string, opts repo.Options, answerWait time.Duration) (*repo.Repo, error) {
 	info, err := a.served()
 	if errors.Is(err, errForeignServe) {
 		return nil, err
@@ -111,14 +118,36 @@ func (a *app) openServed(ctx context.Context, dir string, opts repo.Options) (*r
 		return nil, err
 	}
 	store := client.NewStore(c)
-	if _, err := store.Ref(ctx, objects.BranchPrefix+repo.DefaultBranch); err != nil && !errors.Is(err, objects.ErrNotFound) {
-		if client.IsAuthError(err) {
-			return nil, fmt.Errorf("the folio serve process at %s refused this command: %w", info.URL, err)
-		}
-		return nil, errNotServed // a serve.json left by a server that died
+	err = info.probe(ctx, answerWait, func(ctx context.Context) error {
+		_, err := store.Ref(ctx, objects.BranchPrefix+repo.DefaultBranch)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	opts.Store = store
 	return repo.Open(ctx, dir, opts)
+}
+
+// probe makes a command's first request to the server, ask, giving it
+// answerWait to answer. A server that refuses the command's token says so;
+// one that answers nothing in that time is alive (it holds the lock) but
+// stopped or wedged, and the error names it; any other failure is a server
+// gone (errNotServed), whose lock the command may then wait for.
+func (info *servedInfo) probe(ctx context.Context, answerWait time.Duration, ask func(context.Context) error) error {
+	probe, cancel := context.WithTimeout(ctx, answerWait)
+	defer cancel()
+	err := ask(probe)
+	switch {
+	case err == nil || errors.Is(err, objects.ErrNotFound):
+		return nil
+	case client.IsAuthError(err):
+		return fmt.Errorf("the folio serve process at %s refused this command: %w", info.URL, err)
+	case errors.Is(probe.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		return fmt.Errorf("folio serve (pid %d) holds this repository but did not answer at %s within %v: "+
+			"resume it if it is stopped, or stop it to work on the repository directly", info.PID, info.URL, answerWait)
+	}
+	return errNotServed // a serve.json left by a server that died
 }
 
 // openFiles finds the repository and opens its files only, which works

@@ -222,6 +222,18 @@ func (a *app) syncThroughServer(ctx context.Context, info *servedInfo, req wire.
 	if err != nil {
 		return nil, err
 	}
+	// The sync's reply may take as long as the server's own sync: first
+	// make sure the server answers at all.
+	err = info.probe(ctx, servedAnswerWait, func(ctx context.Context) error {
+		_, err := c.Token(ctx)
+		return err
+	})
+	if errors.Is(err, errNotServed) {
+		return nil, fmt.Errorf("folio serve (pid %d) at %s went away: run the command again", info.PID, info.URL)
+	}
+	if err != nil {
+		return nil, err
+	}
 	raw, err := c.Sync(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("sync through folio serve at %s: %w", info.URL, err)

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -339,4 +340,41 @@ func TestServedRootAndAnotherServer(t *testing.T) {
 	}
 	e.must(a, "log", "-n", "1") // through the server that holds it
 	other.stop(t)
+}
+
+// A server that holds the repository but answers nothing (stopped with
+// SIGSTOP, or in a debugger): a command fails within servedAnswerWait,
+// naming the server, instead of waiting a request's full timeout and then
+// blaming "another process". Resumed, the server serves the command.
+func TestServedServerStoppedAnswersNothing(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	dir := e.newRepoDir("stopped")
+	srv := e.serve(dir)
+	if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	pid := srv.cmd.Process.Pid
+	// get opens the repository through the server; sync asks the server
+	// to run it (a request that may take half an hour to answer).
+	for _, args := range [][]string{{"get", "base.txt"}, {"sync"}} {
+		start := time.Now()
+		res := e.run(dir, args...)
+		took := time.Since(start)
+		if res.code != 1 || !strings.Contains(res.stderr, fmt.Sprintf("folio serve (pid %d)", pid)) ||
+			!strings.Contains(res.stderr, "did not answer") || !strings.Contains(res.stderr, srv.url) {
+			t.Errorf("%s in a repository whose server is stopped (want exit 1 naming the server, pid %d, and its URL):\n%v", args[0], pid, res)
+		}
+		// Bounded by the answer wait, not by a request's timeout: a
+		// generous bound, as the machine may be busy.
+		if took > servedAnswerWait+30*time.Second {
+			t.Errorf("%s took %v to give up on a stopped server", args[0], took)
+		}
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.must(dir, "get", "base.txt"); out != "base\n" {
+		t.Errorf("get through the resumed server printed %q", out)
+	}
 }
