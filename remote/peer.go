@@ -1,7 +1,9 @@
 package remote
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -19,7 +21,7 @@ import (
 type PeerOptions struct {
 	SyncOptions
 	// Heartbeat is the keep-alive interval asked of the peer's feed (0:
-	// the server's default).
+	// PeerHeartbeat).
 	Heartbeat time.Duration
 	// Backoff is the first wait after a failed sync, doubled up to
 	// MaxBackoff while failures go on (defaults: one second, one minute).
@@ -30,6 +32,23 @@ type PeerOptions struct {
 	State *PeerState
 }
 
+// PeerHeartbeat is the keep-alive interval a peering asks of its peer's
+// change feed by default. The feed is how a peering knows its peer is
+// there: one that brings nothing, not even a keep-alive, for
+// silentHeartbeats of them (and at least minSilence) is a peer stopped,
+// or cut off by a network that drops packets without resetting anything.
+// The sync waiting on it is then given up, rather than after a request's
+// minute, and the state says so.
+const PeerHeartbeat = 5 * time.Second
+
+const (
+	silentHeartbeats = 3
+	minSilence       = 2 * time.Second
+)
+
+// errPeerSilent: the peer's feed brought nothing for a while.
+var errPeerSilent = errors.New("the peer went silent")
+
 // PeerState is how a peering stands.
 type PeerState struct {
 	mu sync.Mutex
@@ -39,11 +58,13 @@ type PeerState struct {
 // PeerStatus is a snapshot of a PeerState, as GET /v1/peers reports it.
 type PeerStatus struct {
 	URL       string    `json:"url"`
-	Connected bool      `json:"connected"`            // the last sync succeeded
+	Connected bool      `json:"connected"`            // the last sync succeeded, and the peer has not gone silent since
 	BehindBy  uint64    `json:"behind_by"`            // peer changes seen since the last sync began
 	Syncs     int       `json:"syncs"`                // syncs made
 	LastSync  time.Time `json:"last_sync,omitzero"`   // when the last sync ended
 	LastError string    `json:"last_error,omitempty"` // of the last sync that failed
+	// SyncingSince is when the sync under way began (zero: none is).
+	SyncingSince time.Time `json:"syncing_since,omitzero"`
 }
 
 // Status returns a snapshot.
@@ -83,12 +104,19 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		opts.HTTP = client.NewHTTPClient(opts.Timeouts, nil)
 		defer opts.HTTP.CloseIdleConnections()
 	}
-	c, err := newClient(rm, opts.Options)
+	// The feed's client gives up on a peer that has said nothing for a
+	// few heartbeats; the syncs keep the usual timeouts.
+	heartbeat := cmp.Or(opts.Heartbeat, PeerHeartbeat)
+	silence := max(silentHeartbeats*heartbeat, minSilence)
+	feedOpts := opts.Options
+	feedOpts.Timeouts = client.Timeouts{Connect: silence, Handshake: silence, Reply: silence, Stall: silence}
+	feedClient, err := newClient(rm, feedOpts)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var syncing inflight
 	kick := make(chan struct{}, 1)
 	poke := func() {
 		select {
@@ -99,7 +127,7 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 
 	// Follow the peer's feed from where it stands now, read before the
 	// first sync, so that no move of the peer after that sync is missed.
-	since, err := c.Changes(ctx, client.ChangesRequest{Now: true}, nil)
+	since, err := feedClient.Changes(ctx, client.ChangesRequest{Now: true}, nil)
 	if err != nil && ctx.Err() != nil {
 		return nil
 	}
@@ -111,9 +139,19 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		q := FeedQuery{Since: since, Now: err != nil} // unreachable now: from whenever it answers
 		// Each (re)connection syncs once more: the peer may have moved
 		// while the feed was not followed.
-		Watch(ctx, ServerFeed{Client: c, Heartbeat: opts.Heartbeat, Opened: poke}, WatchOptions{FeedQuery: q,
+		Watch(ctx, ServerFeed{Client: feedClient, Heartbeat: heartbeat, Opened: poke}, WatchOptions{FeedQuery: q,
 			Backoff: opts.Backoff, MaxBackoff: opts.MaxBackoff,
 			OnReset: func(uint64) { poke() },
+			OnError: func(err error) {
+				if !errors.Is(err, client.ErrTimeout) {
+					return // refused or reset: a sync fails on its own
+				}
+				syncing.giveUp()
+				opts.State.update(func(s *PeerStatus) {
+					s.Connected = false
+					s.LastError = fmt.Sprintf("%v: its change feed brought nothing, not even a keep-alive, for %v", errPeerSilent, silence)
+				})
+			},
 		}, func(ch objects.Change) error {
 			if heldHere(ctx, r, ch) {
 				return nil
@@ -154,8 +192,12 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		case <-kick:
 		}
 		var behind uint64
-		opts.State.update(func(s *PeerStatus) { behind = s.BehindBy })
-		rep, err := Sync(ctx, r, rm, opts.SyncOptions)
+		opts.State.update(func(s *PeerStatus) { behind, s.SyncingSince = s.BehindBy, time.Now() })
+		syncCtx := syncing.start(ctx)
+		rep, err := Sync(syncCtx, r, rm, opts.SyncOptions)
+		if gaveUp := syncing.end(); err != nil && gaveUp {
+			err = fmt.Errorf("%w (the sync waiting on it was given up): %w", errPeerSilent, err)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -165,7 +207,7 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		}
 		opts.State.update(func(s *PeerStatus) {
 			s.Syncs++
-			s.LastSync, s.Connected = time.Now(), err == nil || raced
+			s.LastSync, s.Connected, s.SyncingSince = time.Now(), err == nil || raced, time.Time{}
 			if err != nil {
 				s.LastError = err.Error()
 			} else {
@@ -182,6 +224,42 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		sleep(ctx, wait) // then try again, whether or not anything moved
 		wait = min(2*wait, opts.MaxBackoff)
 		poke()
+	}
+}
+
+// inflight is a peering's sync under way, which the feed's watcher gives
+// up when the peer goes silent.
+type inflight struct {
+	mu     sync.Mutex
+	cancel context.CancelCauseFunc // nil: no sync under way
+	gaveUp bool
+}
+
+func (f *inflight) start(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancelCause(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancel, f.gaveUp = cancel, false
+	return ctx
+}
+
+// end ends the sync under way, and reports whether it was given up.
+func (f *inflight) end() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cancel != nil {
+		f.cancel(nil)
+	}
+	f.cancel = nil
+	return f.gaveUp
+}
+
+func (f *inflight) giveUp() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cancel != nil {
+		f.cancel(errPeerSilent)
+		f.gaveUp = true
 	}
 }
 

@@ -198,6 +198,10 @@ type cutProxy struct {
 	conns  map[net.Conn]bool
 	// accepted counts the connections it took.
 	accepted atomic.Int64
+	// frozen holds every byte back, in both directions, on connections
+	// open and new: a leader stopped (SIGSTOP) or a network that drops
+	// packets without resetting anything.
+	frozen atomic.Bool
 }
 
 func newCutProxy(t testing.TB) *cutProxy {
@@ -224,6 +228,7 @@ func newCutProxy(t testing.TB) *cutProxy {
 	}()
 	t.Cleanup(func() {
 		l.Close()
+		p.frozen.Store(false)
 		p.setTarget("")
 		p.wg.Wait()
 	})
@@ -251,8 +256,8 @@ func (p *cutProxy) pipe(c net.Conn) {
 	p.conns[c], p.conns[up] = true, true
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
+	go func() { p.forward(up, c); done <- struct{}{} }()
+	go func() { p.forward(c, up); done <- struct{}{} }()
 	<-done
 	p.mu.Lock()
 	delete(p.conns, c)
@@ -261,6 +266,26 @@ func (p *cutProxy) pipe(c net.Conn) {
 	c.Close()
 	up.Close()
 	<-done
+}
+
+// forward copies src to dst until either fails, holding what it read
+// while the proxy is frozen.
+func (p *cutProxy) forward(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for p.frozen.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // setTarget cuts every connection and sends new ones to addr.

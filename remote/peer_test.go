@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,44 @@ func TestPeerComesBack(t *testing.T) {
 	waitConverged(t, []*peered{a, b}, "while-away")
 	b.commit(t, "after") // b does not peer: a hears of it through b's feed
 	waitConverged(t, []*peered{a, b}, "while-away", "after")
+	for !a.status().Connected {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPeerSilentIsNoticed: a peer that stops answering without closing
+// anything (a stopped process, a network that drops packets) is noticed
+// by its silent change feed within a few keep-alives, not a request's
+// minute: the state stops saying connected, names the silence, and the
+// sync that waited on the peer is given up, to be made again once it
+// answers.
+func TestPeerSilentIsNoticed(t *testing.T) {
+	t.Parallel()
+	a, b := newPeered(t), newPeered(t)
+	a.peer(t, b)
+	a.commit(t, "before")
+	waitConverged(t, []*peered{a, b}, "before")
+	for !a.status().Connected {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.proxy.frozen.Store(true)
+	a.commit(t, "while-silent") // a sync to b starts, and hears nothing back
+	for a.status().SyncingSince.IsZero() && a.status().Connected {
+		time.Sleep(5 * time.Millisecond)
+	}
+	deadline := time.Now().Add(peerWait / 2)
+	for {
+		st := a.status()
+		if !st.Connected && st.SyncingSince.IsZero() && strings.Contains(st.LastError, "silent") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("state %v after the peer went silent: want not connected, no sync waiting, and the silence named", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.proxy.frozen.Store(false)
+	waitConverged(t, []*peered{a, b}, "before", "while-silent")
 	for !a.status().Connected {
 		time.Sleep(5 * time.Millisecond)
 	}
