@@ -196,7 +196,7 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 		syncCtx := syncing.start(ctx)
 		rep, err := Sync(syncCtx, r, rm, opts.SyncOptions)
 		if gaveUp := syncing.end(); err != nil && gaveUp {
-			err = fmt.Errorf("%w (the sync waiting on it was given up): %w", errPeerSilent, err)
+			err = fmt.Errorf("%w: its change feed brought nothing, not even a keep-alive, for %v; the sync waiting on it was given up", errPeerSilent, silence)
 		}
 		if ctx.Err() != nil {
 			return nil
