@@ -51,10 +51,28 @@ func ValidateRefName(name string) error {
 	return nil
 }
 
+// ValidateShortName refuses the short names of branches, tags and
+// remotes that would be read as something else: HEAD and @ name the
+// current commit in a revision, and a leading '-' reads as a flag.
+func ValidateShortName(name string) error {
+	if name == "HEAD" || name == "@" || strings.HasPrefix(name, "-") {
+		return fmt.Errorf("%w %q: not a usable name (HEAD and @ name the current commit, and a leading '-' reads as a flag)", ErrInvalidRef, name)
+	}
+	return nil
+}
+
+// ValidateTagName checks a short tag name ("v1.0").
+func ValidateTagName(name string) error {
+	if err := ValidateShortName(name); err != nil {
+		return err
+	}
+	return ValidateRefName(TagPrefix + name)
+}
+
 // ValidateBranchName checks a short branch name ("main", "feature/x").
 func ValidateBranchName(name string) error {
-	if name == "HEAD" || strings.HasPrefix(name, "-") {
-		return fmt.Errorf("%w %q: not a usable branch name", ErrInvalidRef, name)
+	if err := ValidateShortName(name); err != nil {
+		return err
 	}
 	if err := ValidateRefName(BranchPrefix + name); err != nil {
 		return err

@@ -92,6 +92,7 @@ func TestValidateBranchName(t *testing.T) {
 		{"a-", true},
 		{"", false},
 		{"HEAD", false},
+		{"@", false},
 		{"-x", false},
 		{"--force", false},
 		{"a..b", false},
@@ -174,6 +175,22 @@ func TestRefChangedError(t *testing.T) {
 
 // Every branch has a working set, kept under WorkingSetPrefix + its full
 // ref name, so every valid branch name must give a valid working-set ref
+// TestShortNamesReadAsSomethingElse: a tag or remote named HEAD or @
+// (the current commit in a revision) or starting with '-' (a flag on the
+// command line) is refused, as a branch so named is.
+func TestShortNamesReadAsSomethingElse(t *testing.T) {
+	for _, name := range []string{"HEAD", "@", "-x", "--force"} {
+		if err := objects.ValidateTagName(name); !errors.Is(err, objects.ErrInvalidRef) {
+			t.Errorf("ValidateTagName(%q) = %v, want ErrInvalidRef", name, err)
+		}
+	}
+	for _, name := range []string{"v1", "release/1.0", "@x", "HEADS"} {
+		if err := objects.ValidateTagName(name); err != nil {
+			t.Errorf("ValidateTagName(%q) = %v, want nil", name, err)
+		}
+	}
+}
+
 // name too. The longest branch names ValidateBranchName accepts give names
 // longer than MaxRefLen.
 func TestEveryBranchHasAValidWorkingSetRef(t *testing.T) {

@@ -118,6 +118,22 @@ func TestPeerSilentIsNoticed(t *testing.T) {
 	}
 }
 
+// TestRemoteNamesReadAsSomethingElse: a remote named HEAD or @, or one
+// starting with '-' (which a command line reads as a flag: 'folio fetch
+// -x'), is refused, as a branch so named is.
+func TestRemoteNamesReadAsSomethingElse(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	for _, name := range []string{"-x", "--all", "HEAD", "@"} {
+		if err := remote.Add(r.Files, name, "http://127.0.0.1:9/"); !errors.Is(err, objects.ErrInvalidRef) {
+			t.Errorf("remote add %q: %v, want ErrInvalidRef", name, err)
+		}
+	}
+	if all, err := remote.List(r.Files); err != nil || len(all) != 0 {
+		t.Errorf("remotes after refused adds: %v, %v", all, err)
+	}
+}
+
 // TestPeerRemote: a peer URL is a configured remote's, or gets a name its
 // remote-tracking branches can live under.
 func TestPeerRemote(t *testing.T) {

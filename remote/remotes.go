@@ -62,6 +62,9 @@ func Lookup(f *repo.Files, name string) (Remote, error) {
 
 // ValidateName checks a remote name: one ref-name segment.
 func ValidateName(name string) error {
+	if err := objects.ValidateShortName(name); err != nil {
+		return err
+	}
 	if strings.Contains(name, "/") || strings.Contains(name, ".") {
 		return fmt.Errorf("%w: remote name %q: no '/' or '.'", objects.ErrInvalidRef, name)
 	}

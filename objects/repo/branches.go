@@ -55,7 +55,7 @@ func (r *Repo) CreateTag(ctx context.Context, name string, at objects.ID) error 
 	if err := r.checkWritable(); err != nil {
 		return err
 	}
-	if err := objects.ValidateRefName(objects.TagPrefix + name); err != nil {
+	if err := objects.ValidateTagName(name); err != nil {
 		return err
 	}
 	return r.createRef(ctx, objects.TagPrefix+name, at, ErrTagExists)
