@@ -296,9 +296,13 @@ next commit. Taking a side that deleted the document stages its deletion.`,
 				if err != nil {
 					return err
 				}
-				if !a.jsonOut {
-					a.printf("Resolved %s; 'folio commit' records it.\n", key)
+				if a.jsonOut {
+					return a.printJSON(struct {
+						Key      string `json:"key"`
+						Resolved bool   `json:"resolved"`
+					}{key, true})
 				}
+				a.printf("Resolved %s; 'folio commit' records it.\n", key)
 				return nil
 			})
 		},

@@ -48,9 +48,10 @@ renames the current branch).`,
 					if err := r.RenameBranch(ctx, from, to); err != nil {
 						return err
 					}
-					if !a.jsonOut {
-						a.printf("Renamed branch %s to %s\n", from, to)
+					if a.jsonOut {
+						return a.printJSON(refChangeJSON{Branch: to, From: from})
 					}
+					a.printf("Renamed branch %s to %s\n", from, to)
 					return nil
 				})
 			case del != "" || forceDel != "":
@@ -69,9 +70,10 @@ renames the current branch).`,
 					if err != nil {
 						return err
 					}
-					if !a.jsonOut {
-						a.printf("Deleted branch %s (was %s).\n", del, id.Short())
+					if a.jsonOut {
+						return a.printJSON(refChangeJSON{Branch: del, Commit: id, Deleted: true})
 					}
+					a.printf("Deleted branch %s (was %s).\n", del, id.Short())
 					return nil
 				})
 			case len(args) > 0:
@@ -80,7 +82,10 @@ renames the current branch).`,
 					if err != nil {
 						return err
 					}
-					return r.CreateBranch(ctx, args[0], at)
+					if err := r.CreateBranch(ctx, args[0], at); err != nil || !a.jsonOut {
+						return err
+					}
+					return a.printJSON(refChangeJSON{Branch: args[0], Commit: at})
 				})
 			}
 			return a.withRepo(ctx, false, func(r *repo.Repo) error {
@@ -157,9 +162,10 @@ switch back.`,
 				if err := r.Switch(cmd.Context(), args[0], create); err != nil {
 					return err
 				}
-				if !a.jsonOut {
-					a.printf("Switched to branch %s\n", args[0])
+				if a.jsonOut {
+					return a.printJSON(refChangeJSON{Branch: args[0]})
 				}
+				a.printf("Switched to branch %s\n", args[0])
 				return nil
 			})
 		},
@@ -183,14 +189,19 @@ move; -d NAME deletes a tag (a tag already pushed stays on the remote).`,
 					return usagef("tag -d takes the names of the tags to delete")
 				}
 				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					var deleted []refChangeJSON
 					for _, name := range args {
 						id, err := r.DeleteTag(ctx, name)
 						if err != nil {
 							return err
 						}
+						deleted = append(deleted, refChangeJSON{Tag: name, Commit: id, Deleted: true})
 						if !a.jsonOut {
 							a.printf("Deleted tag %s (was %s)\n", name, id.Short())
 						}
+					}
+					if a.jsonOut {
+						return a.printJSON(deleted)
 					}
 					return nil
 				})
@@ -219,7 +230,10 @@ move; -d NAME deletes a tag (a tag already pushed stays on the remote).`,
 				if err != nil {
 					return err
 				}
-				return r.CreateTag(ctx, args[0], at)
+				if err := r.CreateTag(ctx, args[0], at); err != nil || !a.jsonOut {
+					return err
+				}
+				return a.printJSON(refChangeJSON{Tag: args[0], Commit: at})
 			})
 		},
 	}
@@ -233,4 +247,14 @@ func argOr(args []string, i int, def string) string {
 		return args[i]
 	}
 	return def
+}
+
+// refChangeJSON is the --json output of a command that creates, renames,
+// deletes or switches to a branch or tag.
+type refChangeJSON struct {
+	Branch  string     `json:"branch,omitempty"`
+	Tag     string     `json:"tag,omitempty"`
+	From    string     `json:"from,omitempty"` // the old name, for a rename
+	Commit  objects.ID `json:"commit,omitzero"`
+	Deleted bool       `json:"deleted,omitempty"`
 }
