@@ -68,3 +68,43 @@ func TestFlippedBitOnDiskIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// One bit flipped in the name of a ref on disk: reading the refs fails
+// with ErrCorrupt naming the damage, rather than listing the ref under a
+// name never written (Badger does not check its blocks' checksums, and
+// 'folio fsck' then found nothing while the branch looked empty). A ref's
+// value carries a check of its name and ID (refCheckSize).
+func TestFlippedBitInRefNameIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	name := "refs/heads/" + docBlob(2).ID.String() // incompressible
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: name, New: docBlob(1).ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := damagetest.Flip(dir, []byte(name[len("refs/heads/"):])); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(dir, Options{})
+	if err != nil {
+		if !errors.Is(err, objects.ErrCorrupt) && !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("Open of the damaged store: %v; want an error that says it is damaged", err)
+		}
+		return
+	}
+	defer s.Close()
+	refs, err := s.Refs(ctx, "")
+	for _, r := range refs {
+		if r.Name != name {
+			t.Errorf("Refs lists %q (err %v): a ref under a name never written", r.Name, err)
+		}
+	}
+	if !errors.Is(err, objects.ErrCorrupt) {
+		t.Errorf("Refs of a store with a damaged ref: %v, want ErrCorrupt", err)
+	}
+}

@@ -8,9 +8,9 @@
 //
 // One byte says what a key holds:
 //
-//	"f"          -> "folio-store 1", the format record
+//	"f"          -> "folio-store 2", the format record
 //	"o" + ID     -> the encoded object
-//	"r" + name   -> the 32-byte ID the ref points at
+//	"r" + name   -> the 32-byte ID the ref points at, and its check (keys.go)
 //	"s"          -> the change feed's latest sequence number
 //	"c" + seq    -> one branch move of the change feed (feed.go)
 //	"e" + time   -> a time mark (Unix seconds), empty

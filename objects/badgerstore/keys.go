@@ -1,7 +1,11 @@
 package badgerstore
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
+
+	"github.com/zeebo/blake3"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -12,7 +16,7 @@ import (
 //
 //	"f"          -> formatRecord
 //	"o" + ID     -> the encoded object
-//	"r" + name   -> the 32-byte ID the ref points at
+//	"r" + name   -> the 32-byte ID the ref points at, and its check
 //	"j" + number -> a chunk of a large ref update's journal (bigrefs.go)
 //	"J"          -> the journal is decided: apply it
 //	"q" + ...    -> objects in quarantine (quarantine.go)
@@ -34,8 +38,14 @@ const (
 )
 
 // formatRecord names the key layout above and the object format. Open
-// refuses any other value instead of guessing.
-const formatRecord = "folio-store 1"
+// refuses any other value instead of guessing, but for formatRecordV1,
+// whose refs hold an ID without a check: it reads those, and its first
+// writable open rewrites the record (a build that knows only V1 then
+// refuses the store instead of taking the checks for damage).
+const (
+	formatRecord   = "folio-store 2"
+	formatRecordV1 = "folio-store 1"
+)
 
 func objectKey(id objects.ID) []byte {
 	k := make([]byte, 1+objects.IDSize)
@@ -62,11 +72,36 @@ func refKey(name string) []byte {
 	return append([]byte{refPrefix}, name...)
 }
 
+// refCheckSize is the size of the check a ref's value carries after the
+// ID: the start of a BLAKE3 hash of the ref's name and ID. Badger does not
+// check its blocks, and objects check themselves by their IDs, but a ref
+// does not: a bit flipped on disk in its key renamed it ("main" read as
+// "mqin", the branch empty, fsck content) and one in its value moved it.
+const refCheckSize = 8
+
+func refCheck(name string, id objects.ID) []byte {
+	sum := blake3.Sum256(slices.Concat([]byte("folio ref\x00"), []byte(name), id[:]))
+	return sum[:refCheckSize]
+}
+
+// encodeRef is the value of ref name pointing at id.
+func encodeRef(name string, id objects.ID) []byte {
+	return append(id[:len(id):len(id)], refCheck(name, id)...)
+}
+
+// refValue decodes the value v of ref name, checking it.
 func refValue(name string, v []byte) (objects.ID, error) {
 	var id objects.ID
-	if len(v) != objects.IDSize {
+	switch len(v) {
+	case objects.IDSize: // written by a store of formatRecordV1
+		copy(id[:], v)
+	case objects.IDSize + refCheckSize:
+		copy(id[:], v)
+		if !bytes.Equal(v[objects.IDSize:], refCheck(name, id)) {
+			return objects.ID{}, fmt.Errorf("%w: ref %s does not match its check: its name or value was damaged on disk", objects.ErrCorrupt, name)
+		}
+	default:
 		return id, fmt.Errorf("%w: ref %s holds %d bytes, not an ID", objects.ErrCorrupt, name, len(v))
 	}
-	copy(id[:], v)
 	return id, nil
 }

@@ -200,7 +200,9 @@ func (s *Store) checkFormat(create bool) error {
 		return s.writeFormat()
 	case record == nil:
 		return fmt.Errorf("%w: %s holds a database without a folio format record", objects.ErrUnknownFormat, s.dir)
-	case string(record) != formatRecord:
+	case string(record) == formatRecordV1 && !s.readOnly:
+		return s.writeFormat()
+	case string(record) != formatRecord && string(record) != formatRecordV1:
 		return fmt.Errorf("%w: %s has store format %q, this build reads %q", objects.ErrUnknownFormat, s.dir, record, formatRecord)
 	}
 	return nil

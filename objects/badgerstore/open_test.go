@@ -125,11 +125,11 @@ func TestFormatRecord(t *testing.T) {
 		return err
 	})
 	db.Close()
-	if err != nil || string(record) != "folio-store 1" {
+	if err != nil || string(record) != "folio-store 2" {
 		t.Fatalf("format record of a new store: %q, %v", record, err)
 	}
 
-	setRaw(t, dir, formatKey, "folio-store 2")
+	setRaw(t, dir, formatKey, "folio-store 3")
 	foreign := filepath.Join(t.TempDir(), "foreign")
 	setRaw(t, foreign, "some key", "some value")
 	for _, d := range []string{dir, foreign} {
@@ -142,6 +142,63 @@ func TestFormatRecord(t *testing.T) {
 				t.Errorf("Open(%s, %+v): %v, want objects.ErrUnknownFormat", filepath.Base(d), opts, err)
 			}
 		}
+	}
+}
+
+// TestFormatV1Upgrade: a store of the first format, whose refs hold an
+// ID without a check, reads as before, read-only too; its first writable
+// open rewrites the format record, and refs it writes from then on carry
+// their check while the old ones still read.
+func TestFormatV1Upgrade(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := newStoreDir(t)
+	old, moved := docBlob(1).ID, docBlob(2).ID
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	setRaw(t, dir, formatKey, formatRecordV1)
+	setRaw(t, dir, string(refKey("refs/heads/main")), string(old[:]))
+	setRaw(t, dir, string(refKey("refs/heads/dev")), string(old[:]))
+
+	record := func() string {
+		db, err := rawBadger(t, dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var v []byte
+		if err := db.View(func(txn *badger.Txn) error {
+			item, err := txn.Get([]byte(formatKey))
+			if err == nil {
+				v, err = item.ValueCopy(nil)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	s = openTemp(t, dir, Options{ReadOnly: true})
+	if id, err := s.Ref(ctx, "refs/heads/main"); err != nil || id != old {
+		t.Errorf("read-only Ref of a V1 store: %v, %v", id, err)
+	}
+	s.Close()
+	if r := record(); r != formatRecordV1 {
+		t.Fatalf("a read-only open rewrote the format record: %q", r)
+	}
+	s = openTemp(t, dir, Options{})
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: old, New: moved}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := s.Refs(ctx, "")
+	if err != nil || len(refs) != 2 || refs[0].ID != old || refs[1].ID != moved {
+		t.Errorf("refs after the upgrade: %v, %v", refs, err)
+	}
+	s.Close()
+	if r := record(); r != formatRecord {
+		t.Errorf("format record after a writable open: %q, want %q", r, formatRecord)
 	}
 }
 

@@ -81,7 +81,10 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 		}
 		return nil
 	})
-	return refs, err
+	if err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
 
 // maxConflictRetries bounds how often UpdateRefs retries a transaction that
@@ -163,7 +166,7 @@ func writeRefs(txn *badger.Txn, updates []objects.RefUpdate) error {
 		if u.New.IsZero() {
 			err = txn.Delete(refKey(u.Name))
 		} else {
-			err = txn.Set(refKey(u.Name), u.New[:])
+			err = txn.Set(refKey(u.Name), encodeRef(u.Name, u.New))
 		}
 		if err != nil {
 			return err
