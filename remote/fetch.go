@@ -72,7 +72,7 @@ func newClient(rm Remote, opts Options) (*client.Client, error) {
 
 // haves lists the commits a repository can tell a sender it has: the tips
 // of its branches, tags and remote-tracking refs, then recent commits
-// below them (recentHaves).
+// below them (recentHaves) unless it reads its objects from a server.
 func haves(ctx context.Context, r *repo.Repo) ([]objects.ID, error) {
 	var out []objects.ID
 	seen := map[objects.ID]bool{}
@@ -87,6 +87,9 @@ func haves(ctx context.Context, r *repo.Repo) ([]objects.ID, error) {
 				out = append(out, ref.ID)
 			}
 		}
+	}
+	if _, served := r.Store().(transfer.PackSender); served {
+		return out, nil // each commit read would be a request to its server
 	}
 	recent, err := recentHaves(ctx, r, out, seen)
 	return append(out, recent...), err
