@@ -176,7 +176,7 @@ func benchCommit(b *testing.B, r *repo.Repo, version, size int, docs ...int) obj
 // benchMissing is the minimum a sender must send: the summed encoded size
 // of the objects reachable from id that dst lacks. A stored object's whole
 // closure is stored (package transfer), so the walk stops at one.
-func benchMissing(b *testing.B, src, dst *repo.Repo, id objects.ID) (bytes int64, count int) {
+func benchMissing(b testing.TB, src, dst *repo.Repo, id objects.ID) (bytes int64, count int) {
 	b.Helper()
 	ctx := context.Background()
 	seen := map[objects.ID]bool{}

@@ -30,6 +30,39 @@ type PeerOptions struct {
 	OnSync func(*SyncReport, error)
 	// State, when set, is kept up to date for GET /v1/peers.
 	State *PeerState
+	// Turns, when set, is shared by the peerings of one repository: each
+	// sync takes a turn, so that they sync one at a time (see Turns).
+	Turns Turns
+}
+
+// Turns lets the peerings of one repository sync one at a time. Leaders
+// peered all-to-all that synced with every peer at once fetched and
+// pushed the same commits over each peering (the fetch from one peer
+// asked before the other's push landed), and half of what arrived was
+// here already; a sync that waits for the other's to end finds those
+// commits here, and sends its peer less.
+type Turns chan struct{}
+
+// NewTurns returns the turns of one repository's peerings.
+func NewTurns() Turns { return make(Turns, 1) }
+
+// take waits for a turn; false if ctx ended first.
+func (t Turns) take(ctx context.Context) bool {
+	if t == nil {
+		return true
+	}
+	select {
+	case t <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (t Turns) give() {
+	if t != nil {
+		<-t
+	}
 }
 
 // PeerHeartbeat is the keep-alive interval a peering asks of its peer's
@@ -191,10 +224,14 @@ func Peer(ctx context.Context, r *repo.Repo, rm Remote, opts PeerOptions) error 
 			return nil
 		case <-kick:
 		}
+		if !opts.Turns.take(ctx) {
+			return nil
+		}
 		var behind uint64
 		opts.State.update(func(s *PeerStatus) { behind, s.SyncingSince = s.BehindBy, time.Now() })
 		syncCtx := syncing.start(ctx)
 		rep, err := Sync(syncCtx, r, rm, opts.SyncOptions)
+		opts.Turns.give()
 		if gaveUp := syncing.end(); err != nil && gaveUp {
 			err = fmt.Errorf("%w: its change feed brought nothing, not even a keep-alive, for %v; the sync waiting on it was given up", errPeerSilent, silence)
 		}

@@ -120,9 +120,10 @@ func readable(l *peered, key string) error {
 // b.N × 5 ms; then every acknowledged write must be in the converged
 // history. Reports the writes/s each leader acknowledged, the median time
 // a PUT took to be acknowledged, and how long the mesh took to converge
-// once writes stopped. Each writer waits for its write, so the rate is at
-// most meshClients / that median: 200/s needs PUTs acknowledged within
-// 20 ms.
+// once writes stopped, and the syncs a second each leader's peerings made
+// together while writes went on. Each writer waits for its write, so the
+// rate is at most meshClients / that median: 200/s needs PUTs
+// acknowledged within 20 ms.
 const meshClients = 4
 
 func BenchmarkPeerMesh(b *testing.B) {
@@ -145,6 +146,14 @@ func BenchmarkPeerMesh(b *testing.B) {
 	stop()
 	acks, _ := writes()
 	elapsed := time.Since(start)
+	syncs := 0
+	for _, l := range leaders {
+		l.mu.Lock()
+		for _, k := range l.links {
+			syncs += k.state.Status().Syncs
+		}
+		l.mu.Unlock()
+	}
 	waitConverged(b, leaders)
 	converged := time.Since(start) - elapsed
 	b.StopTimer()
@@ -155,6 +164,7 @@ func BenchmarkPeerMesh(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(acks))/elapsed.Seconds()/3, "writes/s/leader")
+	b.ReportMetric(float64(syncs)/elapsed.Seconds()/3, "syncs/s/leader")
 	var took []time.Duration
 	for _, a := range acks {
 		took = append(took, a.took)

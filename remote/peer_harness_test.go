@@ -36,6 +36,8 @@ type peered struct {
 	down     atomic.Bool // answer every request 503, as a leader that is away
 	requests atomic.Int64
 
+	turns remote.Turns // its peerings sync one at a time, as folio serve's do
+
 	mu    sync.Mutex // guards what a restart replaces
 	r     *repo.Repo
 	srv   *server.Repo
@@ -75,7 +77,7 @@ func newPeered(t testing.TB) *peered {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &peered{name: fmt.Sprint("l", leaderCount.Add(1)), dir: filepath.Join(work, repo.DirName), proxy: newCutProxy(t)}
+	p := &peered{name: fmt.Sprint("l", leaderCount.Add(1)), dir: filepath.Join(work, repo.DirName), proxy: newCutProxy(t), turns: remote.NewTurns()}
 	p.url = "http://" + p.proxy.l.Addr().String() + "/"
 	p.start(t)
 	t.Cleanup(p.stop)
@@ -144,7 +146,7 @@ func (p *peered) run(l *peerLink) {
 	go func() {
 		defer close(done)
 		remote.Peer(ctx, r, remote.Remote{Name: "peer-" + l.to.name, URL: l.to.url}, remote.PeerOptions{
-			SyncOptions: remote.SyncOptions{Writes: writes}, State: &l.state,
+			SyncOptions: remote.SyncOptions{Writes: writes}, State: &l.state, Turns: p.turns,
 			Heartbeat: 20 * time.Millisecond, Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	}()
 	l.stop = func() { cancel(); <-done }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/remote"
 	"github.com/folio-db/folio/remote/client"
+	"github.com/folio-db/folio/remote/server"
 	"github.com/folio-db/folio/remote/transfer"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -263,5 +267,69 @@ func TestPeerPushNeedsNoSyncBack(t *testing.T) {
 		if n := b.requests.Load() - before; n != 2 {
 			t.Errorf("write %d: %d requests to the peer, want 2 (a fetch and a push)", i, n)
 		}
+	}
+}
+
+// TestPeeringsOfARepositorySyncOneAtATime: the peerings of one
+// repository that share Turns (as folio serve's do) never sync at the
+// same time: leaders peered all-to-all that did fetched and pushed the
+// same commits over both peerings. Each peer's server holds a fetch until
+// another fetch comes (or a second passes), so peerings that sync at once
+// are caught (failed before, without Turns: two fetches at once).
+func TestPeeringsOfARepositorySyncOneAtATime(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	another := make(chan struct{})
+	var twoAtOnce sync.Once
+	holdFetches := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if !strings.HasSuffix(req.URL.Path, wire.PathFetch) {
+				h.ServeHTTP(w, req)
+				return
+			}
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			if inFlight == 2 {
+				twoAtOnce.Do(func() { close(another) })
+			}
+			mu.Unlock()
+			select {
+			case <-another:
+			case <-time.After(time.Second):
+			}
+			h.ServeHTTP(w, req)
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+		})
+	}
+	var peers []remote.Remote
+	for i := range 2 {
+		srv := httptest.NewServer(holdFetches(server.New(server.Options{Repos: server.Single(newRepo(t))})))
+		t.Cleanup(srv.Close)
+		peers = append(peers, remote.Remote{Name: fmt.Sprint("peer", i), URL: srv.URL + "/"})
+	}
+	leader := newRepo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() }) // before the servers close
+	turns := remote.NewTurns()
+	var states [2]remote.PeerState
+	for i, rm := range peers {
+		wg.Go(func() {
+			remote.Peer(ctx, leader, rm, remote.PeerOptions{Turns: turns, State: &states[i]})
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); states[0].Status().Syncs == 0 || states[1].Status().Syncs == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the peerings did not each sync within 10 s")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 1 {
+		t.Errorf("%d fetches at once, want one at a time", most)
 	}
 }

@@ -350,3 +350,44 @@ func TestCloneAfterAKilledClone(t *testing.T) {
 		t.Errorf("the stopped clone's folder is gone (%v): only the user removes it", err)
 	}
 }
+
+// TestFetchSendsBackNothingMadeHere: a fetch from a leader that took
+// commits made here (by its own fetch, so this repository's tracking ref
+// does not know it) while this repository went on writing brings only
+// the leader's own commits: this repository's tip is new to the leader,
+// but the commits just below it tell the leader what it need not send
+// (failed before: the fetch brought back the commit made here, and its
+// document and nodes).
+func TestFetchSendsBackNothingMadeHere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hub := newRepo(t)
+	write(t, hub, map[string]string{"root.json": `{"root": true}`})
+	leader, _, err := remote.Clone(ctx, serve(t, hub, nil), filepath.Join(t.TempDir(), "leader"), remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	mine := write(t, leader, map[string]string{"mine.json": `{"leader": 1}`})
+
+	// The hub fetches the leader's commit and writes on top of it.
+	byHub := remote.Remote{Name: "leader", URL: serve(t, leader, nil)}
+	if _, err := remote.Fetch(ctx, hub, byHub, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Store().UpdateRefs(ctx, objects.RefUpdate{Name: main, Old: head(t, hub), New: mine}); err != nil {
+		t.Fatal(err)
+	}
+	theirs := write(t, hub, map[string]string{"theirs.json": `{"hub": 1}`})
+	write(t, leader, map[string]string{"mine.json": `{"leader": 2}`})
+
+	_, lacked := benchMissing(t, hub, leader, theirs)
+	origin, _ := remote.Lookup(leader.Files, "origin")
+	rep, err := remote.Fetch(ctx, leader, origin, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ObjectsReceived != lacked {
+		t.Errorf("the fetch brought %d objects, of which the leader lacked %d", rep.ObjectsReceived, lacked)
+	}
+}

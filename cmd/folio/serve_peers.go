@@ -47,6 +47,7 @@ func (a *app) startPeers(ctx context.Context, repos server.Repos, peers []string
 	ctx, cancel := context.WithCancel(ctx)
 	ps := &peerSet{cancel: cancel, release: release}
 	ok = true
+	turns := remote.NewTurns()
 	for _, rm := range rms {
 		state := &remote.PeerState{}
 		ps.states = append(ps.states, state)
@@ -56,6 +57,7 @@ func (a *app) startPeers(ctx context.Context, repos server.Repos, peers []string
 			err := remote.Peer(ctx, sr.Repo, rm, remote.PeerOptions{
 				SyncOptions: remote.SyncOptions{Writes: sr.Writes()},
 				State:       state,
+				Turns:       turns,
 				OnSync: func(rep *remote.SyncReport, err error) {
 					if err != nil {
 						logger.Warn("peer sync failed", "peer", rm.URL, "err", err)

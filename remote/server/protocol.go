@@ -224,37 +224,30 @@ func (s *Server) promoteLocked(q *request, qr objects.Quarantine, keep func(obje
 // under writeMu.
 func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
 	ctx := q.Context()
-	promoted := false
 	// The objects first, then the merges that read them; the refs move
 	// once all are made. Until then no ref names the pushed objects, as
-	// those of a push whose ref update failed.
-	promote := func() error {
-		if promoted {
-			return nil
-		}
-		promoted = true
-		return qr.Promote(ctx, keep)
+	// those of a push whose ref update failed. They are stored before
+	// writeMu is taken: storing them (hundreds, between leaders that keep
+	// taking writes) held every document write back.
+	if err := qr.Promote(ctx, keep); err != nil {
+		return nil, err
 	}
-	if err := mergeMovedBranches(ctx, q.repo.Repo, updates, promote); err != nil {
+	if err := mergeMovedBranches(ctx, q.repo.Repo, updates); err != nil {
 		return nil, err
 	}
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
-	if err := mergeMovedBranches(ctx, q.repo.Repo, updates, promote); err != nil {
+	if err := mergeMovedBranches(ctx, q.repo.Repo, updates); err != nil {
 		return nil, err
-	}
-	if !promoted {
-		return updates, qr.Promote(ctx, keep, updates...)
 	}
 	return updates, q.repo.Store().UpdateRefs(ctx, updates...)
 }
 
 // mergeMovedBranches merges, into each branch update whose branch writes
 // moved on from its Old, the branch as it is now: the update then moves
-// the branch from there to the merge. promote is called before the first
-// merge, which reads the pushed objects. A branch moved otherwise is left
+// the branch from there to the merge. A branch moved otherwise is left
 // for the ref update to refuse: the pusher fetches and merges again.
-func mergeMovedBranches(ctx context.Context, r *repo.Repo, updates []objects.RefUpdate, promote func() error) error {
+func mergeMovedBranches(ctx context.Context, r *repo.Repo, updates []objects.RefUpdate) error {
 	for i, u := range updates {
 		if !strings.HasPrefix(u.Name, objects.BranchPrefix) || u.Old.IsZero() || u.New.IsZero() {
 			continue
@@ -272,9 +265,6 @@ func mergeMovedBranches(ctx context.Context, r *repo.Repo, updates []objects.Ref
 		}
 		if !ok {
 			continue
-		}
-		if err := promote(); err != nil {
-			return err
 		}
 		head, _, err := merge.Converge(ctx, r, cur, u.New)
 		if err != nil {

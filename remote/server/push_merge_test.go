@@ -64,6 +64,12 @@ func forkedTwins(t *testing.T) (twin, leader forkedLeader, merged objects.ID) {
 // the push's answer.
 func heldPush(t *testing.T, leader forkedLeader, want objects.ID) func() (*wire.PushResponse, error) {
 	t.Helper()
+	return heldPushFrom(t, leader, leader.r, wire.RefUpdate{Name: mainRef, Old: leader.root, New: leader.theirs}, want)
+}
+
+// heldPushFrom is heldPush of update u, sent from src.
+func heldPushFrom(t *testing.T, leader forkedLeader, src *repo.Repo, u wire.RefUpdate, want objects.ID) func() (*wire.PushResponse, error) {
+	t.Helper()
 	ctx := t.Context()
 	repos := server.Single(leader.r)
 	rp, _, err := repos.Get(ctx, "")
@@ -81,9 +87,9 @@ func heldPush(t *testing.T, leader forkedLeader, want objects.ID) func() (*wire.
 	done := make(chan answer, 1)
 	rp.Writes().Lock()
 	go func() {
-		req := wire.PushRequest{Updates: []wire.RefUpdate{{Name: mainRef, Old: leader.root, New: leader.theirs}}, Converge: true}
+		req := wire.PushRequest{Updates: []wire.RefUpdate{u}, Converge: true}
 		resp, err := c.Push(ctx, req, func(pw *wire.PackWriter) error {
-			_, err := transfer.Send(ctx, leader.r.Store(), pw, []objects.ID{leader.theirs}, []objects.ID{leader.root})
+			_, err := transfer.Send(ctx, src.Store(), pw, []objects.ID{u.New}, []objects.ID{u.Old})
 			return err
 		})
 		done <- answer{resp, err}
@@ -99,7 +105,7 @@ func heldPush(t *testing.T, leader forkedLeader, want objects.ID) func() (*wire.
 		}
 		if time.Now().After(deadline) {
 			release()
-			t.Fatal("the push's merge was not made in 10 s while the write lock was held: it waits for the lock")
+			t.Fatalf("%s was not stored in 10 s while the write lock was held: the push waits for the lock", want.Short())
 		}
 	}
 	return release
@@ -121,6 +127,25 @@ func TestConvergingPushMergesWithoutWrites(t *testing.T) {
 	if got := headOf(t, leader.r, mainRef); got != want || len(resp.Updated) != 1 ||
 		resp.Updated[0].Old != leader.ours || resp.Updated[0].New != want {
 		t.Fatalf("main at %s, answer %+v; want main moved from %s to the merge %s", got.Short(), resp.Updated, leader.ours.Short(), want.Short())
+	}
+}
+
+// TestConvergingPushStoresItsObjectsWithoutWrites: a converging push
+// stores what it brings before it takes the write lock, which then it
+// holds only to move the branch: between leaders peered all-to-all a push
+// brings hundreds of objects, and every document write waited while they
+// were stored (failed before: they were stored with the branch move,
+// once the lock was free).
+func TestConvergingPushStoresItsObjectsWithoutWrites(t *testing.T) {
+	t.Parallel()
+	twin, leader := newForkedLeader(t), newForkedLeader(t)
+	ahead := commitDocs(t, twin.r, mainRef, map[string]string{"e": "e"}, t0) // only on the twin
+	resp, err := heldPushFrom(t, leader, twin.r, wire.RefUpdate{Name: mainRef, Old: leader.ours, New: ahead}, ahead)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := headOf(t, leader.r, mainRef); got != ahead || len(resp.Updated) != 1 || resp.Updated[0].New != ahead {
+		t.Fatalf("main at %s, answer %+v; want main moved to the push's %s", got.Short(), resp.Updated, ahead.Short())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/folio-db/folio/objects"
 )
@@ -86,10 +87,14 @@ func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 		if err != nil {
 			return err
 		}
-		if err := s.sendMap(ctx, base.Index, c.c.Index); err != nil {
+		others, err := s.otherParents(ctx, c.c, base)
+		if err != nil {
 			return err
 		}
-		if err := s.sendMap(ctx, base.Conflicts, c.c.Conflicts); err != nil {
+		if err := s.sendMap(ctx, base.Index, c.c.Index, others.indexes...); err != nil {
+			return err
+		}
+		if err := s.sendMap(ctx, base.Conflicts, c.c.Conflicts, others.conflicts...); err != nil {
 			return err
 		}
 		s.stats.Commits++
@@ -221,8 +226,38 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 	return errors.Join(err, rerr)
 }
 
-// sendMap sends the documents and nodes of map `to` that map `from` lacks.
-func (s *sender) sendMap(ctx context.Context, from, to objects.ID) error {
+// otherMaps are the maps of a merge's parents other than its base.
+type otherMaps struct{ indexes, conflicts []objects.ID }
+
+// otherParents reads the maps of c's parents other than base. The
+// receiver holds every parent's maps whole when the commit arrives (it
+// had the parent, or the parent came earlier in this pack), so a merge
+// needs only what none of them holds: in leaders peered all-to-all, most
+// merges are of commits the receiver has both of, and compared with one
+// parent alone, the other's changed documents went again.
+func (s *sender) otherParents(ctx context.Context, c *objects.Commit, base objects.Commit) (otherMaps, error) {
+	var out otherMaps
+	if len(c.Parents) < 2 {
+		return out, nil
+	}
+	for _, p := range c.Parents {
+		pc, err := readCommit(ctx, s.src, p)
+		if err != nil {
+			return out, err
+		}
+		if pc.Index != base.Index {
+			out.indexes = append(out.indexes, pc.Index)
+		}
+		if pc.Conflicts != base.Conflicts {
+			out.conflicts = append(out.conflicts, pc.Conflicts)
+		}
+	}
+	return out, nil
+}
+
+// sendMap sends the documents and nodes of map `to` that map `from`
+// lacks, and so do the maps also (which the receiver holds too).
+func (s *sender) sendMap(ctx context.Context, from, to objects.ID, also ...objects.ID) error {
 	d, err := diffMaps(ctx, s.nodes, from, to)
 	if err != nil {
 		return err
@@ -231,12 +266,18 @@ func (s *sender) sendMap(ctx context.Context, from, to objects.ID) error {
 	if err != nil {
 		return err
 	}
+	nodes := d.newNodes
+	for _, other := range also {
+		if items, nodes, err = s.alsoLacks(ctx, other, to, items, nodes); err != nil {
+			return err
+		}
+	}
 	for _, it := range items {
 		if err := s.sendEntry(ctx, it.Entry, d.oldEntry(it.Key)); err != nil {
 			return err
 		}
 	}
-	for _, level := range d.newNodes {
+	for _, level := range nodes {
 		for _, id := range level {
 			if err := s.sendObject(ctx, id); err != nil {
 				return err
@@ -244,6 +285,38 @@ func (s *sender) sendMap(ctx context.Context, from, to objects.ID) error {
 		}
 	}
 	return nil
+}
+
+// alsoLacks keeps, of the items and nodes of map `to` found new, those
+// that map other lacks too.
+func (s *sender) alsoLacks(ctx context.Context, other, to objects.ID, items []objects.NodeItem, nodes [][]objects.ID) ([]objects.NodeItem, [][]objects.ID, error) {
+	d, err := diffMaps(ctx, s.nodes, other, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	newItems, err := d.newItems(ctx, s.nodes)
+	if err != nil {
+		return nil, nil, err
+	}
+	lacked := map[objects.ID]bool{}
+	for _, it := range newItems {
+		lacked[it.Entry.ID] = true
+	}
+	for _, level := range d.newNodes {
+		for _, id := range level {
+			lacked[id] = true
+		}
+	}
+	items = slices.DeleteFunc(items, func(it objects.NodeItem) bool { return !lacked[it.Entry.ID] })
+	kept := make([][]objects.ID, len(nodes))
+	for i, level := range nodes {
+		for _, id := range level {
+			if lacked[id] {
+				kept[i] = append(kept[i], id)
+			}
+		}
+	}
+	return items, kept, nil
 }
 
 // sendEntry sends a document (a chunked one after the chunks the old

@@ -260,3 +260,49 @@ func TestReceiveRefusesMissingReferences(t *testing.T) {
 		t.Error("the commit whose maps are missing was stored")
 	}
 }
+
+// A merge of two commits the receiver has both of (leaders peered
+// all-to-all get each other's writes directly and then in each other's
+// merges) sends only the objects of the merge that neither parent holds:
+// not again the documents one side changed, which the other side's map
+// lacks.
+func TestMergesOfCommitsTheReceiverHasSendOnlyTheMerge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := newRepo(t, false), newRepo(t, false)
+	stage(t, a, someDocs(3000, "v1"))
+	base := commit(t, a, "base")
+	transfer(t, a, b, []objects.ID{base}, nil)
+	b.Store().UpdateRefs(ctx, objects.RefUpdate{Name: main, New: base})
+
+	// Each side changes many documents, so that whichever parent the
+	// merge is compared with, the other's documents would go again.
+	onA, onB := map[string]string{}, map[string]string{}
+	for i := range 40 {
+		onA[fmt.Sprintf("docs/%05d.json", 1000+i*50)] = fmt.Sprintf(`{"a": %d}`, i)
+		onB[fmt.Sprintf("docs/%05d.json", 1025+i*50)] = fmt.Sprintf(`{"b": %d}`, i)
+	}
+	stage(t, a, onA)
+	ca := commit(t, a, "on a")
+	stage(t, b, onB)
+	cb := commit(t, b, "on b")
+
+	// Each has the other's commit, and b merges them.
+	transfer(t, a, b, []objects.ID{ca}, []objects.ID{cb})
+	transfer(t, b, a, []objects.ID{cb}, []objects.ID{ca})
+	m, _, err := merge.Converge(ctx, b, ca, cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for id := range closure(t, b, m) {
+		if ok, _ := a.Store().Has(ctx, id); !ok {
+			want++
+		}
+	}
+	sent, _ := transfer(t, b, a, []objects.ID{m}, []objects.ID{ca, cb})
+	assertComplete(t, a, m)
+	if sent.Objects != want {
+		t.Errorf("merge sent %d objects, of which a lacked %d", sent.Objects, want)
+	}
+}
