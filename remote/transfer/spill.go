@@ -43,6 +43,9 @@ const (
 type spill struct {
 	memIDs int // what each list and set keeps in memory
 	files  []*spillFile
+	// runLookups counts the look-ups in its sets that got past their
+	// filters to the runs on disk.
+	runLookups int
 }
 
 func (sp *spill) newFile() *spillFile {
@@ -165,8 +168,6 @@ type idSet struct {
 	spilled int      // IDs written to runs (one added twice may count twice)
 	runs    []idRun
 	scratch []byte
-	// runLookups counts the look-ups that got past the filter to the runs.
-	runLookups int
 }
 
 // idRun is a sorted run of IDs in a file, with the first ID of each
@@ -188,7 +189,7 @@ func (s *idSet) has(id objects.ID) (bool, error) {
 	if s.bloom == nil || !s.maybe(id) {
 		return false, nil
 	}
-	s.runLookups++
+	s.sp.runLookups++
 	for i := range s.runs {
 		if ok, err := s.inRun(&s.runs[i], id); ok || err != nil {
 			return ok, err

@@ -42,15 +42,15 @@ func TestIDSetFilterKeepsMissesOffDisk(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s.runLookups = 0
+			s.sp.runLookups = 0
 			for i := range misses {
 				if ok, err := s.has(testID(2, i)); ok || err != nil {
 					t.Fatalf("never added %d, has says %v, %v", i, ok, err)
 				}
 			}
-			rate := float64(s.runLookups) / misses
+			rate := float64(s.sp.runLookups) / misses
 			t.Logf("%d IDs, %d runs, a filter of %d bytes (%.1f bits per ID spilled): %d of %d misses read the runs (%.2f%%)",
-				tc.ids, len(s.runs), len(s.bloom)*8, float64(len(s.bloom)*64)/float64(s.spilled), s.runLookups, misses, 100*rate)
+				tc.ids, len(s.runs), len(s.bloom)*8, float64(len(s.bloom)*64)/float64(s.spilled), s.sp.runLookups, misses, 100*rate)
 			if rate > 0.02 {
 				t.Errorf("%.1f%% of the look-ups of IDs not in a set of %d read its runs, want at most 2%%", 100*rate, tc.ids)
 			}
