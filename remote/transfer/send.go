@@ -68,9 +68,14 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 }
 
 func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
-	s := newSender(src, w, memIDs)
+	pipe := newPackPipe(ctx, w)
+	s := newSender(src, pipe, memIDs)
 	defer s.spill.close()
-	return s.send(ctx, wants, haves)
+	st, err := s.send(ctx, wants, haves)
+	if perr := pipe.close(); err == nil {
+		err = perr
+	}
+	return st, err
 }
 
 func (s *sender) send(ctx context.Context, wants, haves []objects.ID) (Stats, error) {

@@ -417,3 +417,33 @@ func TestCloneOfAStoreMissingADocumentFails(t *testing.T) {
 		}
 	}
 }
+
+// failingPack takes n objects and then fails every write.
+type failingPack struct {
+	n, writes int
+}
+
+var errPackFull = errors.New("the pack writer failed")
+
+func (p *failingPack) Write(objects.Object) error {
+	if p.writes++; p.writes > p.n {
+		return errPackFull
+	}
+	return nil
+}
+
+// The pack is written on a goroutine of its own (packPipe): a failure of
+// the writer still ends the send with that error, and the writer is not
+// asked to write again after it failed.
+func TestSendStopsAtTheWritersError(t *testing.T) {
+	t.Parallel()
+	src, tip := linearSource(t, 2000)
+	p := &failingPack{n: 10}
+	_, err := send(context.Background(), src, p, []objects.ID{tip}, nil, 64)
+	if !errors.Is(err, errPackFull) {
+		t.Fatalf("send to a failing pack writer: %v, want its error", err)
+	}
+	if p.writes != p.n+1 {
+		t.Errorf("the writer was called %d times, want %d (none after it failed)", p.writes, p.n+1)
+	}
+}
