@@ -182,11 +182,15 @@ type walkSet struct {
 	needed, notBlobs *idSet
 }
 
-// has reports whether the walk sent id. An entry of an index sent is
-// in needed by construction (each commit's index differs from its first
-// parent's by the entries listed, and the walk covered every commit), so
-// for one (indexed) only the few exceptions need a look-up.
+// has reports whether the walk sent id (none if there was no walk). An
+// entry of an index sent is in needed by construction (each commit's
+// index differs from its first parent's by the entries listed, and the
+// walk covered every commit), so for one (indexed) only the few
+// exceptions need a look-up.
 func (w *walkSet) has(id objects.ID, indexed bool) (bool, error) {
+	if w == nil {
+		return false, nil
+	}
 	if !indexed {
 		if in, err := w.needed.has(id); !in || err != nil {
 			return false, err
@@ -198,10 +202,8 @@ func (w *walkSet) has(id objects.ID, indexed bool) (bool, error) {
 
 // wasSent reports whether id went already, by the walk or since.
 func (s *sender) wasSent(id objects.ID, indexed bool) (bool, error) {
-	if s.walked != nil {
-		if sent, err := s.walked.has(id, indexed); sent || err != nil {
-			return sent, err
-		}
+	if sent, err := s.walked.has(id, indexed); sent || err != nil {
+		return sent, err
 	}
 	return s.sent.has(id)
 }
@@ -296,7 +298,7 @@ func (s *sender) sendMap(ctx context.Context, from, to objects.ID, indexed bool)
 	}
 	for _, level := range d.newNodes {
 		for _, id := range level {
-			if err := s.sendObject(ctx, id); err != nil {
+			if err := s.sendObject(ctx, id, false); err != nil {
 				return err
 			}
 		}
@@ -328,7 +330,7 @@ func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry, indexed bo
 		}
 		for _, ch := range doc.Chunks {
 			if !had[ch.ID] {
-				if err := s.sendObject(ctx, ch.ID); err != nil {
+				if err := s.sendObject(ctx, ch.ID, true); err != nil {
 					return err
 				}
 			}
@@ -372,8 +374,14 @@ func (s *sender) chunksOf(ctx context.Context, e objects.Entry) (map[objects.ID]
 	return out, nil
 }
 
-func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
-	if sent, err := s.wasSent(id, false); sent || err != nil {
+// sendObject sends a node or a chunk. Only a chunk (a blob) may be one
+// the walk sent, so only for one (blob) is the walk asked.
+func (s *sender) sendObject(ctx context.Context, id objects.ID, blob bool) error {
+	sent, err := s.sent.has(id)
+	if blob && !sent && err == nil {
+		sent, err = s.walked.has(id, false)
+	}
+	if sent || err != nil {
 		return err
 	}
 	data, err := s.nodes.get(ctx, id)
