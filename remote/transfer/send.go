@@ -277,7 +277,13 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 			err = fmt.Errorf("send %s: %w", want.Short(), objects.ErrNotFound)
 		}
 	}
-	return errors.Join(err, rerr)
+	if err = errors.Join(err, rerr); err != nil {
+		return err
+	}
+	// The rest of the send only looks IDs up in needed: on disk, past
+	// memIDs, like the sent set it stands in for.
+	stop()
+	return needed.seal()
 }
 
 // sendMap sends the documents and nodes of map `to` that map `from` lacks;

@@ -203,6 +203,28 @@ func (s *idSet) add(id objects.ID) error {
 	if s.mem[id] = struct{}{}; len(s.mem) < s.sp.memIDs {
 		return nil
 	}
+	return s.spillMem()
+}
+
+// seal readies a set that is only read from then on: one that has runs
+// already moves what it holds in memory to another, and drops its map,
+// which keeps the room of memIDs IDs once it has held them.
+func (s *idSet) seal() error {
+	if len(s.runs) == 0 {
+		return nil
+	}
+	if len(s.mem) > 0 {
+		if err := s.spillMem(); err != nil {
+			return err
+		}
+	}
+	s.mem = map[objects.ID]struct{}{}
+	return nil
+}
+
+// spillMem writes the IDs in memory to a new run, and merges the last
+// runs while the one before is no larger.
+func (s *idSet) spillMem() error {
 	ids := slices.SortedFunc(maps.Keys(s.mem), objects.ID.Compare)
 	clear(s.mem)
 	r, err := s.writeRun(slices.Values(ids))

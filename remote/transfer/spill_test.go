@@ -65,3 +65,38 @@ func TestIDSetFilterKeepsMissesOffDisk(t *testing.T) {
 		})
 	}
 }
+
+// A sealed set that had spilled keeps nothing but its filter and block
+// index in memory (a map that once held memIDs IDs keeps their room), and
+// still answers exactly; one that never spilled stays as it is.
+func TestIDSetSealMovesMemoryToRuns(t *testing.T) {
+	t.Parallel()
+	sp := &spill{memIDs: 50}
+	defer sp.close()
+	for _, n := range []int{30, 170} {
+		s := newIDSet(sp)
+		for i := range n {
+			if err := s.add(testID(3, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.seal(); err != nil {
+			t.Fatal(err)
+		}
+		if spilled := n >= sp.memIDs; spilled && len(s.mem) != 0 {
+			t.Errorf("%d IDs: %d left in memory after seal, want 0", n, len(s.mem))
+		} else if !spilled && len(s.mem) != n {
+			t.Errorf("%d IDs, none spilled: %d in memory after seal, want all", n, len(s.mem))
+		}
+		for i := range n {
+			if ok, err := s.has(testID(3, i)); !ok || err != nil {
+				t.Fatalf("%d IDs: added %d, has says %v, %v", n, i, ok, err)
+			}
+		}
+		for i := range 500 {
+			if ok, err := s.has(testID(4, i)); ok || err != nil {
+				t.Fatalf("%d IDs: never added %d, has says %v, %v", n, i, ok, err)
+			}
+		}
+	}
+}
