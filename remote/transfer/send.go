@@ -64,18 +64,19 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 	if ps, ok := src.(PackSender); ok {
 		return ps.SendPack(ctx, w, wants, haves)
 	}
-	return send(ctx, src, w, wants, haves, memIDs)
-}
-
-func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
 	pipe := newPackPipe(ctx, w)
-	s := newSender(src, pipe, memIDs)
-	defer s.spill.close()
-	st, err := s.send(ctx, wants, haves)
+	st, err := send(ctx, src, pipe, wants, haves, memIDs)
 	if perr := pipe.close(); err == nil {
 		err = perr
 	}
 	return st, err
+}
+
+// send is Send from a store, writing to w on the sender's goroutine.
+func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
+	s := newSender(src, w, memIDs)
+	defer s.spill.close()
+	return s.send(ctx, wants, haves)
 }
 
 func (s *sender) send(ctx context.Context, wants, haves []objects.ID) (Stats, error) {

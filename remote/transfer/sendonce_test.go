@@ -267,8 +267,9 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-// sendGrowth is how much the live heap grew, at most, while Send cloned a
-// linear history of n commits.
+// sendGrowth is how much the live heap grew, at most, while the sender
+// cloned a linear history of n commits (writing on its own goroutine, so
+// the heap is sampled between its steps; Send's pipe adds a fixed bound).
 func sendGrowth(t *testing.T, n int) (int64, int) {
 	src, tip := linearSource(t, n)
 	p := &heapPack{}
@@ -432,14 +433,14 @@ func (p *failingPack) Write(objects.Object) error {
 	return nil
 }
 
-// The pack is written on a goroutine of its own (packPipe): a failure of
+// Send writes the pack on a goroutine of its own (packPipe): a failure of
 // the writer still ends the send with that error, and the writer is not
 // asked to write again after it failed.
 func TestSendStopsAtTheWritersError(t *testing.T) {
 	t.Parallel()
 	src, tip := linearSource(t, 2000)
 	p := &failingPack{n: 10}
-	_, err := send(context.Background(), src, p, []objects.ID{tip}, nil, 64)
+	_, err := Send(context.Background(), src, p, []objects.ID{tip}, nil)
 	if !errors.Is(err, errPackFull) {
 		t.Fatalf("send to a failing pack writer: %v, want its error", err)
 	}
