@@ -14,7 +14,11 @@
 // bytes grow with what changed, not with the size of the index. The
 // sender remembers what it sent, so nothing goes twice, and the commits it
 // is to send: past a fixed number of IDs in memory, in temporary files
-// (spill.go), so its memory does not grow with the history either.
+// (spill.go), so its memory does not grow with the history either. A
+// clone first sends the documents in the store's order; every entry of
+// an index sent is one of those, so the rest of the send needs no look-up
+// to know the blobs among them sent (walkSet). The pack is compressed on
+// a goroutine of its own (packPipe), beside the reading.
 //
 // # Remote stores
 //

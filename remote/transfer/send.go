@@ -27,13 +27,14 @@ type Stats struct {
 // temporary file past memIDs each (see idSet), so its memory does not
 // grow with the history.
 type sender struct {
-	src   Source
-	nodes *nodeReader
-	w     PackWriter
-	spill *spill
-	sent  *idSet
-	stats Stats
-	last  sentCommit // the commit read last: the next one's parent, mostly
+	src    Source
+	nodes  *nodeReader
+	w      PackWriter
+	spill  *spill
+	sent   *idSet   // what went, but for the blobs walked (below)
+	walked *walkSet // a clone's blobs sent in store order, nil if none
+	stats  Stats
+	last   sentCommit // the commit read last: the next one's parent, mostly
 }
 
 // sentCommit is a commit as read and as stored.
@@ -64,17 +65,29 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 	if ps, ok := src.(PackSender); ok {
 		return ps.SendPack(ctx, w, wants, haves)
 	}
-	return send(ctx, src, w, wants, haves, memIDs)
+	pipe := newPackPipe(ctx, w)
+	st, err := send(ctx, src, pipe, wants, haves, memIDs)
+	if perr := pipe.close(); err == nil {
+		err = perr
+	}
+	return st, err
 }
 
+// send is Send from a store, writing to w on the sender's goroutine.
 func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
 	s := newSender(src, w, memIDs)
 	defer s.spill.close()
+	return s.send(ctx, wants, haves)
+}
+
+func (s *sender) send(ctx context.Context, wants, haves []objects.ID) (Stats, error) {
+	src := s.src
 	missing := newIDList(s.spill)
 	if err := walkMissing(ctx, src, wants, haves, missing.push); err != nil {
 		return Stats{}, err
 	}
 	if walker, ok := src.(objects.ObjectWalker); ok && !anyHad(ctx, src, haves) && missing.len() > 0 {
+		s.walked = &walkSet{needed: newIDSet(s.spill), notBlobs: newIDSet(s.spill)}
 		if err := s.sendBlobsInStoreOrder(ctx, walker, missing); err != nil {
 			return s.stats, err
 		}
@@ -91,10 +104,10 @@ func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 		if err != nil {
 			return err
 		}
-		if err := s.sendMap(ctx, base.Index, c.c.Index, others.indexes...); err != nil {
+		if err := s.sendMap(ctx, base.Index, c.c.Index, true, others.indexes...); err != nil {
 			return err
 		}
-		if err := s.sendMap(ctx, base.Conflicts, c.c.Conflicts, others.conflicts...); err != nil {
+		if err := s.sendMap(ctx, base.Conflicts, c.c.Conflicts, false, others.conflicts...); err != nil {
 			return err
 		}
 		s.stats.Commits++
@@ -168,16 +181,49 @@ func anyHad(ctx context.Context, src Source, haves []objects.ID) bool {
 	return false
 }
 
+// walkSet is what a clone's first step sent: every document that the
+// commits' indexes name (needed) but those the walk found not to be
+// blobs (notBlobs, mostly empty: chunked documents).
+type walkSet struct {
+	needed, notBlobs *idSet
+}
+
+// has reports whether the walk sent id (none if there was no walk). An
+// entry of an index sent is in needed by construction (each commit's
+// index differs from its first parent's by the entries listed, and the
+// walk covered every commit), so for one (indexed) only the few
+// exceptions need a look-up.
+func (w *walkSet) has(id objects.ID, indexed bool) (bool, error) {
+	if w == nil {
+		return false, nil
+	}
+	if !indexed {
+		if in, err := w.needed.has(id); !in || err != nil {
+			return false, err
+		}
+	}
+	notBlob, err := w.notBlobs.has(id)
+	return !notBlob, err
+}
+
+// wasSent reports whether id went already, by the walk or since.
+func (s *sender) wasSent(id objects.ID, indexed bool) (bool, error) {
+	if sent, err := s.walked.has(id, indexed); sent || err != nil {
+		return sent, err
+	}
+	return s.sent.has(id)
+}
+
 // sendBlobsInStoreOrder is the first step of a clone (a receiver that has
 // nothing): it lists the documents the commits' indexes name, then sends
 // those that are plain blobs while walking the store in its own order.
 // Reading a store's objects in order is many times faster than looking
 // each up at random, and a clone reads nearly all of them. Objects nothing
 // reaches (a document staged and reset) are not sent. The rest of the
-// send then finds these blobs already sent.
+// send then knows these blobs sent (s.walked) without a set of its own:
+// past memIDs, one costs a read of a run on disk per look-up.
 func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.ObjectWalker, missing *idList) error {
-	needed := newIDSet(s.spill)
-	defer needed.close()
+	needed := s.walked.needed
 	err := missing.backward(func(id objects.ID) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -206,24 +252,44 @@ func (s *sender) sendBlobsInStoreOrder(ctx context.Context, walker objects.Objec
 		return err
 	}
 	// The walk and the needed IDs both go in ID order: step them together.
+	// A needed ID the walk passes without meeting is not in the store.
 	var rerr error
 	next, stop := iter.Pull(needed.sorted(&rerr))
 	defer stop()
 	want, more := next()
+	var met objects.ID // the needed ID met last (one may come twice)
 	err = walker.Objects(ctx, nil, func(id objects.ID, data []byte) error {
 		for more && want.Compare(id) < 0 {
+			if want != met {
+				return fmt.Errorf("send %s: %w", want.Short(), objects.ErrNotFound)
+			}
 			want, more = next()
 		}
-		if !more || want != id || len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
+		if !more || want != id {
 			return nil
+		}
+		met = id
+		if len(data) == 0 || objects.Type(data[0]) != objects.TypeBlob {
+			return s.walked.notBlobs.add(id)
 		}
 		// The walk hands over stored bytes unchecked.
 		if err := objects.CheckStored(id, data); err != nil {
 			return err
 		}
-		return s.write(objects.Object{ID: id, Data: data})
+		return s.writeOnly(objects.Object{ID: id, Data: data})
 	})
-	return errors.Join(err, rerr)
+	for ; err == nil && more; want, more = next() {
+		if want != met {
+			err = fmt.Errorf("send %s: %w", want.Short(), objects.ErrNotFound)
+		}
+	}
+	if err = errors.Join(err, rerr); err != nil {
+		return err
+	}
+	// The rest of the send only looks IDs up in needed: on disk, past
+	// memIDs, like the sent set it stands in for.
+	stop()
+	return needed.seal()
 }
 
 // otherMaps are the maps of a merge's parents other than its base.
@@ -256,8 +322,9 @@ func (s *sender) otherParents(ctx context.Context, c *objects.Commit, base objec
 }
 
 // sendMap sends the documents and nodes of map `to` that map `from`
-// lacks, and so do the maps also (which the receiver holds too).
-func (s *sender) sendMap(ctx context.Context, from, to objects.ID, also ...objects.ID) error {
+// lacks, and so do the maps also (which the receiver holds too); indexed
+// says the maps are commits' indexes.
+func (s *sender) sendMap(ctx context.Context, from, to objects.ID, indexed bool, also ...objects.ID) error {
 	d, err := diffMaps(ctx, s.nodes, from, to)
 	if err != nil {
 		return err
@@ -273,13 +340,13 @@ func (s *sender) sendMap(ctx context.Context, from, to objects.ID, also ...objec
 		}
 	}
 	for _, it := range items {
-		if err := s.sendEntry(ctx, it.Entry, d.oldEntry(it.Key)); err != nil {
+		if err := s.sendEntry(ctx, it.Entry, d.oldEntry(it.Key), indexed); err != nil {
 			return err
 		}
 	}
 	for _, level := range nodes {
 		for _, id := range level {
-			if err := s.sendObject(ctx, id); err != nil {
+			if err := s.sendObject(ctx, id, false); err != nil {
 				return err
 			}
 		}
@@ -321,9 +388,10 @@ func (s *sender) alsoLacks(ctx context.Context, other, to objects.ID, items []ob
 
 // sendEntry sends a document (a chunked one after the chunks the old
 // version under the same key lacks) or a conflict record (after the
-// versions it keeps, which the receiver may never have seen).
-func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry) error {
-	if sent, err := s.sent.has(e.ID); sent || err != nil {
+// versions it keeps, which the receiver may never have seen); indexed
+// says e is an entry of a commit's index.
+func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry, indexed bool) error {
+	if sent, err := s.wasSent(e.ID, indexed); sent || err != nil {
 		return err
 	}
 	data, err := s.src.Get(ctx, e.ID)
@@ -342,7 +410,7 @@ func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry) error {
 		}
 		for _, ch := range doc.Chunks {
 			if !had[ch.ID] {
-				if err := s.sendObject(ctx, ch.ID); err != nil {
+				if err := s.sendObject(ctx, ch.ID, true); err != nil {
 					return err
 				}
 			}
@@ -354,7 +422,7 @@ func (s *sender) sendEntry(ctx context.Context, e, old objects.Entry) error {
 		}
 		for _, side := range []objects.Entry{rec.Base, rec.Ours, rec.Theirs} {
 			if !side.ID.IsZero() {
-				if err := s.sendEntry(ctx, side, objects.Entry{}); err != nil {
+				if err := s.sendEntry(ctx, side, objects.Entry{}, false); err != nil {
 					return err
 				}
 			}
@@ -386,8 +454,14 @@ func (s *sender) chunksOf(ctx context.Context, e objects.Entry) (map[objects.ID]
 	return out, nil
 }
 
-func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
-	if sent, err := s.sent.has(id); sent || err != nil {
+// sendObject sends a node or a chunk. Only a chunk (a blob) may be one
+// the walk sent, so only for one (blob) is the walk asked.
+func (s *sender) sendObject(ctx context.Context, id objects.ID, blob bool) error {
+	sent, err := s.sent.has(id)
+	if blob && !sent && err == nil {
+		sent, err = s.walked.has(id, false)
+	}
+	if sent || err != nil {
 		return err
 	}
 	data, err := s.nodes.get(ctx, id)
@@ -399,10 +473,18 @@ func (s *sender) sendObject(ctx context.Context, id objects.ID) error {
 
 // write sends an object the caller found not sent yet.
 func (s *sender) write(obj objects.Object) error {
+	if err := s.writeOnly(obj); err != nil {
+		return err
+	}
+	return s.sent.add(obj.ID)
+}
+
+// writeOnly sends an object without adding it to s.sent.
+func (s *sender) writeOnly(obj objects.Object) error {
 	if err := s.w.Write(obj); err != nil {
 		return err
 	}
 	s.stats.Objects++
 	s.stats.Bytes += int64(len(obj.Data))
-	return s.sent.add(obj.ID)
+	return nil
 }

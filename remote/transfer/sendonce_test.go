@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/folio-db/folio/merge"
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
@@ -265,8 +267,9 @@ func liveHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-// sendGrowth is how much the live heap grew, at most, while Send cloned a
-// linear history of n commits.
+// sendGrowth is how much the live heap grew, at most, while the sender
+// cloned a linear history of n commits (writing on its own goroutine, so
+// the heap is sampled between its steps; Send's pipe adds a fixed bound).
 func sendGrowth(t *testing.T, n int) (int64, int) {
 	src, tip := linearSource(t, n)
 	p := &heapPack{}
@@ -353,5 +356,95 @@ func TestSendWithoutTemporaryFilesFails(t *testing.T) {
 	_, err := send(context.Background(), src, &heapPack{}, []objects.ID{tip}, nil, 16)
 	if err == nil || !strings.Contains(err.Error(), "temporary file") {
 		t.Fatalf("Send without a temporary folder: %v, want an error about its temporary file", err)
+	}
+}
+
+// A clone whose history holds a chunked document and a merge with a
+// conflict, from a sender that keeps 16 IDs in memory: the walk in store
+// order sends the blobs, the rest of the send the chunks, the chunked
+// document and the conflict record (whose versions the walk sent), each
+// once, and everything the merge reaches arrives.
+func TestCloneWithChunksAndConflictsSendsEachObjectOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, dst := newRepo(t, true), newRepo(t, true), newRepo(t, true)
+	docs := someDocs(40, "v1")
+	docs["big.txt"] = strings.Repeat("a line of a large document\n", (repo.SingleBlobMax*3/2)/27)
+	docs["copy.json"] = docs["docs/00001.json"]
+	stage(t, a, docs)
+	base := commit(t, a, "base")
+	transfer(t, a, b, []objects.ID{base}, nil)
+	if err := b.Store().UpdateRefs(ctx, objects.RefUpdate{Name: main, New: base}); err != nil {
+		t.Fatal(err)
+	}
+	stage(t, a, map[string]string{"docs/00010.json": `{"x": 1}`, "big.txt": docs["big.txt"] + "more\n"})
+	ca := commit(t, a, "on a")
+	stage(t, b, map[string]string{"docs/00010.json": `{"x": 2}`})
+	cb := commit(t, b, "on b")
+	transfer(t, b, a, []objects.ID{cb}, []objects.ID{base})
+	m, res, err := merge.Converge(ctx, a, ca, cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Conflicted) != 1 {
+		t.Fatalf("want one conflict, got %+v", res.Conflicted)
+	}
+	sent := sendOnce(t, a, dst, []objects.ID{m}, nil, 16)
+	if want := closure(t, a, m); !sameKeys(sent, want) {
+		t.Errorf("the clone sent %d objects, the merge reaches %d", len(sent), len(want))
+	}
+}
+
+// A clone from a store that lacks a document its history names stops
+// with ErrNotFound, whether the walk in store order passes the missing
+// ID or ends before it.
+func TestCloneOfAStoreMissingADocumentFails(t *testing.T) {
+	t.Parallel()
+	src, tip := linearSource(t, 50)
+	var blobs []int
+	for i, o := range src.objs {
+		if objects.Type(o.Data[0]) == objects.TypeBlob {
+			blobs = append(blobs, i)
+		}
+	}
+	for _, drop := range []int{blobs[len(blobs)/2], blobs[len(blobs)-1]} {
+		lacking := &sortedSource{objs: slices.Delete(slices.Clone(src.objs), drop, drop+1), at: map[objects.ID]int{}}
+		for i, o := range lacking.objs {
+			lacking.at[o.ID] = i
+		}
+		_, err := send(context.Background(), lacking, &heapPack{}, []objects.ID{tip}, nil, 16)
+		if !errors.Is(err, objects.ErrNotFound) {
+			t.Errorf("a clone without %s: %v, want ErrNotFound", src.objs[drop].ID.Short(), err)
+		}
+	}
+}
+
+// failingPack takes n objects and then fails every write.
+type failingPack struct {
+	n, writes int
+}
+
+var errPackFull = errors.New("the pack writer failed")
+
+func (p *failingPack) Write(objects.Object) error {
+	if p.writes++; p.writes > p.n {
+		return errPackFull
+	}
+	return nil
+}
+
+// Send writes the pack on a goroutine of its own (packPipe): a failure of
+// the writer still ends the send with that error, and the writer is not
+// asked to write again after it failed.
+func TestSendStopsAtTheWritersError(t *testing.T) {
+	t.Parallel()
+	src, tip := linearSource(t, 2000)
+	p := &failingPack{n: 10}
+	_, err := Send(context.Background(), src, p, []objects.ID{tip}, nil)
+	if !errors.Is(err, errPackFull) {
+		t.Fatalf("send to a failing pack writer: %v, want its error", err)
+	}
+	if p.writes != p.n+1 {
+		t.Errorf("the writer was called %d times, want %d (none after it failed)", p.writes, p.n+1)
 	}
 }

@@ -43,6 +43,9 @@ const (
 type spill struct {
 	memIDs int // what each list and set keeps in memory
 	files  []*spillFile
+	// runLookups counts the look-ups in its sets that got past their
+	// filters to the runs on disk.
+	runLookups int
 }
 
 func (sp *spill) newFile() *spillFile {
@@ -165,8 +168,6 @@ type idSet struct {
 	spilled int      // IDs written to runs (one added twice may count twice)
 	runs    []idRun
 	scratch []byte
-	// runLookups counts the look-ups that got past the filter to the runs.
-	runLookups int
 }
 
 // idRun is a sorted run of IDs in a file, with the first ID of each
@@ -188,7 +189,7 @@ func (s *idSet) has(id objects.ID) (bool, error) {
 	if s.bloom == nil || !s.maybe(id) {
 		return false, nil
 	}
-	s.runLookups++
+	s.sp.runLookups++
 	for i := range s.runs {
 		if ok, err := s.inRun(&s.runs[i], id); ok || err != nil {
 			return ok, err
@@ -202,6 +203,28 @@ func (s *idSet) add(id objects.ID) error {
 	if s.mem[id] = struct{}{}; len(s.mem) < s.sp.memIDs {
 		return nil
 	}
+	return s.spillMem()
+}
+
+// seal readies a set that is only read from then on: one that has runs
+// already moves what it holds in memory to another, and drops its map,
+// which keeps the room of memIDs IDs once it has held them.
+func (s *idSet) seal() error {
+	if len(s.runs) == 0 {
+		return nil
+	}
+	if len(s.mem) > 0 {
+		if err := s.spillMem(); err != nil {
+			return err
+		}
+	}
+	s.mem = map[objects.ID]struct{}{}
+	return nil
+}
+
+// spillMem writes the IDs in memory to a new run, and merges the last
+// runs while the one before is no larger.
+func (s *idSet) spillMem() error {
 	ids := slices.SortedFunc(maps.Keys(s.mem), objects.ID.Compare)
 	clear(s.mem)
 	r, err := s.writeRun(slices.Values(ids))

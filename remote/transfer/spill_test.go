@@ -42,15 +42,15 @@ func TestIDSetFilterKeepsMissesOffDisk(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s.runLookups = 0
+			s.sp.runLookups = 0
 			for i := range misses {
 				if ok, err := s.has(testID(2, i)); ok || err != nil {
 					t.Fatalf("never added %d, has says %v, %v", i, ok, err)
 				}
 			}
-			rate := float64(s.runLookups) / misses
+			rate := float64(s.sp.runLookups) / misses
 			t.Logf("%d IDs, %d runs, a filter of %d bytes (%.1f bits per ID spilled): %d of %d misses read the runs (%.2f%%)",
-				tc.ids, len(s.runs), len(s.bloom)*8, float64(len(s.bloom)*64)/float64(s.spilled), s.runLookups, misses, 100*rate)
+				tc.ids, len(s.runs), len(s.bloom)*8, float64(len(s.bloom)*64)/float64(s.spilled), s.sp.runLookups, misses, 100*rate)
 			if rate > 0.02 {
 				t.Errorf("%.1f%% of the look-ups of IDs not in a set of %d read its runs, want at most 2%%", 100*rate, tc.ids)
 			}
@@ -63,5 +63,40 @@ func TestIDSetFilterKeepsMissesOffDisk(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A sealed set that had spilled keeps nothing but its filter and block
+// index in memory (a map that once held memIDs IDs keeps their room), and
+// still answers exactly; one that never spilled stays as it is.
+func TestIDSetSealMovesMemoryToRuns(t *testing.T) {
+	t.Parallel()
+	sp := &spill{memIDs: 50}
+	defer sp.close()
+	for _, n := range []int{30, 170} {
+		s := newIDSet(sp)
+		for i := range n {
+			if err := s.add(testID(3, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.seal(); err != nil {
+			t.Fatal(err)
+		}
+		if spilled := n >= sp.memIDs; spilled && len(s.mem) != 0 {
+			t.Errorf("%d IDs: %d left in memory after seal, want 0", n, len(s.mem))
+		} else if !spilled && len(s.mem) != n {
+			t.Errorf("%d IDs, none spilled: %d in memory after seal, want all", n, len(s.mem))
+		}
+		for i := range n {
+			if ok, err := s.has(testID(3, i)); !ok || err != nil {
+				t.Fatalf("%d IDs: added %d, has says %v, %v", n, i, ok, err)
+			}
+		}
+		for i := range 500 {
+			if ok, err := s.has(testID(4, i)); ok || err != nil {
+				t.Fatalf("%d IDs: never added %d, has says %v, %v", n, i, ok, err)
+			}
+		}
 	}
 }
