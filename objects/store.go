@@ -1,6 +1,9 @@
 package objects
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Ref is a named pointer to an object: a branch, tag, remote-tracking
 // branch or working set.
@@ -121,6 +124,23 @@ type BulkLoad interface {
 type BulkLoader interface {
 	BulkLoad(ctx context.Context) (BulkLoad, error)
 }
+
+// LeafLoader starts leaf loads: a BulkLoad of objects that reference
+// nothing (blobs) into a store that holds no objects yet, as a first
+// import is. Unlike a BulkLoad, it keeps what the store held, and a load
+// cut short (a crash, an error, Discard) leaves some of its objects, each
+// whole: as they reference nothing, the references of every stored object
+// are still stored, and what no ref reaches is garbage for gc. Until
+// Finish or Discard returns, the store takes no other writes.
+type LeafLoader interface {
+	// LeafLoad starts a load of objects of at most maxSize bytes each, or
+	// fails with ErrNoLeafLoad when the store cannot take one now.
+	LeafLoad(ctx context.Context) (load BulkLoad, maxSize int, err error)
+}
+
+// ErrNoLeafLoad: the store cannot take a leaf load now (it holds objects,
+// or writes of its own wait to be flushed); the caller puts its objects.
+var ErrNoLeafLoad = errors.New("objects: no leaf load into this store now")
 
 // Quarantiner opens quarantines. A Store that takes objects from other
 // leaders implements it.

@@ -143,9 +143,10 @@ func (a *app) withRepo(ctx context.Context, writable bool, fn func(*repo.Repo) e
 }
 
 // withRepoBulk is withRepo for a command that writes a lot (import): the
-// store compacts in the background while it works.
+// store compacts in the background while it works, into tables of a bulk
+// session (repo.Options.Bulk).
 func (a *app) withRepoBulk(ctx context.Context, fn func(*repo.Repo) error) (err error) {
-	return a.withRepoOpts(ctx, repo.Options{}, fn)
+	return a.withRepoOpts(ctx, repo.Options{Bulk: true}, fn)
 }
 
 // withRepoMerging is withRepo for the commands that merge (merge, pull,

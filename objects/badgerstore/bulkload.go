@@ -91,6 +91,10 @@ type bulkLoad struct {
 	spill      *os.File
 	spillN     int64
 	done       bool
+	// leaf: a leaf load (leafload.go), every object kept for one stream.
+	leaf bool
+	// bufBytes is how much the load hands the StreamWriter at once.
+	bufBytes int
 }
 
 type savedKey struct{ key, value []byte }
@@ -115,7 +119,8 @@ func (s *Store) BulkLoad(ctx context.Context) (objects.BulkLoad, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &bulkLoad{s: s, saved: saved, sw: s.db.NewStreamWriter(), buf: newLoadBuffer(), restMemory: loadRestMemory}
+	l := &bulkLoad{s: s, saved: saved, sw: s.db.NewStreamWriter(),
+		buf: newLoadBuffer(loadBufferBytes), bufBytes: loadBufferBytes, restMemory: loadRestMemory}
 	if !s.loading.CompareAndSwap(nil, l) {
 		l.buf.Release()
 		return nil, errors.New("badgerstore: a bulk load is under way")
@@ -153,8 +158,8 @@ func (s *Store) savedForLoad() ([]savedKey, error) {
 	return saved, err
 }
 
-func newLoadBuffer() *z.Buffer {
-	return z.NewBuffer(loadBufferBytes+loadBufferBytes/4, "folio.BulkLoad")
+func newLoadBuffer(size int) *z.Buffer {
+	return z.NewBuffer(size+size/4, "folio.BulkLoad")
 }
 
 // Get implements objects.ObjectReader: what the store held before the
@@ -182,8 +187,11 @@ func (l *bulkLoad) Put(ctx context.Context, objs ...objects.Object) error {
 				return err
 			}
 		}
+		if l.leaf && len(o.Data) >= valueThreshold {
+			return fmt.Errorf("%w: a leaf load takes objects under %d bytes", objects.ErrTooLarge, valueThreshold)
+		}
 		key := objectKey(o.ID)
-		if l.last != nil && bytes.Compare(key, l.last) <= 0 {
+		if l.leaf || l.last != nil && bytes.Compare(key, l.last) <= 0 {
 			if err := l.keepForLater(o); err != nil {
 				return err
 			}
@@ -191,7 +199,7 @@ func (l *bulkLoad) Put(ctx context.Context, objs ...objects.Object) error {
 		}
 		badger.KVToBuffer(&pb.KV{Key: key, Value: o.Data, Version: loadVersion, StreamId: mainStream}, l.buf)
 		l.last = key
-		if l.buf.LenNoPadding() >= loadBufferBytes {
+		if l.buf.LenNoPadding() >= l.bufBytes {
 			if err := l.writeMain(); err != nil {
 				return err
 			}
@@ -267,6 +275,9 @@ func (l *bulkLoad) Finish(ctx context.Context) error {
 		return errors.New("badgerstore: bulk load: Finish after Finish or Discard")
 	}
 	err := l.finish(ctx)
+	if err != nil {
+		l.stop()
+	}
 	l.release()
 	if err != nil {
 		return fmt.Errorf("badgerstore: bulk load: %w", err)
@@ -275,6 +286,9 @@ func (l *bulkLoad) Finish(ctx context.Context) error {
 }
 
 func (l *bulkLoad) finish(ctx context.Context) error {
+	if l.leaf {
+		return l.streamRest(ctx) // the stream was prepared, and holds the record
+	}
 	if err := l.writeMain(); err != nil {
 		return err
 	}
@@ -304,12 +318,17 @@ func (l *bulkLoad) finish(ctx context.Context) error {
 // writeRest streams the objects that came out of order, merged from the
 // runs and memory, into the level above the main stream.
 func (l *bulkLoad) writeRest(ctx context.Context) error {
-	l.sortRest()
-	sw := l.s.db.NewStreamWriter()
-	l.sw = sw // Discard cancels it
-	if err := sw.PrepareIncremental(); err != nil {
+	l.sw = l.s.db.NewStreamWriter() // Discard cancels it
+	if err := l.sw.PrepareIncremental(); err != nil {
 		return err
 	}
+	return l.streamRest(ctx)
+}
+
+// streamRest writes the objects kept for later, merged from the runs and
+// memory, through l.sw, prepared for an incremental stream.
+func (l *bulkLoad) streamRest(ctx context.Context) error {
+	l.sortRest()
 	sources := make([]*runReader, 0, len(l.runs)+1)
 	for _, r := range l.runs {
 		sources = append(sources, newRunReader(io.NewSectionReader(l.spill, r.off, r.size)))
@@ -329,7 +348,7 @@ func (l *bulkLoad) writeRest(ctx context.Context) error {
 			}
 		}
 		badger.KVToBuffer(&pb.KV{Key: objectKey(o.ID), Value: o.Data, Version: loadVersion, StreamId: restStream}, l.buf)
-		if l.buf.LenNoPadding() >= loadBufferBytes {
+		if l.buf.LenNoPadding() >= l.bufBytes {
 			return l.writeMain()
 		}
 		return nil
@@ -340,7 +359,7 @@ func (l *bulkLoad) writeRest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return sw.Flush()
+	return l.sw.Flush()
 }
 
 // Discard implements objects.BulkLoad.
@@ -348,7 +367,7 @@ func (l *bulkLoad) Discard() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.done {
-		l.sw.Cancel()
+		l.stop()
 		l.release()
 	}
 	return nil

@@ -2,11 +2,13 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -103,9 +105,51 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 }
 
 // storeFiles reads and stores the files in parallel, batching small blobs
-// into large Puts, and returns the edits that stage them.
+// into large Puts, and returns the edits that stage them. A first import,
+// into a store without objects, hands the blobs to a leaf load
+// (objects.LeafLoader), which writes them the way the store writes
+// fastest; the files too large for it, and every file of a later import,
+// go through Put.
 func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportReport) ([]Edit, error) {
 	edits := make([]Edit, len(files))
+	todo := make([]int, len(files))
+	for i := range todo {
+		todo[i] = i
+	}
+	var total int64
+	if ll, ok := r.store.(objects.LeafLoader); ok {
+		load, maxSize, err := ll.LeafLoad(ctx)
+		switch {
+		case errors.Is(err, objects.ErrNoLeafLoad):
+		case err != nil:
+			return nil, err
+		default:
+			var n int64
+			todo, n, err = r.readFiles(ctx, files, todo, edits, load.Put, maxSize)
+			if err == nil {
+				err = load.Finish(ctx)
+			}
+			if err != nil {
+				load.Discard()
+				return nil, err
+			}
+			total += n
+		}
+	}
+	_, n, err := r.readFiles(ctx, files, todo, edits, r.store.Put, -1)
+	if err != nil {
+		return nil, err
+	}
+	rep.Files, rep.Bytes = len(files), total+n
+	return edits, nil
+}
+
+// readFiles reads and stores the files numbered todo, filling in their
+// edits, and returns how many bytes it stored. With maxSize >= 0 it
+// stores only blobs of at most maxSize bytes, and returns the files it
+// left.
+func (r *Repo) readFiles(ctx context.Context, files []importFile, todo []int, edits []Edit,
+	put func(context.Context, ...objects.Object) error, maxSize int) (left []int, total int64, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	var (
@@ -125,12 +169,12 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 		if len(out) == 0 {
 			return nil
 		}
-		return r.store.Put(ctx, out...)
+		return put(ctx, out...)
 	}
-	var total int64
 	large := make(chan struct{}, 1) // one large file streams at a time
 	buffers := sync.Pool{New: func() any { b := make([]byte, SingleBlobMax+1); return &b }}
-	for i, f := range files {
+	for _, i := range todo {
+		f := files[i]
 		g.Go(func() error {
 			buf := buffers.Get().(*[]byte)
 			defer buffers.Put(buf)
@@ -138,7 +182,16 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 			if err != nil {
 				return err
 			}
+			leave := func() error {
+				mu.Lock()
+				left = append(left, i)
+				mu.Unlock()
+				return nil
+			}
 			if n > SingleBlobMax {
+				if maxSize >= 0 {
+					return leave()
+				}
 				// Too large for one blob: stream it, one such file at a time.
 				large <- struct{}{}
 				defer func() { <-large }()
@@ -154,6 +207,9 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 			}
 			// EncodeBlob copies the content out of the pooled buffer.
 			obj, entry, _ := EncodeSmallDocument((*buf)[:n])
+			if maxSize >= 0 && len(obj.Data) > maxSize {
+				return leave()
+			}
 			mu.Lock()
 			batch = append(batch, obj)
 			batched += len(obj.Data)
@@ -164,13 +220,13 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := flush(ctx, true); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	rep.Files, rep.Bytes = len(files), total
-	return edits, nil
+	slices.Sort(left) // the order of todo, whatever the order of the reads
+	return left, total, nil
 }
 
 // importLarge streams a large file into chunks, never holding it whole.
