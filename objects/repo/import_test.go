@@ -104,7 +104,7 @@ func TestFirstImportLoadsBlobsInBulk(t *testing.T) {
 	}
 	extra := map[string][]byte{
 		"mid.txt":   bytes.Repeat([]byte("a line of a 300 KiB file\n"), 300<<10/25), // past what the load takes
-		"large.txt": large.Bytes(),                                               // chunked
+		"large.txt": large.Bytes(),                                                  // chunked
 	}
 	src := t.TempDir()
 	files := writeImportDir(t, src, 2000, extra)
