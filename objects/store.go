@@ -131,7 +131,7 @@ type BulkLoader interface {
 // cut short (a crash, an error, Discard) leaves some of its objects, each
 // whole: as they reference nothing, the references of every stored object
 // are still stored, and what no ref reaches is garbage for gc. Until
-// Finish or Discard returns, the store takes no other writes.
+// Finish or Discard returns, nothing else may use the store.
 type LeafLoader interface {
 	// LeafLoad starts a load of objects of at most maxSize bytes each, or
 	// fails with ErrNoLeafLoad when the store cannot take one now.

@@ -181,17 +181,17 @@ func (l *bulkLoad) Put(ctx context.Context, objs ...objects.Object) error {
 	}
 	// In ID order, as many as can go on the main stream do.
 	sorted := slices.SortedFunc(slices.Values(objs), func(a, b objects.Object) int { return a.ID.Compare(b.ID) })
+	if l.leaf {
+		return l.putLeaves(ctx, sorted)
+	}
 	for i, o := range sorted {
 		if i%cancelCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if l.leaf && len(o.Data) >= valueThreshold {
-			return fmt.Errorf("%w: a leaf load takes objects under %d bytes", objects.ErrTooLarge, valueThreshold)
-		}
 		key := objectKey(o.ID)
-		if l.leaf || l.last != nil && bytes.Compare(key, l.last) <= 0 {
+		if l.last != nil && bytes.Compare(key, l.last) <= 0 {
 			if err := l.keepForLater(o); err != nil {
 				return err
 			}
@@ -239,6 +239,14 @@ func (l *bulkLoad) sortRest() {
 }
 
 func (l *bulkLoad) spillRest() error {
+	l.sortRest()
+	err := l.writeRun(l.rest)
+	l.rest, l.restSz = nil, 0
+	return err
+}
+
+// writeRun writes sorted objects as a run of the temporary file.
+func (l *bulkLoad) writeRun(objs []objects.Object) error {
 	if l.spill == nil {
 		f, err := os.CreateTemp(l.s.dir, "folio-load-*")
 		if err != nil {
@@ -247,12 +255,11 @@ func (l *bulkLoad) spillRest() error {
 		os.Remove(f.Name()) // the file lives until closed
 		l.spill = f
 	}
-	l.sortRest()
 	// Written through a small buffer: a run is as large as the memory the
 	// rest may take, and copying it whole first would double that.
 	w := bufio.NewWriterSize(io.NewOffsetWriter(l.spill, l.spillN), 1<<20)
 	var size int64
-	for _, o := range l.rest {
+	for _, o := range objs {
 		w.Write(o.ID[:])
 		n, _ := w.Write(binary.AppendUvarint(nil, uint64(len(o.Data))))
 		w.Write(o.Data)
@@ -263,7 +270,6 @@ func (l *bulkLoad) spillRest() error {
 	}
 	l.runs = append(l.runs, loadRun{off: l.spillN, size: size})
 	l.spillN += size
-	l.rest, l.restSz = nil, 0
 	return nil
 }
 
@@ -287,7 +293,7 @@ func (l *bulkLoad) Finish(ctx context.Context) error {
 
 func (l *bulkLoad) finish(ctx context.Context) error {
 	if l.leaf {
-		return l.streamRest(ctx) // the stream was prepared, and holds the record
+		return l.finishLeaves(ctx)
 	}
 	if err := l.writeMain(); err != nil {
 		return err
@@ -385,10 +391,11 @@ func (l *bulkLoad) release() {
 
 // runReader reads a sorted run: from the temporary file, or from memory.
 type runReader struct {
-	r   *bufio.Reader
-	mem []objects.Object
-	cur objects.Object
-	ok  bool
+	r    *bufio.Reader
+	mem  []objects.Object
+	cur  objects.Object
+	ok   bool
+	data []byte // cur's bytes when read from the file, reused by next
 }
 
 func newRunReader(r io.Reader) *runReader { return &runReader{r: bufio.NewReaderSize(r, 64<<10)} }
@@ -414,15 +421,16 @@ func (r *runReader) next() error {
 	if err != nil {
 		return err
 	}
-	data := make([]byte, n)
-	if _, err := io.ReadFull(r.r, data); err != nil {
+	r.data = slices.Grow(r.data[:0], int(n))[:n]
+	if _, err := io.ReadFull(r.r, r.data); err != nil {
 		return err
 	}
-	r.cur, r.ok = objects.Object{ID: id, Data: data}, true
+	r.cur, r.ok = objects.Object{ID: id, Data: r.data}, true
 	return nil
 }
 
-// mergeRuns calls fn with the objects of the sorted runs in ID order.
+// mergeRuns calls fn with the objects of the sorted runs in ID order; an
+// object's bytes are fn's only until it returns.
 func mergeRuns(runs []*runReader, fn func(objects.Object) error) error {
 	for _, r := range runs {
 		if err := r.next(); err != nil {

@@ -40,18 +40,24 @@ const (
 	// Badger's table builder holds about ten times the table it builds
 	// (every 16 KiB block twice or three times, in buffers that double),
 	// and a stream keeps two or more builders at work: with tables of 8
-	// MiB the builders held ~190 MiB, with 4 MiB ~90, with 2 MiB ~50. So
-	// a bulk session (Options.Bulk) makes tables of leafTableSize, at
-	// every level, as many as Badger's base level holds by default.
+	// MiB the builders held ~190 MiB, with 4 MiB ~90, with 2 MiB ~50. A
+	// stream makes tables of the bottom level's size (64 MiB in a usual
+	// session), so the load reopens Badger with tables of leafTableSize,
+	// the size of Badger's base level, at every level (leafSession).
 	leafTableSize = 2 << 20
 	// What the load hands the StreamWriter at once: the StreamWriter
 	// copies every value of it and queues up to four such writes.
 	leafBufferBytes = 1 << 20
-	// What the load keeps in memory before it spills a sorted run.
+	// What the load keeps in memory before it spills a sorted run; a Put
+	// of leafRunMin bytes or more is a run of its own, with no copy (an
+	// import puts 8 MiB at once), and Finish merges every run.
 	leafRestMemory = 8 << 20
+	leafRunMin     = 1 << 20
 )
 
-// LeafLoad implements objects.LeafLoader. The objects go into the LSM
+// LeafLoad implements objects.LeafLoader; Finish reopens Badger (see
+// finishLeaves), so no other call may use the store until it returns.
+// The objects go into the LSM
 // tree, not the value log: Badger syncs the value log only in a deferred
 // call that drops the error, so a table could outlive the values it
 // points to.
@@ -68,6 +74,9 @@ func (s *Store) LeafLoad(ctx context.Context) (objects.BulkLoad, int, error) {
 	}
 	if err != nil {
 		return nil, 0, err
+	}
+	if err := s.reopen(leafSession(s.badgerOpts)); err != nil {
+		return nil, 0, fmt.Errorf("badgerstore: leaf load: %w", err)
 	}
 	l := &bulkLoad{s: s, sw: s.db.NewStreamWriter(), buf: newLoadBuffer(leafBufferBytes), bufBytes: leafBufferBytes,
 		restMemory: leafRestMemory, leaf: true}
@@ -88,10 +97,75 @@ func onlyFormatRecord(saved []savedKey) bool {
 	return len(saved) == 1 && string(saved[0].key) == formatKey && string(saved[0].value) == formatRecord
 }
 
+// putLeaves adds sorted objects to a leaf load: a batch of leafRunMin
+// bytes or more as a run of the temporary file of its own, written from
+// the caller's bytes, a smaller one to the objects kept in memory.
+func (l *bulkLoad) putLeaves(ctx context.Context, sorted []objects.Object) error {
+	size := 0
+	for _, o := range sorted {
+		if len(o.Data) >= valueThreshold {
+			return fmt.Errorf("%w: a leaf load takes objects under %d bytes", objects.ErrTooLarge, valueThreshold)
+		}
+		size += len(o.Data)
+	}
+	if size >= leafRunMin {
+		return l.writeRun(sorted)
+	}
+	for i, o := range sorted {
+		if i%cancelCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := l.keepForLater(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leafSession sets the options of Badger during a leaf load: tables of
+// leafTableSize at every level.
+func leafSession(bopts badger.Options) badger.Options {
+	bopts = bopts.WithBaseTableSize(leafTableSize)
+	bopts.TableSizeMultiplier = 1 // Badger has no With for it
+	return bopts
+}
+
+// finishLeaves writes a leaf load's stream (prepared, and holding the
+// format record) and reopens Badger with the session's options. The
+// reopen also frees what the stream left in the process: its tables'
+// pages (written through memory maps, 40 MB for 100,000 documents) and
+// its table builders' buffers (which Badger keeps for reuse, about as much
+// again) would otherwise stay there for the rest of an import, and count
+// in its peak memory.
+func (l *bulkLoad) finishLeaves(ctx context.Context) error {
+	if err := l.streamRest(ctx); err != nil {
+		return err
+	}
+	return l.s.reopen(l.s.badgerOpts)
+}
+
+// reopen closes Badger and opens it again with bopts. No other call may
+// use the store meanwhile: a leaf load holds it until Finish returns.
+func (s *Store) reopen(bopts badger.Options) error {
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	db, err := openBadger(bopts)
+	if err != nil {
+		return err
+	}
+	s.db = db
+	s.badgerOpens++
+	return nil
+}
+
 // stop ends a load that will not finish. A bulk load's stream is
 // cancelled (its store is thrown away). A leaf load's is written out as it
 // stands, the format record first, so the tables it wrote take their
-// place in the level and writes resume.
+// place in the level and writes resume; Badger keeps the load's options
+// for the rest of the session.
 func (l *bulkLoad) stop() {
 	if l.leaf {
 		l.writeMain()

@@ -28,8 +28,9 @@ func leafObjects(n int) []objects.Object {
 	return objs
 }
 
-// TestLeafLoad loads blobs in no order, with so little memory that they
-// go to several runs of the temporary file, into a new store. Every one
+// TestLeafLoad loads blobs in no order into a new store: a large Put as a
+// run of the temporary file of its own, small ones with so little memory
+// that they go to several more. Every one
 // must read back, the store must reopen with its format record, and the
 // blobs must be in the bottom level, with nothing in level 0 for later
 // commands to merge. Failed before: there was no leaf load.
@@ -37,7 +38,7 @@ func TestLeafLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := newStoreDir(t)
-	s, err := Open(dir, Options{Bulk: true})
+	s, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,13 @@ func TestLeafLoad(t *testing.T) {
 		t.Fatalf("a leaf load takes objects up to %d bytes, want under the value log's %d", maxSize, valueThreshold)
 	}
 	load.(*bulkLoad).restMemory = 256 << 10
-	for chunk := range slices.Chunk(append(all, all[7]), 500) { // one twice
+	if err := load.Put(ctx, all[:1500]...); err != nil { // a run of its own
+		t.Fatal(err)
+	}
+	if runs := len(load.(*bulkLoad).runs); runs != 1 {
+		t.Fatalf("a Put of %d objects made %d runs, want one", 1500, runs)
+	}
+	for chunk := range slices.Chunk(append(all[1500:], all[7]), 200) { // one twice
 		if err := load.Put(ctx, chunk...); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +144,7 @@ func TestLeafLoadDiscarded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := newStoreDir(t)
-	s, err := Open(dir, Options{Bulk: true})
+	s, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +272,7 @@ func startLeafLoader(t *testing.T, dir string) (*exec.Cmd, <-chan string) {
 // blobs into the store in dir, saying "put" once they are put.
 func runLeafLoad(dir string) error {
 	ctx := context.Background()
-	s, err := Open(dir, Options{Bulk: true})
+	s, err := Open(dir, Options{})
 	if err != nil {
 		return err
 	}

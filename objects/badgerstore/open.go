@@ -114,10 +114,6 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	if opts.Create {
 		bopts = newStoreSession(bopts)
 	}
-	if opts.Bulk {
-		bopts = bopts.WithBaseTableSize(leafTableSize)
-		bopts.TableSizeMultiplier = 1 // Badger has no With for it
-	}
 	full := bopts
 	if opts.Short && !readOnly {
 		bopts = shortSession(bopts, !memLogs)
@@ -138,8 +134,12 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		lock.release()
 		return nil, err
 	}
+	if merge {
+		bopts = mergeLevelZeroOnClose(bopts)
+	}
 	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
-		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens}, nil
+		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens,
+		badgerOpts: bopts}, nil
 }
 
 // mergeLevelZeroOnClose has Close merge level 0 into a small level (see

@@ -49,11 +49,6 @@ type Options struct {
 	// merge (compactL0At) instead; a short session that writes
 	// settleAfter bytes after all settles on Close like any other.
 	Short bool
-	// Bulk marks a session that writes much (an import): its tables are
-	// of leafTableSize at every level, rather than growing to 64 MiB at
-	// the bottom, where a leaf load (LeafLoad) writes them: Badger's table
-	// builders hold about ten times the table they build.
-	Bulk bool
 }
 
 // Badger settings for a short-lived CLI process that may import a large

@@ -70,9 +70,6 @@ type Options struct {
 	// commands: the store then starts no background compaction that its
 	// Close would wait for (badgerstore.Options.Short).
 	Short bool
-	// Bulk marks a session that writes much, as an import
-	// (badgerstore.Options.Bulk).
-	Bulk bool
 	// Store replaces the Badger store (unit tests use memstore).
 	Store objects.Store
 	// Clock is the leader's clock, read for new commits' commit times and
@@ -128,7 +125,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 	if opts.Store == nil {
 		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{
 			ReadOnly: opts.ReadOnly, LockWait: opts.LockWait, Logger: opts.Logger, CacheBytes: opts.CacheBytes,
-			Short: opts.Short, Bulk: opts.Bulk,
+			Short: opts.Short,
 		})
 		if err != nil {
 			return nil, err
