@@ -125,9 +125,11 @@ func (l *bulkLoad) putLeaves(ctx context.Context, sorted []objects.Object) error
 }
 
 // leafSession sets the options of Badger during a leaf load: tables of
-// leafTableSize at every level.
+// leafTableSize at every level, and the small memtable of a short session,
+// since nothing is written to it: Badger allocates its memtable whole, on
+// the heap, and the collector counts it against the heap limit.
 func leafSession(bopts badger.Options) badger.Options {
-	bopts = bopts.WithBaseTableSize(leafTableSize)
+	bopts = bopts.WithBaseTableSize(leafTableSize).WithMemTableSize(shortMemTableSize)
 	bopts.TableSizeMultiplier = 1 // Badger has no With for it
 	return bopts
 }
