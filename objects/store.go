@@ -126,21 +126,21 @@ type BulkLoader interface {
 }
 
 // LeafLoader starts leaf loads: a BulkLoad of objects that reference
-// nothing (blobs) into a store that holds no objects yet, as a first
-// import is. Unlike a BulkLoad, it keeps what the store held, and a load
-// cut short (a crash, an error, Discard) leaves some of its objects, each
-// whole: as they reference nothing, the references of every stored object
-// are still stored, and what no ref reaches is garbage for gc. Until
-// Finish or Discard returns, nothing else may use the store.
+// nothing (blobs) into a new store, as a first import is. Unlike a
+// BulkLoad's, a leaf load cut short (a crash, an error, Discard) leaves a
+// store that works: it holds some of the load's objects, each whole, and
+// as they reference nothing, the references of every stored object are
+// still stored; what no ref reaches is garbage for gc. Until Finish or
+// Discard returns, nothing else may use the store.
 type LeafLoader interface {
 	// LeafLoad starts a load of objects of at most maxSize bytes each, or
-	// fails with ErrNoLeafLoad when the store cannot take one now.
+	// fails with ErrNoLeafLoad when the store is not new.
 	LeafLoad(ctx context.Context) (load BulkLoad, maxSize int, err error)
 }
 
-// ErrNoLeafLoad: the store cannot take a leaf load now (it holds objects,
-// or writes of its own wait to be flushed); the caller puts its objects.
-var ErrNoLeafLoad = errors.New("objects: no leaf load into this store now")
+// ErrNoLeafLoad: the store cannot take a leaf load (it is not new); the
+// caller puts its objects.
+var ErrNoLeafLoad = errors.New("objects: no leaf load into this store")
 
 // Quarantiner opens quarantines. A Store that takes objects from other
 // leaders implements it.

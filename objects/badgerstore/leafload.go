@@ -55,12 +55,12 @@ const (
 	leafRunMin     = 1 << 20
 )
 
-// LeafLoad implements objects.LeafLoader; Finish reopens Badger (see
-// finishLeaves), so no other call may use the store until it returns.
-// The objects go into the LSM
-// tree, not the value log: Badger syncs the value log only in a deferred
-// call that drops the error, so a table could outlive the values it
-// points to.
+// LeafLoad implements objects.LeafLoader. It reopens Badger for the load
+// (leafSession), and Finish reopens it again (finishLeaves), so no other
+// call may use the store until Finish or Discard returns. The objects go
+// into the LSM tree, not the value log: Badger syncs the value log only
+// in a deferred call that drops the error, so a table could outlive the
+// values it points to.
 func (s *Store) LeafLoad(ctx context.Context) (objects.BulkLoad, int, error) {
 	if err := s.checkWritable(); err != nil {
 		return nil, 0, err
