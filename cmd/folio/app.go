@@ -153,12 +153,13 @@ func (a *app) withRepoBulk(ctx context.Context, fn func(*repo.Repo) error) (err 
 }
 
 // bulkMemoryLimit is the soft heap limit of an import. A first import of
-// 100,000 documents holds about 50 MiB live at most (Badger's table
-// builders); with the usual memoryLimit and gcPercent the heap grew to
-// three times that before a collection, for a peak RSS of 160-180 MiB.
-// With 96 MiB it peaked at 105-120 MiB; with 80 MiB at 99 MiB, but the
-// collector then ran much more often.
-const bulkMemoryLimit = 96 << 20
+// 100,000 documents of 1.2 KiB holds 50-60 MiB live at most (Badger's
+// table builders, the edits); its peak RSS adds the pages of the tables
+// it writes (~40 MB, mapped) and of the binary (~13 MB). With the usual
+// memoryLimit and gcPercent the heap grew to three times its live set
+// (peak RSS 160-180 MiB); with 96 MiB the peak was ~143 MiB, with 80 MiB
+// ~128 MiB, with 72 MiB ~115 MiB, for ~15% more CPU than 96 MiB.
+const bulkMemoryLimit = 72 << 20
 
 // withRepoMerging is withRepo for the commands that merge (merge, pull,
 // sync, cherry-pick, revert): a larger block cache, since a merge of many
