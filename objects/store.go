@@ -1,6 +1,9 @@
 package objects
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Ref is a named pointer to an object: a branch, tag, remote-tracking
 // branch or working set.
@@ -121,6 +124,23 @@ type BulkLoad interface {
 type BulkLoader interface {
 	BulkLoad(ctx context.Context) (BulkLoad, error)
 }
+
+// LeafLoader starts leaf loads: a BulkLoad of objects that reference
+// nothing (blobs) into a new store, as a first import is. Unlike a
+// BulkLoad's, a leaf load cut short (a crash, an error, Discard) leaves a
+// store that works: it holds some of the load's objects, each whole, and
+// as they reference nothing, the references of every stored object are
+// still stored; what no ref reaches is garbage for gc. Until Finish or
+// Discard returns, nothing else may use the store.
+type LeafLoader interface {
+	// LeafLoad starts a load of objects of at most maxSize bytes each, or
+	// fails with ErrNoLeafLoad when the store is not new.
+	LeafLoad(ctx context.Context) (load BulkLoad, maxSize int, err error)
+}
+
+// ErrNoLeafLoad: the store cannot take a leaf load (it is not new); the
+// caller puts its objects.
+var ErrNoLeafLoad = errors.New("objects: no leaf load into this store")
 
 // Quarantiner opens quarantines. A Store that takes objects from other
 // leaders implements it.

@@ -22,6 +22,9 @@ nothing is staged.`,
 				if err != nil {
 					return err
 				}
+				if err := limitFirstImport(cmd.Context(), r, branch); err != nil {
+					return err
+				}
 				rep, err := r.Import(cmd.Context(), branch, args[0], prefix)
 				if err != nil {
 					return err

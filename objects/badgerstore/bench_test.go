@@ -56,6 +56,49 @@ func importDocs(ctx context.Context, dir string, n int) error {
 	return s.Close()
 }
 
+// leafImportEnv has the "import" helper load the documents as a first
+// import does (leafImportDocs).
+const leafImportEnv = "BADGERSTORE_IMPORT_LEAF"
+
+// leafImportDocs creates a store, closes it, and opens it again to
+// leaf-load n documents in batches, as 'folio init' and a first
+// 'folio import' do.
+func leafImportDocs(ctx context.Context, dir string, n int) error {
+	s, err := Open(dir, Options{Create: true})
+	if err != nil {
+		return err
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		return err
+	}
+	defer s.Close()
+	load, _, err := s.LeafLoad(ctx)
+	if err != nil {
+		return err
+	}
+	batch := make([]objects.Object, 0, benchBatch*8) // about 8 MiB, as an import puts
+	for i := range n {
+		batch = append(batch, docBlob(i))
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := load.Put(ctx, batch...); err != nil {
+				load.Discard()
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := load.Finish(ctx); err != nil {
+		return err
+	}
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(n - 1).ID}); err != nil {
+		return err
+	}
+	return s.Close()
+}
+
 // fixture is a store holding benchDocs documents, built once per process
 // and removed by TestMain.
 var fixture struct {
@@ -254,14 +297,23 @@ func getOne(dir string) error {
 // and reports its peak resident memory (VmHWM: heap, stacks and the
 // mapped pages of Badger's files), its peak anonymous memory, and the
 // disk use after Close; once with Go's default garbage collector
-// settings and once with the soft memory limit a CLI can set.
+// settings and once with the soft memory limit a CLI can set. The leaf
+// variants load the documents into a new store as a first import does
+// (LeafLoad), under the heap limit of 'folio import'.
 func BenchmarkImportMemory(b *testing.B) {
-	for _, env := range []string{"GOMEMLIMIT=off", "GOMEMLIMIT=150MiB"} {
-		b.Run(env, func(b *testing.B) {
+	for _, env := range [][]string{
+		{"GOMEMLIMIT=off"}, {"GOMEMLIMIT=150MiB"},
+		{"GOMEMLIMIT=96MiB", leafImportEnv + "=1"}, {"GOMEMLIMIT=off", leafImportEnv + "=1"},
+	} {
+		name := env[0]
+		if len(env) > 1 {
+			name = "leaf/" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			var hwm, anon, apparent float64
 			for b.Loop() {
 				dir := filepath.Join(b.TempDir(), "store")
-				out, err := helperCmd("import", dir, env).Output()
+				out, err := helperCmd("import", dir, env...).Output()
 				if err != nil {
 					b.Fatalf("import process: %v\n%s", err, out)
 				}
@@ -303,7 +355,11 @@ func runImport(dir string) error {
 			}
 		}
 	}()
-	err := importDocs(context.Background(), dir, n)
+	load := importDocs
+	if os.Getenv(leafImportEnv) != "" {
+		load = leafImportDocs
+	}
+	err := load(context.Background(), dir, n)
 	close(stop)
 	anon := <-peakAnon
 	if err != nil {

@@ -91,6 +91,10 @@ type bulkLoad struct {
 	spill      *os.File
 	spillN     int64
 	done       bool
+	// leaf: a leaf load (leafload.go), every object kept for one stream.
+	leaf bool
+	// bufBytes is how much the load hands the StreamWriter at once.
+	bufBytes int
 }
 
 type savedKey struct{ key, value []byte }
@@ -115,7 +119,8 @@ func (s *Store) BulkLoad(ctx context.Context) (objects.BulkLoad, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &bulkLoad{s: s, saved: saved, sw: s.db.NewStreamWriter(), buf: newLoadBuffer(), restMemory: loadRestMemory}
+	l := &bulkLoad{s: s, saved: saved, sw: s.db.NewStreamWriter(),
+		buf: newLoadBuffer(loadBufferBytes), bufBytes: loadBufferBytes, restMemory: loadRestMemory}
 	if !s.loading.CompareAndSwap(nil, l) {
 		l.buf.Release()
 		return nil, errors.New("badgerstore: a bulk load is under way")
@@ -153,8 +158,8 @@ func (s *Store) savedForLoad() ([]savedKey, error) {
 	return saved, err
 }
 
-func newLoadBuffer() *z.Buffer {
-	return z.NewBuffer(loadBufferBytes+loadBufferBytes/4, "folio.BulkLoad")
+func newLoadBuffer(size int) *z.Buffer {
+	return z.NewBuffer(size+size/4, "folio.BulkLoad")
 }
 
 // Get implements objects.ObjectReader: what the store held before the
@@ -176,6 +181,9 @@ func (l *bulkLoad) Put(ctx context.Context, objs ...objects.Object) error {
 	}
 	// In ID order, as many as can go on the main stream do.
 	sorted := slices.SortedFunc(slices.Values(objs), func(a, b objects.Object) int { return a.ID.Compare(b.ID) })
+	if l.leaf {
+		return l.putLeaves(ctx, sorted)
+	}
 	for i, o := range sorted {
 		if i%cancelCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -191,7 +199,7 @@ func (l *bulkLoad) Put(ctx context.Context, objs ...objects.Object) error {
 		}
 		badger.KVToBuffer(&pb.KV{Key: key, Value: o.Data, Version: loadVersion, StreamId: mainStream}, l.buf)
 		l.last = key
-		if l.buf.LenNoPadding() >= loadBufferBytes {
+		if l.buf.LenNoPadding() >= l.bufBytes {
 			if err := l.writeMain(); err != nil {
 				return err
 			}
@@ -231,6 +239,14 @@ func (l *bulkLoad) sortRest() {
 }
 
 func (l *bulkLoad) spillRest() error {
+	l.sortRest()
+	err := l.writeRun(l.rest)
+	l.rest, l.restSz = nil, 0
+	return err
+}
+
+// writeRun writes sorted objects as a run of the temporary file.
+func (l *bulkLoad) writeRun(objs []objects.Object) error {
 	if l.spill == nil {
 		f, err := os.CreateTemp(l.s.dir, "folio-load-*")
 		if err != nil {
@@ -239,12 +255,11 @@ func (l *bulkLoad) spillRest() error {
 		os.Remove(f.Name()) // the file lives until closed
 		l.spill = f
 	}
-	l.sortRest()
 	// Written through a small buffer: a run is as large as the memory the
 	// rest may take, and copying it whole first would double that.
 	w := bufio.NewWriterSize(io.NewOffsetWriter(l.spill, l.spillN), 1<<20)
 	var size int64
-	for _, o := range l.rest {
+	for _, o := range objs {
 		w.Write(o.ID[:])
 		n, _ := w.Write(binary.AppendUvarint(nil, uint64(len(o.Data))))
 		w.Write(o.Data)
@@ -255,7 +270,6 @@ func (l *bulkLoad) spillRest() error {
 	}
 	l.runs = append(l.runs, loadRun{off: l.spillN, size: size})
 	l.spillN += size
-	l.rest, l.restSz = nil, 0
 	return nil
 }
 
@@ -267,6 +281,9 @@ func (l *bulkLoad) Finish(ctx context.Context) error {
 		return errors.New("badgerstore: bulk load: Finish after Finish or Discard")
 	}
 	err := l.finish(ctx)
+	if err != nil {
+		l.stop()
+	}
 	l.release()
 	if err != nil {
 		return fmt.Errorf("badgerstore: bulk load: %w", err)
@@ -275,6 +292,9 @@ func (l *bulkLoad) Finish(ctx context.Context) error {
 }
 
 func (l *bulkLoad) finish(ctx context.Context) error {
+	if l.leaf {
+		return l.finishLeaves(ctx)
+	}
 	if err := l.writeMain(); err != nil {
 		return err
 	}
@@ -304,12 +324,17 @@ func (l *bulkLoad) finish(ctx context.Context) error {
 // writeRest streams the objects that came out of order, merged from the
 // runs and memory, into the level above the main stream.
 func (l *bulkLoad) writeRest(ctx context.Context) error {
-	l.sortRest()
-	sw := l.s.db.NewStreamWriter()
-	l.sw = sw // Discard cancels it
-	if err := sw.PrepareIncremental(); err != nil {
+	l.sw = l.s.db.NewStreamWriter() // Discard cancels it
+	if err := l.sw.PrepareIncremental(); err != nil {
 		return err
 	}
+	return l.streamRest(ctx)
+}
+
+// streamRest writes the objects kept for later, merged from the runs and
+// memory, through l.sw, prepared for an incremental stream.
+func (l *bulkLoad) streamRest(ctx context.Context) error {
+	l.sortRest()
 	sources := make([]*runReader, 0, len(l.runs)+1)
 	for _, r := range l.runs {
 		sources = append(sources, newRunReader(io.NewSectionReader(l.spill, r.off, r.size)))
@@ -329,7 +354,7 @@ func (l *bulkLoad) writeRest(ctx context.Context) error {
 			}
 		}
 		badger.KVToBuffer(&pb.KV{Key: objectKey(o.ID), Value: o.Data, Version: loadVersion, StreamId: restStream}, l.buf)
-		if l.buf.LenNoPadding() >= loadBufferBytes {
+		if l.buf.LenNoPadding() >= l.bufBytes {
 			return l.writeMain()
 		}
 		return nil
@@ -340,7 +365,7 @@ func (l *bulkLoad) writeRest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return sw.Flush()
+	return l.sw.Flush()
 }
 
 // Discard implements objects.BulkLoad.
@@ -348,7 +373,7 @@ func (l *bulkLoad) Discard() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.done {
-		l.sw.Cancel()
+		l.stop()
 		l.release()
 	}
 	return nil
@@ -366,10 +391,11 @@ func (l *bulkLoad) release() {
 
 // runReader reads a sorted run: from the temporary file, or from memory.
 type runReader struct {
-	r   *bufio.Reader
-	mem []objects.Object
-	cur objects.Object
-	ok  bool
+	r    *bufio.Reader
+	mem  []objects.Object
+	cur  objects.Object
+	ok   bool
+	data []byte // cur's bytes when read from the file, reused by next
 }
 
 func newRunReader(r io.Reader) *runReader { return &runReader{r: bufio.NewReaderSize(r, 64<<10)} }
@@ -395,15 +421,16 @@ func (r *runReader) next() error {
 	if err != nil {
 		return err
 	}
-	data := make([]byte, n)
-	if _, err := io.ReadFull(r.r, data); err != nil {
+	r.data = slices.Grow(r.data[:0], int(n))[:n]
+	if _, err := io.ReadFull(r.r, r.data); err != nil {
 		return err
 	}
-	r.cur, r.ok = objects.Object{ID: id, Data: data}, true
+	r.cur, r.ok = objects.Object{ID: id, Data: r.data}, true
 	return nil
 }
 
-// mergeRuns calls fn with the objects of the sorted runs in ID order.
+// mergeRuns calls fn with the objects of the sorted runs in ID order; an
+// object's bytes are fn's only until it returns.
 func mergeRuns(runs []*runReader, fn func(objects.Object) error) error {
 	for _, r := range runs {
 		if err := r.next(); err != nil {

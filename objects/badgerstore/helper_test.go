@@ -32,6 +32,7 @@ var helpers = map[string]func(dir string) error{
 	"unclean-large": writeLargeAndExitUncleanly,
 	"crash-writer":  runCrashWriter,
 	"import":        runImport,
+	"leaf-load":     runLeafLoad,
 	"get-one":       getOne,
 	"nothing":       func(string) error { return nil },
 }

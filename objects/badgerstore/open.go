@@ -45,7 +45,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.readOnly = opts.ReadOnly
 	s.feed.init(opts)
-	if err := s.checkFormat(opts.Create); err != nil {
+	if err := s.checkFormat(); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -134,8 +134,12 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 		lock.release()
 		return nil, err
 	}
+	if merge {
+		bopts = mergeLevelZeroOnClose(bopts)
+	}
 	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
-		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens}, nil
+		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens,
+		badgerOpts: bopts}, nil
 }
 
 // mergeLevelZeroOnClose has Close merge level 0 into a small level (see
@@ -173,9 +177,9 @@ func openBadger(bopts badger.Options) (db *badger.DB, err error) {
 	return db, nil
 }
 
-// checkFormat reads the format record, writing it into a new, empty
-// database when create is set.
-func (s *Store) checkFormat(create bool) error {
+// checkFormat reads the format record, writing it into an empty database
+// opened for writes.
+func (s *Store) checkFormat() error {
 	var record []byte
 	empty := false
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -196,7 +200,12 @@ func (s *Store) checkFormat(create bool) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("badgerstore: read format record in %s: %w", s.dir, err)
-	case record == nil && empty && create && !s.readOnly:
+	case record == nil && empty && s.readOnly:
+		return nil
+	case record == nil && empty:
+		// A store without a single key has nothing to misread: the write
+		// of a new store's record, or a first import's load (which empties
+		// the store before it writes the record again), was cut short.
 		return s.writeFormat()
 	case record == nil:
 		return fmt.Errorf("%w: %s holds a database without a folio format record", objects.ErrUnknownFormat, s.dir)

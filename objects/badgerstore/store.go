@@ -45,6 +45,10 @@ type Store struct {
 	closed          atomic.Bool
 	written         atomic.Int64             // bytes Put in this session
 	loading         atomic.Pointer[bulkLoad] // a bulk load under way (bulkload.go)
+
+	// badgerOpts are the options Badger was opened with (see reopen).
+	badgerOpts badger.Options
+
 	// refsMu lets an update of more refs than one transaction holds
 	// (bigrefs.go) hold off every other ref reader and writer.
 	refsMu sync.RWMutex
