@@ -43,8 +43,12 @@ type Store struct {
 	mergesLevelZero bool
 	badgerOpens     int
 	closed          atomic.Bool
-	written         atomic.Int64             // bytes Put in this session
-	loading         atomic.Pointer[bulkLoad] // a bulk load under way (bulkload.go)
+	// setAside: the folder unlisted holds tables (unlisted.go); unlisted
+	// is what they hold that the store lacks.
+	setAside bool
+	unlisted []Unlisted
+	written  atomic.Int64             // bytes Put in this session
+	loading  atomic.Pointer[bulkLoad] // a bulk load under way (bulkload.go)
 	// refsMu lets an update of more refs than one transaction holds
 	// (bigrefs.go) hold off every other ref reader and writer.
 	refsMu sync.RWMutex
