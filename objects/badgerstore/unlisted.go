@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,17 +57,21 @@ type Unlisted struct {
 	Table string     `json:"table"`        // the set-aside file
 	ID    objects.ID `json:"id,omitzero"`  // the object, or the value of Ref
 	Ref   string     `json:"ref,omitzero"` // a ref's name; empty for an object
-	Why   string     `json:"why"`
+	Why   string     `json:"why"`          // what String says after where it was found
 }
 
+// String says what was found, where, and what to do; fsck prints it after
+// the ID.
 func (u Unlisted) String() string {
+	const where = "(a table file the MANIFEST does not list)"
 	switch {
 	case u.Ref != "":
-		return fmt.Sprintf("%s: ref %s -> %s %s", u.Table, u.Ref, u.ID, u.Why)
+		return fmt.Sprintf("ref %s names this in %s %s %s; not applied, as nothing can verify it: "+
+			"set the ref by hand if wanted, then delete the table", u.Ref, u.Table, where, u.Why)
 	case !u.ID.IsZero():
-		return fmt.Sprintf("%s: object %s %s", u.Table, u.ID, u.Why)
+		return fmt.Sprintf("object found only in %s %s: %s", u.Table, where, u.Why)
 	}
-	return fmt.Sprintf("%s: %s", u.Table, u.Why)
+	return fmt.Sprintf("%s %s %s", u.Table, where, u.Why)
 }
 
 // Unlisted lists what Open found only in set-aside tables and did not take
@@ -205,9 +210,11 @@ func syncDirs(dirs ...string) error {
 	return nil
 }
 
-// takeBackUnlisted reads every set-aside table: one whose data the store
-// holds (or, in a read-write open, now holds again) is deleted; the rest
-// stay, listed by Unlisted and in a warning to logger. A read-only open of
+// takeBackUnlisted reads every set-aside table. Once the store holds (or,
+// in a read-write open, holds again) the data of all of them, they are
+// deleted; else they all stay, as one may hold the later version of a ref
+// that another holds, and what the store lacks is listed by Unlisted and
+// in a warning to logger. A read-only open of
 // a store whose format record is only in a set-aside table fails: nothing
 // in it could be read.
 func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
@@ -219,13 +226,16 @@ func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("badgerstore: %w", err)
 	}
-	kept, formatAside := 0, false
+	var paths []string
 	for _, e := range entries {
-		if _, ok := tableFileID(e.Name()); !ok || e.IsDir() {
-			continue
+		if _, ok := tableFileID(e.Name()); ok && !e.IsDir() {
+			paths = append(paths, filepath.Join(aside, e.Name()))
 		}
-		path := filepath.Join(aside, e.Name())
-		left, format, err := s.takeBackTable(path)
+	}
+	later := latestRefVersions(paths)
+	kept, formatAside := 0, false
+	for _, path := range paths {
+		left, format, err := s.takeBackTable(path, later)
 		if err != nil {
 			return err
 		}
@@ -233,15 +243,10 @@ func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
 			kept++
 			formatAside = formatAside || format
 			s.unlisted = append(s.unlisted, left...)
-			continue
-		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("badgerstore: %w", err)
 		}
 	}
 	if kept == 0 {
-		os.Remove(aside) // fails, harmlessly, if a person put something there
-		return nil
+		return removeSetAside(aside, paths)
 	}
 	if formatAside {
 		return fmt.Errorf("%w: %s: the MANIFEST does not list %d table files holding data this store lacks, its format "+
@@ -255,10 +260,45 @@ func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
 	return nil
 }
 
+func removeSetAside(aside string, paths []string) error {
+	for _, path := range paths {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("badgerstore: %w", err)
+		}
+	}
+	os.Remove(aside) // fails, harmlessly, if a person put something else there
+	return nil
+}
+
+// latestRefVersions returns the latest version of each ref (a deletion
+// too) in the set-aside tables that can be read: a ref one of them holds
+// is not lost if another holds a later version.
+func latestRefVersions(paths []string) map[string]uint64 {
+	latest := map[string]uint64{}
+	for _, path := range paths {
+		t, err := openSetAside(path)
+		if err != nil {
+			continue // takeBackTable reports it
+		}
+		it := t.NewIterator(0)
+		for it.Seek(y.KeyWithTs([]byte{refPrefix}, math.MaxUint64)); it.Valid(); it.Next() {
+			key := y.ParseKey(it.Key())
+			if len(key) == 0 || key[0] != refPrefix {
+				break
+			}
+			latest[string(key)] = max(latest[string(key)], y.ParseTs(it.Key()))
+		}
+		it.Close()
+		t.MmapFile.Close(-1)
+	}
+	return latest
+}
+
 // takeBackTable reads one set-aside table and returns what the store lacks
 // of it and could not take back; format says that includes the store's
-// format record (only in a read-only open).
-func (s *Store) takeBackTable(path string) (left []Unlisted, format bool, err error) {
+// format record (only in a read-only open). later holds the latest version
+// of each ref in all set-aside tables.
+func (s *Store) takeBackTable(path string, later map[string]uint64) (left []Unlisted, format bool, err error) {
 	t, err := openSetAside(path)
 	if err != nil {
 		return []Unlisted{{Table: path, Why: fmt.Sprintf("cannot be read: %v", err)}}, false, nil
@@ -288,7 +328,7 @@ func (s *Store) takeBackTable(path string) (left []Unlisted, format bool, err er
 		case string(key) == formatKey:
 			lost, err = s.unlistedFormat(path, v)
 			format = format || lost != nil
-		case len(key) > 0 && key[0] == refPrefix:
+		case len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key()):
 			lost, err = s.unlistedRef(path, key, y.ParseTs(it.Key()), v)
 		}
 		// Other keys are bookkeeping (journal, quarantine, change feed,
@@ -345,16 +385,16 @@ func (s *Store) unlistedObject(path string, key []byte, v y.ValueStruct) (*objec
 	}
 	lost := &Unlisted{Table: path, ID: id}
 	if v.Meta&badgerBitValuePointer != 0 {
-		lost.Why = "is stored only there, its value in the value log, where folio cannot find it without the table: fetch it again ('folio fsck --repair')"
+		lost.Why = "its value is in the value log, which cannot be read without the table: fetch it again ('folio fsck --repair')"
 		return nil, lost, nil
 	}
 	if err := objects.Verify(id, v.Value); err != nil {
-		lost.Why = fmt.Sprintf("is stored only there, damaged: %v", err)
+		lost.Why = fmt.Sprintf("damaged there, not taken back: %v", err)
 		return nil, lost, nil
 	}
 	switch {
 	case s.readOnly:
-		lost.Why = "is stored only there: a read-write open takes it back"
+		lost.Why = "a read-write open (such as 'folio fsck --repair') takes it back"
 	default:
 		return &objects.Object{ID: id, Data: bytes.Clone(v.Value)}, nil, nil
 	}
@@ -369,9 +409,9 @@ func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) 
 	case err != nil || has:
 		return nil, err
 	case string(v.Value) != formatRecord:
-		return &Unlisted{Table: path, Why: fmt.Sprintf("holds format record %q, this build reads %q", v.Value, formatRecord)}, nil
+		return &Unlisted{Table: path, Why: fmt.Sprintf("holds store format %q, this build reads %q", v.Value, formatRecord)}, nil
 	case s.readOnly:
-		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open takes it back"}, nil
+		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open (such as 'folio fsck --repair') takes it back"}, nil
 	}
 	return nil, s.writeFormat()
 }
@@ -401,7 +441,7 @@ func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueSt
 		defer it.Close()
 		it.Seek(key)
 		if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
-			lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "is only there, not applied (the store has no such ref): set it by hand if wanted, then delete the table"}
+			lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "and the store has no such ref"}
 			return nil
 		}
 		item := it.Item()
@@ -409,15 +449,14 @@ func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueSt
 			return nil // the store's is newer
 		}
 		if item.IsDeletedOrExpired() {
-			lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "is there, newer than the store's deletion of it; not applied: set it by hand if wanted, then delete the table"}
+			lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store deleted it"}
 			return nil
 		}
 		have, err := item.ValueCopy(nil)
 		if err != nil || bytes.Equal(have, v.Value) {
 			return err
 		}
-		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: fmt.Sprintf(
-			"is there, newer than the store's (%s); not applied: set it by hand if wanted, then delete the table", describeRefValue(name, have))}
+		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store's " + describeRefValue(name, have)}
 		return nil
 	})
 	return lost, err

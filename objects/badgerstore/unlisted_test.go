@@ -128,8 +128,9 @@ func TestCrashLeftoverTableIsRemoved(t *testing.T) {
 // An unlisted table holding: an object found nowhere else (put back by a
 // read-write open), an object whose bytes do not match its ID (never put),
 // an object whose value is in the value log (listed), a ref newer than the
-// store's (listed, not applied), a ref older than the store's (ignored)
-// and an object the store has (ignored). The table stays set aside.
+// store's (listed, not applied), a ref older than the store's (ignored),
+// a ref that a second set-aside table deletes later (ignored) and an
+// object the store has (ignored). Both tables stay set aside.
 func TestUnlistedTableIsSalvagedAndChecked(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -156,12 +157,18 @@ func TestUnlistedTableIsSalvagedAndChecked(t *testing.T) {
 		{key: objectKey(good.ID), ts: newer, value: good.Data},
 		{key: objectKey(inLog.ID), ts: newer, value: []byte("a value pointer"), meta: badgerBitValuePointer},
 		{key: refKey("refs/heads/main"), ts: newer, value: good.ID[:]},
+		{key: refKey("refs/heads/moved"), ts: newer, value: good.ID[:]},
 		{key: refKey("refs/heads/old"), ts: older, value: good.ID[:]},
+	})
+	deletion := table.NewFilename(901, dir)
+	writeTable(t, deletion, []tableEntry{
+		{key: refKey("refs/heads/moved"), ts: newer + 1, meta: badgerBitDelete},
 	})
 	want := func(readOnly bool) map[string]bool {
 		return map[string]bool{
 			"object " + good.ID.String(): readOnly, "object " + tampered.ID.String(): true,
 			"object " + inLog.ID.String(): true, "ref refs/heads/main": true, "ref refs/heads/old": false,
+			"ref refs/heads/moved": false,
 		}
 	}
 
@@ -196,8 +203,10 @@ func TestUnlistedTableIsSalvagedAndChecked(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, unlistedDir, filepath.Base(path))); err != nil {
-			t.Errorf("read-only %v: the table is no longer set aside: %v", readOnly, err)
+		for _, f := range []string{path, deletion} {
+			if _, err := os.Stat(filepath.Join(dir, unlistedDir, filepath.Base(f))); err != nil {
+				t.Errorf("read-only %v: %s is no longer set aside: %v", readOnly, filepath.Base(f), err)
+			}
 		}
 	}
 }
