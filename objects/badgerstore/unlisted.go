@@ -276,20 +276,17 @@ func removeSetAside(aside string, paths []string) error {
 func latestRefVersions(paths []string) map[string]uint64 {
 	latest := map[string]uint64{}
 	for _, path := range paths {
-		t, err := openSetAside(path)
-		if err != nil {
-			continue // takeBackTable reports it
-		}
-		it := t.NewIterator(0)
-		for it.Seek(y.KeyWithTs([]byte{refPrefix}, math.MaxUint64)); it.Valid(); it.Next() {
-			key := y.ParseKey(it.Key())
-			if len(key) == 0 || key[0] != refPrefix {
-				break
+		// A table that cannot be read is takeBackTable's to report.
+		readSetAside(path, func(it *table.Iterator) error {
+			for it.Seek(y.KeyWithTs([]byte{refPrefix}, math.MaxUint64)); it.Valid(); it.Next() {
+				key := y.ParseKey(it.Key())
+				if len(key) == 0 || key[0] != refPrefix {
+					break
+				}
+				latest[string(key)] = max(latest[string(key)], y.ParseTs(it.Key()))
 			}
-			latest[string(key)] = max(latest[string(key)], y.ParseTs(it.Key()))
-		}
-		it.Close()
-		t.MmapFile.Close(-1)
+			return nil
+		})
 	}
 	return latest
 }
@@ -299,13 +296,23 @@ func latestRefVersions(paths []string) map[string]uint64 {
 // format record (only in a read-only open). later holds the latest version
 // of each ref in all set-aside tables.
 func (s *Store) takeBackTable(path string, later map[string]uint64) (left []Unlisted, format bool, err error) {
-	t, err := openSetAside(path)
-	if err != nil {
-		return []Unlisted{{Table: path, Why: fmt.Sprintf("cannot be read: %v", err)}}, false, nil
+	if unfinished(path) {
+		return nil, false, nil
 	}
-	defer t.MmapFile.Close(-1)
-	it := t.NewIterator(0)
-	defer it.Close()
+	err = readSetAside(path, func(it *table.Iterator) error {
+		var err error
+		left, format, err = s.takeBackEntries(path, it, later)
+		return err
+	})
+	var unreadable *unreadableTable
+	if errors.As(err, &unreadable) {
+		return []Unlisted{{Table: path, Why: unreadable.Error()}}, false, nil
+	}
+	return left, format, err
+}
+
+// takeBackEntries is takeBackTable once the table is open.
+func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[string]uint64) (left []Unlisted, format bool, err error) {
 	var salvage []objects.Object
 	var size int
 	var last []byte
@@ -352,24 +359,71 @@ func (s *Store) takeBackTable(path string, later map[string]uint64) (left []Unli
 	return left, format, s.putBack(salvage)
 }
 
-// openSetAside opens a set-aside table read-only, checking its checksums.
-// Badger writes tables with the options of badgerOptions.
-func openSetAside(path string) (*table.Table, error) {
-	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
+// unfinished says whether the table file at path is one whose writing a
+// crash cut short: Badger sizes a new table file first, then fills it from
+// the start, ending with the checksum's length, and records it in the
+// MANIFEST only once it is complete and synced. So a file that is empty or
+// ends in a zero length never held a table anything needs; a table that
+// was complete and is now damaged is reported instead.
+func unfinished(path string) bool {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return false
 	}
-	t, err := table.OpenTable(mf, table.Options{
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if info.Size() < 4 {
+		return true
+	}
+	var tail [4]byte
+	_, err = f.ReadAt(tail[:], info.Size()-4)
+	return err == nil && tail == [4]byte{}
+}
+
+// unreadableTable is a set-aside table that Badger's table package cannot
+// read.
+type unreadableTable struct{ err error }
+
+func (e *unreadableTable) Error() string { return fmt.Sprintf("cannot be read: %v", e.err) }
+
+// readSetAside reads the set-aside table at path, checking its checksums,
+// and calls fn with an iterator over it. The table is read into memory
+// (one table, a few MB): Badger's table package panics on some damage, and
+// a table opened from a mapped file closes that file itself on some
+// failures only. Badger writes tables with the options of badgerOptions.
+func readSetAside(path string, fn func(*table.Iterator) error) (err error) {
+	id, _ := tableFileID(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	inFn := false
+	defer func() {
+		if r := recover(); r != nil {
+			if inFn {
+				panic(r)
+			}
+			err = &unreadableTable{fmt.Errorf("%v", r)}
+		}
+	}()
+	t, err := table.OpenInMemoryTable(data, id, &table.Options{
 		ReadOnly:    true,
 		BlockSize:   blockSize,
 		Compression: options.Snappy,
-		ChkMode:     options.OnTableRead,
 	})
-	if err != nil {
-		mf.Close(-1)
-		return nil, err
+	if err == nil {
+		err = t.VerifyChecksum()
 	}
-	return t, nil
+	if err != nil {
+		return &unreadableTable{err}
+	}
+	it := t.NewIterator(0)
+	defer it.Close()
+	inFn = true
+	return fn(it)
 }
 
 // unlistedObject looks at an object entry of a set-aside table: nothing to

@@ -78,8 +78,9 @@ func TestManifestCutAfterASessionIsTakenBack(t *testing.T) {
 
 // What a crash leaves between writing a table and recording it in the
 // MANIFEST: a table whose data the store has anyway (here a copy of a
-// listed one under a new ID). Every open deletes it, as Badger did, and
-// reports nothing.
+// listed one under a new ID), and tables whose writing was cut short (an
+// empty file; a file sized and filled half-way). Every open deletes them,
+// as Badger did, and reports nothing.
 func TestCrashLeftoverTableIsRemoved(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -99,9 +100,15 @@ func TestCrashLeftoverTableIsRemoved(t *testing.T) {
 		for _, d := range tableContents(t, dir) {
 			data = d
 		}
-		leftover := table.NewFilename(900, dir)
-		if err := os.WriteFile(leftover, data, 0o644); err != nil {
-			t.Fatal(err)
+		leftovers := map[string][]byte{
+			table.NewFilename(900, dir): data,
+			table.NewFilename(901, dir): nil,
+			table.NewFilename(902, dir): append(bytes.Clone(data[:len(data)/2]), make([]byte, len(data)-len(data)/2)...),
+		}
+		for f, data := range leftovers {
+			if err := os.WriteFile(f, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		s = openTemp(t, dir, Options{ReadOnly: readOnly})
@@ -117,11 +124,46 @@ func TestCrashLeftoverTableIsRemoved(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{leftover, filepath.Join(dir, unlistedDir)} {
+		leftovers[filepath.Join(dir, unlistedDir)] = nil
+		for f := range leftovers {
 			if _, err := os.Stat(f); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("read-only %v: %s is still there (%v)", readOnly, f, err)
 			}
 		}
+	}
+}
+
+// A complete table the MANIFEST does not list, damaged since (one byte of
+// its first block changed): it cannot be read, so it is kept set aside and
+// reported, not deleted.
+func TestDamagedUnlistedTableIsKept(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Put(t.Context(), docBlob(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	for _, d := range tableContents(t, dir) {
+		data = bytes.Clone(d)
+	}
+	data[10] ^= 0xff
+	if err := os.WriteFile(table.NewFilename(900, dir), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openTemp(t, dir, Options{})
+	got := s.Unlisted()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Why, "cannot be read") {
+		t.Errorf("Unlisted() = %v; want the damaged table", got)
+	}
+	if _, err := os.Stat(table.NewFilename(900, filepath.Join(dir, unlistedDir))); err != nil {
+		t.Errorf("the damaged table is not kept set aside: %v", err)
 	}
 }
 
