@@ -397,6 +397,9 @@ func (e *unreadableTable) Error() string { return fmt.Sprintf("cannot be read: %
 func readSetAside(path string, fn func(*table.Iterator) error) (err error) {
 	id, _ := tableFileID(path)
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // another reader took it back
+	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: %w", err)
 	}

@@ -358,3 +358,17 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return info.Size()
 }
+
+// BenchmarkSetAsideNothing is what the check for unlisted tables adds to
+// every open in the usual case, where there are none: one read of the
+// MANIFEST and one listing of the folder (BenchmarkOpenGetClose is the
+// whole open).
+func BenchmarkSetAsideNothing(b *testing.B) {
+	dir := importedStore(b)
+	bopts := badgerOptions(dir, true, nil, 0)
+	for b.Loop() {
+		if aside, err := setAsideUnlisted(dir, bopts); err != nil || aside {
+			b.Fatalf("setAsideUnlisted: %v, %v", aside, err)
+		}
+	}
+}
