@@ -31,13 +31,14 @@ import (
 // tables than it should, and Badger cannot tell the two apart: one 'folio
 // fsck' deleted a whole repository. So before Badger opens, setAsideUnlisted
 // moves every unlisted table into the folder unlistedDir, which Badger
-// does not look into; after it opened, takeBackUnlisted reads each one and
-// deletes it only once the store holds everything it holds, putting back
-// (in a read-write open) the objects only it had, each checked against
-// its ID. Whatever cannot be taken back (a ref, which nothing can verify;
-// an object whose value is in the value log; a table that cannot be read)
-// keeps the table set aside and is listed by Store.Unlisted, so that fsck
-// reports it and a person decides.
+// does not look into; after it opened, takeBackUnlisted reads them and
+// deletes them only once the store holds everything they hold, putting
+// back (in a read-write open) the objects only they had, each checked
+// against its ID. A table whose writing a crash cut short holds nothing.
+// Whatever cannot be taken back (a ref, which nothing can verify; an
+// object whose value is in the value log; a complete table that cannot be
+// read) keeps the tables set aside and is listed by Store.Unlisted, so that
+// fsck reports it and a person decides.
 
 // unlistedDir, inside the store's folder, holds the set-aside tables.
 const unlistedDir = "unlisted"
