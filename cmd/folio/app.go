@@ -316,8 +316,8 @@ func (a *app) printf(format string, args ...any) {
 // the store's MANIFEST does not list (badgerstore/unlisted.go).
 func (a *app) warnSetAside(r *repo.Repo) {
 	if n := len(r.SetAside()); n > 0 {
-		a.warnf("warning: the store's MANIFEST does not list tables that hold %d things it lacks; "+
-			"they are set aside: 'folio fsck' lists them", n)
+		a.warnf("warning: table files the store's MANIFEST does not list, set aside, hold data it lacks "+
+			"(%d entries): 'folio fsck' lists them", n)
 	}
 }
 

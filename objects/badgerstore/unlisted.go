@@ -68,7 +68,8 @@ func (u Unlisted) String() string {
 	switch {
 	case u.Ref != "":
 		return fmt.Sprintf("ref %s names this in %s %s %s; not applied, as nothing can verify it: "+
-			"set the ref by hand if wanted, then delete the table", u.Ref, u.Table, where, u.Why)
+			"if it is right, set the ref by hand (a missing branch: 'folio branch NAME ID'), else delete the table",
+			u.Ref, u.Table, where, u.Why)
 	case !u.ID.IsZero():
 		return fmt.Sprintf("object found only in %s %s: %s", u.Table, where, u.Why)
 	}
