@@ -86,6 +86,9 @@ func (a *app) open(ctx context.Context, opts repo.Options, throughServer bool) (
 		a.opened(opts)
 	}
 	r, err := repo.Open(ctx, dir, opts) // no wait: a server would not let go
+	if err == nil {
+		a.warnSetAside(r)
+	}
 	if !errors.Is(err, badgerstore.ErrLocked) {
 		return r, err
 	}
@@ -335,6 +338,15 @@ func (a *app) printJSON(v any) error {
 
 func (a *app) printf(format string, args ...any) {
 	fmt.Fprintf(a.stdout, format, args...)
+}
+
+// warnSetAside warns, on every command, of data found only in table files
+// the store's MANIFEST does not list (badgerstore/unlisted.go).
+func (a *app) warnSetAside(r *repo.Repo) {
+	if n := len(r.SetAside()); n > 0 {
+		a.warnf("warning: table files the store's MANIFEST does not list, set aside, hold data it lacks "+
+			"(%d entries): 'folio fsck' lists them", n)
+	}
 }
 
 func (a *app) warnf(format string, args ...any) {

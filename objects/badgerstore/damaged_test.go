@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,5 +107,69 @@ func TestFlippedBitInRefNameIsRefused(t *testing.T) {
 	}
 	if !errors.Is(err, objects.ErrCorrupt) {
 		t.Errorf("Refs of a store with a damaged ref: %v, want ErrCorrupt", err)
+	}
+}
+
+// A MANIFEST cut short (a torn write on a disk that lies, a bad copy):
+// opening the store, even read-only as 'folio log' does, must not delete
+// the table files the MANIFEST no longer lists. Badger's Open removes
+// every table the MANIFEST does not name (revertToManifest), in read-only
+// mode too, so one 'folio log' or 'folio fsck' deleted the whole
+// repository, and the CLI then said it was "written by a newer folio".
+// A cut at a changeset boundary replays cleanly, so Badger cannot tell it
+// from the tables a crash leaves behind between writing a table and
+// recording it (which it rightly removes): the store sets unlisted tables
+// aside (unlisted.go). Cut to its header, the MANIFEST lists no table, so
+// the format record too is only in a set-aside table: a read-only open
+// refuses, saying so; a read-write open takes the object back, and lists
+// the ref it found there without applying it.
+func TestCutManifestDeletesNoTable(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, readOnly := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "store")
+		s := openTemp(t, dir, Options{Create: true})
+		if err := s.Put(ctx, docBlob(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tables := tableContents(t, dir)
+		if len(tables) == 0 {
+			t.Fatal("no tables after Close")
+		}
+		// Keep the 8-byte header: the MANIFEST then lists no table.
+		if err := os.Truncate(filepath.Join(dir, "MANIFEST"), 8); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir, Options{ReadOnly: readOnly})
+		if readOnly {
+			if !errors.Is(err, objects.ErrCorrupt) || !strings.Contains(err.Error(), unlistedDir) {
+				t.Fatalf("read-only Open with a cut MANIFEST: %v; want ErrCorrupt naming the set-aside tables", err)
+			}
+			checkTablesKept(t, dir, tables)
+			s, err = Open(dir, Options{})
+		}
+		if err != nil {
+			t.Fatalf("read-only %v: read-write Open with a cut MANIFEST: %v", readOnly, err)
+		}
+		if got, err := s.Get(ctx, docBlob(1).ID); err != nil || !bytes.Equal(got, docBlob(1).Data) {
+			t.Errorf("read-only %v: Get of the object only a set-aside table held: %v", readOnly, err)
+		}
+		want := []Unlisted{{Ref: "refs/heads/main", ID: docBlob(1).ID}}
+		if got := s.Unlisted(); len(got) != 1 || got[0].Ref != want[0].Ref || got[0].ID != want[0].ID {
+			t.Errorf("read-only %v: Unlisted() = %v; want the ref, not applied", readOnly, got)
+		}
+		if refs, err := s.Refs(ctx, ""); err != nil || len(refs) != 0 {
+			t.Errorf("read-only %v: Refs = %v, %v; want none applied", readOnly, refs, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkTablesKept(t, dir, tables) // the ref keeps its table aside
 	}
 }

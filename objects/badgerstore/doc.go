@@ -45,6 +45,14 @@
 // logs need replaying. Open then falls back to a read-write open, which
 // replays them, and the Store still refuses writes (ErrReadOnly).
 //
+// Badger deletes the table files its MANIFEST does not list, in a
+// read-only open too, whether a crash left them (redundant) or the
+// MANIFEST was cut short (the whole store). Open moves them aside into
+// the folder unlisted first, and deletes them only once the store holds
+// what they hold, putting objects back (checked against their IDs) in a
+// read-write open; what it cannot take back, refs above all, is listed by
+// Store.Unlisted and reported by fsck (unlisted.go).
+//
 // # Garbage collection: write times and the grace period
 //
 // An object's write time is the Badger version of its newest copy: every

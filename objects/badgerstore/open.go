@@ -45,6 +45,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.readOnly = opts.ReadOnly
 	s.feed.init(opts)
+	if s.setAside {
+		if err := s.takeBackUnlisted(opts.Logger); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.checkFormat(); err != nil {
 		s.Close()
 		return nil, err
@@ -72,7 +78,7 @@ func storeExists(dir string) (bool, error) {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
+		return false, refuseTablesWithoutManifest(dir)
 	}
 	return false, fmt.Errorf("badgerstore: %w", err)
 }
@@ -93,6 +99,13 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
+	// Before Badger deletes the tables its MANIFEST does not list.
+	setAside, err := setAsideUnlisted(dir, bopts)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
 	memLogs := false // write-ahead logs with data, left by a process that died
 	minFree := opts.MinFreeBytes
 	if minFree <= 0 {
@@ -110,7 +123,6 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 			return nil, err
 		}
 	}
-	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
 	if opts.Create {
 		bopts = newStoreSession(bopts)
 	}
@@ -139,7 +151,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	}
 	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
 		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens,
-		badgerOpts: bopts}, nil
+		badgerOpts: bopts, setAside: setAside}, nil
 }
 
 // mergeLevelZeroOnClose has Close merge level 0 into a small level (see

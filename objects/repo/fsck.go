@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore"
 )
 
 // FsckReport is what Fsck found.
@@ -95,10 +96,30 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 			rep.Problems = append(rep.Problems, m)
 		}
 	}
+	rep.Problems = append(rep.Problems, setAsideProblems(r.store)...)
 	for i := range rep.Problems {
 		rep.Problems[i].Uses = c.uses[rep.Problems[i].ID]
 	}
 	return rep, nil
+}
+
+// SetAside lists what the store found only in table files its MANIFEST
+// does not list, and could not take back: the problems Fsck reports for
+// them, which every command should warn about.
+func (r *Repo) SetAside() []Problem { return setAsideProblems(r.store) }
+
+// setAsideProblems lists what a Badger store found only in table files its
+// MANIFEST does not list and could not take back (badgerstore.Unlisted).
+func setAsideProblems(store objects.Store) []Problem {
+	s, ok := store.(interface{ Unlisted() []badgerstore.Unlisted })
+	if !ok {
+		return nil
+	}
+	var out []Problem
+	for _, u := range s.Unlisted() {
+		out = append(out, Problem{ID: u.ID, Ref: u.Ref, Message: u.String()})
+	}
+	return out
 }
 
 // closure walks everything reachable from refs, once per object and role:

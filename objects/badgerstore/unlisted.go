@@ -1,0 +1,541 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/table"
+	"github.com/dgraph-io/badger/v4/y"
+	"github.com/dgraph-io/ristretto/v2/z"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// Table files the MANIFEST does not list.
+//
+// Badger's Open deletes every table file its MANIFEST does not name, even
+// in a read-only open: a crash between writing a table and recording it
+// leaves such files, and they are redundant (a flush's data is still in
+// the write-ahead log Badger replays, a compaction's inputs are still
+// listed). But a MANIFEST cut short (a torn write, a bad copy) lists fewer
+// tables than it should, and Badger cannot tell the two apart: one 'folio
+// fsck' deleted a whole repository. So before Badger opens, setAsideUnlisted
+// moves every unlisted table into the folder unlistedDir, which Badger
+// does not look into; after it opened, takeBackUnlisted reads them and
+// deletes them only once the store holds everything they hold, putting
+// back (in a read-write open) the objects only they had, each checked
+// against its ID. A table whose writing a crash cut short holds nothing.
+// Whatever cannot be taken back (a ref, which nothing can verify; an
+// object whose value is in the value log; a complete table that cannot be
+// read) keeps the tables set aside and is listed by Store.Unlisted, so that
+// fsck reports it and a person decides.
+
+// unlistedDir, inside the store's folder, holds the set-aside tables.
+const unlistedDir = "unlisted"
+
+// Bits of Badger's entry meta byte (unexported in badger/value.go).
+const (
+	badgerBitDelete       byte = 1 << 0
+	badgerBitValuePointer byte = 1 << 1
+)
+
+// salvageBatch bounds the bytes of objects put back in one Put.
+const salvageBatch = 8 << 20
+
+// Unlisted is something found only in a set-aside table (one the MANIFEST
+// did not list) that the store did not take back.
+type Unlisted struct {
+	Table string     `json:"table"`        // the set-aside file
+	ID    objects.ID `json:"id,omitzero"`  // the object, or the value of Ref
+	Ref   string     `json:"ref,omitzero"` // a ref's name; empty for an object
+	Why   string     `json:"why"`          // what String says after where it was found
+}
+
+// String says what was found, where, and what to do; fsck prints it after
+// the ID.
+func (u Unlisted) String() string {
+	const where = "(a table file the MANIFEST does not list)"
+	switch {
+	case u.Ref != "":
+		return fmt.Sprintf("ref %s names this in %s %s %s; not applied, as nothing can verify it: "+
+			"if it is right, set the ref by hand (a missing branch: 'folio branch NAME ID'), else delete the table",
+			u.Ref, u.Table, where, u.Why)
+	case !u.ID.IsZero():
+		return fmt.Sprintf("object found only in %s %s: %s", u.Table, where, u.Why)
+	}
+	return fmt.Sprintf("%s %s %s", u.Table, where, u.Why)
+}
+
+// Unlisted lists what Open found only in set-aside tables and did not take
+// back. Each such table stays in the folder unlisted, and is read again by
+// every Open, until a person has dealt with it and deleted it.
+func (s *Store) Unlisted() []Unlisted { return s.unlisted }
+
+// setAsideUnlisted moves the table files of dir that its MANIFEST does not
+// list into unlistedDir, and reports whether that folder holds any. It
+// refuses a MANIFEST that is missing or unreadable while tables exist: Badger
+// would start an empty one and delete them all. The usual case costs one
+// read of the MANIFEST and one listing of dir.
+func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
+	listed, err := manifestTables(dir, bopts)
+	if err != nil {
+		return false, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, fmt.Errorf("badgerstore: %w", err)
+	}
+	aside, moved := false, false
+	for _, e := range entries {
+		if e.IsDir() {
+			aside = aside || e.Name() == unlistedDir
+			continue
+		}
+		id, ok := tableFileID(e.Name())
+		if !ok {
+			continue
+		}
+		if listed == nil {
+			return false, errNoManifest(dir)
+		}
+		if _, ok := listed[id]; ok {
+			continue
+		}
+		if err := moveAside(dir, e.Name(), id); err != nil {
+			return false, err
+		}
+		moved = true
+	}
+	if moved {
+		if err := syncDirs(filepath.Join(dir, unlistedDir), dir); err != nil {
+			return false, err
+		}
+	}
+	return aside || moved, nil
+}
+
+// refuseTablesWithoutManifest fails if dir, which has no MANIFEST, holds
+// table files: Badger would start an empty MANIFEST and delete them.
+func refuseTablesWithoutManifest(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	for _, e := range entries {
+		if _, ok := tableFileID(e.Name()); ok && !e.IsDir() {
+			return errNoManifest(dir)
+		}
+	}
+	return nil
+}
+
+func errNoManifest(dir string) error {
+	return fmt.Errorf("%w: %s holds table files but no MANIFEST, and opening it would delete them: "+
+		"restore the MANIFEST from a backup, or clone the repository again", objects.ErrCorrupt, dir)
+}
+
+// manifestTables replays dir's MANIFEST and returns the IDs of the tables
+// it lists; nil without a MANIFEST.
+func manifestTables(dir string, bopts badger.Options) (map[uint64]badger.TableManifest, error) {
+	name := filepath.Join(dir, badger.ManifestFilename)
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: %w", err)
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, bopts.ExternalMagicVersion, bopts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s cannot be read (%v): restore it from a backup, or clone the repository again",
+			objects.ErrCorrupt, name, err)
+	}
+	return m.Tables, nil
+}
+
+// tableFileID is the ID of a table file's name, as Badger reads it (and
+// without its panic on a negative number).
+func tableFileID(name string) (uint64, bool) {
+	if strings.HasPrefix(name, "-") {
+		return 0, false
+	}
+	return table.ParseFileID(name)
+}
+
+// moveAside moves table file name (ID id) of dir into unlistedDir, under
+// the first free table name from id up. A link, then a removal: a name
+// taken meanwhile is never overwritten, and a file another reader moved
+// first is skipped.
+func moveAside(dir, name string, id uint64) error {
+	aside := filepath.Join(dir, unlistedDir)
+	if err := os.MkdirAll(aside, 0o755); err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	from := filepath.Join(dir, name)
+	for n := id; ; n++ {
+		err := os.Link(from, table.NewFilename(n, aside))
+		switch {
+		case errors.Is(err, fs.ErrExist):
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err != nil:
+			return fmt.Errorf("badgerstore: set aside %s: %w", from, err)
+		}
+		if err := os.Remove(from); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("badgerstore: set aside %s: %w", from, err)
+		}
+		return nil
+	}
+}
+
+func syncDirs(dirs ...string) error {
+	for _, d := range dirs {
+		if err := z.SyncDir(d); err != nil {
+			return fmt.Errorf("badgerstore: %w", err)
+		}
+	}
+	return nil
+}
+
+// takeBackUnlisted reads every set-aside table. Once the store holds (or,
+// in a read-write open, holds again) the data of all of them, they are
+// deleted; else they all stay, as one may hold the later version of a ref
+// that another holds, and what the store lacks is listed by Unlisted and
+// in a warning to logger. A read-only open of
+// a store whose format record is only in a set-aside table fails: nothing
+// in it could be read.
+func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
+	aside := filepath.Join(s.dir, unlistedDir)
+	entries, err := os.ReadDir(aside)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // another reader took them back
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if _, ok := tableFileID(e.Name()); ok && !e.IsDir() {
+			paths = append(paths, filepath.Join(aside, e.Name()))
+		}
+	}
+	later := latestRefVersions(paths)
+	kept, formatAside := 0, false
+	for _, path := range paths {
+		left, format, err := s.takeBackTable(path, later)
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			kept++
+			formatAside = formatAside || format
+			s.unlisted = append(s.unlisted, left...)
+		}
+	}
+	if kept == 0 {
+		return removeSetAside(aside, paths)
+	}
+	if formatAside {
+		return fmt.Errorf("%w: %s: the MANIFEST does not list %d table files holding data this store lacks, its format "+
+			"record too; they are set aside in %s. Open the repository for writing (e.g. 'folio fsck --repair') to take them back",
+			objects.ErrCorrupt, s.dir, kept, aside)
+	}
+	if logger != nil {
+		logger.Warn("badgerstore: tables the MANIFEST does not list hold data this store lacks; they are set aside, "+
+			"'folio fsck' lists what they hold", "dir", aside, "tables", kept, "entries", len(s.unlisted))
+	}
+	return nil
+}
+
+func removeSetAside(aside string, paths []string) error {
+	for _, path := range paths {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("badgerstore: %w", err)
+		}
+	}
+	os.Remove(aside) // fails, harmlessly, if a person put something else there
+	return nil
+}
+
+// latestRefVersions returns the latest version of each ref (a deletion
+// too) in the set-aside tables that can be read: a ref one of them holds
+// is not lost if another holds a later version.
+func latestRefVersions(paths []string) map[string]uint64 {
+	latest := map[string]uint64{}
+	for _, path := range paths {
+		// A table that cannot be read is takeBackTable's to report.
+		readSetAside(path, func(it *table.Iterator) error {
+			for it.Seek(y.KeyWithTs([]byte{refPrefix}, math.MaxUint64)); it.Valid(); it.Next() {
+				key := y.ParseKey(it.Key())
+				if len(key) == 0 || key[0] != refPrefix {
+					break
+				}
+				latest[string(key)] = max(latest[string(key)], y.ParseTs(it.Key()))
+			}
+			return nil
+		})
+	}
+	return latest
+}
+
+// takeBackTable reads one set-aside table and returns what the store lacks
+// of it and could not take back; format says that includes the store's
+// format record (only in a read-only open). later holds the latest version
+// of each ref in all set-aside tables.
+func (s *Store) takeBackTable(path string, later map[string]uint64) (left []Unlisted, format bool, err error) {
+	if unfinished(path) {
+		return nil, false, nil
+	}
+	err = readSetAside(path, func(it *table.Iterator) error {
+		var err error
+		left, format, err = s.takeBackEntries(path, it, later)
+		return err
+	})
+	var unreadable *unreadableTable
+	if errors.As(err, &unreadable) {
+		return []Unlisted{{Table: path, Why: unreadable.Error()}}, false, nil
+	}
+	return left, format, err
+}
+
+// takeBackEntries is takeBackTable once the table is open.
+func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[string]uint64) (left []Unlisted, format bool, err error) {
+	var salvage []objects.Object
+	var size int
+	var last []byte
+	// Keys come in order, the newest version of each first.
+	for it.Rewind(); it.Valid(); it.Next() {
+		key := y.ParseKey(it.Key())
+		if bytes.Equal(key, last) {
+			continue
+		}
+		last = append(last[:0], key...)
+		v := it.Value()
+		if v.Meta&badgerBitDelete != 0 {
+			continue
+		}
+		var lost *Unlisted
+		var put *objects.Object
+		switch {
+		case len(key) > 0 && key[0] == objectPrefix:
+			put, lost, err = s.unlistedObject(path, key, v)
+		case string(key) == formatKey:
+			lost, err = s.unlistedFormat(path, v)
+			format = format || lost != nil
+		case len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key()):
+			lost, err = s.unlistedRef(path, key, y.ParseTs(it.Key()), v)
+		}
+		// Other keys are bookkeeping (journal, quarantine, change feed,
+		// marks) that the store rebuilds or can do without.
+		if err != nil {
+			return nil, false, err
+		}
+		if lost != nil {
+			left = append(left, *lost)
+		}
+		if put != nil {
+			salvage = append(salvage, *put)
+			if size += len(put.Data); size >= salvageBatch {
+				if err := s.putBack(salvage); err != nil {
+					return nil, false, err
+				}
+				salvage, size = nil, 0
+			}
+		}
+	}
+	return left, format, s.putBack(salvage)
+}
+
+// unfinished says whether the table file at path is one whose writing a
+// crash cut short: Badger sizes a new table file first, then fills it from
+// the start, ending with the checksum's length, and records it in the
+// MANIFEST only once it is complete and synced. So a file that is empty or
+// ends in a zero length never held a table anything needs; a table that
+// was complete and is now damaged is reported instead.
+func unfinished(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if info.Size() < 4 {
+		return true
+	}
+	var tail [4]byte
+	_, err = f.ReadAt(tail[:], info.Size()-4)
+	return err == nil && tail == [4]byte{}
+}
+
+// unreadableTable is a set-aside table that Badger's table package cannot
+// read.
+type unreadableTable struct{ err error }
+
+func (e *unreadableTable) Error() string { return fmt.Sprintf("cannot be read: %v", e.err) }
+
+// readSetAside reads the set-aside table at path, checking its checksums,
+// and calls fn with an iterator over it. The table is read into memory
+// (one table, a few MB): Badger's table package panics on some damage, and
+// a table opened from a mapped file closes that file itself on some
+// failures only. Badger writes tables with the options of badgerOptions.
+func readSetAside(path string, fn func(*table.Iterator) error) (err error) {
+	id, _ := tableFileID(path)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // another reader took it back
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	inFn := false
+	defer func() {
+		if r := recover(); r != nil {
+			if inFn {
+				panic(r)
+			}
+			err = &unreadableTable{fmt.Errorf("%v", r)}
+		}
+	}()
+	t, err := table.OpenInMemoryTable(data, id, &table.Options{
+		ReadOnly:    true,
+		BlockSize:   blockSize,
+		Compression: options.Snappy,
+	})
+	if err == nil {
+		err = t.VerifyChecksum()
+	}
+	if err != nil {
+		return &unreadableTable{err}
+	}
+	it := t.NewIterator(0)
+	defer it.Close()
+	inFn = true
+	return fn(it)
+}
+
+// unlistedObject looks at an object entry of a set-aside table: nothing to
+// do if the store has it, else a verified object to put back (read-write)
+// or what is lost.
+func (s *Store) unlistedObject(path string, key []byte, v y.ValueStruct) (*objects.Object, *Unlisted, error) {
+	id, err := idFromObjectKey(key)
+	if err != nil {
+		return nil, &Unlisted{Table: path, Why: err.Error()}, nil
+	}
+	if has, err := s.Has(context.Background(), id); err != nil || has {
+		return nil, nil, err
+	}
+	lost := &Unlisted{Table: path, ID: id}
+	if v.Meta&badgerBitValuePointer != 0 {
+		lost.Why = "its value is in the value log, which cannot be read without the table: fetch it again ('folio fsck --repair')"
+		return nil, lost, nil
+	}
+	if err := objects.Verify(id, v.Value); err != nil {
+		lost.Why = fmt.Sprintf("damaged there, not taken back: %v", err)
+		return nil, lost, nil
+	}
+	switch {
+	case s.readOnly:
+		lost.Why = "a read-write open (such as 'folio fsck --repair') takes it back"
+	default:
+		return &objects.Object{ID: id, Data: bytes.Clone(v.Value)}, nil, nil
+	}
+	return nil, lost, nil
+}
+
+// unlistedFormat looks at the format record of a set-aside table, and
+// puts it back (read-write) where the store lacks it.
+func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) {
+	has, err := s.hasFormat()
+	switch {
+	case err != nil || has:
+		return nil, err
+	case string(v.Value) != formatRecord:
+		return &Unlisted{Table: path, Why: fmt.Sprintf("holds store format %q, this build reads %q", v.Value, formatRecord)}, nil
+	case s.readOnly:
+		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open (such as 'folio fsck --repair') takes it back"}, nil
+	}
+	return nil, s.writeFormat()
+}
+
+func (s *Store) hasFormat() (bool, error) {
+	var has bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		has, err = hasKey(txn, []byte(formatKey))
+		return err
+	})
+	return has, err
+}
+
+// unlistedRef looks at a ref entry (written at version) of a set-aside
+// table. A ref is never put back: nothing says which commit it should name.
+// It is lost if the store has an older version of it, or none, that differs.
+func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueStruct) (*Unlisted, error) {
+	name := string(key[1:])
+	id, err := refValue(name, v.Value)
+	if err != nil {
+		return &Unlisted{Table: path, Ref: name, Why: err.Error()}, nil
+	}
+	var lost *Unlisted
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{AllVersions: true})
+		defer it.Close()
+		it.Seek(key)
+		if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+			lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "and the store has no such ref"}
+			return nil
+		}
+		item := it.Item()
+		if item.Version() >= version {
+			return nil // the store's is newer
+		}
+		if item.IsDeletedOrExpired() {
+			lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store deleted it"}
+			return nil
+		}
+		have, err := item.ValueCopy(nil)
+		if err != nil || bytes.Equal(have, v.Value) {
+			return err
+		}
+		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store's " + describeRefValue(name, have)}
+		return nil
+	})
+	return lost, err
+}
+
+// putBack puts salvaged objects back into the store.
+func (s *Store) putBack(objs []objects.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	if err := s.Put(context.Background(), objs...); err != nil {
+		return fmt.Errorf("badgerstore: take back objects from a set-aside table: %w", err)
+	}
+	return nil
+}
+
+func describeRefValue(name string, v []byte) string {
+	id, err := refValue(name, v)
+	if err != nil {
+		return err.Error()
+	}
+	return id.String()
+}

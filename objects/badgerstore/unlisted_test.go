@@ -1,0 +1,374 @@
+package badgerstore
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/table"
+	"github.com/dgraph-io/badger/v4/y"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// A MANIFEST cut back to what it was after an earlier session: the table
+// of the last session is unlisted, and holds an object found nowhere else.
+// A read-only open sets the table aside and lists the object; a read-write
+// open puts it back and deletes the table.
+func TestManifestCutAfterASessionIsTakenBack(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Put(ctx, docBlob(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "MANIFEST")
+	cut := fileSize(t, manifest)
+	s = openTemp(t, dir, Options{})
+	if err := s.Put(ctx, docBlob(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tables := tableContents(t, dir)
+	if err := os.Truncate(manifest, cut); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTemp(t, dir, Options{ReadOnly: true})
+	checkTablesKept(t, dir, tables)
+	got := s.Unlisted()
+	if len(got) != 1 || got[0].ID != docBlob(2).ID || got[0].Ref != "" {
+		t.Errorf("read-only: Unlisted() = %v; want object %s", got, docBlob(2).ID)
+	}
+	if _, err := s.Get(ctx, docBlob(2).ID); !errors.Is(err, objects.ErrNotFound) {
+		t.Errorf("read-only: Get of the set-aside object: %v; want ErrNotFound", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTemp(t, dir, Options{})
+	defer s.Close()
+	if got := s.Unlisted(); len(got) != 0 {
+		t.Errorf("read-write: Unlisted() = %v; want everything taken back", got)
+	}
+	for _, o := range []objects.Object{docBlob(1), docBlob(2)} {
+		if data, err := s.Get(ctx, o.ID); err != nil || !bytes.Equal(data, o.Data) {
+			t.Errorf("read-write: Get %s: %v", o.ID.Short(), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, unlistedDir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the folder of set-aside tables is still there (%v) after everything was taken back", err)
+	}
+}
+
+// What a crash leaves between writing a table and recording it in the
+// MANIFEST: a table whose data the store has anyway (here a copy of a
+// listed one under a new ID), and tables whose writing was cut short (an
+// empty file; a file sized and filled half-way). Every open deletes them,
+// as Badger did, and reports nothing.
+func TestCrashLeftoverTableIsRemoved(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, readOnly := range []bool{true, false} {
+		dir := filepath.Join(t.TempDir(), "store")
+		s := openTemp(t, dir, Options{Create: true})
+		if err := s.Put(ctx, docBlob(1), docBlob(2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		for _, d := range tableContents(t, dir) {
+			data = d
+		}
+		leftovers := map[string][]byte{
+			table.NewFilename(900, dir): data,
+			table.NewFilename(901, dir): nil,
+			table.NewFilename(902, dir): append(bytes.Clone(data[:len(data)/2]), make([]byte, len(data)-len(data)/2)...),
+		}
+		for f, data := range leftovers {
+			if err := os.WriteFile(f, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		s = openTemp(t, dir, Options{ReadOnly: readOnly})
+		if got := s.Unlisted(); len(got) != 0 {
+			t.Errorf("read-only %v: Unlisted() = %v; want nothing", readOnly, got)
+		}
+		if got, err := s.Get(ctx, docBlob(2).ID); err != nil || !bytes.Equal(got, docBlob(2).Data) {
+			t.Errorf("read-only %v: Get: %v", readOnly, err)
+		}
+		if refs, err := s.Refs(ctx, ""); err != nil || len(refs) != 1 || refs[0].ID != docBlob(1).ID {
+			t.Errorf("read-only %v: Refs = %v, %v", readOnly, refs, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		leftovers[filepath.Join(dir, unlistedDir)] = nil
+		for f := range leftovers {
+			if _, err := os.Stat(f); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("read-only %v: %s is still there (%v)", readOnly, f, err)
+			}
+		}
+	}
+}
+
+// A complete table the MANIFEST does not list, damaged since (one byte of
+// its first block changed): it cannot be read, so it is kept set aside and
+// reported, not deleted.
+func TestDamagedUnlistedTableIsKept(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Put(t.Context(), docBlob(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	for _, d := range tableContents(t, dir) {
+		data = bytes.Clone(d)
+	}
+	data[10] ^= 0xff
+	if err := os.WriteFile(table.NewFilename(900, dir), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openTemp(t, dir, Options{})
+	got := s.Unlisted()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Why, "cannot be read") {
+		t.Errorf("Unlisted() = %v; want the damaged table", got)
+	}
+	if _, err := os.Stat(table.NewFilename(900, filepath.Join(dir, unlistedDir))); err != nil {
+		t.Errorf("the damaged table is not kept set aside: %v", err)
+	}
+}
+
+// An unlisted table holding: an object found nowhere else (put back by a
+// read-write open), an object whose bytes do not match its ID (never put),
+// an object whose value is in the value log (listed), a ref newer than the
+// store's (listed, not applied), a ref older than the store's (ignored),
+// a ref that a second set-aside table deletes later (ignored) and an
+// object the store has (ignored). Both tables stay set aside.
+func TestUnlistedTableIsSalvagedAndChecked(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Put(ctx, docBlob(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"refs/heads/main", "refs/heads/old"} {
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: name, New: docBlob(1).ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	good, tampered, inLog := docBlob(7), docBlob(5), docBlob(8)
+	const newer, older = 1 << 40, 1
+	path := table.NewFilename(900, dir)
+	writeTable(t, path, []tableEntry{ // in key order
+		{key: []byte(formatKey), ts: newer, value: []byte(formatRecord)},
+		{key: objectKey(docBlob(1).ID), ts: newer, value: docBlob(1).Data},
+		{key: objectKey(tampered.ID), ts: newer, value: docBlob(6).Data},
+		{key: objectKey(good.ID), ts: newer, value: good.Data},
+		{key: objectKey(inLog.ID), ts: newer, value: []byte("a value pointer"), meta: badgerBitValuePointer},
+		{key: refKey("refs/heads/main"), ts: newer, value: good.ID[:]},
+		{key: refKey("refs/heads/moved"), ts: newer, value: good.ID[:]},
+		{key: refKey("refs/heads/old"), ts: older, value: good.ID[:]},
+	})
+	deletion := table.NewFilename(901, dir)
+	writeTable(t, deletion, []tableEntry{
+		{key: refKey("refs/heads/moved"), ts: newer + 1, meta: badgerBitDelete},
+	})
+	want := func(readOnly bool) map[string]bool {
+		return map[string]bool{
+			"object " + good.ID.String(): readOnly, "object " + tampered.ID.String(): true,
+			"object " + inLog.ID.String(): true, "ref refs/heads/main": true, "ref refs/heads/old": false,
+			"ref refs/heads/moved": false,
+		}
+	}
+
+	for _, readOnly := range []bool{true, false} {
+		s = openTemp(t, dir, Options{ReadOnly: readOnly})
+		got := map[string]bool{}
+		for _, u := range s.Unlisted() {
+			switch {
+			case u.Ref != "":
+				got["ref "+u.Ref] = u.ID == good.ID
+			default:
+				got["object "+u.ID.String()] = true
+			}
+		}
+		for k, w := range want(readOnly) {
+			if got[k] != w {
+				t.Errorf("read-only %v: Unlisted() lists %s: %v, want %v (all: %v)", readOnly, k, got[k], w, s.Unlisted())
+			}
+		}
+		if has, err := s.Has(ctx, good.ID); err != nil || has == readOnly {
+			t.Errorf("read-only %v: Has(the object only the table held) = %v, %v", readOnly, has, err)
+		}
+		for _, id := range []objects.ID{tampered.ID, inLog.ID} {
+			if has, err := s.Has(ctx, id); err != nil || has {
+				t.Errorf("read-only %v: Has(%s) = %v, %v; want it not put", readOnly, id.Short(), has, err)
+			}
+		}
+		refs, err := s.Refs(ctx, "")
+		if err != nil || len(refs) != 2 || refs[0].ID != docBlob(1).ID || refs[1].ID != docBlob(1).ID {
+			t.Errorf("read-only %v: Refs = %v, %v; want both as they were", readOnly, refs, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{path, deletion} {
+			if _, err := os.Stat(filepath.Join(dir, unlistedDir, filepath.Base(f))); err != nil {
+				t.Errorf("read-only %v: %s is no longer set aside: %v", readOnly, filepath.Base(f), err)
+			}
+		}
+	}
+}
+
+// Without a MANIFEST, or with one that cannot be read, Badger would start
+// a new, empty one and delete every table: Open refuses instead, with or
+// without Create, and deletes nothing.
+func TestMissingOrUnreadableManifestIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, damage := range []string{"missing", "unreadable"} {
+		dir := filepath.Join(t.TempDir(), "store")
+		s := openTemp(t, dir, Options{Create: true})
+		if err := s.Put(t.Context(), docBlob(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tables := tableContents(t, dir)
+		manifest := filepath.Join(dir, "MANIFEST")
+		var err error
+		if damage == "missing" {
+			err = os.Remove(manifest)
+		} else {
+			err = os.WriteFile(manifest, []byte("not a Badger MANIFEST"), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range []Options{{}, {ReadOnly: true}, {Create: true}} {
+			s, err := Open(dir, opts)
+			if err == nil {
+				s.Close()
+			}
+			if !errors.Is(err, objects.ErrCorrupt) || !strings.Contains(err.Error(), "MANIFEST") {
+				t.Errorf("%s MANIFEST, Open(%+v): %v; want ErrCorrupt about the MANIFEST", damage, opts, err)
+			}
+		}
+		checkTablesKept(t, dir, tables)
+	}
+}
+
+type tableEntry struct {
+	key, value []byte
+	ts         uint64
+	meta       byte
+}
+
+// writeTable writes a table file the way Badger writes them.
+func writeTable(t *testing.T, path string, entries []tableEntry) {
+	t.Helper()
+	b := table.NewTableBuilder(table.Options{BlockSize: blockSize, Compression: options.Snappy,
+		TableSize: 1 << 20, BloomFalsePositive: 0.01})
+	defer b.Close()
+	for _, e := range entries {
+		b.Add(y.KeyWithTs(e.key, e.ts), y.ValueStruct{Meta: e.meta, Value: e.value}, 0)
+	}
+	if err := os.WriteFile(path, b.Finish(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tableContents reads the table files of dir.
+func tableContents(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = data
+	}
+	return out
+}
+
+// checkTablesKept fails unless each of tables is still in dir, or set
+// aside in its folder unlisted.
+func checkTablesKept(t *testing.T, dir string, tables map[string][]byte) {
+	t.Helper()
+	var now [][]byte
+	for _, d := range []string{dir, filepath.Join(dir, unlistedDir)} {
+		for _, data := range tableContents(t, d) {
+			now = append(now, data)
+		}
+	}
+	for name, data := range tables {
+		found := false
+		for _, d := range now {
+			found = found || bytes.Equal(d, data)
+		}
+		if !found {
+			t.Errorf("table %s was deleted", name)
+		}
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Size()
+}
+
+// BenchmarkSetAsideNothing is what the check for unlisted tables adds to
+// every open in the usual case, where there are none: one read of the
+// MANIFEST and one listing of the folder (BenchmarkOpenGetClose is the
+// whole open).
+func BenchmarkSetAsideNothing(b *testing.B) {
+	dir := importedStore(b)
+	bopts := badgerOptions(dir, true, nil, 0)
+	for b.Loop() {
+		if aside, err := setAsideUnlisted(dir, bopts); err != nil || aside {
+			b.Fatalf("setAsideUnlisted: %v, %v", aside, err)
+		}
+	}
+}
