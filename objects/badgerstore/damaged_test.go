@@ -128,16 +128,7 @@ func TestCutManifestDeletesNoTable(t *testing.T) {
 	ctx := t.Context()
 	for _, readOnly := range []bool{true, false} {
 		dir := filepath.Join(t.TempDir(), "store")
-		s := openTemp(t, dir, Options{Create: true})
-		if err := s.Put(ctx, docBlob(1)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		newStoreWithMain(t, dir)
 		tables := tableContents(t, dir)
 		if len(tables) == 0 {
 			t.Fatal("no tables after Close")

@@ -24,19 +24,10 @@ func TestManifestCutAfterASessionIsTakenBack(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "store")
-	s := openTemp(t, dir, Options{Create: true})
-	if err := s.Put(ctx, docBlob(1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	newStoreWithMain(t, dir)
 	manifest := filepath.Join(dir, "MANIFEST")
 	cut := fileSize(t, manifest)
-	s = openTemp(t, dir, Options{})
+	s := openTemp(t, dir, Options{})
 	if err := s.Put(ctx, docBlob(2)); err != nil {
 		t.Fatal(err)
 	}
@@ -370,5 +361,21 @@ func BenchmarkSetAsideNothing(b *testing.B) {
 		if aside, err := setAsideUnlisted(dir, bopts); err != nil || aside {
 			b.Fatalf("setAsideUnlisted: %v, %v", aside, err)
 		}
+	}
+}
+
+// newStoreWithMain makes a store in dir holding docBlob(1), with
+// refs/heads/main at it, and closes it.
+func newStoreWithMain(t *testing.T, dir string) {
+	t.Helper()
+	s := openTemp(t, dir, Options{Create: true})
+	if err := s.Put(t.Context(), docBlob(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateRefs(t.Context(), objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
