@@ -105,6 +105,9 @@ func TestContinuousFeedLivesOnKeepAlives(t *testing.T) {
 	// a quarter of 200 ms, it did not).
 	timeouts := short
 	timeouts.Stall = time.Second
+	// The test is of the stall timeout: the reply's headers may take their
+	// time on a loaded machine (200 ms did not always do).
+	timeouts.Reply = 10 * time.Second
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(wire.HeaderSeq, "0")
 		rc := http.NewResponseController(w)
