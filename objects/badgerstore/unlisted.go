@@ -461,13 +461,14 @@ func (s *Store) unlistedObject(path string, key []byte, v y.ValueStruct) (*objec
 }
 
 // unlistedFormat looks at the format record of a set-aside table, and
-// puts it back (read-write) where the store lacks it.
+// puts it back (read-write) where the store lacks it; one of format 1
+// comes back upgraded, as checkFormat would upgrade it.
 func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) {
 	has, err := s.hasFormat()
 	switch {
 	case err != nil || has:
 		return nil, err
-	case string(v.Value) != formatRecord:
+	case string(v.Value) != formatRecord && string(v.Value) != formatRecordV1:
 		return &Unlisted{Table: path, Why: fmt.Sprintf("holds store format %q, this build reads %q", v.Value, formatRecord)}, nil
 	case s.readOnly:
 		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open (such as 'folio fsck --repair') takes it back"}, nil

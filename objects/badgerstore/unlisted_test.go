@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/badger/v4/y"
@@ -377,5 +378,46 @@ func newStoreWithMain(t *testing.T, dir string) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A store of format 1 whose MANIFEST was cut to its header: its format
+// record, "folio-store 1", is only in a set-aside table. This build reads
+// format 1, so a read-write open takes the record back (upgraded) with the
+// object, as it does for a store of format 2.
+func TestCutManifestOfFormatV1Store(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	id := docBlob(1).ID
+	db, err := rawBadger(t, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error {
+		return errors.Join(txn.Set([]byte(formatKey), []byte(formatRecordV1)),
+			txn.Set(objectKey(id), docBlob(1).Data),
+			txn.Set(refKey("refs/heads/main"), id[:]))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), 8); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("read-write Open of a format-1 store with a cut MANIFEST: %v", err)
+	}
+	defer s.Close()
+	if got, err := s.Get(ctx, docBlob(1).ID); err != nil || !bytes.Equal(got, docBlob(1).Data) {
+		t.Errorf("Get of the object only a set-aside table held: %v", err)
+	}
+	for _, u := range s.Unlisted() {
+		if u.Ref == "" {
+			t.Errorf("Unlisted() holds %v; want only the ref", u)
+		}
 	}
 }
