@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -419,5 +420,64 @@ func TestCutManifestOfFormatV1Store(t *testing.T) {
 		if u.Ref == "" {
 			t.Errorf("Unlisted() holds %v; want only the ref", u)
 		}
+	}
+}
+
+// A MANIFEST cut at every length, from nothing to whole, of a store three
+// sessions wrote: no open panics or deletes a table; a read-only open
+// keeps every table, and a read-write open that succeeds has every object
+// and ref, or lists what it lacks in Unlisted.
+func TestManifestCutAtEveryLength(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	src := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, src, Options{Create: true})
+	s.Close()
+	var objs []objects.Object
+	for i := 1; i <= 3; i++ {
+		s := openTemp(t, src, Options{})
+		objs = append(objs, docBlob(i))
+		if err := s.Put(ctx, docBlob(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: fmt.Sprintf("refs/heads/b%d", i), New: docBlob(i).ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tables := tableContents(t, src)
+	whole := fileSize(t, filepath.Join(src, "MANIFEST"))
+	for cut := int64(0); cut <= whole; cut++ {
+		dir := filepath.Join(t.TempDir(), "store")
+		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := Open(dir, Options{ReadOnly: true}); err == nil {
+			s.Close()
+		}
+		checkTablesKept(t, dir, tables)
+		s, err := Open(dir, Options{})
+		if err != nil {
+			continue
+		}
+		lacks := map[string]bool{}
+		for _, u := range s.Unlisted() {
+			lacks[u.ID.String()+" "+u.Ref] = true
+		}
+		for i, o := range objs {
+			if _, err := s.Get(ctx, o.ID); err != nil && !lacks[o.ID.String()+" "] {
+				t.Errorf("cut at %d of %d: object %d: %v, not listed in Unlisted", cut, whole, i+1, err)
+			}
+			name := fmt.Sprintf("refs/heads/b%d", i+1)
+			if id, err := s.Ref(ctx, name); (err != nil || id != o.ID) && !lacks[o.ID.String()+" "+name] {
+				t.Errorf("cut at %d of %d: ref %s: %v, %v, not listed in Unlisted", cut, whole, name, id, err)
+			}
+		}
+		s.Close()
 	}
 }
