@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -480,4 +482,73 @@ func TestManifestCutAtEveryLength(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// TestTakeBackKilled kills processes at random moments of the read-write
+// open that takes back set-aside tables holding 4,000 objects the store
+// lacks (a MANIFEST cut back to before the session that put them). After
+// each kill, the next open must have every object and the ref, and list
+// nothing as lacking: no table was deleted before the store held its data.
+func TestTakeBackKilled(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("kills processes")
+	}
+	ctx := t.Context()
+	src := filepath.Join(t.TempDir(), "store")
+	newStoreWithMain(t, src)
+	cut := fileSize(t, filepath.Join(src, "MANIFEST"))
+	objs := leafObjects(4_000)
+	s := openTemp(t, src, Options{})
+	if err := s.Put(ctx, objs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(src, "MANIFEST"), cut); err != nil {
+		t.Fatal(err)
+	}
+	copyStore := func() string {
+		dir := filepath.Join(t.TempDir(), "store")
+		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	openTook := func() time.Duration {
+		start := time.Now()
+		out, err := helperCmd("try-open", copyStore(), helperWait+"=0s").CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "opened") {
+			t.Fatalf("take-back open: %v: %s", err, out)
+		}
+		return time.Since(start)
+	}()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	for range 6 {
+		dir := copyStore()
+		cmd := helperCmd("try-open", dir, helperWait+"=0s")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(openTook))))
+		cmd.Process.Kill()
+		cmd.Wait()
+		s := openTemp(t, dir, Options{})
+		if got := s.Unlisted(); len(got) != 0 {
+			t.Errorf("after a kill: Unlisted() = %d entries, first %v; want none", len(got), got[0])
+		}
+		for _, o := range append(objs, docBlob(1)) {
+			if _, err := s.Get(ctx, o.ID); err != nil {
+				t.Fatalf("after a kill: Get %s: %v", o.ID.Short(), err)
+			}
+		}
+		if id, err := s.Ref(ctx, "refs/heads/main"); err != nil || id != docBlob(1).ID {
+			t.Errorf("after a kill: main = %v, %v", id, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("a take-back open took %v", openTook)
 }
