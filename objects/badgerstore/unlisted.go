@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -95,6 +96,9 @@ func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("badgerstore: %w", err)
 	}
+	if err := checkListedPresent(dir, listed, entries); err != nil {
+		return false, err
+	}
 	aside, moved := false, false
 	for _, e := range entries {
 		if e.IsDir() {
@@ -122,6 +126,34 @@ func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
 		}
 	}
 	return aside || moved, nil
+}
+
+// checkListedPresent fails, before anything is moved, if the MANIFEST
+// lists a table file that dir lacks: Badger cannot open the store, and
+// setting the other tables aside would only make a MANIFEST restored from
+// a backup miss them too. A MANIFEST cut back to before a session that
+// merged tables lists tables that merge deleted.
+func checkListedPresent(dir string, listed map[uint64]badger.TableManifest, entries []os.DirEntry) error {
+	present := map[uint64]bool{}
+	for _, e := range entries {
+		if id, ok := tableFileID(e.Name()); ok && !e.IsDir() {
+			present[id] = true
+		}
+	}
+	var missing []string
+	for id := range listed {
+		if !present[id] {
+			missing = append(missing, filepath.Base(table.NewFilename(id, dir)))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("%w: the MANIFEST of %s lists table files that are not there (%s): it is older than the tables "+
+		"(cut short, or copied from an older store); tables set aside earlier are in %s. "+
+		"Restore the MANIFEST from a backup, or clone the repository again",
+		objects.ErrCorrupt, dir, strings.Join(missing, ", "), filepath.Join(dir, unlistedDir))
 }
 
 // refuseTablesWithoutManifest fails if dir, which has no MANIFEST, holds

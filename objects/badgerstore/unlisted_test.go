@@ -552,3 +552,40 @@ func TestTakeBackKilled(t *testing.T) {
 	}
 	t.Logf("a take-back open took %v", openTook)
 }
+
+// A MANIFEST cut back to before a session whose Close merged the tables
+// (20,000 objects) lists a table that merge deleted. Badger cannot open
+// it ("file does not exist for table 1"); Open says what is wrong and what
+// to do, and moves and deletes nothing.
+func TestManifestListingGoneTableIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	newStoreWithMain(t, dir)
+	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
+	s := openTemp(t, dir, Options{})
+	if err := s.Put(ctx, leafObjects(20_000)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(table.NewFilename(1, dir)); !errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("the session kept table 1 (%v): nothing to test", err)
+	}
+	tables := tableContents(t, dir)
+	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+		t.Fatal(err)
+	}
+	for _, readOnly := range []bool{true, false} {
+		_, err := Open(dir, Options{ReadOnly: readOnly})
+		if !errors.Is(err, objects.ErrCorrupt) || !strings.Contains(err.Error(), "000001.sst") ||
+			!strings.Contains(err.Error(), "backup") {
+			t.Errorf("read-only %v: Open: %v; want ErrCorrupt naming the missing table and what to do", readOnly, err)
+		}
+		if got := tableContents(t, dir); len(got) != len(tables) {
+			t.Errorf("read-only %v: Open moved tables: %d left of %d", readOnly, len(got), len(tables))
+		}
+	}
+	checkTablesKept(t, dir, tables)
+}
