@@ -654,3 +654,66 @@ func TestReadersRaceToSetAside(t *testing.T) {
 		s.Close()
 	}
 }
+
+// The folder for set-aside tables is a file, or already holds a file of
+// the name an unlisted table has. A file: Open fails, naming it, and
+// moves nothing. A name clash: the table goes under the next free name,
+// is taken back, and the other file is kept untouched.
+func TestSetAsideFolderIsAFileOrHoldsTheName(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cutStore := func() (string, map[string][]byte) {
+		dir := filepath.Join(t.TempDir(), "store")
+		newStoreWithMain(t, dir)
+		cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
+		s := openTemp(t, dir, Options{})
+		if err := s.Put(ctx, docBlob(2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+			t.Fatal(err)
+		}
+		return dir, tableContents(t, dir)
+	}
+
+	dir, tables := cutStore()
+	aside := filepath.Join(dir, unlistedDir)
+	if err := os.WriteFile(aside, []byte("a file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, readOnly := range []bool{true, false} {
+		_, err := Open(dir, Options{ReadOnly: readOnly})
+		if err == nil || !strings.Contains(err.Error(), aside) {
+			t.Errorf("read-only %v: Open with %s a file: %v; want an error naming it", readOnly, unlistedDir, err)
+		}
+		if got := tableContents(t, dir); len(got) != len(tables) {
+			t.Errorf("read-only %v: %d tables left in the store's folder, want %d", readOnly, len(got), len(tables))
+		}
+	}
+
+	dir, _ = cutStore()
+	var unlistedName string
+	for name := range tableContents(t, dir) {
+		if id, _ := tableFileID(name); id > 1 {
+			unlistedName = name
+		}
+	}
+	other := filepath.Join(dir, unlistedDir, unlistedName)
+	if err := os.MkdirAll(filepath.Dir(other), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte("someone else's file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openTemp(t, dir, Options{})
+	defer s.Close()
+	if _, err := s.Get(ctx, docBlob(2).ID); err != nil {
+		t.Errorf("name clash: Get of the set-aside object: %v", err)
+	}
+	if data, err := os.ReadFile(other); err != nil || string(data) != "someone else's file" {
+		t.Errorf("name clash: the file already set aside: %q, %v", data, err)
+	}
+}
