@@ -717,3 +717,45 @@ func TestSetAsideFolderIsAFileOrHoldsTheName(t *testing.T) {
 		t.Errorf("name clash: the file already set aside: %q, %v", data, err)
 	}
 }
+
+// A complete unlisted table whose last bytes were zeroed since (a bad
+// copy, the case set-aside tables exist for) still holds an object found
+// nowhere else in its blocks. unfinished takes any table ending in a zero
+// length for one a crash cut short and deletes it unread.
+func TestZeroTailedUnlistedTableIsKept(t *testing.T) {
+	t.Parallel()
+	t.Skip("bug: unfinished() deletes a complete set-aside table whose last 4 bytes were zeroed, with the objects only it holds")
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	newStoreWithMain(t, dir)
+	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
+	s := openTemp(t, dir, Options{})
+	if err := s.Put(ctx, docBlob(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(table.NewFilename(2, dir), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fileSize(t, f.Name())
+	if _, err := f.WriteAt(make([]byte, 4), size-4); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s = openTemp(t, dir, Options{})
+	defer s.Close()
+	_, err = s.Get(ctx, docBlob(2).ID)
+	listed := false
+	for _, u := range s.Unlisted() {
+		listed = listed || u.ID == docBlob(2).ID || u.Ref == "" && u.ID.IsZero()
+	}
+	if err != nil && !listed {
+		t.Errorf("the object only the zero-tailed table held: Get: %v, and Unlisted() = %v does not list it or its table", err, s.Unlisted())
+	}
+}
