@@ -266,7 +266,10 @@ func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
 			paths = append(paths, filepath.Join(aside, e.Name()))
 		}
 	}
-	later := latestRefVersions(paths)
+	later, record := latestVersions(paths)
+	if err := s.checkSetAsideFormat(record); err != nil {
+		return err
+	}
 	kept, formatAside := 0, false
 	for _, path := range paths {
 		left, format, err := s.takeBackTable(path, later)
@@ -304,14 +307,20 @@ func removeSetAside(aside string, paths []string) error {
 	return nil
 }
 
-// latestRefVersions returns the latest version of each ref (a deletion
-// too) in the set-aside tables that can be read: a ref one of them holds
-// is not lost if another holds a later version.
-func latestRefVersions(paths []string) map[string]uint64 {
-	latest := map[string]uint64{}
+// latestVersions returns the latest version of each ref (a deletion too)
+// and of the format record in the set-aside tables that can be read, and
+// the latest format record: a ref one of them holds is not lost if another
+// holds a later version, and only the latest format record is the store's.
+func latestVersions(paths []string) (latest map[string]uint64, record []byte) {
+	latest = map[string]uint64{}
 	for _, path := range paths {
 		// A table that cannot be read is takeBackTable's to report.
 		readSetAside(path, func(it *table.Iterator) error {
+			it.Seek(y.KeyWithTs([]byte(formatKey), math.MaxUint64))
+			if it.Valid() && string(y.ParseKey(it.Key())) == formatKey && y.ParseTs(it.Key()) >= latest[formatKey] {
+				latest[formatKey] = y.ParseTs(it.Key())
+				record = bytes.Clone(it.Value().Value)
+			}
 			for it.Seek(y.KeyWithTs([]byte{refPrefix}, math.MaxUint64)); it.Valid(); it.Next() {
 				key := y.ParseKey(it.Key())
 				if len(key) == 0 || key[0] != refPrefix {
@@ -322,7 +331,33 @@ func latestRefVersions(paths []string) map[string]uint64 {
 			return nil
 		})
 	}
-	return latest
+	return latest, record
+}
+
+// checkSetAsideFormat refuses, before anything is taken back, a store
+// whose format record (its own, else the latest in a set-aside table) is
+// one this build does not know: putting objects back, or deleting tables,
+// by this build's layout could damage it.
+func (s *Store) checkSetAsideFormat(aside []byte) error {
+	record := aside
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(formatKey))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err == nil {
+			record, err = item.ValueCopy(nil)
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("badgerstore: read format record in %s: %w", s.dir, err)
+	case record != nil && string(record) != formatRecord && string(record) != formatRecordV1:
+		return fmt.Errorf("%w: %s has store format %q, this build reads %q; its set-aside tables are left in %s",
+			objects.ErrUnknownFormat, s.dir, record, formatRecord, filepath.Join(s.dir, unlistedDir))
+	}
+	return nil
 }
 
 // takeBackTable reads one set-aside table and returns what the store lacks
@@ -366,7 +401,7 @@ func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[strin
 		switch {
 		case len(key) > 0 && key[0] == objectPrefix:
 			put, lost, err = s.unlistedObject(path, key, v)
-		case string(key) == formatKey:
+		case string(key) == formatKey && later[formatKey] <= y.ParseTs(it.Key()):
 			lost, err = s.unlistedFormat(path, v)
 			format = format || lost != nil
 		case len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key()):

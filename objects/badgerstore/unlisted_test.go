@@ -759,3 +759,44 @@ func TestZeroTailedUnlistedTableIsKept(t *testing.T) {
 		t.Errorf("the object only the zero-tailed table held: Get: %v, and Unlisted() = %v does not list it or its table", err, s.Unlisted())
 	}
 }
+
+// A store of a format this build does not know ("folio-store 3", from a
+// newer folio) with a cut MANIFEST: its record in the store, or only in a
+// set-aside table. A read-write open must refuse it with ErrUnknownFormat
+// before it changes anything: no object put back, no table deleted.
+func TestUnknownFormatIsRefusedBeforeTakingBack(t *testing.T) {
+	t.Parallel()
+	for _, cutToHeader := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "store")
+		newStoreWithMain(t, dir)
+		setRaw(t, dir, formatKey, "folio-store 3")
+		cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
+		if cutToHeader {
+			cut = 8
+		}
+		db, err := rawBadger(t, dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(txn *badger.Txn) error {
+			return txn.Set(objectKey(docBlob(2).ID), docBlob(2).Data)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+			t.Fatal(err)
+		}
+		aside := tableContents(t, dir)
+		_, err = Open(dir, Options{})
+		if !errors.Is(err, objects.ErrUnknownFormat) {
+			t.Errorf("cut to header %v: Open: %v; want ErrUnknownFormat", cutToHeader, err)
+		}
+		checkTablesKept(t, dir, aside)
+		if got := tableContents(t, filepath.Join(dir, unlistedDir)); len(got) == 0 {
+			t.Errorf("cut to header %v: the set-aside tables were taken back into a store of an unknown format", cutToHeader)
+		}
+	}
+}
