@@ -393,7 +393,17 @@ func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[strin
 		}
 		last = append(last[:0], key...)
 		v := it.Value()
+		latestRef := len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key())
 		if v.Meta&badgerBitDelete != 0 {
+			if latestRef {
+				lost, err := s.unlistedRefDeletion(path, key, y.ParseTs(it.Key()))
+				if err != nil {
+					return nil, false, err
+				}
+				if lost != nil {
+					left = append(left, *lost)
+				}
+			}
 			continue
 		}
 		var lost *Unlisted
@@ -404,7 +414,7 @@ func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[strin
 		case string(key) == formatKey && later[formatKey] <= y.ParseTs(it.Key()):
 			lost, err = s.unlistedFormat(path, v)
 			format = format || lost != nil
-		case len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key()):
+		case latestRef:
 			lost, err = s.unlistedRef(path, key, y.ParseTs(it.Key()), v)
 		}
 		// Other keys are bookkeeping (journal, quarantine, change feed,
@@ -584,6 +594,31 @@ func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueSt
 			return err
 		}
 		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store's " + describeRefValue(name, have)}
+		return nil
+	})
+	return lost, err
+}
+
+// unlistedRefDeletion looks at the deletion of a ref (at version) in a
+// set-aside table: it is lost if the store still has an older version of
+// the ref that names a commit.
+func (s *Store) unlistedRefDeletion(path string, key []byte, version uint64) (*Unlisted, error) {
+	name := string(key[1:])
+	var lost *Unlisted
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) || err == nil && item.Version() >= version {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		have, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		id, _ := refValue(name, have)
+		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "as deleted, later than the store kept it (to delete it by hand: 'folio branch -d NAME')"}
 		return nil
 	})
 	return lost, err

@@ -800,3 +800,33 @@ func TestUnknownFormatIsRefusedBeforeTakingBack(t *testing.T) {
 		}
 	}
 }
+
+// A ref deleted in the session a cut MANIFEST lost: the store still has
+// the ref, and only a set-aside table says it was deleted since. Like a
+// ref moved in that session, the deletion is listed, not applied, and its
+// table kept.
+func TestSetAsideRefDeletionIsListed(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	newStoreWithMain(t, dir)
+	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
+	s := openTemp(t, dir, Options{})
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: docBlob(1).ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+		t.Fatal(err)
+	}
+	tables := tableContents(t, dir)
+	s = openTemp(t, dir, Options{})
+	defer s.Close()
+	got := s.Unlisted()
+	if len(got) != 1 || got[0].Ref != "refs/heads/main" {
+		t.Errorf("Unlisted() = %v; want the deletion of refs/heads/main", got)
+	}
+	checkTablesKept(t, dir, tables)
+}
