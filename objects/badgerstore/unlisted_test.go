@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -434,24 +435,64 @@ func TestCutManifestOfFormatV1Store(t *testing.T) {
 // and ref, or lists what it lacks in Unlisted.
 func TestManifestCutAtEveryLength(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	src := filepath.Join(t.TempDir(), "store")
 	s := openTemp(t, src, Options{Create: true})
 	s.Close()
+	checkEveryManifestCut(t, src, nil, sessionsWithRefs(t, src, 3))
+}
+
+// The same after a first import's leaf load of 3,000 blobs, whose tables
+// the stream put in the bottom level.
+func TestLeafLoadedManifestCutAtEveryLength(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	src := filepath.Join(t.TempDir(), "store")
+	s := openTemp(t, src, Options{Create: true})
+	load, _, err := s.LeafLoad(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := leafObjects(3000)
+	if err := load.Put(ctx, blobs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := load.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkEveryManifestCut(t, src, blobs, sessionsWithRefs(t, src, 2))
+}
+
+// sessionsWithRefs runs n sessions on the store in src, session i putting
+// docBlob(i) and pointing refs/heads/b<i> at it, and returns the objects.
+func sessionsWithRefs(t *testing.T, src string, n int) []objects.Object {
+	t.Helper()
 	var objs []objects.Object
-	for i := 1; i <= 3; i++ {
+	for i := 1; i <= n; i++ {
 		s := openTemp(t, src, Options{})
 		objs = append(objs, docBlob(i))
-		if err := s.Put(ctx, docBlob(i)); err != nil {
+		if err := s.Put(t.Context(), docBlob(i)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: fmt.Sprintf("refs/heads/b%d", i), New: docBlob(i).ID}); err != nil {
+		if err := s.UpdateRefs(t.Context(), objects.RefUpdate{Name: fmt.Sprintf("refs/heads/b%d", i), New: docBlob(i).ID}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return objs
+}
+
+// checkEveryManifestCut cuts a copy of src's MANIFEST at each length and
+// opens it: a read-only open keeps every table; a read-write open that
+// succeeds has blobs, withRefs and their refs (sessionsWithRefs), or lists
+// what it lacks in Unlisted.
+func checkEveryManifestCut(t *testing.T, src string, blobs, withRefs []objects.Object) {
+	t.Helper()
+	ctx := t.Context()
 	tables := tableContents(t, src)
 	whole := fileSize(t, filepath.Join(src, "MANIFEST"))
 	for cut := int64(0); cut <= whole; cut++ {
@@ -474,9 +515,12 @@ func TestManifestCutAtEveryLength(t *testing.T) {
 		for _, u := range s.Unlisted() {
 			lacks[u.ID.String()+" "+u.Ref] = true
 		}
-		for i, o := range objs {
+		for i, o := range append(slices.Clone(withRefs), blobs...) {
 			if _, err := s.Get(ctx, o.ID); err != nil && !lacks[o.ID.String()+" "] {
-				t.Errorf("cut at %d of %d: object %d: %v, not listed in Unlisted", cut, whole, i+1, err)
+				t.Errorf("cut at %d of %d: object %s: %v, not listed in Unlisted", cut, whole, o.ID.Short(), err)
+			}
+			if i >= len(withRefs) {
+				continue
 			}
 			name := fmt.Sprintf("refs/heads/b%d", i+1)
 			if id, err := s.Ref(ctx, name); (err != nil || id != o.ID) && !lacks[o.ID.String()+" "+name] {
