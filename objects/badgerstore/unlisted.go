@@ -590,8 +590,12 @@ func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueSt
 			return nil
 		}
 		have, err := item.ValueCopy(nil)
-		if err != nil || bytes.Equal(have, v.Value) {
+		if err != nil {
 			return err
+		}
+		// Compared as IDs: one of them may be of format 1, without a check.
+		if haveID, err := refValue(name, have); err == nil && haveID == id {
+			return nil
 		}
 		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store's " + describeRefValue(name, have)}
 		return nil

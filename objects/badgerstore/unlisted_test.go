@@ -874,3 +874,46 @@ func TestSetAsideRefDeletionIsListed(t *testing.T) {
 	}
 	checkTablesKept(t, dir, tables)
 }
+
+// A store of format 1 whose ref main names X (an ID without a check). The
+// upgraded store moves main away and back to X (now with its check), and
+// a cut MANIFEST loses that session: the set-aside main names the very ID
+// the store's does, so nothing is lost and nothing is listed.
+func TestSetAsideRefOfSameIDInTheOtherFormat(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	x, y := docBlob(1).ID, docBlob(2).ID
+	db, err := rawBadger(t, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error {
+		return errors.Join(txn.Set([]byte(formatKey), []byte(formatRecordV1)),
+			txn.Set(objectKey(x), docBlob(1).Data), txn.Set(objectKey(y), docBlob(2).Data),
+			txn.Set(refKey("refs/heads/main"), x[:]))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
+	s := openTemp(t, dir, Options{})
+	for _, u := range []objects.RefUpdate{{Name: "refs/heads/main", Old: x, New: y}, {Name: "refs/heads/main", Old: y, New: x}} {
+		if err := s.UpdateRefs(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
+		t.Fatal(err)
+	}
+	s = openTemp(t, dir, Options{})
+	defer s.Close()
+	if got := s.Unlisted(); len(got) != 0 {
+		t.Errorf("Unlisted() = %v; want nothing: the store's main names the same ID", got)
+	}
+}
