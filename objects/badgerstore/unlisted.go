@@ -36,10 +36,13 @@ import (
 // deletes them only once the store holds everything they hold, putting
 // back (in a read-write open) the objects only they had, each checked
 // against its ID. A table whose writing a crash cut short holds nothing.
-// Whatever cannot be taken back (a ref, which nothing can verify; an
-// object whose value is in the value log; a complete table that cannot be
-// read) keeps the tables set aside and is listed by Store.Unlisted, so that
-// fsck reports it and a person decides.
+// A store whose format record (its own, else the latest set-aside one)
+// this build does not know is refused before anything is taken back, and
+// so is a MANIFEST that lists a table that is gone, before anything is
+// set aside. Whatever cannot be taken back (a ref or its deletion, which
+// nothing can verify; an object whose value is in the value log; a
+// complete table that cannot be read) keeps the tables set aside and is
+// listed by Store.Unlisted, so that fsck reports it and a person decides.
 
 // unlistedDir, inside the store's folder, holds the set-aside tables.
 const unlistedDir = "unlisted"
