@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -35,10 +36,13 @@ import (
 // deletes them only once the store holds everything they hold, putting
 // back (in a read-write open) the objects only they had, each checked
 // against its ID. A table whose writing a crash cut short holds nothing.
-// Whatever cannot be taken back (a ref, which nothing can verify; an
-// object whose value is in the value log; a complete table that cannot be
-// read) keeps the tables set aside and is listed by Store.Unlisted, so that
-// fsck reports it and a person decides.
+// A store whose format record (its own, else the latest set-aside one)
+// this build does not know is refused before anything is taken back, and
+// so is a MANIFEST that lists a table that is gone, before anything is
+// set aside. Whatever cannot be taken back (a ref or its deletion, which
+// nothing can verify; an object whose value is in the value log; a
+// complete table that cannot be read) keeps the tables set aside and is
+// listed by Store.Unlisted, so that fsck reports it and a person decides.
 
 // unlistedDir, inside the store's folder, holds the set-aside tables.
 const unlistedDir = "unlisted"
@@ -95,6 +99,9 @@ func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("badgerstore: %w", err)
 	}
+	if err := checkListedPresent(dir, listed, entries); err != nil {
+		return false, err
+	}
 	aside, moved := false, false
 	for _, e := range entries {
 		if e.IsDir() {
@@ -122,6 +129,34 @@ func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
 		}
 	}
 	return aside || moved, nil
+}
+
+// checkListedPresent fails, before anything is moved, if the MANIFEST
+// lists a table file that dir lacks: Badger cannot open the store, and
+// setting the other tables aside would only make a MANIFEST restored from
+// a backup miss them too. A MANIFEST cut back to before a session that
+// merged tables lists tables that merge deleted.
+func checkListedPresent(dir string, listed map[uint64]badger.TableManifest, entries []os.DirEntry) error {
+	present := map[uint64]bool{}
+	for _, e := range entries {
+		if id, ok := tableFileID(e.Name()); ok && !e.IsDir() {
+			present[id] = true
+		}
+	}
+	var missing []string
+	for id := range listed {
+		if !present[id] {
+			missing = append(missing, filepath.Base(table.NewFilename(id, dir)))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("%w: the MANIFEST of %s lists table files that are not there (%s): it is older than the tables "+
+		"(cut short, or copied from an older store); tables set aside earlier are in %s. "+
+		"Restore the MANIFEST from a backup, or clone the repository again",
+		objects.ErrCorrupt, dir, strings.Join(missing, ", "), filepath.Join(dir, unlistedDir))
 }
 
 // refuseTablesWithoutManifest fails if dir, which has no MANIFEST, holds
@@ -234,7 +269,10 @@ func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
 			paths = append(paths, filepath.Join(aside, e.Name()))
 		}
 	}
-	later := latestRefVersions(paths)
+	later, record := latestVersions(paths)
+	if err := s.checkSetAsideFormat(record); err != nil {
+		return err
+	}
 	kept, formatAside := 0, false
 	for _, path := range paths {
 		left, format, err := s.takeBackTable(path, later)
@@ -272,14 +310,20 @@ func removeSetAside(aside string, paths []string) error {
 	return nil
 }
 
-// latestRefVersions returns the latest version of each ref (a deletion
-// too) in the set-aside tables that can be read: a ref one of them holds
-// is not lost if another holds a later version.
-func latestRefVersions(paths []string) map[string]uint64 {
-	latest := map[string]uint64{}
+// latestVersions returns the latest version of each ref (a deletion too)
+// and of the format record in the set-aside tables that can be read, and
+// the latest format record: a ref one of them holds is not lost if another
+// holds a later version, and only the latest format record is the store's.
+func latestVersions(paths []string) (latest map[string]uint64, record []byte) {
+	latest = map[string]uint64{}
 	for _, path := range paths {
 		// A table that cannot be read is takeBackTable's to report.
 		readSetAside(path, func(it *table.Iterator) error {
+			it.Seek(y.KeyWithTs([]byte(formatKey), math.MaxUint64))
+			if it.Valid() && string(y.ParseKey(it.Key())) == formatKey && y.ParseTs(it.Key()) >= latest[formatKey] {
+				latest[formatKey] = y.ParseTs(it.Key())
+				record = bytes.Clone(it.Value().Value)
+			}
 			for it.Seek(y.KeyWithTs([]byte{refPrefix}, math.MaxUint64)); it.Valid(); it.Next() {
 				key := y.ParseKey(it.Key())
 				if len(key) == 0 || key[0] != refPrefix {
@@ -290,7 +334,33 @@ func latestRefVersions(paths []string) map[string]uint64 {
 			return nil
 		})
 	}
-	return latest
+	return latest, record
+}
+
+// checkSetAsideFormat refuses, before anything is taken back, a store
+// whose format record (its own, else the latest in a set-aside table) is
+// one this build does not know: putting objects back, or deleting tables,
+// by this build's layout could damage it.
+func (s *Store) checkSetAsideFormat(aside []byte) error {
+	record := aside
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(formatKey))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err == nil {
+			record, err = item.ValueCopy(nil)
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("badgerstore: read format record in %s: %w", s.dir, err)
+	case record != nil && string(record) != formatRecord && string(record) != formatRecordV1:
+		return fmt.Errorf("%w: %s has store format %q, this build reads %q; its set-aside tables are left in %s",
+			objects.ErrUnknownFormat, s.dir, record, formatRecord, filepath.Join(s.dir, unlistedDir))
+	}
+	return nil
 }
 
 // takeBackTable reads one set-aside table and returns what the store lacks
@@ -326,7 +396,17 @@ func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[strin
 		}
 		last = append(last[:0], key...)
 		v := it.Value()
+		latestRef := len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key())
 		if v.Meta&badgerBitDelete != 0 {
+			if latestRef {
+				lost, err := s.unlistedRefDeletion(path, key, y.ParseTs(it.Key()))
+				if err != nil {
+					return nil, false, err
+				}
+				if lost != nil {
+					left = append(left, *lost)
+				}
+			}
 			continue
 		}
 		var lost *Unlisted
@@ -334,10 +414,10 @@ func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[strin
 		switch {
 		case len(key) > 0 && key[0] == objectPrefix:
 			put, lost, err = s.unlistedObject(path, key, v)
-		case string(key) == formatKey:
+		case string(key) == formatKey && later[formatKey] <= y.ParseTs(it.Key()):
 			lost, err = s.unlistedFormat(path, v)
 			format = format || lost != nil
-		case len(key) > 0 && key[0] == refPrefix && later[string(key)] <= y.ParseTs(it.Key()):
+		case latestRef:
 			lost, err = s.unlistedRef(path, key, y.ParseTs(it.Key()), v)
 		}
 		// Other keys are bookkeeping (journal, quarantine, change feed,
@@ -461,13 +541,14 @@ func (s *Store) unlistedObject(path string, key []byte, v y.ValueStruct) (*objec
 }
 
 // unlistedFormat looks at the format record of a set-aside table, and
-// puts it back (read-write) where the store lacks it.
+// puts it back (read-write) where the store lacks it; one of format 1
+// comes back upgraded, as checkFormat would upgrade it.
 func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) {
 	has, err := s.hasFormat()
 	switch {
 	case err != nil || has:
 		return nil, err
-	case string(v.Value) != formatRecord:
+	case string(v.Value) != formatRecord && string(v.Value) != formatRecordV1:
 		return &Unlisted{Table: path, Why: fmt.Sprintf("holds store format %q, this build reads %q", v.Value, formatRecord)}, nil
 	case s.readOnly:
 		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open (such as 'folio fsck --repair') takes it back"}, nil
@@ -512,10 +593,39 @@ func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueSt
 			return nil
 		}
 		have, err := item.ValueCopy(nil)
-		if err != nil || bytes.Equal(have, v.Value) {
+		if err != nil {
 			return err
 		}
+		// Compared as IDs: one of them may be of format 1, without a check.
+		if haveID, err := refValue(name, have); err == nil && haveID == id {
+			return nil
+		}
 		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store's " + describeRefValue(name, have)}
+		return nil
+	})
+	return lost, err
+}
+
+// unlistedRefDeletion looks at the deletion of a ref (at version) in a
+// set-aside table: it is lost if the store still has an older version of
+// the ref that names a commit.
+func (s *Store) unlistedRefDeletion(path string, key []byte, version uint64) (*Unlisted, error) {
+	name := string(key[1:])
+	var lost *Unlisted
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) || err == nil && item.Version() >= version {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		have, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		id, _ := refValue(name, have)
+		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "as deleted, later than the store kept it (to delete it by hand: 'folio branch -d NAME')"}
 		return nil
 	})
 	return lost, err
