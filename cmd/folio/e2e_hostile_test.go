@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -356,21 +357,26 @@ func TestServedServerStoppedAnswersNothing(t *testing.T) {
 	}
 	pid := srv.cmd.Process.Pid
 	// get opens the repository through the server; sync asks the server
-	// to run it (a request that may take half an hour to answer).
+	// to run it (a request that may take half an hour to answer). Both at
+	// once: each waits servedAnswerWait.
+	var wg sync.WaitGroup
 	for _, args := range [][]string{{"get", "base.txt"}, {"sync"}} {
-		start := time.Now()
-		res := e.run(dir, args...)
-		took := time.Since(start)
-		if res.code != 1 || !strings.Contains(res.stderr, fmt.Sprintf("folio serve (pid %d)", pid)) ||
-			!strings.Contains(res.stderr, "did not answer") || !strings.Contains(res.stderr, srv.url) {
-			t.Errorf("%s in a repository whose server is stopped (want exit 1 naming the server, pid %d, and its URL):\n%v", args[0], pid, res)
-		}
-		// Bounded by the answer wait, not by a request's timeout: a
-		// generous bound, as the machine may be busy.
-		if took > servedAnswerWait+30*time.Second {
-			t.Errorf("%s took %v to give up on a stopped server", args[0], took)
-		}
+		wg.Go(func() {
+			start := time.Now()
+			res := e.run(dir, args...)
+			took := time.Since(start)
+			if res.code != 1 || !strings.Contains(res.stderr, fmt.Sprintf("folio serve (pid %d)", pid)) ||
+				!strings.Contains(res.stderr, "did not answer") || !strings.Contains(res.stderr, srv.url) {
+				t.Errorf("%s in a repository whose server is stopped (want exit 1 naming the server, pid %d, and its URL):\n%v", args[0], pid, res)
+			}
+			// Bounded by the answer wait, not by a request's timeout: a
+			// generous bound, as the machine may be busy.
+			if took > servedAnswerWait+30*time.Second {
+				t.Errorf("%s took %v to give up on a stopped server", args[0], took)
+			}
+		})
 	}
+	wg.Wait()
 	if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
