@@ -33,21 +33,14 @@ func TestManifestCutAfterASessionIsTakenBack(t *testing.T) {
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "store")
 	newStoreWithMain(t, dir)
-	manifest := filepath.Join(dir, "MANIFEST")
-	cut := fileSize(t, manifest)
-	s := openTemp(t, dir, Options{})
-	if err := s.Put(ctx, docBlob(2)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	lostSession(t, dir, func(s *Store) {
+		if err := s.Put(ctx, docBlob(2)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	tables := tableContents(t, dir)
-	if err := os.Truncate(manifest, cut); err != nil {
-		t.Fatal(err)
-	}
 
-	s = openTemp(t, dir, Options{ReadOnly: true})
+	s := openTemp(t, dir, Options{ReadOnly: true})
 	checkTablesKept(t, dir, tables)
 	got := s.Unlisted()
 	if len(got) != 1 || got[0].ID != docBlob(2).ID || got[0].Ref != "" {
@@ -544,18 +537,12 @@ func TestTakeBackKilled(t *testing.T) {
 	ctx := t.Context()
 	src := filepath.Join(t.TempDir(), "store")
 	newStoreWithMain(t, src)
-	cut := fileSize(t, filepath.Join(src, "MANIFEST"))
 	objs := leafObjects(4_000)
-	s := openTemp(t, src, Options{})
-	if err := s.Put(ctx, objs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(filepath.Join(src, "MANIFEST"), cut); err != nil {
-		t.Fatal(err)
-	}
+	lostSession(t, src, func(s *Store) {
+		if err := s.Put(ctx, objs...); err != nil {
+			t.Fatal(err)
+		}
+	})
 	copyStore := func() string {
 		dir := filepath.Join(t.TempDir(), "store")
 		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
@@ -646,17 +633,11 @@ func TestReadersRaceToSetAside(t *testing.T) {
 	ctx := t.Context()
 	src := filepath.Join(t.TempDir(), "store")
 	newStoreWithMain(t, src)
-	cut := fileSize(t, filepath.Join(src, "MANIFEST"))
-	s := openTemp(t, src, Options{})
-	if err := s.Put(ctx, docBlob(2)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(filepath.Join(src, "MANIFEST"), cut); err != nil {
-		t.Fatal(err)
-	}
+	lostSession(t, src, func(s *Store) {
+		if err := s.Put(ctx, docBlob(2)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	tables := tableContents(t, src)
 	for range 8 {
 		dir := filepath.Join(t.TempDir(), "store")
@@ -709,17 +690,11 @@ func TestSetAsideFolderIsAFileOrHoldsTheName(t *testing.T) {
 	cutStore := func() (string, map[string][]byte) {
 		dir := filepath.Join(t.TempDir(), "store")
 		newStoreWithMain(t, dir)
-		cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
-		s := openTemp(t, dir, Options{})
-		if err := s.Put(ctx, docBlob(2)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
-			t.Fatal(err)
-		}
+		lostSession(t, dir, func(s *Store) {
+			if err := s.Put(ctx, docBlob(2)); err != nil {
+				t.Fatal(err)
+			}
+		})
 		return dir, tableContents(t, dir)
 	}
 
@@ -772,17 +747,11 @@ func TestZeroTailedUnlistedTableIsKept(t *testing.T) {
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "store")
 	newStoreWithMain(t, dir)
-	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
-	s := openTemp(t, dir, Options{})
-	if err := s.Put(ctx, docBlob(2)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
-		t.Fatal(err)
-	}
+	lostSession(t, dir, func(s *Store) {
+		if err := s.Put(ctx, docBlob(2)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	f, err := os.OpenFile(table.NewFilename(2, dir), os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -792,7 +761,7 @@ func TestZeroTailedUnlistedTableIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	s = openTemp(t, dir, Options{})
+	s := openTemp(t, dir, Options{})
 	defer s.Close()
 	_, err = s.Get(ctx, docBlob(2).ID)
 	listed := false
@@ -854,19 +823,13 @@ func TestSetAsideRefDeletionIsListed(t *testing.T) {
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "store")
 	newStoreWithMain(t, dir)
-	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
-	s := openTemp(t, dir, Options{})
-	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: docBlob(1).ID}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
-		t.Fatal(err)
-	}
+	lostSession(t, dir, func(s *Store) {
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: docBlob(1).ID}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	tables := tableContents(t, dir)
-	s = openTemp(t, dir, Options{})
+	s := openTemp(t, dir, Options{})
 	defer s.Close()
 	got := s.Unlisted()
 	if len(got) != 1 || got[0].Ref != "refs/heads/main" {
@@ -898,22 +861,33 @@ func TestSetAsideRefOfSameIDInTheOtherFormat(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
-	s := openTemp(t, dir, Options{})
-	for _, u := range []objects.RefUpdate{{Name: "refs/heads/main", Old: x, New: y}, {Name: "refs/heads/main", Old: y, New: x}} {
-		if err := s.UpdateRefs(ctx, u); err != nil {
-			t.Fatal(err)
+	lostSession(t, dir, func(s *Store) {
+		for _, u := range []objects.RefUpdate{{Name: "refs/heads/main", Old: x, New: y}, {Name: "refs/heads/main", Old: y, New: x}} {
+			if err := s.UpdateRefs(ctx, u); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(filepath.Join(dir, "MANIFEST"), cut); err != nil {
-		t.Fatal(err)
-	}
-	s = openTemp(t, dir, Options{})
+	})
+	s := openTemp(t, dir, Options{})
 	defer s.Close()
 	if got := s.Unlisted(); len(got) != 0 {
 		t.Errorf("Unlisted() = %v; want nothing: the store's main names the same ID", got)
+	}
+}
+
+// lostSession runs fn in a writable session of the store in dir, then cuts
+// the MANIFEST back to what it was before: the session's tables are on
+// disk, unlisted, as after a torn write of the MANIFEST.
+func lostSession(t *testing.T, dir string, fn func(s *Store)) {
+	t.Helper()
+	manifest := filepath.Join(dir, "MANIFEST")
+	cut := fileSize(t, manifest)
+	s := openTemp(t, dir, Options{})
+	fn(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(manifest, cut); err != nil {
+		t.Fatal(err)
 	}
 }
