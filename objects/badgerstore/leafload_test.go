@@ -37,17 +37,8 @@ func leafObjects(n int) []objects.Object {
 func TestLeafLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := newStoreDir(t)
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	dir, s, load, maxSize := newLeafLoad(t)
 	all := leafObjects(3000)
-	load, maxSize, err := s.LeafLoad(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if maxSize < 64<<10 || maxSize >= valueThreshold {
 		t.Fatalf("a leaf load takes objects up to %d bytes, want under the value log's %d", maxSize, valueThreshold)
 	}
@@ -80,12 +71,12 @@ func TestLeafLoad(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(dir, Options{})
+	reopened, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatalf("reopen after a leaf load: %v", err)
 	}
-	defer s.Close()
-	checkLoaded(t, s, all)
+	defer reopened.Close()
+	checkLoaded(t, reopened, all)
 }
 
 // TestLeafLoadOnlyIntoANewStore: a leaf load empties the store first, so
@@ -143,16 +134,7 @@ func rawKeys(t *testing.T, s *Store) []string {
 func TestLeafLoadDiscarded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := newStoreDir(t)
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	load, _, err := s.LeafLoad(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s, load, _ := newLeafLoad(t)
 	if err := load.Put(ctx, leafObjects(500)...); err != nil {
 		t.Fatal(err)
 	}
@@ -331,4 +313,22 @@ func checkKilledLoad(t *testing.T, dir string, want []objects.Object) int {
 		t.Fatalf("the store holds %d objects, want %d", len(ids), len(want))
 	}
 	return len(ids)
+}
+
+// newLeafLoad starts a leaf load into a new store, closed when the test
+// ends, and returns its folder, the store, the load and the largest
+// object it takes.
+func newLeafLoad(t *testing.T) (string, *Store, objects.BulkLoad, int) {
+	t.Helper()
+	dir := newStoreDir(t)
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	load, maxSize, err := s.LeafLoad(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, s, load, maxSize
 }
