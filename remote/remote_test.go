@@ -1,10 +1,16 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -349,6 +355,56 @@ func TestCloneAfterAKilledClone(t *testing.T) {
 	if _, err := os.Stat(left); err != nil {
 		t.Errorf("the stopped clone's folder is gone (%v): only the user removes it", err)
 	}
+}
+
+// TestFetchWalksNoHistoryTheRemoteHas: a fetch into a clone that made no
+// commit of its own since it last heard from the remote tells it its tips
+// only: the remote has every commit below them, so walking the history
+// for recent commits to name would be wasted (a tenth of a no-op fetch's
+// CPU on 400 commits). Failed before: 49 haves, 48 of them walked.
+func TestFetchWalksNoHistoryTheRemoteHas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hub := newRepo(t)
+	for i := range 80 {
+		write(t, hub, map[string]string{"doc.json": fmt.Sprintf(`{"n": %d}`, i)})
+	}
+	var haves atomic.Int64
+	srv := httptest.NewServer(server.New(server.Options{Repos: server.Single(hub)}))
+	t.Cleanup(srv.Close)
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasSuffix(req.URL.Path, wire.PathFetch) {
+			body, _ := io.ReadAll(req.Body)
+			var fr wire.FetchRequest
+			if err := json.Unmarshal(body, &fr); err == nil {
+				haves.Store(int64(len(fr.Haves)))
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		httputil.NewSingleHostReverseProxy(mustURL(t, srv.URL)).ServeHTTP(w, req)
+	}))
+	t.Cleanup(counting.Close)
+	leader, _, err := remote.Clone(ctx, counting.URL+"/", filepath.Join(t.TempDir(), "leader"), remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	origin, _ := remote.Lookup(leader.Files, "origin")
+	if _, err := remote.Fetch(ctx, leader, origin, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := haves.Load(); n == 0 || n > 2 {
+		t.Errorf("a fetch with nothing made here named %d haves; want its tips (main and origin/main, one commit)", n)
+	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // TestFetchSendsBackNothingMadeHere: a fetch from a leader that took
