@@ -14,16 +14,18 @@ import (
 
 func newBranchCommand(a *app) *cobra.Command {
 	var del, forceDel string
-	var rename bool
+	var rename, force bool
 	cmd := &cobra.Command{
-		Use:   "branch [NAME [REV]] [-d NAME] [-m [OLD] NEW]",
+		Use:   "branch [NAME [REV]] [-f NAME [REV]] [-d NAME] [-m [OLD] NEW]",
 		Short: "List, create or delete branches",
 		Long: `With no arguments, list branches (the current one marked with *). With NAME,
 create a branch at REV (default HEAD) without switching to it. With -d NAME,
 delete a branch that is merged into the current branch and has nothing
 staged; -D NAME deletes it whatever it holds. The current branch cannot be
 deleted. With -m OLD NEW, rename a branch with its staged changes (-m NEW
-renames the current branch).`,
+renames the current branch). With -f NAME REV, point a branch at REV (default
+HEAD) whatever it held, backwards too; it prints where the branch was, so the
+commits it leaves can be found again.`,
 		Args: rangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -31,6 +33,27 @@ renames the current branch).`,
 				return usagef("branch: -d or -D, not both")
 			}
 			switch {
+			case force:
+				if len(args) == 0 || rename || del != "" || forceDel != "" {
+					return usagef("branch -f takes NAME [REV]")
+				}
+				return a.withRepo(ctx, true, func(r *repo.Repo) error {
+					to, err := r.ResolveRevision(ctx, argOr(args, 1, "HEAD"))
+					if err != nil {
+						return err
+					}
+					from, err := r.MoveBranch(ctx, args[0], to)
+					if err != nil {
+						return err
+					}
+					if a.jsonOut {
+						return a.printJSON(refChangeJSON{Branch: args[0], Commit: to, Was: from})
+					}
+					if !from.IsZero() && from != to {
+						a.printf("Moved branch %s from %s to %s\n", args[0], from.Short(), to.Short())
+					}
+					return nil
+				})
 			case rename:
 				if len(args) == 0 || del != "" || forceDel != "" {
 					return usagef("branch -m takes [OLD] NEW")
@@ -110,6 +133,7 @@ renames the current branch).`,
 	cmd.Flags().StringVarP(&del, "delete", "d", "", "delete branch `NAME` if it is merged and has nothing staged")
 	cmd.Flags().StringVarP(&forceDel, "force-delete", "D", "", "delete branch `NAME` whatever it holds")
 	cmd.Flags().BoolVarP(&rename, "move", "m", false, "rename a branch: -m [OLD] NEW")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "point branch NAME at REV whatever it held: -f NAME [REV]")
 	return cmd
 }
 
@@ -256,5 +280,6 @@ type refChangeJSON struct {
 	Tag     string     `json:"tag,omitempty"`
 	From    string     `json:"from,omitempty"` // the old name, for a rename
 	Commit  objects.ID `json:"commit,omitzero"`
+	Was     objects.ID `json:"was,omitzero"` // where a moved branch pointed before
 	Deleted bool       `json:"deleted,omitempty"`
 }

@@ -72,6 +72,37 @@ func (r *Repo) createRef(ctx context.Context, name string, at objects.ID, exists
 	return err
 }
 
+// MoveBranch points a branch at a commit whatever it pointed at before, as
+// git branch -f does, creating it if it is missing, and returns where it
+// was (zero for a new branch). The current branch may move too: folio has
+// no working folder to leave behind. A branch with staged changes is
+// refused, as they were staged on its old commit. The move is a
+// compare-and-swap from the value read, so a concurrent commit is not lost
+// silently.
+func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (objects.ID, error) {
+	if err := r.checkWritable(); err != nil {
+		return objects.ID{}, err
+	}
+	if err := objects.ValidateBranchName(name); err != nil {
+		return objects.ID{}, err
+	}
+	if to.IsZero() {
+		return objects.ID{}, ErrNoCommits
+	}
+	ref := objects.BranchPrefix + name
+	from, err := r.RefOrZero(ctx, ref)
+	if err != nil {
+		return objects.ID{}, err
+	}
+	if err := r.errIfStaged(ctx, ref); err != nil {
+		return objects.ID{}, err
+	}
+	if from == to {
+		return from, nil
+	}
+	return from, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, Old: from, New: to})
+}
+
 // DeleteBranch removes a branch and its working set. The current branch
 // cannot be deleted.
 func (r *Repo) DeleteBranch(ctx context.Context, name string) (objects.ID, error) {
