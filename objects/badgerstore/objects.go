@@ -149,7 +149,7 @@ func (s *Store) write(ctx context.Context, objs []objects.Object, set func(*badg
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("badgerstore: put: %w", err)
 	}
-	return nil
+	return s.syncFailed.err() // Badger logs a failed value-log sync, and returns nil
 }
 
 // Objects implements objects.ObjectWalker. The walk reads one consistent

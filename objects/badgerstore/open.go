@@ -99,7 +99,9 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	failed := new(syncFailure)
 	bopts := badgerOptions(dir, readOnly, opts.Logger, opts.CacheBytes)
+	bopts = bopts.WithLogger(badgerLogger(opts.Logger, failed))
 	// Before Badger deletes the tables its MANIFEST does not list.
 	setAside, err := setAsideUnlisted(dir, bopts)
 	if err != nil {
@@ -151,7 +153,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	}
 	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
 		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens,
-		badgerOpts: bopts, setAside: setAside}, nil
+		badgerOpts: bopts, setAside: setAside, syncFailed: failed}, nil
 }
 
 // mergeLevelZeroOnClose has Close merge level 0 into a small level (see

@@ -291,7 +291,7 @@ func TestPutTooLarge(t *testing.T) {
 // warnings and chatter do not.
 func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
-	l := badgerLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	l := badgerLogger(slog.New(slog.NewTextHandler(&buf, nil)), nil)
 	l.Errorf("disk on fire: %d\n", 42)
 	l.Warningf("cache might be too small")
 	l.Infof("replaying")
@@ -300,7 +300,7 @@ func TestLogger(t *testing.T) {
 	if !strings.Contains(got, "level=ERROR") || !strings.Contains(got, `msg="badger: disk on fire: 42"`) || strings.Count(got, "\n") != 1 {
 		t.Errorf("logged %q, want only the error", got)
 	}
-	if badgerLogger(nil) != nil {
+	if badgerLogger(nil, nil) != nil {
 		t.Error("a nil slog.Logger must give Badger a nil logger (silence)")
 	}
 }

@@ -176,7 +176,7 @@ func badgerOptions(dir string, readOnly bool, logger *slog.Logger, cacheBytes in
 	}
 	opts := badger.DefaultOptions(dir).
 		WithReadOnly(readOnly).
-		WithLogger(badgerLogger(logger)).
+		WithLogger(badgerLogger(logger, nil)).
 		WithMetricsEnabled(false).
 		WithNumGoroutines(2).
 		// Every write is in the synced write-ahead log before it returns;

@@ -23,6 +23,10 @@ var (
 	ErrLocked = errors.New("badgerstore: repository is in use by another process")
 	// ErrReadOnly: a write to a store opened with Options.ReadOnly.
 	ErrReadOnly = errors.New("badgerstore: repository is open read-only")
+	// ErrSyncFailed: the disk reported a failed sync in this session, so
+	// what was written may not be on it; every write is refused until the
+	// store is opened again (see syncFailure).
+	ErrSyncFailed = errors.New("badgerstore: a sync to disk failed")
 	// ErrClosed: a call on a closed store.
 	ErrClosed = errors.New("badgerstore: store is closed")
 )
@@ -43,6 +47,7 @@ type Store struct {
 	mergesLevelZero bool
 	badgerOpens     int
 	closed          atomic.Bool
+	syncFailed      *syncFailure             // Badger could not sync its value log (logger.go)
 	written         atomic.Int64             // bytes Put in this session
 	loading         atomic.Pointer[bulkLoad] // a bulk load under way (bulkload.go)
 
@@ -220,5 +225,5 @@ func (s *Store) checkWritable() error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	return nil
+	return s.syncFailed.err()
 }
