@@ -65,9 +65,15 @@ func DetectKind(content []byte) Kind {
 
 // EncodeBlob encodes document content (or one chunk of it) as a blob.
 func EncodeBlob(content []byte) Object {
-	data := make([]byte, 0, HeaderSize+len(content))
-	data = append(data, byte(TypeBlob), FormatVersion)
-	data = append(data, content...)
+	data := make([]byte, HeaderSize, HeaderSize+len(content))
+	return SealBlob(append(data, content...))
+}
+
+// SealBlob is EncodeBlob for content already in place after HeaderSize
+// bytes of room at the start of data: it writes the header there and
+// returns data as the encoding, without copying the content.
+func SealBlob(data []byte) Object {
+	data[0], data[1] = byte(TypeBlob), FormatVersion
 	return newObject(data)
 }
 

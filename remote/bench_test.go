@@ -707,7 +707,7 @@ func load(b *testing.B, conc, total int, req func(w, i int) (*http.Request, erro
 
 // reportLoad reports medians of the runs; cpu-us/req, the CPU time of the
 // whole process per request, is what a busy shared machine inflates
-// least (wrk's runs have none).
+// least (with wrk, the server's alone: wrk runs in a process of its own).
 func reportLoad(b *testing.B, rs []loadResult) {
 	var rps, cpu []float64
 	var p50, p99 []time.Duration
@@ -791,12 +791,15 @@ end
 		b.Run(method, func(b *testing.B) {
 			var rs []loadResult
 			for b.Loop() {
+				cpu := processCPU()
 				out, err := exec.Command(wrk, "-t2", "-c16", "-d5s", "--latency",
 					"-s", filepath.Join(scripts, strings.ToLower(method)+".lua"), base).CombinedOutput()
 				if err != nil {
 					b.Fatalf("wrk: %v\n%s", err, out)
 				}
-				rs = append(rs, parseWrk(b, string(out)))
+				r := parseWrk(b, string(out))
+				r.cpu = processCPU() - cpu // the server's alone: wrk is another process
+				rs = append(rs, r)
 			}
 			reportLoad(b, rs)
 		})
@@ -807,6 +810,8 @@ var (
 	wrkRate    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	wrkLatency = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
 	wrkErrors  = regexp.MustCompile(`Non-2xx or 3xx responses|Socket errors`)
+	wrkCount   = regexp.MustCompile(`(?m)^\s+([0-9]+) requests in `)
+	wrkUnits   = map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}
 )
 
 // parseWrk reads the rate and the latency percentiles of wrk's output.
@@ -816,15 +821,16 @@ func parseWrk(b *testing.B, out string) loadResult {
 		b.Fatalf("wrk saw failures:\n%s", out)
 	}
 	m := wrkRate.FindStringSubmatch(out)
-	if m == nil {
+	n := wrkCount.FindStringSubmatch(out)
+	if m == nil || n == nil {
 		b.Fatalf("no rate in wrk's output:\n%s", out)
 	}
 	rate, _ := strconv.ParseFloat(m[1], 64)
-	res := loadResult{requests: int(rate * 1000), elapsed: 1000 * time.Second}
+	count, _ := strconv.Atoi(n[1])
+	res := loadResult{requests: count, elapsed: time.Duration(float64(count) / rate * float64(time.Second))}
 	for _, l := range wrkLatency.FindAllStringSubmatch(out, -1) {
 		v, _ := strconv.ParseFloat(l[2], 64)
-		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[l[3]]
-		d := time.Duration(v * float64(unit))
+		d := time.Duration(v * float64(wrkUnits[l[3]]))
 		if l[1] == "50" {
 			res.p50 = d
 		} else {

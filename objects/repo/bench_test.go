@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -87,4 +88,22 @@ func BenchmarkChainBuild(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*group), "us/write")
+}
+
+// BenchmarkReceiveUpload receives a 1 KiB JSON document as the document
+// API does, from a request body of declared length: reading it, its blob
+// and its entry.
+func BenchmarkReceiveUpload(b *testing.B) {
+	ctx := context.Background()
+	r, err := Init(ctx, b.TempDir(), "", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	doc := fmt.Appendf(nil, `{"n": 1, "pad": "%01000d"}`, 7)
+	for b.Loop() {
+		if _, _, err := r.ReceiveUpload(ctx, bytes.NewReader(doc), int64(len(doc))); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -101,7 +101,12 @@ func EncodeSmallDocument(content []byte) (objects.Object, objects.Entry, bool) {
 		return objects.Object{}, objects.Entry{}, false
 	}
 	obj := objects.EncodeBlob(content)
-	return obj, objects.Entry{ID: obj.ID, Kind: objects.DetectKind(content), Size: uint64(len(content))}, true
+	return obj, smallEntry(obj, content), true
+}
+
+// smallEntry is the entry of a document stored whole as blob.
+func smallEntry(blob objects.Object, content []byte) objects.Entry {
+	return objects.Entry{ID: blob.ID, Kind: objects.DetectKind(content), Size: uint64(len(content))}
 }
 
 func (r *Repo) writeChunked(ctx context.Context, head []byte, rest io.Reader) (objects.Entry, error) {

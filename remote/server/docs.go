@@ -166,7 +166,7 @@ func (s *Server) putDoc(q *request) error {
 	}
 	body := http.MaxBytesReader(q.w, q.Body, limit)
 	// A small document is stored with its commit, a large one now.
-	entry, blobs, err := q.repo.ReceiveUpload(q.Context(), body)
+	entry, blobs, err := q.repo.ReceiveUpload(q.Context(), body, q.ContentLength)
 	if err != nil {
 		return err
 	}
