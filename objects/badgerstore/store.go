@@ -116,6 +116,9 @@ func (s *Store) Close() error {
 	if (settle || s.mergesLevelZero) && err == nil {
 		err = s.mergeDone()
 	}
+	if !s.badgerOpts.ReadOnly && err == nil {
+		err = compactManifest(s.dir, s.badgerOpts)
+	}
 	if lerr := s.lock.release(); err == nil && lerr != nil {
 		err = lerr
 	}
