@@ -50,6 +50,9 @@ type peerLink struct {
 	to    *peered
 	state remote.PeerState
 	stop  func()
+	// What its syncs moved, for the benchmarks: objects received and
+	// sent, and merges made here.
+	received, sent, merges atomic.Int64
 }
 
 var leaderCount atomic.Int64
@@ -146,10 +149,24 @@ func (p *peered) run(l *peerLink) {
 	go func() {
 		defer close(done)
 		remote.Peer(ctx, r, remote.Remote{Name: "peer-" + l.to.name, URL: l.to.url}, remote.PeerOptions{
-			SyncOptions: remote.SyncOptions{Writes: writes}, State: &l.state, Turns: p.turns,
+			SyncOptions: remote.SyncOptions{Writes: writes}, State: &l.state, Turns: p.turns, OnSync: l.count,
 			Heartbeat: 20 * time.Millisecond, Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	}()
 	l.stop = func() { cancel(); <-done }
+}
+
+// count adds what a sync moved to the link's counts.
+func (l *peerLink) count(rep *remote.SyncReport, _ error) {
+	if rep == nil {
+		return
+	}
+	l.received.Add(int64(rep.ObjectsReceived))
+	l.sent.Add(int64(rep.ObjectsSent))
+	for _, b := range rep.Branches {
+		if b.Action == "merged" {
+			l.merges.Add(1)
+		}
+	}
 }
 
 // peer keeps p converged with other (as folio serve --peer) until the test

@@ -333,3 +333,30 @@ func TestPeeringsOfARepositorySyncOneAtATime(t *testing.T) {
 		t.Errorf("%d fetches at once, want one at a time", most)
 	}
 }
+
+// TestSyncPushesNothingThePeerHolds: a sync's push leaves out the commits
+// the peer holds though none of its branches reaches them (here fetched
+// by the peer, as a leader peered all-to-all gets another's writes
+// between a sync's fetch and its push). Failed before: the push sent
+// every commit past the peer's advertised head again.
+func TestSyncPushesNothingThePeerHolds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b := newPeered(t), newPeered(t)
+	for i := range 2 * remote.MinHeldAsk {
+		a.commit(t, fmt.Sprint("k", i))
+	}
+	if _, err := remote.Fetch(ctx, b.r, remote.Remote{Name: "a", URL: a.url}, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := remote.Sync(ctx, a.r, remote.Remote{Name: "b", URL: b.url}, remote.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head(t, b.r) != head(t, a.r) {
+		t.Fatalf("b at %s, want a's head %s", head(t, b.r).Short(), head(t, a.r).Short())
+	}
+	if rep.ObjectsSent != 0 {
+		t.Errorf("the push sent %d objects, want 0: the peer held them all", rep.ObjectsSent)
+	}
+}

@@ -245,14 +245,12 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, pu
 		return rep, err
 	}
 	pushRep := &Report{}
-	var advertised []objects.Ref
-	for name, id := range got.branches {
-		advertised = append(advertised, objects.Ref{Name: name, ID: id})
-	}
+	have := slices.Collect(maps.Values(got.branches)) // advertised by the fetch
+	have = append(have, heldByRemote(ctx, r, c, pushWants(push), have)...)
 	// Converging: a remote that took writes of its own since the fetch
 	// merges ours in instead of refusing them (a leader under steady
 	// writes would otherwise refuse nearly every push).
-	err = pushUpdates(ctx, r, c, rm.Name, wire.PushRequest{Updates: push, Converge: true}, advertised, pushRep)
+	err = pushUpdates(ctx, r, c, rm.Name, wire.PushRequest{Updates: push, Converge: true}, have, pushRep)
 	pushRep.addClientStats(c)
 	rep.Requests += pushRep.Requests
 	rep.BytesSent += pushRep.BytesSent

@@ -229,6 +229,37 @@ func BenchmarkUpdateRef(b *testing.B) {
 	}
 }
 
+// BenchmarkFeedMoves reads the change feed as a peer following it does
+// at each branch move: the move just made ("next"), then once more to
+// find it caught up ("caught-up"), from a feed of 2,000 moves.
+func BenchmarkFeedMoves(b *testing.B) {
+	s := openTemp(b, filepath.Join(b.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	ctx := context.Background()
+	var cur objects.ID
+	for i := range 2000 {
+		next := docBlob(i).ID
+		if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", Old: cur, New: next}); err != nil {
+			b.Fatal(err)
+		}
+		cur = next
+	}
+	for _, bc := range []struct {
+		name  string
+		since uint64
+		want  int
+	}{{"next", 1999, 1}, {"caught-up", 2000, 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				moves, _, err := s.Moves(ctx, bc.since, 100)
+				if err != nil || len(moves) != bc.want {
+					b.Fatalf("%d moves, %v; want %d", len(moves), err, bc.want)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkGetRandom reads random documents of the imported store.
 func BenchmarkGetRandom(b *testing.B) {
 	s := openTemp(b, importedStore(b), Options{ReadOnly: true})

@@ -126,27 +126,27 @@ func (s *Store) Moves(ctx context.Context, since uint64, limit int) ([]objects.B
 		if latest, err = readSeq(txn); err != nil {
 			return err
 		}
+		if since == latest {
+			return nil // caught up: every reader asks once more before it waits
+		}
 		prefix := []byte{changePrefix}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
-		// The oldest move kept: the first entry, but never one beyond the
-		// retention (entries a larger FeedKeep left behind).
-		oldest := latest + 1
-		if it.Seek(prefix); it.ValidForPrefix(prefix) {
-			first, err := seqOfKey(it.Item().Key())
+		// The move after since is kept, and so is every one after it: most
+		// readers (peers following the feed) read on from a recent move,
+		// and need no second seek for the oldest.
+		if !s.keeps(it, since, latest) {
+			oldest, err := s.oldestMove(it, latest)
 			if err != nil {
 				return err
 			}
-			oldest = min(first, oldest)
+			if since > latest || since+1 < oldest {
+				return fmt.Errorf("%w: since=%d is outside the moves this feed keeps (%d to %d, the last %d)",
+					objects.ErrFeedReset, since, oldest, latest, s.feed.keep)
+			}
+			it.Seek(changeKey(max(since+1, oldest)))
 		}
-		if latest >= s.feed.keep {
-			oldest = max(oldest, latest-s.feed.keep+1)
-		}
-		if since > latest || since+1 < oldest {
-			return fmt.Errorf("%w: since=%d is outside the moves this feed keeps (%d to %d, the last %d)",
-				objects.ErrFeedReset, since, oldest, latest, s.feed.keep)
-		}
-		for it.Seek(changeKey(max(since+1, oldest))); it.ValidForPrefix(prefix) && len(moves) < limit; it.Next() {
+		for ; it.ValidForPrefix(prefix) && len(moves) < limit; it.Next() {
 			item := it.Item()
 			seq, err := seqOfKey(item.Key())
 			if err != nil {
@@ -168,6 +168,38 @@ func (s *Store) Moves(ctx context.Context, since uint64, limit int) ([]objects.B
 		err = fmt.Errorf("badgerstore: change feed: %w", err)
 	}
 	return moves, latest, err
+}
+
+// keeps seeks it to the move after since and reports whether that move
+// is the next one kept: stored, and within the retention.
+func (s *Store) keeps(it *badger.Iterator, since, latest uint64) bool {
+	if since >= latest || latest >= s.feed.keep && since+1 < latest-s.feed.keep+1 {
+		return false
+	}
+	it.Seek(changeKey(since + 1))
+	if !it.ValidForPrefix([]byte{changePrefix}) {
+		return false
+	}
+	seq, err := seqOfKey(it.Item().Key())
+	return err == nil && seq == since+1
+}
+
+// oldestMove is the oldest move kept: the first entry, but never one
+// beyond the retention (entries a larger FeedKeep left behind).
+func (s *Store) oldestMove(it *badger.Iterator, latest uint64) (uint64, error) {
+	prefix := []byte{changePrefix}
+	oldest := latest + 1
+	if it.Seek(prefix); it.ValidForPrefix(prefix) {
+		first, err := seqOfKey(it.Item().Key())
+		if err != nil {
+			return 0, err
+		}
+		oldest = min(first, oldest)
+	}
+	if latest >= s.feed.keep {
+		oldest = max(oldest, latest-s.feed.keep+1)
+	}
+	return oldest, nil
 }
 
 func readSeq(txn *badger.Txn) (uint64, error) {

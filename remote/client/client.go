@@ -344,6 +344,26 @@ func (c *Client) Refs(ctx context.Context) (*wire.RefsResponse, error) {
 	return &out, nil
 }
 
+// Held returns those of ids the server holds (wire.PathHas), in the
+// order asked: at most wire.MaxObjectsRequest are asked about.
+func (c *Client) Held(ctx context.Context, ids []objects.ID) ([]objects.ID, error) {
+	ids = ids[:min(len(ids), wire.MaxObjectsRequest)]
+	var out wire.StoreHas
+	if err := c.postJSON(ctx, c.timeouts.Reply, wire.PathHas, wire.StoreIDs{IDs: ids}, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Has) != len(ids) {
+		return nil, fmt.Errorf("server reply: %w: %d answers to %d questions", objects.ErrCorrupt, len(out.Has), len(ids))
+	}
+	var held []objects.ID
+	for i, has := range out.Has {
+		if has {
+			held = append(held, ids[i])
+		}
+	}
+	return held, nil
+}
+
 // Token asks what the server makes of the client's token.
 func (c *Client) Token(ctx context.Context) (*wire.TokenInfo, error) {
 	var out wire.TokenInfo

@@ -144,6 +144,8 @@ func New(opts Options) *Server {
 		{"POST /" + wire.PathFetch, ScopeRead, opts.Limits.TransferTimeout, s.fetch},
 		{"POST /" + wire.PathPush, ScopeReadWrite, opts.Limits.TransferTimeout, s.push},
 		{"POST /" + wire.PathObjects, ScopeRead, opts.Limits.TransferTimeout, s.objects},
+		// Any reader may ask: PathObjects answers with the objects themselves.
+		{"POST /" + wire.PathHas, ScopeRead, opts.Limits.RequestTimeout, s.storeHas},
 		{"POST /" + wire.PathSync, ScopeReadWrite, opts.Limits.TransferTimeout, s.sync},
 		{"GET /" + wire.PathLog, ScopeRead, opts.Limits.RequestTimeout, s.log_},
 		{"GET /" + wire.PathChanges, ScopeRead, opts.Limits.TransferTimeout, s.changes}, // changes.go

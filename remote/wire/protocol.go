@@ -25,6 +25,12 @@ const (
 	// PathObjects serves objects by ID, for repairs: POST ObjectsRequest,
 	// answered by a pack of those the server holds intact.
 	PathObjects = "v1/objects"
+	// PathHas says which of some objects the repository holds: POST
+	// StoreIDs (at most MaxObjectsRequest), answered by StoreHas. A
+	// pusher asks it of the commits it is about to send, so as not to
+	// send what reached the server since it last looked (another
+	// leader's push, between a peer's fetch and its push).
+	PathHas = "v1/has"
 	// PathToken describes the token a request carries: GET, TokenInfo.
 	// It is served at the server's root too, where folio login may be
 	// pointed for every repository under it.

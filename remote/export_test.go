@@ -1,0 +1,4 @@
+package remote
+
+// MinHeldAsk is minHeldAsk, for the tests of package remote_test.
+const MinHeldAsk = minHeldAsk
