@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,13 +36,14 @@ import (
 // does not look into; after it opened, takeBackUnlisted reads them and
 // deletes them only once the store holds everything they hold, putting
 // back (in a read-write open) the objects only they had, each checked
-// against its ID. A table whose writing a crash cut short holds nothing.
+// against its ID. A table whose writing a crash cut short (see neverFilled)
+// holds nothing; one that cannot be read otherwise is kept.
 // A store whose format record (its own, else the latest set-aside one)
 // this build does not know is refused before anything is taken back, and
 // so is a MANIFEST that lists a table that is gone, before anything is
 // set aside. Whatever cannot be taken back (a ref or its deletion, which
 // nothing can verify; an object whose value is in the value log; a
-// complete table that cannot be read) keeps the tables set aside and is
+// table that cannot be read and that no crash cut short) keeps the tables set aside and is
 // listed by Store.Unlisted, so that fsck reports it and a person decides.
 
 // unlistedDir, inside the store's folder, holds the set-aside tables.
@@ -368,7 +370,7 @@ func (s *Store) checkSetAsideFormat(aside []byte) error {
 // format record (only in a read-only open). later holds the latest version
 // of each ref in all set-aside tables.
 func (s *Store) takeBackTable(path string, later map[string]uint64) (left []Unlisted, format bool, err error) {
-	if unfinished(path) {
+	if neverFilled(path) {
 		return nil, false, nil
 	}
 	err = readSetAside(path, func(it *table.Iterator) error {
@@ -377,7 +379,10 @@ func (s *Store) takeBackTable(path string, later map[string]uint64) (left []Unli
 		return err
 	})
 	var unreadable *unreadableTable
-	if errors.As(err, &unreadable) {
+	switch {
+	case errors.Is(err, errHoldsNothing):
+		return nil, false, nil
+	case errors.As(err, &unreadable):
 		return []Unlisted{{Table: path, Why: unreadable.Error()}}, false, nil
 	}
 	return left, format, err
@@ -441,13 +446,20 @@ func (s *Store) takeBackEntries(path string, it *table.Iterator, later map[strin
 	return left, format, s.putBack(salvage)
 }
 
-// unfinished says whether the table file at path is one whose writing a
-// crash cut short: Badger sizes a new table file first, then fills it from
-// the start, ending with the checksum's length, and records it in the
-// MANIFEST only once it is complete and synced. So a file that is empty or
-// ends in a zero length never held a table anything needs; a table that
-// was complete and is now damaged is reported instead.
-func unfinished(path string) bool {
+// A table file is written by sizing it, then filling it from the start
+// through a mapping, its checksum's length last; Badger lists it in the
+// MANIFEST only once it is complete and synced, and until then keeps what
+// it was made from (the write-ahead log of a flush, the inputs of a
+// compaction). A process killed meanwhile leaves a file whose tail was
+// never written: a hole in the file up to its end (the kernel keeps every
+// page written before the kill). Such a file, or one without a byte of
+// data, holds nothing the store lacks. A file whose tail holds zeros that
+// were written (a bad copy, a damaged disk) is not that: it may be the
+// only copy of what its blocks hold, and is kept and reported.
+
+// neverFilled says whether the file at path is a table whose filling was
+// cut short: empty, or ending in a hole (neverWritten, holes_*.go).
+func neverFilled(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
@@ -457,26 +469,94 @@ func unfinished(path string) bool {
 	if err != nil {
 		return false
 	}
-	if info.Size() < 4 {
-		return true
+	return info.Size() == 0 || neverWritten(f, info.Size())
+}
+
+// maxChecksumLen bounds the length of a table's encoded checksum (a
+// protobuf of an algorithm and a 64-bit sum).
+const maxChecksumLen = 16
+
+// openSetAside opens the set-aside table read into data, checking its
+// checksums. A table whose last 4 bytes (its checksum's length) were
+// zeroed is tried with each length a checksum can have: the index's
+// checksum accepts only the right one.
+func openSetAside(data []byte, id uint64) (*table.Table, error) {
+	t, err := openTableData(data, id)
+	if err == nil || len(data) < 4 || !allZero(data[len(data)-4:]) {
+		return t, err
 	}
-	var tail [4]byte
-	_, err = f.ReadAt(tail[:], info.Size()-4)
-	return err == nil && tail == [4]byte{}
+	fixed := bytes.Clone(data)
+	for n := range uint32(maxChecksumLen) {
+		binary.BigEndian.PutUint32(fixed[len(fixed)-4:], n+1)
+		if t, err := openTableData(fixed, id); err == nil {
+			return t, nil
+		}
+	}
+	return nil, err
+}
+
+// openTableData opens a table held in memory, turning the panics of
+// Badger's table package on some damage into errors.
+func openTableData(data []byte, id uint64) (t *table.Table, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("the table reader failed: %v", r)
+			if strings.Contains(err.Error(), "initIndex") {
+				err = errors.New("its footer or index is damaged")
+			}
+		}
+	}()
+	t, err = table.OpenInMemoryTable(data, id, &table.Options{
+		ReadOnly:    true,
+		BlockSize:   blockSize,
+		Compression: options.Snappy,
+	})
+	if err == nil {
+		err = t.VerifyChecksum()
+	}
+	return t, err
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // unreadableTable is a set-aside table that Badger's table package cannot
-// read.
-type unreadableTable struct{ err error }
+// read; zeros counts the zero bytes it ends in.
+type unreadableTable struct {
+	err         error
+	size, zeros int
+}
 
-func (e *unreadableTable) Error() string { return fmt.Sprintf("cannot be read: %v", e.err) }
+func (e *unreadableTable) Error() string {
+	msg := fmt.Sprintf("cannot be read (%v)", firstLine(e.err.Error()))
+	if e.zeros >= 4 {
+		msg += fmt.Sprintf("; its last %d of %d bytes are zeros, as in a table whose writing a crash cut short, "+
+			"but they were written, so it may be a complete table damaged since (a bad copy)", e.zeros, e.size)
+	}
+	return msg + ": it may hold data found nowhere else. Restore the repository from a backup, or clone it again, " +
+		"and keep this file until you have; if you know it holds nothing you need, delete it"
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// errHoldsNothing: a set-aside file without a byte of data.
+var errHoldsNothing = errors.New("badgerstore: the file holds only zeros")
 
 // readSetAside reads the set-aside table at path, checking its checksums,
 // and calls fn with an iterator over it. The table is read into memory
 // (one table, a few MB): Badger's table package panics on some damage, and
 // a table opened from a mapped file closes that file itself on some
 // failures only. Badger writes tables with the options of badgerOptions.
-func readSetAside(path string, fn func(*table.Iterator) error) (err error) {
+func readSetAside(path string, fn func(*table.Iterator) error) error {
 	id, _ := tableFileID(path)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -485,29 +565,16 @@ func readSetAside(path string, fn func(*table.Iterator) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("badgerstore: %w", err)
 	}
-	inFn := false
-	defer func() {
-		if r := recover(); r != nil {
-			if inFn {
-				panic(r)
-			}
-			err = &unreadableTable{fmt.Errorf("%v", r)}
-		}
-	}()
-	t, err := table.OpenInMemoryTable(data, id, &table.Options{
-		ReadOnly:    true,
-		BlockSize:   blockSize,
-		Compression: options.Snappy,
-	})
-	if err == nil {
-		err = t.VerifyChecksum()
-	}
+	t, err := openSetAside(data, id)
 	if err != nil {
-		return &unreadableTable{err}
+		if allZero(data) {
+			return errHoldsNothing
+		}
+		zeros := len(data) - len(bytes.TrimRight(data, "\x00"))
+		return &unreadableTable{err: err, size: len(data), zeros: zeros}
 	}
 	it := t.NewIterator(0)
 	defer it.Close()
-	inFn = true
 	return fn(it)
 }
 
