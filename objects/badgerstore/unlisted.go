@@ -104,6 +104,11 @@ func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
 	if err := checkListedPresent(dir, listed, entries); err != nil {
 		return false, err
 	}
+	if !skipTableCheck {
+		if err := checkListedTables(dir, listed); err != nil {
+			return false, err
+		}
+	}
 	aside, moved := false, false
 	for _, e := range entries {
 		if e.IsDir() {
@@ -495,26 +500,25 @@ func openSetAside(data []byte, id uint64) (*table.Table, error) {
 	return nil, err
 }
 
-// openTableData opens a table held in memory, turning the panics of
-// Badger's table package on some damage into errors.
+// openTableData opens a set-aside table held in memory and checks the
+// checksums of its blocks.
 func openTableData(data []byte, id uint64) (t *table.Table, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			t, err = nil, fmt.Errorf("the table reader failed: %v", r)
-			if strings.Contains(err.Error(), "initIndex") {
-				err = errors.New("its footer or index is damaged")
-			}
-		}
-	}()
-	t, err = table.OpenInMemoryTable(data, id, &table.Options{
-		ReadOnly:    true,
-		BlockSize:   blockSize,
-		Compression: options.Snappy,
-	})
+	t, err = openTable(data, id, options.Snappy)
 	if err == nil {
-		err = t.VerifyChecksum()
+		err = verifyTable(t)
 	}
 	return t, err
+}
+
+// verifyTable checks every block's checksum, turning a panic of Badger's
+// table package on some damage into an error.
+func verifyTable(t *table.Table) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(r)
+		}
+	}()
+	return t.VerifyChecksum()
 }
 
 func allZero(b []byte) bool {
