@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,5 +49,38 @@ func TestCutManifestIsReported(t *testing.T) {
 	out, err = folioCmd(dir, "fsck", "--repair").CombinedOutput()
 	if err == nil || strings.Contains(string(out), "object found only in") || !strings.Contains(string(out), "ref refs/heads/main names this") {
 		t.Errorf("folio fsck --repair: %v; want the objects taken back, the branch still listed:\n%s", err, out)
+	}
+}
+
+// A bit flipped in the footer of a table file (its checksum's length):
+// Badger panicked in a goroutine of its own while opening the store, and
+// 'folio log' exited with code 2, which means bad usage. It must fail
+// with code 1, naming the damaged file.
+func TestDamagedTableFooterFailsWithCorrupt(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mustFolio(t, dir, "init")
+	cmd := folioCmd(dir, "put", "a", "-")
+	cmd.Stdin = strings.NewReader("alpha")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("folio put: %v\n%s", err, out)
+	}
+	mustFolio(t, dir, "commit", "-m", "one")
+	tables, err := filepath.Glob(filepath.Join(dir, ".folio", "db", "*.sst"))
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("no table files: %v", err)
+	}
+	data, err := os.ReadFile(tables[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-2] ^= 0x10
+	if err := os.WriteFile(tables[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := folioCmd(dir, "log").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), filepath.Base(tables[0])+" is damaged") {
+		t.Errorf("folio log: %v; want exit code 1 naming %s:\n%s", err, tables[0], out)
 	}
 }
