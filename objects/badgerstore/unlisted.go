@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -84,8 +85,135 @@ func (u Unlisted) String() string {
 
 // Unlisted lists what Open found only in set-aside tables and did not take
 // back. Each such table stays in the folder unlisted, and is read again by
-// every Open, until a person has dealt with it and deleted it.
-func (s *Store) Unlisted() []Unlisted { return s.unlisted }
+// every Open that finds the tables changed (see takeBackUnlisted), until a
+// person has dealt with it and deleted it. Unlisted reads the tables again
+// (one entry per object: it may be long) and refreshes the summary.
+func (s *Store) Unlisted() ([]Unlisted, error) {
+	if len(s.aside) == 0 {
+		return nil, nil
+	}
+	aside := filepath.Join(s.dir, unlistedDir)
+	paths, key, err := setAsideTables(aside)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var all []Unlisted
+	sum := setAsideSummary{Key: key, ReadOnly: s.readOnly}
+	err = s.eachUnlisted(paths, func(path string, left []Unlisted, format bool) {
+		all = append(all, left...)
+		sum.Format = sum.Format || format
+		sum.Tables = append(sum.Tables, countUnlisted(filepath.Base(path), left))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(sum.Tables) > 0 {
+		writeSummary(aside, sum)
+	}
+	return all, nil
+}
+
+// SetAside counts, table by table, what Open found only in set-aside
+// tables and did not take back; Unlisted lists it.
+func (s *Store) SetAside() []SetAsideTable { return s.aside }
+
+// SetAsideTable counts what one set-aside table holds that the store
+// lacks.
+type SetAsideTable struct {
+	Table   string `json:"table"`             // the set-aside file
+	Objects int    `json:"objects,omitempty"` // objects only it holds
+	Refs    int    `json:"refs,omitempty"`    // refs (and deletions) later than the store's
+	// Other counts the rest: the format record, damaged entries, or the
+	// whole table if it cannot be read (Why says why).
+	Other int    `json:"other,omitempty"`
+	Why   string `json:"why,omitempty"`
+}
+
+// Entries is what the table holds that the store lacks.
+func (t SetAsideTable) Entries() int { return t.Objects + t.Refs + t.Other }
+
+func countUnlisted(table string, left []Unlisted) SetAsideTable {
+	t := SetAsideTable{Table: table}
+	for _, u := range left {
+		switch {
+		case u.Ref != "":
+			t.Refs++
+		case !u.ID.IsZero():
+			t.Objects++
+		default:
+			t.Other++
+			t.Why = u.Why
+		}
+	}
+	return t
+}
+
+// summaryFile, in unlistedDir, caches the counts of SetAside.
+const summaryFile = "folio-summary.json"
+
+// setAsideSummary is summaryFile: the counts, for the tables of Key. A
+// summary made by a read-only open (ReadOnly) lists objects that a
+// read-write open would take back.
+type setAsideSummary struct {
+	Key      string          `json:"key"`
+	ReadOnly bool            `json:"read_only,omitempty"`
+	Format   bool            `json:"format,omitempty"` // the store's format record is only set aside
+	Tables   []SetAsideTable `json:"tables"`
+}
+
+func (sum setAsideSummary) entries() int {
+	n := 0
+	for _, t := range sum.Tables {
+		n += t.Entries()
+	}
+	return n
+}
+
+// tables returns the counts with each table's full path.
+func (sum setAsideSummary) tables(aside string) []SetAsideTable {
+	out := slices.Clone(sum.Tables)
+	for i := range out {
+		out[i].Table = filepath.Join(aside, out[i].Table)
+	}
+	return out
+}
+
+// readSummary reads summaryFile, if it is there and is for the tables of
+// key.
+func readSummary(aside, key string) (setAsideSummary, bool) {
+	var sum setAsideSummary
+	data, err := os.ReadFile(filepath.Join(aside, summaryFile))
+	if err != nil || json.Unmarshal(data, &sum) != nil || sum.Key != key || len(sum.Tables) == 0 {
+		return setAsideSummary{}, false
+	}
+	return sum, true
+}
+
+// writeSummary writes summaryFile, whole or not at all. It is a cache:
+// failing to write it costs the next open a read of every table.
+func writeSummary(aside string, sum setAsideSummary) {
+	data, err := json.Marshal(sum)
+	if err != nil {
+		return
+	}
+	f, err := os.CreateTemp(aside, summaryFile+".*")
+	if err != nil {
+		return
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(aside, summaryFile))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+}
 
 // setAsideUnlisted moves the table files of dir that its MANIFEST does not
 // list into unlistedDir, and reports whether that folder holds any. It
@@ -257,58 +385,110 @@ func syncDirs(dirs ...string) error {
 // takeBackUnlisted reads every set-aside table. Once the store holds (or,
 // in a read-write open, holds again) the data of all of them, they are
 // deleted; else they all stay, as one may hold the later version of a ref
-// that another holds, and what the store lacks is listed by Unlisted and
-// in a warning to logger. A read-only open of
+// that another holds, and what the store lacks is counted by SetAside
+// (listed by Unlisted) and in a warning to logger. A read-only open of
 // a store whose format record is only in a set-aside table fails: nothing
 // in it could be read.
+//
+// The counts are kept in summaryFile, keyed by the tables' names, sizes
+// and times: a later open that finds the same tables reads that instead of
+// every table (a read-only open; a read-write one if a read-write open,
+// which takes back all it can, wrote it), so that every command after a
+// cut MANIFEST does not pay for reading them all (20,000 objects: 0.2 s
+// and 49 MB a command).
 func (s *Store) takeBackUnlisted(logger *slog.Logger) error {
 	aside := filepath.Join(s.dir, unlistedDir)
-	entries, err := os.ReadDir(aside)
+	paths, key, err := setAsideTables(aside)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // another reader took them back
 	}
 	if err != nil {
-		return fmt.Errorf("badgerstore: %w", err)
+		return err
 	}
-	var paths []string
-	for _, e := range entries {
-		if _, ok := tableFileID(e.Name()); ok && !e.IsDir() {
-			paths = append(paths, filepath.Join(aside, e.Name()))
+	sum, ok := readSummary(aside, key)
+	if !ok || sum.ReadOnly && !s.readOnly {
+		if sum, err = s.summarise(paths, key); err != nil {
+			return err
 		}
+		if len(sum.Tables) == 0 {
+			return removeSetAside(aside, paths)
+		}
+		writeSummary(aside, sum)
 	}
+	s.aside = sum.tables(aside)
+	if sum.Format {
+		return fmt.Errorf("%w: %s: the MANIFEST does not list %d table files holding data this store lacks, its format "+
+			"record too; they are set aside in %s. Open the repository for writing (e.g. 'folio fsck --repair') to take them back",
+			objects.ErrCorrupt, s.dir, len(sum.Tables), aside)
+	}
+	if logger != nil {
+		logger.Warn("badgerstore: tables the MANIFEST does not list hold data this store lacks; they are set aside, "+
+			"'folio fsck' lists what they hold", "dir", aside, "tables", len(sum.Tables), "entries", sum.entries())
+	}
+	return nil
+}
+
+// setAsideTables lists the set-aside tables in aside, and the key of
+// their summary: each one's name, size and modification time.
+func setAsideTables(aside string) (paths []string, key string, err error) {
+	entries, err := os.ReadDir(aside)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("badgerstore: %w", err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		if _, ok := tableFileID(e.Name()); !ok || e.IsDir() {
+			continue
+		}
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("badgerstore: %w", err)
+		}
+		paths = append(paths, filepath.Join(aside, e.Name()))
+		fmt.Fprintf(&b, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+	}
+	return paths, b.String(), nil
+}
+
+// summarise reads every set-aside table, taking back what it can (in a
+// read-write open), and counts what is left, table by table.
+func (s *Store) summarise(paths []string, key string) (setAsideSummary, error) {
+	sum := setAsideSummary{Key: key, ReadOnly: s.readOnly}
+	err := s.eachUnlisted(paths, func(path string, left []Unlisted, format bool) {
+		sum.Format = sum.Format || format
+		sum.Tables = append(sum.Tables, countUnlisted(filepath.Base(path), left))
+	})
+	return sum, err
+}
+
+// eachUnlisted takes back what it can of each set-aside table and calls fn
+// with what is left of each table that holds something the store lacks.
+// One table's list is held at a time.
+func (s *Store) eachUnlisted(paths []string, fn func(path string, left []Unlisted, format bool)) error {
 	later, record := latestVersions(paths)
 	if err := s.checkSetAsideFormat(record); err != nil {
 		return err
 	}
-	kept, formatAside := 0, false
 	for _, path := range paths {
 		left, format, err := s.takeBackTable(path, later)
 		if err != nil {
 			return err
 		}
 		if len(left) > 0 {
-			kept++
-			formatAside = formatAside || format
-			s.unlisted = append(s.unlisted, left...)
+			fn(path, left, format)
 		}
-	}
-	if kept == 0 {
-		return removeSetAside(aside, paths)
-	}
-	if formatAside {
-		return fmt.Errorf("%w: %s: the MANIFEST does not list %d table files holding data this store lacks, its format "+
-			"record too; they are set aside in %s. Open the repository for writing (e.g. 'folio fsck --repair') to take them back",
-			objects.ErrCorrupt, s.dir, kept, aside)
-	}
-	if logger != nil {
-		logger.Warn("badgerstore: tables the MANIFEST does not list hold data this store lacks; they are set aside, "+
-			"'folio fsck' lists what they hold", "dir", aside, "tables", kept, "entries", len(s.unlisted))
 	}
 	return nil
 }
 
 func removeSetAside(aside string, paths []string) error {
-	for _, path := range paths {
+	for _, path := range append(paths, filepath.Join(aside, summaryFile)) {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("badgerstore: %w", err)
 		}

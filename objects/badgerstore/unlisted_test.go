@@ -42,7 +42,7 @@ func TestManifestCutAfterASessionIsTakenBack(t *testing.T) {
 
 	s := openTemp(t, dir, Options{ReadOnly: true})
 	checkTablesKept(t, dir, tables)
-	got := s.Unlisted()
+	got := mustUnlisted(t, s)
 	if len(got) != 1 || got[0].ID != docBlob(2).ID || got[0].Ref != "" {
 		t.Errorf("read-only: Unlisted() = %v; want object %s", got, docBlob(2).ID)
 	}
@@ -55,7 +55,7 @@ func TestManifestCutAfterASessionIsTakenBack(t *testing.T) {
 
 	s = openTemp(t, dir, Options{})
 	defer s.Close()
-	if got := s.Unlisted(); len(got) != 0 {
+	if got := mustUnlisted(t, s); len(got) != 0 {
 		t.Errorf("read-write: Unlisted() = %v; want everything taken back", got)
 	}
 	for _, o := range []objects.Object{docBlob(1), docBlob(2)} {
@@ -110,7 +110,7 @@ func TestCrashLeftoverTableIsRemoved(t *testing.T) {
 		leftovers[half] = nil
 		writeCutShort(t, half, data, len(data)/2)
 		s = openTemp(t, dir, Options{ReadOnly: readOnly})
-		if got := s.Unlisted(); len(got) != 0 {
+		if got := mustUnlisted(t, s); len(got) != 0 {
 			t.Errorf("read-only %v: Unlisted() = %v; want nothing", readOnly, got)
 		}
 		if got, err := s.Get(ctx, docBlob(2).ID); err != nil || !bytes.Equal(got, docBlob(2).Data) {
@@ -153,7 +153,7 @@ func TestDamagedUnlistedTableIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openTemp(t, dir, Options{})
-	got := s.Unlisted()
+	got := mustUnlisted(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestUnlistedTableIsSalvagedAndChecked(t *testing.T) {
 	for _, readOnly := range []bool{true, false} {
 		s = openTemp(t, dir, Options{ReadOnly: readOnly})
 		got := map[string]bool{}
-		for _, u := range s.Unlisted() {
+		for _, u := range mustUnlisted(t, s) {
 			switch {
 			case u.Ref != "":
 				got["ref "+u.Ref] = u.ID == good.ID
@@ -225,7 +225,7 @@ func TestUnlistedTableIsSalvagedAndChecked(t *testing.T) {
 		}
 		for k, w := range want(readOnly) {
 			if got[k] != w {
-				t.Errorf("read-only %v: Unlisted() lists %s: %v, want %v (all: %v)", readOnly, k, got[k], w, s.Unlisted())
+				t.Errorf("read-only %v: Unlisted() lists %s: %v, want %v (all: %v)", readOnly, k, got[k], w, mustUnlisted(t, s))
 			}
 		}
 		if has, err := s.Has(ctx, good.ID); err != nil || has == readOnly {
@@ -421,7 +421,7 @@ func TestCutManifestOfFormatV1Store(t *testing.T) {
 	if got, err := s.Get(ctx, docBlob(1).ID); err != nil || !bytes.Equal(got, docBlob(1).Data) {
 		t.Errorf("Get of the object only a set-aside table held: %v", err)
 	}
-	for _, u := range s.Unlisted() {
+	for _, u := range mustUnlisted(t, s) {
 		if u.Ref == "" {
 			t.Errorf("Unlisted() holds %v; want only the ref", u)
 		}
@@ -511,7 +511,7 @@ func checkEveryManifestCut(t *testing.T, src string, blobs, withRefs []objects.O
 			continue
 		}
 		lacks := map[string]bool{}
-		for _, u := range s.Unlisted() {
+		for _, u := range mustUnlisted(t, s) {
 			lacks[u.ID.String()+" "+u.Ref] = true
 		}
 		for i, o := range append(slices.Clone(withRefs), blobs...) {
@@ -575,7 +575,7 @@ func TestTakeBackKilled(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		s := openTemp(t, dir, Options{})
-		if got := s.Unlisted(); len(got) != 0 {
+		if got := mustUnlisted(t, s); len(got) != 0 {
 			t.Errorf("after a kill: Unlisted() = %d entries, first %v; want none", len(got), got[0])
 		}
 		for _, o := range append(objs, docBlob(1)) {
@@ -770,7 +770,7 @@ func TestZeroTailedUnlistedTableIsKept(t *testing.T) {
 		f.Close()
 		s := openTemp(t, dir, Options{})
 		_, err = s.Get(ctx, docBlob(2).ID)
-		got := s.Unlisted()
+		got := mustUnlisted(t, s)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -850,7 +850,7 @@ func TestSetAsideRefDeletionIsListed(t *testing.T) {
 	tables := tableContents(t, dir)
 	s := openTemp(t, dir, Options{})
 	defer s.Close()
-	got := s.Unlisted()
+	got := mustUnlisted(t, s)
 	if len(got) != 1 || got[0].Ref != "refs/heads/main" {
 		t.Errorf("Unlisted() = %v; want the deletion of refs/heads/main", got)
 	}
@@ -889,7 +889,7 @@ func TestSetAsideRefOfSameIDInTheOtherFormat(t *testing.T) {
 	})
 	s := openTemp(t, dir, Options{})
 	defer s.Close()
-	if got := s.Unlisted(); len(got) != 0 {
+	if got := mustUnlisted(t, s); len(got) != 0 {
 		t.Errorf("Unlisted() = %v; want nothing: the store's main names the same ID", got)
 	}
 }
@@ -956,7 +956,7 @@ func TestKilledTableWriteIsNotReported(t *testing.T) {
 		}
 		caught++
 		s := openTemp(t, dir, Options{ReadOnly: true})
-		got := s.Unlisted()
+		got := mustUnlisted(t, s)
 		_, err := s.Get(t.Context(), docBlob(0).ID)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -1024,4 +1024,81 @@ func isFilling(f *os.File) bool {
 	page := make([]byte, 4096)
 	n, _ := f.ReadAt(page, 0)
 	return n > 0 && !allZero(page[:n])
+}
+
+// mustUnlisted is s.Unlisted, failing t on an error.
+func mustUnlisted(t testing.TB, s *Store) []Unlisted {
+	t.Helper()
+	u, err := s.Unlisted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// After a MANIFEST cut that sets aside a table of 3,000 objects, a
+// read-only open counts them, table by table (SetAside), and every later
+// one reads the counts from the summary instead of every table: here the
+// table's bytes are replaced (same size and time) after the first open, and
+// the second still counts 3,000 objects. A new set-aside table makes the
+// next open count again. Failed before: every read-only open read every
+// set-aside table and held one entry per object (Unlisted).
+func TestSetAsideSummaryIsReadOnce(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "store")
+	newStoreWithMain(t, dir)
+	objs := leafObjects(3_000)
+	lostSession(t, dir, func(s *Store) {
+		if err := s.Put(ctx, objs...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	lacking := len(objs) - 1 // the store has docBlob(1)
+	countObjects := func() (tables, n int) {
+		s := openTemp(t, dir, Options{ReadOnly: true})
+		defer s.Close()
+		for _, tbl := range s.SetAside() {
+			tables++
+			n += tbl.Objects
+		}
+		return tables, n
+	}
+	if tables, n := countObjects(); tables != 1 || n != lacking {
+		t.Fatalf("first read-only open: %d tables, %d objects; want 1, %d", tables, n, lacking)
+	}
+	aside, err := filepath.Glob(filepath.Join(dir, unlistedDir, "*.sst"))
+	if err != nil || len(aside) != 1 {
+		t.Fatalf("set-aside tables: %v, %v", aside, err)
+	}
+	info, err := os.Stat(aside[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(aside[0], bytes.Repeat([]byte{0xff}, int(info.Size())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(aside[0], info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if tables, n := countObjects(); tables != 1 || n != lacking {
+		t.Errorf("second read-only open: %d tables, %d objects; want the summary's 1, %d (the table was read again)", tables, n, lacking)
+	}
+
+	lostSession(t, dir, func(s *Store) {
+		if err := s.Put(ctx, docBlob(5_000)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s := openTemp(t, dir, Options{ReadOnly: true})
+	defer s.Close()
+	got := s.SetAside()
+	if len(got) != 2 {
+		t.Fatalf("after a second cut: SetAside() = %v; want the damaged table and the new one", got)
+	}
+	for _, tbl := range got {
+		if tbl.Objects == lacking || tbl.Objects == 0 && !strings.Contains(tbl.Why, "cannot be read") {
+			t.Errorf("after a second cut: %+v; want the tables read again (the first now unreadable)", tbl)
+		}
+	}
 }

@@ -96,30 +96,52 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 			rep.Problems = append(rep.Problems, m)
 		}
 	}
-	rep.Problems = append(rep.Problems, setAsideProblems(r.store)...)
+	aside, err := setAsideProblems(r.store)
+	if err != nil {
+		return nil, err
+	}
+	rep.Problems = append(rep.Problems, aside...)
 	for i := range rep.Problems {
 		rep.Problems[i].Uses = c.uses[rep.Problems[i].ID]
 	}
 	return rep, nil
 }
 
-// SetAside lists what the store found only in table files its MANIFEST
-// does not list, and could not take back: the problems Fsck reports for
-// them, which every command should warn about.
-func (r *Repo) SetAside() []Problem { return setAsideProblems(r.store) }
+// SetAside counts what the store found only in table files its MANIFEST
+// does not list, and could not take back: what every command should warn
+// about. It costs no reading (badgerstore.Store.SetAside).
+func (r *Repo) SetAside() (tables, entries int) {
+	s, ok := r.store.(interface {
+		SetAside() []badgerstore.SetAsideTable
+	})
+	if !ok {
+		return 0, 0
+	}
+	for _, t := range s.SetAside() {
+		tables++
+		entries += t.Entries()
+	}
+	return tables, entries
+}
 
 // setAsideProblems lists what a Badger store found only in table files its
 // MANIFEST does not list and could not take back (badgerstore.Unlisted).
-func setAsideProblems(store objects.Store) []Problem {
-	s, ok := store.(interface{ Unlisted() []badgerstore.Unlisted })
+func setAsideProblems(store objects.Store) ([]Problem, error) {
+	s, ok := store.(interface {
+		Unlisted() ([]badgerstore.Unlisted, error)
+	})
 	if !ok {
-		return nil
+		return nil, nil
+	}
+	unlisted, err := s.Unlisted()
+	if err != nil {
+		return nil, err
 	}
 	var out []Problem
-	for _, u := range s.Unlisted() {
+	for _, u := range unlisted {
 		out = append(out, Problem{ID: u.ID, Ref: u.Ref, Message: u.String()})
 	}
-	return out
+	return out, nil
 }
 
 // closure walks everything reachable from refs, once per object and role:
