@@ -21,6 +21,9 @@ type Problem struct {
 	ID      objects.ID `json:"id"`
 	Ref     string     `json:"ref,omitempty"` // a ref from which it is reachable, for missing objects
 	Message string     `json:"message"`
+	// Table is the set-aside table file (one the store's MANIFEST does
+	// not list) that alone holds it (badgerstore.Unlisted).
+	Table string `json:"table,omitempty"`
 	// Uses are where the walk of the refs met the object: the documents
 	// whose content (or chunk, or conflict record) it is, or the commit
 	// it is, or whose map holds it. At most maxUses.
@@ -139,7 +142,7 @@ func setAsideProblems(store objects.Store) ([]Problem, error) {
 	}
 	var out []Problem
 	for _, u := range unlisted {
-		out = append(out, Problem{ID: u.ID, Ref: u.Ref, Message: u.String()})
+		out = append(out, Problem{ID: u.ID, Ref: u.Ref, Message: u.String(), Table: u.Table})
 	}
 	return out, nil
 }
