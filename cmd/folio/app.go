@@ -359,9 +359,9 @@ func (a *app) printf(format string, args ...any) {
 // warnSetAside warns, on every command, of data found only in table files
 // the store's MANIFEST does not list (badgerstore/unlisted.go).
 func (a *app) warnSetAside(r *repo.Repo) {
-	if n := len(r.SetAside()); n > 0 {
-		a.warnf("warning: table files the store's MANIFEST does not list, set aside, hold data it lacks "+
-			"(%d entries): 'folio fsck' lists them", n)
+	if tables, n := r.SetAside(); tables > 0 {
+		a.warnf("warning: %d table files the store's MANIFEST does not list, set aside, hold data it lacks "+
+			"(%d entries): 'folio fsck' lists them", tables, n)
 	}
 }
 

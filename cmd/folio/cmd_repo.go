@@ -18,15 +18,18 @@ import (
 )
 
 func newFsckCommand(a *app) *cobra.Command {
-	var repair, unreachable bool
+	var repair, unreachable, verbose bool
 	cmd := &cobra.Command{
-		Use:   "fsck [--repair [REMOTE]] [--unreachable]",
+		Use:   "fsck [--repair [REMOTE]] [--unreachable] [--verbose]",
 		Short: "Verify every object and the closure of every ref; repair from a remote",
 		Long: `Re-hash and decode every stored object, and check that everything each ref
 reaches (commits, parents, index and conflict maps, documents, chunks) is
 stored. Each damaged or missing object is listed with the documents that use
 it (key, ref and commit). Exits 1 if anything is wrong. --unreachable also
 lists the objects no ref reaches (what 'folio gc --prune=now' would delete).
+Table files the store's MANIFEST does not list, set aside in .folio/db/unlisted,
+are reported one line each with what they hold that the store lacks;
+--verbose (and --json) list every object and ref.
 
 With --repair, fetch every damaged or missing object by ID from REMOTE (default:
 each remote in turn), check that it hashes to its ID, store it over the damaged
@@ -40,7 +43,7 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRepoOpts(cmd.Context(), repo.Options{ReadOnly: !repair}, func(r *repo.Repo) error {
 				if repair {
-					return a.runRepair(cmd.Context(), r, args)
+					return a.runRepair(cmd.Context(), r, args, verbose)
 				}
 				rep, err := r.Fsck(cmd.Context())
 				if err != nil {
@@ -70,7 +73,7 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 					for _, u := range gone {
 						a.printf("unreachable %s %d\n", u.ID, u.Size)
 					}
-					a.printFsck(rep)
+					a.printFsck(rep, verbose)
 				}
 				return fsckResult(rep)
 			})
@@ -78,6 +81,7 @@ copy, and check again. Exits 0 only when the repository is clean afterwards.`,
 	}
 	cmd.Flags().BoolVar(&repair, "repair", false, "fetch damaged and missing objects by ID from REMOTE (default: every remote)")
 	cmd.Flags().BoolVar(&unreachable, "unreachable", false, "list the objects no ref reaches")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list each object and ref found only in a set-aside table")
 	return cmd
 }
 
@@ -88,7 +92,7 @@ type unreachableObject struct {
 }
 
 // runRepair is fsck --repair.
-func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string) error {
+func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string, verbose bool) error {
 	remotes, noRemote := remotesFor(r.Files, names)
 	if noRemote != nil && (len(names) > 0 || !errors.Is(noRemote, remote.ErrNoRemote)) {
 		return noRemote
@@ -113,7 +117,7 @@ func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string) error
 	for _, name := range slices.Sorted(maps.Keys(rep.Errors)) {
 		a.warnf("warning: %s", rep.Errors[name])
 	}
-	a.printFsck(rep.Fsck)
+	a.printFsck(rep.Fsck, verbose)
 	return repairResult(rep.Fsck, noRemote)
 }
 
@@ -128,9 +132,22 @@ func repairResult(rep *repo.FsckReport, noRemote error) error {
 }
 
 // printFsck lists fsck's problems, each with the documents that use the
-// object, and the counts.
-func (a *app) printFsck(rep *repo.FsckReport) {
+// object, and the counts. Without verbose, what a set-aside table alone
+// holds is one line for the table.
+func (a *app) printFsck(rep *repo.FsckReport, verbose bool) {
+	var tables []string
+	aside := map[string]*setAsideCount{}
 	for _, p := range rep.Problems {
+		if p.Table != "" && !verbose {
+			c := aside[p.Table]
+			if c == nil {
+				c = &setAsideCount{}
+				aside[p.Table] = c
+				tables = append(tables, p.Table)
+			}
+			c.add(p)
+			continue
+		}
 		where := ""
 		if p.Ref != "" {
 			where = " (reachable from " + p.Ref + ")"
@@ -148,7 +165,42 @@ func (a *app) printFsck(rep *repo.FsckReport) {
 			a.printf("  used by %s on %s at %s\n", what, strings.TrimPrefix(u.Ref, objects.BranchPrefix), at)
 		}
 	}
+	for _, t := range tables {
+		a.printf("%s\n", aside[t].line(t))
+	}
 	a.printf("checked %d objects and %d refs: %d problems\n", rep.Objects, rep.Refs, len(rep.Problems))
+}
+
+// setAsideCount is what fsck found only in one set-aside table.
+type setAsideCount struct {
+	objects, refs int
+	other         []string // messages of the rest: a table that cannot be read
+}
+
+func (c *setAsideCount) add(p repo.Problem) {
+	switch {
+	case p.Ref != "":
+		c.refs++
+	case !p.ID.IsZero():
+		c.objects++
+	default:
+		c.other = append(c.other, wire.UserText(p.Message))
+	}
+}
+
+func (c *setAsideCount) line(table string) string {
+	if c.objects == 0 && c.refs == 0 && len(c.other) == 1 {
+		return c.other[0]
+	}
+	return fmt.Sprintf("%s: set aside (a table file the MANIFEST does not list); holds %d objects and %d refs the store lacks%s: "+
+		"'folio fsck --verbose' lists them and what to do", table, c.objects, c.refs, otherCount(len(c.other)))
+}
+
+func otherCount(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and %d damaged entries", n)
 }
 
 // fsckResult is the error fsck exits with: none for a clean repository.

@@ -295,6 +295,50 @@ func BenchmarkOpenGetClose(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckListedTables is what checkListedTables (tablecheck.go)
+// adds to every open of the imported store: each listed table opened once
+// more, in memory, before Badger opens it.
+func BenchmarkCheckListedTables(b *testing.B) {
+	dir := importedStore(b)
+	listed, err := manifestTables(dir, badgerOptions(dir, true, nil, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := checkListedTables(dir, listed); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(listed)), "tables")
+}
+
+// BenchmarkOpenGetCloseTableCheck is BenchmarkOpenGetClose with and
+// without checkListedTables, in turns, to compare in one run.
+func BenchmarkOpenGetCloseTableCheck(b *testing.B) {
+	dir := importedStore(b)
+	ctx := context.Background()
+	for round := range 3 {
+		for _, skip := range []bool{true, false} {
+			name := fmt.Sprintf("checked=%t/round=%d", !skip, round)
+			b.Run(name, func(b *testing.B) {
+				skipTableCheck = skip
+				defer func() { skipTableCheck = false }()
+				i := 0
+				for b.Loop() {
+					s := openTemp(b, dir, Options{ReadOnly: true})
+					if _, err := s.Get(ctx, docBlob(i*7919%benchDocs).ID); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.Close(); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkProcessGet is `folio get` as the store sees it: a new process
 // that opens the imported store read-only, reads one document and closes
 // it; "nothing" is the same process doing nothing, to subtract.

@@ -50,8 +50,17 @@
 // MANIFEST was cut short (the whole store). Open moves them aside into
 // the folder unlisted first, and deletes them only once the store holds
 // what they hold, putting objects back (checked against their IDs) in a
-// read-write open; what it cannot take back, refs above all, is listed by
-// Store.Unlisted and reported by fsck (unlisted.go).
+// read-write open; what it cannot take back, refs above all, is counted by
+// Store.SetAside (cached in the folder, so that every command does not
+// read every table), listed by Store.Unlisted and reported by fsck
+// (unlisted.go). A file a kill cut short (its tail a hole, never written)
+// holds nothing and is deleted; one that cannot be read otherwise is kept.
+//
+// Badger opens the listed tables in goroutines of its own, where some
+// damage to a table's footer or last block makes it panic and end the
+// process; Open checks those parts first and fails with ErrCorrupt naming
+// the file, and reads recover Badger's panics on damaged blocks
+// (tablecheck.go).
 //
 // # Garbage collection: write times and the grace period
 //

@@ -28,6 +28,7 @@ var helpers = map[string]func(dir string) error{
 	"hold":          holdOpen(false),
 	"hold-readonly": holdOpen(true),
 	"try-open":      tryOpen,
+	"open-readonly": openReadOnly,
 	"unclean":       writeAndExitUncleanly,
 	"unclean-large": writeLargeAndExitUncleanly,
 	"crash-writer":  runCrashWriter,
@@ -140,6 +141,23 @@ func tryOpen(dir string) error {
 	}
 	fmt.Println("opened")
 	return s.Close()
+}
+
+// openReadOnly opens the store read-only, as most commands do, reads
+// the refs, and prints the outcome: "opened", or whether the error is
+// objects.ErrCorrupt or ErrUnknownFormat and what it says.
+func openReadOnly(dir string) error {
+	s, err := Open(dir, Options{ReadOnly: true})
+	if err == nil {
+		_, err = s.Refs(context.Background(), "")
+		s.Close()
+	}
+	if err != nil {
+		fmt.Printf("error corrupt=%t unknown=%t: %v\n", errors.Is(err, objects.ErrCorrupt), errors.Is(err, objects.ErrUnknownFormat), err)
+		return nil
+	}
+	fmt.Println("opened")
+	return nil
 }
 
 // writeAndExitUncleanly writes to the store and exits without closing it,

@@ -14,7 +14,8 @@ import (
 // reads back (value-log and table checksums are off for speed), so Get
 // checks them against the ID: a flipped bit on disk is an error wrapping
 // objects.ErrDamaged, never wrong bytes.
-func (s *Store) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+func (s *Store) Get(ctx context.Context, id objects.ID) (_ []byte, err error) {
+	defer recoverDamage(s.dir, &err)
 	data, err := s.get(ctx, objectKey(id), id)
 	if err != nil || s.unverified {
 		return data, err
@@ -54,7 +55,8 @@ func (s *Store) get(ctx context.Context, key []byte, id objects.ID) ([]byte, err
 }
 
 // Has implements objects.ObjectReader.
-func (s *Store) Has(ctx context.Context, id objects.ID) (bool, error) {
+func (s *Store) Has(ctx context.Context, id objects.ID) (_ bool, err error) {
+	defer recoverDamage(s.dir, &err)
 	return s.has(ctx, objectKey(id), id)
 }
 
@@ -154,7 +156,8 @@ func (s *Store) write(ctx context.Context, objs []objects.Object, set func(*badg
 
 // Objects implements objects.ObjectWalker. The walk reads one consistent
 // snapshot; objects put during it may or may not be visited.
-func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.ID, data []byte) error) error {
+func (s *Store) Objects(ctx context.Context, prefix []byte, fn func(id objects.ID, data []byte) error) (err error) {
+	defer recoverDamage(s.dir, &err)
 	if err := s.checkOpen(); err != nil {
 		return err
 	}

@@ -45,30 +45,37 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.readOnly = opts.ReadOnly
 	s.feed.init(opts)
-	if s.setAside {
-		if err := s.takeBackUnlisted(opts.Logger); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	if err := s.checkFormat(); err != nil {
+	if err := s.prepare(opts); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if !s.readOnly {
-		// Finish, or drop, an update of many refs that a crash cut short.
-		if _, err := s.finishJournal(); err != nil {
-			s.Close()
-			return nil, err
-		}
-		// Quarantines of a process that died: what they held never
-		// became visible, and no ref needs it.
-		if err := s.deletePrefix([]byte{quarantinePrefix}); err != nil {
-			s.Close()
-			return nil, err
+	return s, nil
+}
+
+// prepare is what Open does once Badger opened: take back set-aside
+// tables, check the format, finish what a crash cut short. Badger reads
+// blocks here in this goroutine, so a panic on a damaged one becomes an
+// error (recoverDamage).
+func (s *Store) prepare(opts Options) (err error) {
+	defer recoverDamage(s.dir, &err)
+	if s.setAside {
+		if err := s.takeBackUnlisted(opts.Logger); err != nil {
+			return err
 		}
 	}
-	return s, nil
+	if err := s.checkFormat(); err != nil {
+		return err
+	}
+	if s.readOnly {
+		return nil
+	}
+	// Finish, or drop, an update of many refs that a crash cut short.
+	if _, err := s.finishJournal(); err != nil {
+		return err
+	}
+	// Quarantines of a process that died: what they held never
+	// became visible, and no ref needs it.
+	return s.deletePrefix([]byte{quarantinePrefix})
 }
 
 // storeExists reports whether dir holds a Badger database.

@@ -13,7 +13,8 @@ import (
 )
 
 // Ref implements objects.RefReader.
-func (s *Store) Ref(ctx context.Context, name string) (objects.ID, error) {
+func (s *Store) Ref(ctx context.Context, name string) (_ objects.ID, err error) {
+	defer recoverDamage(s.dir, &err)
 	if err := s.checkOpen(); err != nil {
 		return objects.ID{}, err
 	}
@@ -23,7 +24,7 @@ func (s *Store) Ref(ctx context.Context, name string) (objects.ID, error) {
 	var id objects.ID
 	s.refsMu.RLock()
 	defer s.refsMu.RUnlock()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		var err error
 		id, err = readRef(txn, name)
 		return err
@@ -53,7 +54,8 @@ func readRef(txn *badger.Txn, name string) (objects.ID, error) {
 
 // Refs implements objects.RefReader. Keys sort bytewise, which is the
 // order of the names.
-func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) {
+func (s *Store) Refs(ctx context.Context, prefix string) (_ []objects.Ref, err error) {
+	defer recoverDamage(s.dir, &err)
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
@@ -64,7 +66,7 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 	var refs []objects.Ref
 	s.refsMu.RLock()
 	defer s.refsMu.RUnlock()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
 		defer it.Close()
 		for it.Seek(keyPrefix); it.ValidForPrefix(keyPrefix); it.Next() {

@@ -53,10 +53,10 @@ type Store struct {
 
 	// badgerOpts are the options Badger was opened with (see reopen).
 	badgerOpts badger.Options
-	// setAside: the folder unlisted holds tables (unlisted.go); unlisted
-	// is what they hold that the store lacks.
+	// setAside: the folder unlisted holds tables (unlisted.go); aside
+	// counts what they hold that the store lacks.
 	setAside bool
-	unlisted []Unlisted
+	aside    []SetAsideTable
 
 	// refsMu lets an update of more refs than one transaction holds
 	// (bigrefs.go) hold off every other ref reader and writer.

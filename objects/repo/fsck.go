@@ -21,6 +21,9 @@ type Problem struct {
 	ID      objects.ID `json:"id"`
 	Ref     string     `json:"ref,omitempty"` // a ref from which it is reachable, for missing objects
 	Message string     `json:"message"`
+	// Table is the set-aside table file (one the store's MANIFEST does
+	// not list) that alone holds it (badgerstore.Unlisted).
+	Table string `json:"table,omitempty"`
 	// Uses are where the walk of the refs met the object: the documents
 	// whose content (or chunk, or conflict record) it is, or the commit
 	// it is, or whose map holds it. At most maxUses.
@@ -96,30 +99,52 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 			rep.Problems = append(rep.Problems, m)
 		}
 	}
-	rep.Problems = append(rep.Problems, setAsideProblems(r.store)...)
+	aside, err := setAsideProblems(r.store)
+	if err != nil {
+		return nil, err
+	}
+	rep.Problems = append(rep.Problems, aside...)
 	for i := range rep.Problems {
 		rep.Problems[i].Uses = c.uses[rep.Problems[i].ID]
 	}
 	return rep, nil
 }
 
-// SetAside lists what the store found only in table files its MANIFEST
-// does not list, and could not take back: the problems Fsck reports for
-// them, which every command should warn about.
-func (r *Repo) SetAside() []Problem { return setAsideProblems(r.store) }
+// SetAside counts what the store found only in table files its MANIFEST
+// does not list, and could not take back: what every command should warn
+// about. It costs no reading (badgerstore.Store.SetAside).
+func (r *Repo) SetAside() (tables, entries int) {
+	s, ok := r.store.(interface {
+		SetAside() []badgerstore.SetAsideTable
+	})
+	if !ok {
+		return 0, 0
+	}
+	for _, t := range s.SetAside() {
+		tables++
+		entries += t.Entries()
+	}
+	return tables, entries
+}
 
 // setAsideProblems lists what a Badger store found only in table files its
 // MANIFEST does not list and could not take back (badgerstore.Unlisted).
-func setAsideProblems(store objects.Store) []Problem {
-	s, ok := store.(interface{ Unlisted() []badgerstore.Unlisted })
+func setAsideProblems(store objects.Store) ([]Problem, error) {
+	s, ok := store.(interface {
+		Unlisted() ([]badgerstore.Unlisted, error)
+	})
 	if !ok {
-		return nil
+		return nil, nil
+	}
+	unlisted, err := s.Unlisted()
+	if err != nil {
+		return nil, err
 	}
 	var out []Problem
-	for _, u := range s.Unlisted() {
-		out = append(out, Problem{ID: u.ID, Ref: u.Ref, Message: u.String()})
+	for _, u := range unlisted {
+		out = append(out, Problem{ID: u.ID, Ref: u.Ref, Message: u.String(), Table: u.Table})
 	}
-	return out
+	return out, nil
 }
 
 // closure walks everything reachable from refs, once per object and role:
