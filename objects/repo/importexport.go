@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/folio-db/folio/objects"
 	"golang.org/x/sync/errgroup"
@@ -149,14 +150,21 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 // readFiles reads and stores files, filling in their edits, and returns
 // how many bytes it stored. With maxSize >= 0 it stores only blobs of at
 // most maxSize bytes, and returns the files it left.
+//
+// A few workers take the files in turn, each with a read buffer of its
+// own: a goroutine per file grew a new stack for each (BLAKE3 needs a
+// deep one) and took a pooled buffer the frequent collections of a first
+// import's heap limit had dropped, and the runtime, kept under that limit,
+// returned their pages to the system and faulted them in again (a fifth
+// of an import's CPU).
 func (r *Repo) readFiles(ctx context.Context, files []importFile, edits []Edit,
 	put func(context.Context, ...objects.Object) error, maxSize int) (left []importFile, total int64, err error) {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	var (
 		mu      sync.Mutex
 		batch   []objects.Object
 		batched int
+		next    atomic.Int64
 	)
 	flush := func(ctx context.Context, force bool) error {
 		mu.Lock()
@@ -173,50 +181,62 @@ func (r *Repo) readFiles(ctx context.Context, files []importFile, edits []Edit,
 		return put(ctx, out...)
 	}
 	large := make(chan struct{}, 1) // one large file streams at a time
-	buffers := sync.Pool{New: func() any { b := make([]byte, SingleBlobMax+1); return &b }}
-	for _, f := range files {
-		g.Go(func() error {
-			buf := buffers.Get().(*[]byte)
-			defer buffers.Put(buf)
-			n, err := readFileInto(f.path, *buf)
+	store := func(f importFile, buf []byte) error {
+		n, err := readFileInto(f.path, buf)
+		if err != nil {
+			return err
+		}
+		leave := func() error {
+			mu.Lock()
+			left = append(left, f)
+			mu.Unlock()
+			return nil
+		}
+		if n > SingleBlobMax {
+			if maxSize >= 0 {
+				return leave()
+			}
+			// Too large for one blob: stream it, one such file at a time.
+			large <- struct{}{}
+			defer func() { <-large }()
+			entry, err := r.importLarge(gctx, f.path)
 			if err != nil {
 				return err
 			}
-			leave := func() error {
-				mu.Lock()
-				left = append(left, f)
-				mu.Unlock()
-				return nil
-			}
-			if n > SingleBlobMax {
-				if maxSize >= 0 {
-					return leave()
-				}
-				// Too large for one blob: stream it, one such file at a time.
-				large <- struct{}{}
-				defer func() { <-large }()
-				entry, err := r.importLarge(gctx, f.path)
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				total += int64(entry.Size)
-				mu.Unlock()
-				edits[f.at] = Edit{Key: f.key, Entry: entry}
-				return nil
-			}
-			// EncodeBlob copies the content out of the pooled buffer.
-			obj, entry, _ := EncodeSmallDocument((*buf)[:n])
-			if maxSize >= 0 && len(obj.Data) > maxSize {
-				return leave()
-			}
 			mu.Lock()
-			batch = append(batch, obj)
-			batched += len(obj.Data)
-			total += int64(n)
+			total += int64(entry.Size)
 			mu.Unlock()
 			edits[f.at] = Edit{Key: f.key, Entry: entry}
-			return flush(gctx, false)
+			return nil
+		}
+		// EncodeBlob copies the content out of the worker's buffer.
+		obj, entry, _ := EncodeSmallDocument(buf[:n])
+		if maxSize >= 0 && len(obj.Data) > maxSize {
+			return leave()
+		}
+		mu.Lock()
+		batch = append(batch, obj)
+		batched += len(obj.Data)
+		total += int64(n)
+		mu.Unlock()
+		edits[f.at] = Edit{Key: f.key, Entry: entry}
+		return flush(gctx, false)
+	}
+	for range min(runtime.GOMAXPROCS(0)+2, len(files)) {
+		g.Go(func() error {
+			buf := make([]byte, SingleBlobMax+1)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				if err := store(files[i], buf); err != nil {
+					return err
+				}
+			}
 		})
 	}
 	if err := g.Wait(); err != nil {
