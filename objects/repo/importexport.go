@@ -41,15 +41,15 @@ func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*Impo
 			return nil, err
 		}
 	}
-	files, rep, err := listImport(dir, prefix)
+	list, rep, err := listImport(dir, prefix)
 	if err != nil {
 		return nil, err
 	}
-	edits, err := r.storeFiles(ctx, files, rep)
+	entries, err := r.storeFiles(ctx, list, rep)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.StageEdits(ctx, branchRef, edits); err != nil {
+	if _, err := r.StageEdits(ctx, branchRef, list.edits(entries)); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -57,11 +57,40 @@ func (r *Repo) Import(ctx context.Context, branchRef, dir, prefix string) (*Impo
 
 type importFile struct {
 	path string
-	key  string
-	at   int // where its edit goes (storeFiles)
+	at   int // where its key and entry go (importList, storeFiles)
 }
 
-func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
+// importList is what an import stages: the files to read, and their keys.
+// The keys are kept in one string, and their entries (storeFiles) in an
+// array without pointers, until the import stages them: through a first
+// import the collector runs often (under its heap limit), and a key and
+// an edit per file, held from the listing to the end, were 300,000 objects
+// and pointers it traced each time.
+type importList struct {
+	files []importFile // dropped once read (storeFiles)
+	keys  strings.Builder
+	ends  []int // where each file's key ends in keys
+}
+
+func (l *importList) add(path, key string) {
+	l.files = append(l.files, importFile{path: path, at: len(l.ends)})
+	l.keys.WriteString(key)
+	l.ends = append(l.ends, l.keys.Len())
+}
+
+// edits returns the edits that stage the files with their entries.
+func (l *importList) edits(entries []objects.Entry) []Edit {
+	keys := l.keys.String()
+	edits := make([]Edit, len(entries))
+	start := 0
+	for i, end := range l.ends {
+		edits[i] = Edit{Key: keys[start:end], Entry: entries[i]}
+		start = end
+	}
+	return edits
+}
+
+func listImport(dir, prefix string) (*importList, *ImportReport, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, err
@@ -70,7 +99,7 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 		return nil, nil, fmt.Errorf("%s is not a folder", dir)
 	}
 	rep := &ImportReport{Skipped: []string{}}
-	var files []importFile
+	list := &importList{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -99,24 +128,23 @@ func listImport(dir, prefix string) ([]importFile, *ImportReport, error) {
 		if err := objects.ValidateNewKey(key); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		files = append(files, importFile{path: p, key: key})
+		list.add(p, key)
 		return nil
 	})
-	return files, rep, err
+	return list, rep, err
 }
 
-// storeFiles reads and stores the files in parallel, batching small blobs
-// into large Puts, and returns the edits that stage them. A first import,
+// storeFiles reads and stores the listed files in parallel, batching
+// small blobs into large Puts, and returns their entries. A first import,
 // into a store without objects, hands the blobs to a leaf load
 // (objects.LeafLoader), which writes them the way the store writes
 // fastest; the files too large for it, and every file of a later import,
 // go through Put.
-func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportReport) ([]Edit, error) {
+func (r *Repo) storeFiles(ctx context.Context, list *importList, rep *ImportReport) ([]objects.Entry, error) {
+	files := list.files
+	list.files = nil
 	rep.Files = len(files)
-	edits := make([]Edit, len(files))
-	for i := range files {
-		files[i].at = i
-	}
+	entries := make([]objects.Entry, len(files))
 	var total int64
 	if ll, ok := r.store.(objects.LeafLoader); ok {
 		load, maxSize, err := ll.LeafLoad(ctx)
@@ -128,7 +156,7 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 			var n int64
 			// Only the files the load left are kept: the list of them all
 			// (8 MB for 100,000) is garbage while Finish works.
-			files, n, err = r.readFiles(ctx, files, edits, load.Put, maxSize)
+			files, n, err = r.readFiles(ctx, files, entries, load.Put, maxSize)
 			if err == nil {
 				err = load.Finish(ctx)
 			}
@@ -139,15 +167,15 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 			total += n
 		}
 	}
-	_, n, err := r.readFiles(ctx, files, edits, r.store.Put, -1)
+	_, n, err := r.readFiles(ctx, files, entries, r.store.Put, -1)
 	if err != nil {
 		return nil, err
 	}
 	rep.Bytes = total + n
-	return edits, nil
+	return entries, nil
 }
 
-// readFiles reads and stores files, filling in their edits, and returns
+// readFiles reads and stores files, filling in their entries, and returns
 // how many bytes it stored. With maxSize >= 0 it stores only blobs of at
 // most maxSize bytes, and returns the files it left.
 //
@@ -157,7 +185,7 @@ func (r *Repo) storeFiles(ctx context.Context, files []importFile, rep *ImportRe
 // import's heap limit had dropped, and the runtime, kept under that limit,
 // returned their pages to the system and faulted them in again (a fifth
 // of an import's CPU).
-func (r *Repo) readFiles(ctx context.Context, files []importFile, edits []Edit,
+func (r *Repo) readFiles(ctx context.Context, files []importFile, entries []objects.Entry,
 	put func(context.Context, ...objects.Object) error, maxSize int) (left []importFile, total int64, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	var (
@@ -206,7 +234,7 @@ func (r *Repo) readFiles(ctx context.Context, files []importFile, edits []Edit,
 			mu.Lock()
 			total += int64(entry.Size)
 			mu.Unlock()
-			edits[f.at] = Edit{Key: f.key, Entry: entry}
+			entries[f.at] = entry
 			return nil
 		}
 		// EncodeBlob copies the content out of the worker's buffer.
@@ -219,7 +247,7 @@ func (r *Repo) readFiles(ctx context.Context, files []importFile, edits []Edit,
 		batched += len(obj.Data)
 		total += int64(n)
 		mu.Unlock()
-		edits[f.at] = Edit{Key: f.key, Entry: entry}
+		entries[f.at] = entry
 		return flush(gctx, false)
 	}
 	for range min(runtime.GOMAXPROCS(0)+2, len(files)) {
