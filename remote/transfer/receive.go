@@ -213,29 +213,33 @@ func (rc *receiver) take(obj objects.Object) error {
 // meanwhile (a third of what fetches received in BenchmarkPeerMesh). An
 // object stored was checked when it was stored, with all it reaches, so
 // it is dropped, neither decoded nor stored again. What comes after it
-// learns its type, and reads its bytes (if not a blob's), from the copy
-// that arrived: the stored one may be damaged (a failing disk), and a
-// read of it would fail the whole pack where the pack holds a good copy.
+// learns its type, and reads its bytes, from the copy that arrived: the
+// stored one may be damaged (a failing disk), and a read of it would fail
+// the whole pack where the pack holds a good copy.
+//
+// Documents (blobs, chunked) are never dropped: Admit keeps every
+// document a new map names, so Promote writes it again, which freshens it
+// (badgerstore's gc rule, doc.go); a stored document nothing named, older
+// than gc's cutoff, would else be deleted by a collection under way while
+// the new commit names it. They have no references to check anyway.
 // Only a local store is asked: a remote one answers in batches, and a
 // bulk load shows nothing before it finishes.
 func (rc *receiver) held(obj objects.Object) (bool, error) {
 	if rc.batcher != nil || rc.overflow != nil {
 		return false, nil
 	}
+	t, err := objects.TypeOf(obj.Data)
+	if err != nil || t == objects.TypeBlob || t == objects.TypeChunked {
+		return false, nil // Decode reports a bad header
+	}
 	ok, err := rc.store.Has(rc.ctx, obj.ID)
 	if !ok || err != nil {
-		return false, err
-	}
-	t, err := objects.TypeOf(obj.Data)
-	if err != nil {
 		return false, err
 	}
 	if err := rc.remember(obj.ID, t); err != nil {
 		return false, err
 	}
-	if t != objects.TypeBlob {
-		rc.reads.keep(obj.ID, obj.Data)
-	}
+	rc.reads.keep(obj.ID, obj.Data)
 	rc.got.Held++
 	rc.got.Objects++
 	rc.got.Bytes += int64(len(obj.Data))
