@@ -124,6 +124,7 @@ func (s *Store) updateManyRefs(ctx context.Context, updates []objects.RefUpdate)
 	moved, err := s.finishJournal()
 	if err == nil {
 		s.refsMoved(moved)
+		err = s.syncFailed.err()
 	}
 	return err
 }

@@ -288,7 +288,7 @@ func (l *bulkLoad) Finish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("badgerstore: bulk load: %w", err)
 	}
-	return nil
+	return l.s.syncFailed.err() // a sync of the load's may have failed
 }
 
 func (l *bulkLoad) finish(ctx context.Context) error {

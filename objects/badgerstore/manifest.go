@@ -38,6 +38,16 @@ var manifestRewriteAt int64 = 8 << 10
 // overwritten by the next rewrite; Badger ignores it.
 const manifestRewriteName = "folio-manifest-rewrite"
 
+// manifestRewriteStep, when a test sets it, is told each step of a
+// rewrite as it is reached: its crash tests kill a process there.
+var manifestRewriteStep func(step string)
+
+func rewriteStep(step string) {
+	if manifestRewriteStep != nil {
+		manifestRewriteStep(step)
+	}
+}
+
 // manifestHeaderSize: Badger's magic text, external and own versions.
 const manifestHeaderSize = 8
 
@@ -61,6 +71,7 @@ func compactManifest(dir string, bopts badger.Options) error {
 		return err
 	}
 	tmp := filepath.Join(dir, manifestRewriteName)
+	rewriteStep("replayed")
 	if err := writeManifest(tmp, header, tables); err != nil {
 		return fmt.Errorf("badgerstore: rewrite MANIFEST: %w", err)
 	}
@@ -71,9 +82,11 @@ func compactManifest(dir string, bopts badger.Options) error {
 	if !maps.Equal(again, tables) {
 		return fmt.Errorf("badgerstore: rewrite MANIFEST: %s lists %d tables, the MANIFEST %d", tmp, len(again), len(tables))
 	}
+	rewriteStep("checked")
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("badgerstore: rewrite MANIFEST: %w", err)
 	}
+	rewriteStep("renamed")
 	return syncDirs(dir)
 }
 
@@ -124,6 +137,12 @@ func writeManifest(path string, header []byte, tables map[uint64]badger.TableMan
 	if err != nil {
 		return err
 	}
+	half := buf.Len() / 2
+	if _, err := io.CopyN(f, &buf, int64(half)); err != nil {
+		f.Close()
+		return err
+	}
+	rewriteStep("half-written")
 	if _, err := io.Copy(f, &buf); err != nil {
 		f.Close()
 		return err

@@ -310,7 +310,7 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 		return fmt.Errorf("badgerstore: promote: %w", err)
 	}
 	s.refsMoved(moved)
-	return nil
+	return s.syncFailed.err() // this commit's sync may be the one that failed
 }
 
 // promoteBatched writes the objects keep accepts through one WriteBatch.

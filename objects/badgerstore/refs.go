@@ -145,7 +145,7 @@ func (s *Store) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) er
 			return fmt.Errorf("badgerstore: update refs: %w", err)
 		}
 		s.refsMoved(moved)
-		return nil
+		return s.syncFailed.err() // this commit's sync may be the one that failed
 	}
 	names := make([]string, len(updates))
 	for i, u := range updates {

@@ -67,3 +67,40 @@ func TestBadgerReportsValueLogSyncFailuresAsWeMatch(t *testing.T) {
 		t.Errorf("Badger's value.go no longer logs %q", valueLogSyncFailed)
 	}
 }
+
+// TestSyncFailureDuringACommitFailsIt: a value-log sync that fails while
+// a ref update or a quarantine's promotion commits (the sync of that very
+// commit) fails that call too, not only the writes after it: a commit
+// reported durable may not be on disk. Failed before: both returned nil.
+func TestSyncFailureDuringACommitFailsIt(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	failSync := func(s *Store) func() {
+		return func() { s.badgerOpts.Logger.Errorf("Error while curlf sync: %v\n", syscall.EIO) }
+	}
+
+	s := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s.Close()
+	if err := s.Put(ctx, docBlob(1)); err != nil {
+		t.Fatal(err)
+	}
+	s.beforeRefCommit = failSync(s)
+	if err := s.UpdateRefs(ctx, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(1).ID}); !errors.Is(err, ErrSyncFailed) {
+		t.Errorf("UpdateRefs whose commit's sync failed: %v, want ErrSyncFailed", err)
+	}
+
+	s2 := openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true})
+	defer s2.Close()
+	q, err := s2.Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Put(ctx, docBlob(2)); err != nil {
+		t.Fatal(err)
+	}
+	fail := failSync(s2)
+	keep := func(objects.ID) bool { fail(); return true }
+	if err := q.Promote(ctx, keep, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(2).ID}); !errors.Is(err, ErrSyncFailed) {
+		t.Errorf("Promote whose commit's sync failed: %v, want ErrSyncFailed", err)
+	}
+}

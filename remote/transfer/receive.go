@@ -212,20 +212,38 @@ func (rc *receiver) take(obj objects.Object) error {
 // peered all-to-all often receive what another leader's push brought
 // meanwhile (a third of what fetches received in BenchmarkPeerMesh). An
 // object stored was checked when it was stored, with all it reaches, so
-// its bytes here are dropped unread: what comes after it finds it stored.
+// it is dropped, neither decoded nor stored again. What comes after it
+// learns its type, and reads its bytes, from the copy that arrived: the
+// stored one may be damaged (a failing disk), and a read of it would fail
+// the whole pack where the pack holds a good copy.
+//
+// Documents (blobs, chunked) are never dropped: Admit keeps every
+// document a new map names, so Promote writes it again, which freshens it
+// (badgerstore's gc rule, doc.go); a stored document nothing named, older
+// than gc's cutoff, would else be deleted by a collection under way while
+// the new commit names it. They have no references to check anyway.
 // Only a local store is asked: a remote one answers in batches, and a
 // bulk load shows nothing before it finishes.
 func (rc *receiver) held(obj objects.Object) (bool, error) {
 	if rc.batcher != nil || rc.overflow != nil {
 		return false, nil
 	}
-	ok, err := rc.store.Has(rc.ctx, obj.ID)
-	if ok && err == nil {
-		rc.got.Held++
-		rc.got.Objects++
-		rc.got.Bytes += int64(len(obj.Data))
+	t, err := objects.TypeOf(obj.Data)
+	if err != nil || t == objects.TypeBlob || t == objects.TypeChunked {
+		return false, nil // Decode reports a bad header
 	}
-	return ok, err
+	ok, err := rc.store.Has(rc.ctx, obj.ID)
+	if !ok || err != nil {
+		return false, err
+	}
+	if err := rc.remember(obj.ID, t); err != nil {
+		return false, err
+	}
+	rc.reads.keep(obj.ID, obj.Data)
+	rc.got.Held++
+	rc.got.Objects++
+	rc.got.Bytes += int64(len(obj.Data))
+	return true, nil
 }
 
 // flush starts storing the batch, once the one before it is stored and
