@@ -360,3 +360,30 @@ func TestSyncPushesNothingThePeerHolds(t *testing.T) {
 		t.Errorf("the push sent %d objects, want 0: the peer held them all", rep.ObjectsSent)
 	}
 }
+
+// TestSyncAsksAboutTheNewestCommits: a push with more commits to send than
+// one v1/has question takes asks about the newest of them. The remote
+// holds everything a held commit reaches, so a newest one held spares the
+// whole history below it. Failed before: the question named the oldest
+// (the list is parent first, cut at the end), so the push sent the rest.
+func TestSyncAsksAboutTheNewestCommits(t *testing.T) {
+	remote.SetHeldAskLimit(t, remote.MinHeldAsk)
+	ctx := context.Background()
+	a, b := newPeered(t), newPeered(t)
+	for i := range 4 * remote.MinHeldAsk {
+		a.commit(t, fmt.Sprint("k", i))
+	}
+	if _, err := remote.Fetch(ctx, b.r, remote.Remote{Name: "a", URL: a.url}, remote.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := remote.Sync(ctx, a.r, remote.Remote{Name: "b", URL: b.url}, remote.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head(t, b.r) != head(t, a.r) {
+		t.Fatalf("b at %s, want a's head %s", head(t, b.r).Short(), head(t, a.r).Short())
+	}
+	if rep.ObjectsSent != 0 {
+		t.Errorf("the push sent %d objects, want 0: the peer held them all", rep.ObjectsSent)
+	}
+}

@@ -184,9 +184,10 @@ func refIDs(refs []objects.Ref) []objects.ID {
 // push's duplicates, about half of what pushes sent in BenchmarkPeerMesh.
 // A push of fewer than minHeldAsk commits sends them without asking (a
 // round trip costs more), and a remote that cannot say (a server without
-// wire.PathHas) is sent everything, as before.
+// wire.PathHas) is sent everything, as before. It asks about the newest
+// commits (a held one spares all it reaches), one question's worth.
 func heldByRemote(ctx context.Context, r *repo.Repo, c *client.Client, wants, have []objects.ID) []objects.ID {
-	missing, err := transfer.MissingCommits(ctx, r.Store(), wants, have)
+	missing, err := transfer.NewestMissingCommits(ctx, r.Store(), wants, have, heldAskLimit)
 	if err != nil || len(missing) < minHeldAsk {
 		return nil
 	}
@@ -198,6 +199,10 @@ func heldByRemote(ctx context.Context, r *repo.Repo, c *client.Client, wants, ha
 }
 
 const minHeldAsk = 8
+
+// heldAskLimit is how many commits a push asks about at most: one
+// question's worth (a variable for tests).
+var heldAskLimit = wire.MaxObjectsRequest
 
 func isBranch(name string) bool {
 	return len(name) > len(objects.BranchPrefix) && name[:len(objects.BranchPrefix)] == objects.BranchPrefix

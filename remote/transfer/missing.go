@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -53,6 +54,26 @@ func MissingCommits(ctx context.Context, r Source, wants, haves []objects.ID) ([
 	slices.Reverse(missing) // heights grow from parent to child
 	return missing, nil
 }
+
+// NewestMissingCommits is MissingCommits children first, stopped after
+// limit commits: the newest, which a receiver that holds any of them is
+// likeliest to hold. The walk holds no more than that.
+func NewestMissingCommits(ctx context.Context, r Source, wants, haves []objects.ID, limit int) ([]objects.ID, error) {
+	var missing []objects.ID
+	err := walkMissing(ctx, r, wants, haves, func(id objects.ID) error {
+		missing = append(missing, id)
+		if len(missing) >= limit {
+			return errEnough
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
+	}
+	return missing, nil
+}
+
+var errEnough = errors.New("transfer: enough commits")
 
 // walkMissing calls fn with each commit MissingCommits returns, children
 // first.
