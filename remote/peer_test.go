@@ -341,24 +341,7 @@ func TestPeeringsOfARepositorySyncOneAtATime(t *testing.T) {
 // every commit past the peer's advertised head again.
 func TestSyncPushesNothingThePeerHolds(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	a, b := newPeered(t), newPeered(t)
-	for i := range 2 * remote.MinHeldAsk {
-		a.commit(t, fmt.Sprint("k", i))
-	}
-	if _, err := remote.Fetch(ctx, b.r, remote.Remote{Name: "a", URL: a.url}, remote.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := remote.Sync(ctx, a.r, remote.Remote{Name: "b", URL: b.url}, remote.SyncOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if head(t, b.r) != head(t, a.r) {
-		t.Fatalf("b at %s, want a's head %s", head(t, b.r).Short(), head(t, a.r).Short())
-	}
-	if rep.ObjectsSent != 0 {
-		t.Errorf("the push sent %d objects, want 0: the peer held them all", rep.ObjectsSent)
-	}
+	syncSendsNothingThePeerFetched(t, 2*remote.MinHeldAsk)
 }
 
 // TestSyncAsksAboutTheNewestCommits: a push with more commits to send than
@@ -368,9 +351,17 @@ func TestSyncPushesNothingThePeerHolds(t *testing.T) {
 // (the list is parent first, cut at the end), so the push sent the rest.
 func TestSyncAsksAboutTheNewestCommits(t *testing.T) {
 	remote.SetHeldAskLimit(t, remote.MinHeldAsk)
+	syncSendsNothingThePeerFetched(t, 4*remote.MinHeldAsk)
+}
+
+// syncSendsNothingThePeerFetched makes commits on a leader, has its peer
+// fetch them, then syncs the leader with the peer: the sync's push must
+// send nothing.
+func syncSendsNothingThePeerFetched(t *testing.T, commits int) {
+	t.Helper()
 	ctx := context.Background()
 	a, b := newPeered(t), newPeered(t)
-	for i := range 4 * remote.MinHeldAsk {
+	for i := range commits {
 		a.commit(t, fmt.Sprint("k", i))
 	}
 	if _, err := remote.Fetch(ctx, b.r, remote.Remote{Name: "a", URL: a.url}, remote.Options{}); err != nil {
