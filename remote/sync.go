@@ -246,11 +246,17 @@ func syncOnce(ctx context.Context, r *repo.Repo, rm Remote, opts SyncOptions, pu
 	}
 	pushRep := &Report{}
 	have := slices.Collect(maps.Values(got.branches)) // advertised by the fetch
-	have = append(have, heldByRemote(ctx, r, c, pushWants(push), have)...)
+	held := heldByRemote(ctx, r, c, pushWants(push), have)
 	// Converging: a remote that took writes of its own since the fetch
 	// merges ours in instead of refusing them (a leader under steady
 	// writes would otherwise refuse nearly every push).
-	err = pushUpdates(ctx, r, c, rm.Name, wire.PushRequest{Updates: push, Converge: true}, have, pushRep)
+	req := wire.PushRequest{Updates: push, Converge: true}
+	err = pushUpdates(ctx, r, c, rm.Name, req, append(have, held...), pushRep)
+	if err != nil && len(held) > 0 && errors.Is(err, objects.ErrNotFound) {
+		// The remote lacks commits it said it held (a bug, or a lie),
+		// and refused a push that left them out: send them after all.
+		err = pushUpdates(ctx, r, c, rm.Name, req, have, pushRep)
+	}
 	pushRep.addClientStats(c)
 	rep.Requests += pushRep.Requests
 	rep.BytesSent += pushRep.BytesSent
