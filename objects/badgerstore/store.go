@@ -116,7 +116,7 @@ func (s *Store) Close() error {
 	if (settle || s.mergesLevelZero) && err == nil {
 		err = s.mergeDone()
 	}
-	if !s.badgerOpts.ReadOnly && err == nil {
+	if !s.badgerOpts.ReadOnly && err == nil && s.syncFailed.err() == nil { // nothing more on a disk that failed a sync
 		err = compactManifest(s.dir, s.badgerOpts)
 	}
 	if lerr := s.lock.release(); err == nil && lerr != nil {
