@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/folio-db/folio/objects"
 )
 
@@ -102,5 +104,31 @@ func TestSyncFailureDuringACommitFailsIt(t *testing.T) {
 	keep := func(objects.ID) bool { fail(); return true }
 	if err := q.Promote(ctx, keep, objects.RefUpdate{Name: "refs/heads/main", New: docBlob(2).ID}); !errors.Is(err, ErrSyncFailed) {
 		t.Errorf("Promote whose commit's sync failed: %v, want ErrSyncFailed", err)
+	}
+}
+
+// TestNoManifestRewriteAfterAFailedSync: Close rewrites no MANIFEST (see
+// compactManifest) in a session whose disk failed a sync: nothing more is
+// written to a disk that lost writes.
+func TestNoManifestRewriteAfterAFailedSync(t *testing.T) {
+	defer func(at int64) { manifestRewriteAt = at }(manifestRewriteAt)
+	manifestRewriteAt = math.MaxInt64
+	dir := newStoreDir(t)
+	shortSessions(t, dir, 20, nil)
+	path := filepath.Join(dir, badger.ManifestFilename)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifestRewriteAt = 0 // any Close would rewrite it
+	s := openTemp(t, dir, Options{})
+	s.badgerOpts.Logger.Errorf("Error while curlf sync: %v\n", syscall.EIO)
+	s.Close()
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(after, before) {
+		t.Errorf("the MANIFEST was rewritten (%d bytes, was %d) after a failed sync", len(after), len(before))
 	}
 }
