@@ -16,7 +16,8 @@ import (
 // processes: 'folio log' warns that tables were set aside, 'folio fsck'
 // counts what they hold and fails (it said "0 problems" after Badger had
 // deleted them), --verbose lists it, and 'folio fsck --repair' takes the
-// objects back, still listing the branch it cannot verify.
+// objects back, still listing the branch it cannot verify, with the
+// command that sets it; once a person runs that, fsck is clean.
 func TestCutManifestIsReported(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -56,6 +57,17 @@ func TestCutManifestIsReported(t *testing.T) {
 	out, err = folioCmd(dir, "fsck", "--verbose").CombinedOutput()
 	if err == nil || strings.Contains(string(out), "object found only in") || !strings.Contains(string(out), "ref refs/heads/main names this") {
 		t.Errorf("folio fsck --verbose after --repair: %v; want the objects taken back, the branch still listed:\n%s", err, out)
+	}
+	advice := regexp.MustCompile(`'folio (branch -f main [0-9a-f]{64})'`).FindSubmatch(out)
+	if advice == nil {
+		t.Fatalf("fsck names no command that sets main:\n%s", out)
+	}
+	mustFolio(t, dir, strings.Fields(string(advice[1]))...)
+	if out, err := folioCmd(dir, "fsck").CombinedOutput(); err != nil {
+		t.Errorf("folio fsck after %q: %v\n%s", advice[1], err, out)
+	}
+	if out, err := folioCmd(dir, "log", "--oneline").CombinedOutput(); err != nil || !strings.Contains(string(out), "two") {
+		t.Errorf("main after %q lacks the second commit: %v\n%s", advice[1], err, out)
 	}
 }
 

@@ -75,8 +75,8 @@ func (u Unlisted) String() string {
 	switch {
 	case u.Ref != "":
 		return fmt.Sprintf("ref %s names this in %s %s %s; not applied, as nothing can verify it: "+
-			"if it is right, set the ref by hand (a missing branch: 'folio branch NAME ID'), else delete the table",
-			u.Ref, u.Table, where, u.Why)
+			"if it is right, %s, else delete the table",
+			u.Ref, u.Table, where, u.Why, setRefAdvice(u.Ref, u.ID))
 	case !u.ID.IsZero():
 		return fmt.Sprintf("object found only in %s %s: %s", u.Table, where, u.Why)
 	}
@@ -815,6 +815,23 @@ func (s *Store) hasFormat() (bool, error) {
 		return err
 	})
 	return has, err
+}
+
+// setRefAdvice says how a person sets ref to id with folio's commands.
+func setRefAdvice(ref string, id objects.ID) string {
+	switch {
+	case strings.HasPrefix(ref, objects.BranchPrefix):
+		return fmt.Sprintf("set it with 'folio branch -f %s %s'", strings.TrimPrefix(ref, objects.BranchPrefix), id)
+	case strings.HasPrefix(ref, objects.TagPrefix):
+		tag := strings.TrimPrefix(ref, objects.TagPrefix)
+		return fmt.Sprintf("set it with 'folio tag %s %s' (after 'folio tag -d %s' if the tag exists)", tag, id, tag)
+	case strings.HasPrefix(ref, objects.RemotePrefix):
+		return "'folio fetch' brings the remote's branches up to date"
+	case strings.HasPrefix(ref, objects.WorkingSetPrefix):
+		return fmt.Sprintf("those staged changes of %s are working set %s; no command stages them back: stage them again",
+			strings.TrimPrefix(ref, objects.WorkingSetPrefix), id)
+	}
+	return "set the ref by hand"
 }
 
 // unlistedRef looks at a ref entry (written at version) of a set-aside
