@@ -65,7 +65,9 @@ type Unlisted struct {
 	Table string     `json:"table"`        // the set-aside file
 	ID    objects.ID `json:"id,omitzero"`  // the object, or the value of Ref
 	Ref   string     `json:"ref,omitzero"` // a ref's name; empty for an object
-	Why   string     `json:"why"`          // what String says after where it was found
+	// Deleted: the table deletes Ref, which the store keeps at ID.
+	Deleted bool   `json:"deleted,omitempty"`
+	Why     string `json:"why"` // what String says after where it was found
 }
 
 // String says what was found, where, and what to do; fsck prints it after
@@ -73,6 +75,10 @@ type Unlisted struct {
 func (u Unlisted) String() string {
 	const where = "(a table file the MANIFEST does not list)"
 	switch {
+	case u.Ref != "" && u.Deleted:
+		return fmt.Sprintf("ref %s is deleted in %s %s %s; not applied, as nothing can verify it: "+
+			"if it is right, %s, else delete the table",
+			u.Ref, u.Table, where, u.Why, deleteRefAdvice(u.Ref))
 	case u.Ref != "":
 		return fmt.Sprintf("ref %s names this in %s %s %s; not applied, as nothing can verify it: "+
 			"if it is right, %s, else delete the table",
@@ -834,6 +840,22 @@ func setRefAdvice(ref string, id objects.ID) string {
 	return "set the ref by hand"
 }
 
+// deleteRefAdvice says how a person deletes ref with folio's commands.
+func deleteRefAdvice(ref string) string {
+	switch {
+	case strings.HasPrefix(ref, objects.BranchPrefix):
+		return fmt.Sprintf("delete it with 'folio branch -D %s'", strings.TrimPrefix(ref, objects.BranchPrefix))
+	case strings.HasPrefix(ref, objects.TagPrefix):
+		return fmt.Sprintf("delete it with 'folio tag -d %s'", strings.TrimPrefix(ref, objects.TagPrefix))
+	case strings.HasPrefix(ref, objects.RemotePrefix):
+		return "'folio fetch' brings the remote's branches up to date"
+	case strings.HasPrefix(ref, objects.WorkingSetPrefix):
+		return fmt.Sprintf("drop those staged changes of %s with 'folio reset' on that branch",
+			strings.TrimPrefix(ref, objects.WorkingSetPrefix))
+	}
+	return "delete the ref by hand"
+}
+
 // unlistedRef looks at a ref entry (written at version) of a set-aside
 // table. A ref is never put back: nothing says which commit it should name.
 // It is lost if the store has an older version of it, or none, that differs.
@@ -893,7 +915,7 @@ func (s *Store) unlistedRefDeletion(path string, key []byte, version uint64) (*U
 			return err
 		}
 		id, _ := refValue(name, have)
-		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "as deleted, later than the store kept it (to delete it by hand: 'folio branch -d NAME')"}
+		lost = &Unlisted{Table: path, Ref: name, ID: id, Deleted: true, Why: "later than the store kept it"}
 		return nil
 	})
 	return lost, err

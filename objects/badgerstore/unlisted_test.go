@@ -852,7 +852,11 @@ func TestSetAsideRefDeletionIsListed(t *testing.T) {
 	defer s.Close()
 	got := mustUnlisted(t, s)
 	if len(got) != 1 || got[0].Ref != "refs/heads/main" {
-		t.Errorf("Unlisted() = %v; want the deletion of refs/heads/main", got)
+		t.Fatalf("Unlisted() = %v; want the deletion of refs/heads/main", got)
+	}
+	// The advice deletes the branch; it does not set it.
+	if msg := got[0].String(); !strings.Contains(msg, "'folio branch -D main'") || strings.Contains(msg, "branch -f") {
+		t.Errorf("the deletion is reported as %q; want the command that deletes main, and none that sets it", msg)
 	}
 	checkTablesKept(t, dir, tables)
 }
