@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
@@ -9,7 +8,6 @@ import (
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 	"github.com/folio-db/folio/objects/repo"
-	"github.com/folio-db/folio/remote/wire"
 )
 
 // A pack that brings a good copy of a document the receiver holds damaged
@@ -46,15 +44,8 @@ func TestReceiveTakesAGoodCopyOfADamagedObject(t *testing.T) {
 	src := newRepo(t, true)
 	stage(t, src, map[string]string{"theirs.txt": string(content)})
 	tip := commit(t, src, "theirs")
-	var buf bytes.Buffer
-	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
-	if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admitPack(dst.Store(), &buf, []objects.ID{tip}); err != nil {
+	buf := sendPack(t, src, tip, objects.ID{})
+	if _, err := admitPack(dst.Store(), buf, []objects.ID{tip}); err != nil {
 		t.Fatalf("a pack with a good copy of a damaged object: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
@@ -34,19 +33,12 @@ func TestReceiveFreshensAHeldDocumentAgainstACollection(t *testing.T) {
 	src := newRepo(t, true)
 	stage(t, src, map[string]string{"doc.txt": content})
 	tip := commit(t, src, "names it again")
-	var buf bytes.Buffer
-	pw := wire.NewPackWriter(&buf, wire.WriterOptions{})
-	if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	buf := sendPack(t, src, tip, objects.ID{})
 	qr, err := dst.Store().Quarantine(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Receive(ctx, qr, wire.NewPackReader(&buf, wire.Limits{}))
+	got, err := Receive(ctx, qr, wire.NewPackReader(buf, wire.Limits{}))
 	if err != nil {
 		t.Fatal(err)
 	}
