@@ -280,7 +280,12 @@ func BenchmarkGetRandom(b *testing.B) {
 // BenchmarkOpenGetClose is the store's part of `folio get`: open the
 // imported store read-only, read one document, close.
 func BenchmarkOpenGetClose(b *testing.B) {
-	dir := importedStore(b)
+	openGetCloseLoop(b, importedStore(b))
+}
+
+// openGetCloseLoop opens the store at dir read-only, reads one document
+// and closes it, b.N times.
+func openGetCloseLoop(b *testing.B, dir string) {
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
@@ -316,24 +321,13 @@ func BenchmarkCheckListedTables(b *testing.B) {
 // without checkListedTables, in turns, to compare in one run.
 func BenchmarkOpenGetCloseTableCheck(b *testing.B) {
 	dir := importedStore(b)
-	ctx := context.Background()
 	for round := range 3 {
 		for _, skip := range []bool{true, false} {
 			name := fmt.Sprintf("checked=%t/round=%d", !skip, round)
 			b.Run(name, func(b *testing.B) {
 				skipTableCheck = skip
 				defer func() { skipTableCheck = false }()
-				i := 0
-				for b.Loop() {
-					s := openTemp(b, dir, Options{ReadOnly: true})
-					if _, err := s.Get(ctx, docBlob(i*7919%benchDocs).ID); err != nil {
-						b.Fatal(err)
-					}
-					if err := s.Close(); err != nil {
-						b.Fatal(err)
-					}
-					i++
-				}
+				openGetCloseLoop(b, dir)
 			})
 		}
 	}
