@@ -90,7 +90,8 @@ func compactManifest(dir string, bopts badger.Options) error {
 	return syncDirs(dir)
 }
 
-// replayManifest returns the tables a MANIFEST file lists and its header.
+// replayManifest returns the tables the MANIFEST file at path lists, and
+// its header. A file Badger cannot replay is errUnreplayable.
 func replayManifest(path string, bopts badger.Options) (map[uint64]badger.TableManifest, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -99,7 +100,7 @@ func replayManifest(path string, bopts badger.Options) (map[uint64]badger.TableM
 	defer f.Close()
 	m, _, err := badger.ReplayManifestFile(f, bopts.ExternalMagicVersion, bopts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("badgerstore: replay %s: %w", path, err)
+		return nil, nil, fmt.Errorf("%w: %s cannot be read (%v)", errUnreplayable, path, err)
 	}
 	header := make([]byte, manifestHeaderSize)
 	if _, err := f.ReadAt(header, 0); err != nil {
@@ -107,6 +108,9 @@ func replayManifest(path string, bopts badger.Options) (map[uint64]badger.TableM
 	}
 	return m.Tables, header, nil
 }
+
+// errUnreplayable: Badger could not replay a MANIFEST file.
+var errUnreplayable = errors.New("badgerstore: MANIFEST")
 
 // writeManifest writes and syncs a MANIFEST of one change set that
 // creates tables, in the layout Badger reads: header, then the change

@@ -327,20 +327,14 @@ func errNoManifest(dir string) error {
 // it lists; nil without a MANIFEST.
 func manifestTables(dir string, bopts badger.Options) (map[uint64]badger.TableManifest, error) {
 	name := filepath.Join(dir, badger.ManifestFilename)
-	f, err := os.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	tables, _, err := replayManifest(name, bopts)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
+	case errors.Is(err, errUnreplayable):
+		return nil, fmt.Errorf("%w: %v: restore it from a backup, or clone the repository again", objects.ErrCorrupt, err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("badgerstore: %w", err)
-	}
-	defer f.Close()
-	m, _, err := badger.ReplayManifestFile(f, bopts.ExternalMagicVersion, bopts)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s cannot be read (%v): restore it from a backup, or clone the repository again",
-			objects.ErrCorrupt, name, err)
-	}
-	return m.Tables, nil
+	return tables, err
 }
 
 // tableFileID is the ID of a table file's name, as Badger reads it (and
