@@ -224,16 +224,20 @@ func writeSummary(aside string, sum setAsideSummary) {
 // setAsideUnlisted moves the table files of dir that its MANIFEST does not
 // list into unlistedDir, and reports whether that folder holds any. It
 // refuses a MANIFEST that is missing or unreadable while tables exist: Badger
-// would start an empty one and delete them all. The usual case costs one
+// would start an empty one and delete them all. A MANIFEST that a rewrite
+// kept is settled first (checkKeptManifest). The usual case costs one
 // read of the MANIFEST and one listing of dir.
 func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
-	listed, err := manifestTables(dir, bopts)
-	if err != nil {
-		return false, err
-	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false, fmt.Errorf("badgerstore: %w", err)
+	}
+	if err := checkKeptManifest(dir, entries, bopts); err != nil {
+		return false, err
+	}
+	listed, err := manifestTables(dir, bopts)
+	if err != nil {
+		return false, err
 	}
 	if err := checkListedPresent(dir, listed, entries); err != nil {
 		return false, err
