@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -90,9 +91,19 @@ func TestReopen(t *testing.T) {
 }
 
 // rawBadger opens dir with Badger directly, as another program might.
+// Badger closes its directory lock without unlocking it, so a helper
+// process that a parallel test forks holds it until it execs: the open
+// is retried for a while.
 func rawBadger(t *testing.T, dir string, readOnly bool) (*badger.DB, error) {
 	t.Helper()
-	return badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithReadOnly(readOnly))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithReadOnly(readOnly))
+		if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") || time.Now().After(deadline) {
+			return db, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func setRaw(t *testing.T, dir, key, value string) {
