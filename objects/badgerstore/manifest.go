@@ -104,8 +104,16 @@ func compactManifest(dir string, bopts badger.Options) error {
 		return fmt.Errorf("badgerstore: rewrite MANIFEST: %s does not start with a whole change set", tmp)
 	}
 	rewriteStep("checked")
-	if err := keepManifest(dir, keptManifestPrefix+set); err != nil {
+	kept, err := keepManifest(dir, keptManifestPrefix+set)
+	if err != nil {
 		return fmt.Errorf("badgerstore: rewrite MANIFEST: %w", err)
+	}
+	if !kept {
+		// No hard link (a file system without them): the MANIFEST is
+		// left to grow, as Badger leaves it, rather than replaced with
+		// nothing kept.
+		os.Remove(tmp)
+		return nil
 	}
 	rewriteStep("kept")
 	if err := os.Rename(tmp, path); err != nil {
@@ -116,21 +124,21 @@ func compactManifest(dir string, bopts badger.Options) error {
 }
 
 // keepManifest links dir's MANIFEST as kept, in place of any kept copy,
-// and syncs the folder.
-func keepManifest(dir, kept string) error {
+// and syncs the folder; false if the link cannot be made.
+func keepManifest(dir, kept string) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, name := range keptManifests(entries) {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+			return false, err
 		}
 	}
 	if err := os.Link(filepath.Join(dir, badger.ManifestFilename), filepath.Join(dir, kept)); err != nil {
-		return err
+		return false, nil
 	}
-	return syncDirs(dir)
+	return true, syncDirs(dir)
 }
 
 // keptManifests returns the names of the kept MANIFESTs among entries.
