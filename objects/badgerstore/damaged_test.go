@@ -111,6 +111,34 @@ func TestFlippedBitInRefNameIsRefused(t *testing.T) {
 	}
 }
 
+// TestCutRefValueIsRefused: a store of format 2 gives every ref its check
+// (its upgrade from format 1 too), so a ref value of an ID alone is a
+// value cut short: Ref and Refs fail with ErrCorrupt naming the ref, as for
+// a check that does not match, whether the store is opened for writing
+// (which must not take it for format 1 and add a check) or read-only. A
+// store of format 1 still reads such values (TestFormatV1Upgrade).
+func TestCutRefValueIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := newStoreDir(t)
+	const name = "refs/heads/main"
+	id := docBlob(1).ID
+	setRaw(t, dir, string(refKey(name)), string(id[:]))
+	for _, opts := range []Options{{}, {ReadOnly: true}} {
+		s := openTemp(t, dir, opts)
+		_, err := s.Ref(ctx, name)
+		if !errors.Is(err, objects.ErrCorrupt) || !strings.Contains(err.Error(), name) {
+			t.Errorf("Ref of a cut value (read-only %t): %v; want ErrCorrupt naming %s", opts.ReadOnly, err, name)
+		}
+		if _, err := s.Refs(ctx, ""); !errors.Is(err, objects.ErrCorrupt) || !strings.Contains(err.Error(), name) {
+			t.Errorf("Refs with a cut value (read-only %t): %v; want ErrCorrupt naming %s", opts.ReadOnly, err, name)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A MANIFEST cut short (a torn write on a disk that lies, a bad copy):
 // opening the store, even read-only as 'folio log' does, must not delete
 // the table files the MANIFEST no longer lists. Badger's Open removes

@@ -55,6 +55,10 @@
 // read every table), listed by Store.Unlisted and reported by fsck
 // (unlisted.go). A file a kill cut short (its tail a hole, never written)
 // holds nothing and is deleted; one that cannot be read otherwise is kept.
+// Close rewrites a MANIFEST grown past 8 KiB, keeping the old one until
+// the next Open finds the new one whole, and puts it back if it is not
+// (manifest.go): a disk that lost the rewritten file's content loses no
+// table.
 //
 // Badger opens the listed tables in goroutines of its own, where some
 // damage to a table's footer or last block makes it panic and end the

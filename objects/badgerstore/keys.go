@@ -89,11 +89,17 @@ func encodeRef(name string, id objects.ID) []byte {
 	return append(id[:len(id):len(id)], refCheck(name, id)...)
 }
 
-// refValue decodes the value v of ref name, checking it.
-func refValue(name string, v []byte) (objects.ID, error) {
+// refValue decodes the value v of ref name, checking it. A value of the ID
+// alone was written by a store of formatRecordV1, and is read where v1
+// says one may be there; a store of formatRecord gave every ref its check
+// (upgradeFormat), so there it is a value cut short.
+func refValue(name string, v []byte, v1 bool) (objects.ID, error) {
 	var id objects.ID
 	switch len(v) {
-	case objects.IDSize: // written by a store of formatRecordV1
+	case objects.IDSize:
+		if !v1 {
+			return id, fmt.Errorf("%w: ref %s holds an ID without its check: its value was cut short on disk", objects.ErrCorrupt, name)
+		}
 		copy(id[:], v)
 	case objects.IDSize + refCheckSize:
 		copy(id[:], v)

@@ -17,8 +17,9 @@ import (
 // change set to Badger's MANIFEST, which Badger itself would rewrite only
 // after 10,000 deletions; Close rewrites it once it passes
 // manifestRewriteAt, so no open replays a longer one. The rewrite loses
-// no table (every session's object is still there), and a rewrite file
-// left by a crash is overwritten, not read.
+// no table (every session's object is still there), a rewrite file left
+// by a crash is overwritten, not read, and the MANIFEST a rewrite keeps
+// is removed by the next open.
 func TestManifestStaysSmall(t *testing.T) {
 	defer func(at int64) { manifestRewriteAt = at }(manifestRewriteAt)
 	manifestRewriteAt = 256
@@ -35,6 +36,9 @@ func TestManifestStaysSmall(t *testing.T) {
 			t.Fatal(err)
 		}
 		largest = max(largest, info.Size())
+		if kept := keptCopies(t, dir); len(kept) != 0 {
+			t.Errorf("a session opened with kept MANIFESTs %v: the open should have removed them", kept)
+		}
 	})
 	if largest > manifestRewriteAt {
 		t.Errorf("a session opened a MANIFEST of %d bytes; Close should have rewritten it past %d", largest, manifestRewriteAt)

@@ -231,11 +231,58 @@ func (s *Store) checkFormat() error {
 	case record == nil:
 		return fmt.Errorf("%w: %s holds a database without a folio format record", objects.ErrUnknownFormat, s.dir)
 	case string(record) == formatRecordV1 && !s.readOnly:
-		return s.writeFormat()
-	case string(record) != formatRecord && string(record) != formatRecordV1:
+		return s.upgradeFormat()
+	case string(record) == formatRecordV1:
+		s.refsV1 = true
+	case string(record) != formatRecord:
 		return fmt.Errorf("%w: %s has store format %q, this build reads %q", objects.ErrUnknownFormat, s.dir, record, formatRecord)
 	}
 	return nil
+}
+
+// upgradeFormat makes a store of formatRecordV1 one of formatRecord: it
+// gives every ref that lacks it its check, then writes the record, so
+// that in a store of formatRecord a ref without its check is damage. A
+// crash between leaves a store of format 1 whose refs may have their
+// checks, which it reads, and which the next writable open upgrades.
+func (s *Store) upgradeFormat() error {
+	var refs []objects.Ref
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{refPrefix}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(v) == objects.IDSize {
+				refs = append(refs, objects.Ref{Name: string(it.Item().Key()[1:]), ID: objects.ID(v)})
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.writeChecks(refs)
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: upgrade the refs of %s to format 2: %w", s.dir, err)
+	}
+	return s.writeFormat()
+}
+
+// writeChecks writes refs again, each with its check, in as many
+// transactions as they take; the store's synced writes make them durable
+// when it returns.
+func (s *Store) writeChecks(refs []objects.Ref) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, r := range refs {
+		if err := wb.Set(refKey(r.Name), encodeRef(r.Name, r.ID)); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
 }
 
 func (s *Store) writeFormat() error {

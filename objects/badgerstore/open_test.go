@@ -3,11 +3,13 @@ package badgerstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -90,9 +92,19 @@ func TestReopen(t *testing.T) {
 }
 
 // rawBadger opens dir with Badger directly, as another program might.
+// Badger closes its directory lock without unlocking it, so a helper
+// process that a parallel test forks holds it until it execs: the open
+// is retried for a while.
 func rawBadger(t *testing.T, dir string, readOnly bool) (*badger.DB, error) {
 	t.Helper()
-	return badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithReadOnly(readOnly))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithReadOnly(readOnly))
+		if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") || time.Now().After(deadline) {
+			return db, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func setRaw(t *testing.T, dir, key, value string) {
@@ -199,6 +211,37 @@ func TestFormatV1Upgrade(t *testing.T) {
 	s.Close()
 	if r := record(); r != formatRecord {
 		t.Errorf("format record after a writable open: %q, want %q", r, formatRecord)
+	}
+}
+
+// TestFormatV1UpgradeOfManyRefs: the upgrade gives its check to every
+// ref of a store of format 1, more than one transaction holds (60,000
+// tags, in a short session's small memtable), and they all read.
+func TestFormatV1UpgradeOfManyRefs(t *testing.T) {
+	t.Parallel()
+	const tags = 60000
+	dir := newStoreDir(t)
+	db, err := rawBadger(t, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := docBlob(1).ID
+	wb := db.NewWriteBatch()
+	err = wb.Set([]byte(formatKey), []byte(formatRecordV1))
+	for i := range tags {
+		err = errors.Join(err, wb.Set(refKey(fmt.Sprintf("refs/tags/t%06d", i)), id[:]))
+	}
+	if err := errors.Join(err, wb.Flush(), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	s := openTemp(t, dir, Options{Short: true})
+	defer s.Close()
+	if s.refsV1 {
+		t.Fatal("a writable open left the store of format 1")
+	}
+	refs, err := s.Refs(t.Context(), "")
+	if err != nil || len(refs) != tags {
+		t.Fatalf("Refs after the upgrade: %d refs, %v; want %d", len(refs), err, tags)
 	}
 }
 

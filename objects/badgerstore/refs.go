@@ -26,7 +26,7 @@ func (s *Store) Ref(ctx context.Context, name string) (_ objects.ID, err error) 
 	defer s.refsMu.RUnlock()
 	err = s.db.View(func(txn *badger.Txn) error {
 		var err error
-		id, err = readRef(txn, name)
+		id, err = readRefOf(txn, name, s.refsV1)
 		return err
 	})
 	if err == nil && id.IsZero() {
@@ -35,8 +35,16 @@ func (s *Store) Ref(ctx context.Context, name string) (_ objects.ID, err error) 
 	return id, err
 }
 
-// readRef returns the ID name points at, or the zero ID if it is absent.
+// readRef returns the ID name points at, or the zero ID if it is absent,
+// in a store open for writing: one of formatRecord (Open upgrades one of
+// format 1).
 func readRef(txn *badger.Txn, name string) (objects.ID, error) {
+	return readRefOf(txn, name, false)
+}
+
+// readRefOf is readRef in a store whose refs may lack their check (v1,
+// see refValue).
+func readRefOf(txn *badger.Txn, name string, v1 bool) (objects.ID, error) {
 	item, err := txn.Get(refKey(name))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return objects.ID{}, nil
@@ -46,7 +54,7 @@ func readRef(txn *badger.Txn, name string) (objects.ID, error) {
 	}
 	var id objects.ID
 	err = item.Value(func(v []byte) error {
-		id, err = refValue(name, v)
+		id, err = refValue(name, v, v1)
 		return err
 	})
 	return id, err
@@ -73,7 +81,7 @@ func (s *Store) Refs(ctx context.Context, prefix string) (_ []objects.Ref, err e
 			item := it.Item()
 			name := string(item.Key()[1:])
 			err := item.Value(func(v []byte) error {
-				id, err := refValue(name, v)
+				id, err := refValue(name, v, s.refsV1)
 				refs = append(refs, objects.Ref{Name: name, ID: id})
 				return err
 			})

@@ -37,7 +37,10 @@ type Store struct {
 	lock     *dirLock
 	dir      string
 	readOnly bool
-	minFree  int64 // see checkSpace
+	// refsV1: the store is of formatRecordV1 (open read-only; a writable
+	// open upgrades it), so its refs may lack their check.
+	refsV1  bool
+	minFree int64 // see checkSpace
 	// short: Badger runs without compactors (Options.Short); settleOpts
 	// are the options of a session that settles (see Close).
 	short      bool

@@ -224,16 +224,20 @@ func writeSummary(aside string, sum setAsideSummary) {
 // setAsideUnlisted moves the table files of dir that its MANIFEST does not
 // list into unlistedDir, and reports whether that folder holds any. It
 // refuses a MANIFEST that is missing or unreadable while tables exist: Badger
-// would start an empty one and delete them all. The usual case costs one
+// would start an empty one and delete them all. A MANIFEST that a rewrite
+// kept is settled first (checkKeptManifest). The usual case costs one
 // read of the MANIFEST and one listing of dir.
 func setAsideUnlisted(dir string, bopts badger.Options) (bool, error) {
-	listed, err := manifestTables(dir, bopts)
-	if err != nil {
-		return false, err
-	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false, fmt.Errorf("badgerstore: %w", err)
+	}
+	if err := checkKeptManifest(dir, entries, bopts); err != nil {
+		return false, err
+	}
+	listed, err := manifestTables(dir, bopts)
+	if err != nil {
+		return false, err
 	}
 	if err := checkListedPresent(dir, listed, entries); err != nil {
 		return false, err
@@ -792,8 +796,9 @@ func (s *Store) unlistedObject(path string, key []byte, v y.ValueStruct) (*objec
 }
 
 // unlistedFormat looks at the format record of a set-aside table, and
-// puts it back (read-write) where the store lacks it; one of format 1
-// comes back upgraded, as checkFormat would upgrade it.
+// puts it back (read-write) where the store lacks it, upgraded as
+// checkFormat upgrades a store of format 1: whichever it was, the store
+// lost its own, and the refs it keeps may be of format 1.
 func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) {
 	has, err := s.hasFormat()
 	switch {
@@ -804,7 +809,7 @@ func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) 
 	case s.readOnly:
 		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open (such as 'folio fsck --repair') takes it back"}, nil
 	}
-	return nil, s.writeFormat()
+	return nil, s.upgradeFormat()
 }
 
 func (s *Store) hasFormat() (bool, error) {
@@ -855,7 +860,8 @@ func deleteRefAdvice(ref string) string {
 // It is lost if the store has an older version of it, or none, that differs.
 func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueStruct) (*Unlisted, error) {
 	name := string(key[1:])
-	id, err := refValue(name, v.Value)
+	// A set-aside table may be older than the store's upgrade to format 2.
+	id, err := refValue(name, v.Value, true)
 	if err != nil {
 		return &Unlisted{Table: path, Ref: name, Why: err.Error()}, nil
 	}
@@ -881,7 +887,7 @@ func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueSt
 			return err
 		}
 		// Compared as IDs: one of them may be of format 1, without a check.
-		if haveID, err := refValue(name, have); err == nil && haveID == id {
+		if haveID, err := refValue(name, have, true); err == nil && haveID == id {
 			return nil
 		}
 		lost = &Unlisted{Table: path, Ref: name, ID: id, Why: "later than the store's " + describeRefValue(name, have)}
@@ -908,7 +914,7 @@ func (s *Store) unlistedRefDeletion(path string, key []byte, version uint64) (*U
 		if err != nil {
 			return err
 		}
-		id, _ := refValue(name, have)
+		id, _ := refValue(name, have, true)
 		lost = &Unlisted{Table: path, Ref: name, ID: id, Deleted: true, Why: "later than the store kept it"}
 		return nil
 	})
@@ -927,7 +933,7 @@ func (s *Store) putBack(objs []objects.Object) error {
 }
 
 func describeRefValue(name string, v []byte) string {
-	id, err := refValue(name, v)
+	id, err := refValue(name, v, true)
 	if err != nil {
 		return err.Error()
 	}

@@ -428,6 +428,43 @@ func TestCutManifestOfFormatV1Store(t *testing.T) {
 	}
 }
 
+// A store of format 1 whose MANIFEST lost the table that holds its format
+// record, and only that one: the record comes back from the set-aside
+// table upgraded, and so do the refs the store kept (their IDs without a
+// check), which still read, read-only too.
+func TestSetAsideFormatV1RecordUpgradesRefs(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	const name = "refs/heads/main"
+	id := docBlob(1).ID
+	setRaw(t, dir, formatKey, formatRecordV1)
+	manifest := filepath.Join(dir, badger.ManifestFilename)
+	recordTables := replayTables(t, manifest)
+	setRaw(t, dir, string(refKey(name)), string(id[:]))
+	tables, header, err := replayManifest(manifest, badger.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table := range recordTables {
+		delete(tables, table)
+	}
+	if len(tables) == 0 {
+		t.Fatal("the ref is in the format record's table")
+	}
+	if err := writeManifest(manifest, header, tables); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{{}, {ReadOnly: true}} {
+		s := openTemp(t, dir, opts)
+		if got, err := s.Ref(t.Context(), name); err != nil || got != id {
+			t.Errorf("main in a store that took back its format record (read-only %t): %s, %v; want %s", opts.ReadOnly, got.Short(), err, id.Short())
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A MANIFEST cut at every length, from nothing to whole, of a store three
 // sessions wrote: no open panics or deletes a table; a read-only open
 // keeps every table, and a read-write open that succeeds has every object
