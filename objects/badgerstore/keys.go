@@ -38,14 +38,28 @@ const (
 )
 
 // formatRecord names the key layout above and the object format. Open
-// refuses any other value instead of guessing, but for formatRecordV1,
-// whose refs hold an ID without a check: it reads those, and its first
-// writable open rewrites the record (a build that knows only V1 then
-// refuses the store instead of taking the checks for damage).
+// refuses any other value instead of guessing, but for the older records
+// (olderFormat), whose refs may hold an ID without a check: it reads
+// those, and its first writable open gives every ref its check and
+// rewrites the record (a build that knows only an older one then refuses
+// the store instead of taking the checks for damage). Format 1 had no
+// checks; format 2 wrote them, but its upgrade of a format-1 store left
+// the old refs without them; format 3 says every ref has its check.
 const (
-	formatRecord   = "folio-store 2"
+	formatRecord   = "folio-store 3"
 	formatRecordV1 = "folio-store 1"
+	formatRecordV2 = "folio-store 2"
 )
+
+// olderFormat says whether record is a format this build upgrades.
+func olderFormat(record []byte) bool {
+	return string(record) == formatRecordV1 || string(record) == formatRecordV2
+}
+
+// knownFormat says whether this build reads a store of record.
+func knownFormat(record []byte) bool {
+	return string(record) == formatRecord || olderFormat(record)
+}
 
 func objectKey(id objects.ID) []byte {
 	k := make([]byte, 1+objects.IDSize)
@@ -90,9 +104,10 @@ func encodeRef(name string, id objects.ID) []byte {
 }
 
 // refValue decodes the value v of ref name, checking it. A value of the ID
-// alone was written by a store of formatRecordV1, and is read where v1
-// says one may be there; a store of formatRecord gave every ref its check
-// (upgradeFormat), so there it is a value cut short.
+// alone was written by a store of formatRecordV1 (or left by format 2's
+// upgrade of one), and is read where v1 says one may be there; a store of
+// formatRecord gave every ref its check (upgradeFormat), so there it is a
+// value cut short.
 func refValue(name string, v []byte, v1 bool) (objects.ID, error) {
 	var id objects.ID
 	switch len(v) {

@@ -230,9 +230,9 @@ func (s *Store) checkFormat() error {
 		return s.writeFormat()
 	case record == nil:
 		return fmt.Errorf("%w: %s holds a database without a folio format record", objects.ErrUnknownFormat, s.dir)
-	case string(record) == formatRecordV1 && !s.readOnly:
+	case olderFormat(record) && !s.readOnly:
 		return s.upgradeFormat()
-	case string(record) == formatRecordV1:
+	case olderFormat(record):
 		s.refsV1 = true
 	case string(record) != formatRecord:
 		return fmt.Errorf("%w: %s has store format %q, this build reads %q", objects.ErrUnknownFormat, s.dir, record, formatRecord)
@@ -240,11 +240,11 @@ func (s *Store) checkFormat() error {
 	return nil
 }
 
-// upgradeFormat makes a store of formatRecordV1 one of formatRecord: it
+// upgradeFormat makes a store of an older format one of formatRecord: it
 // gives every ref that lacks it its check, then writes the record, so
 // that in a store of formatRecord a ref without its check is damage. A
-// crash between leaves a store of format 1 whose refs may have their
-// checks, which it reads, and which the next writable open upgrades.
+// crash between leaves a store of the older format whose refs may have
+// their checks, which it reads, and which the next writable open upgrades.
 func (s *Store) upgradeFormat() error {
 	var refs []objects.Ref
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -266,7 +266,7 @@ func (s *Store) upgradeFormat() error {
 		err = s.writeChecks(refs)
 	}
 	if err != nil {
-		return fmt.Errorf("badgerstore: upgrade the refs of %s to format 2: %w", s.dir, err)
+		return fmt.Errorf("badgerstore: upgrade the refs of %s to %q: %w", s.dir, formatRecord, err)
 	}
 	return s.writeFormat()
 }

@@ -137,11 +137,11 @@ func TestFormatRecord(t *testing.T) {
 		return err
 	})
 	db.Close()
-	if err != nil || string(record) != "folio-store 2" {
+	if err != nil || string(record) != "folio-store 3" {
 		t.Fatalf("format record of a new store: %q, %v", record, err)
 	}
 
-	setRaw(t, dir, formatKey, "folio-store 3")
+	setRaw(t, dir, formatKey, "folio-store 4")
 	foreign := filepath.Join(t.TempDir(), "foreign")
 	setRaw(t, foreign, "some key", "some value")
 	for _, d := range []string{dir, foreign} {
@@ -160,9 +160,19 @@ func TestFormatRecord(t *testing.T) {
 // TestFormatV1Upgrade: a store of the first format, whose refs hold an
 // ID without a check, reads as before, read-only too; its first writable
 // open rewrites the format record, and refs it writes from then on carry
-// their check while the old ones still read.
+// their check while the old ones still read. So does a store of format
+// 2, whose upgrade from format 1 left such refs.
 func TestFormatV1Upgrade(t *testing.T) {
 	t.Parallel()
+	for _, older := range []string{formatRecordV1, formatRecordV2} {
+		t.Run(older, func(t *testing.T) {
+			t.Parallel()
+			testOlderFormatUpgrade(t, older)
+		})
+	}
+}
+
+func testOlderFormatUpgrade(t *testing.T, older string) {
 	ctx := t.Context()
 	dir := newStoreDir(t)
 	old, moved := docBlob(1).ID, docBlob(2).ID
@@ -170,7 +180,7 @@ func TestFormatV1Upgrade(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	setRaw(t, dir, formatKey, formatRecordV1)
+	setRaw(t, dir, formatKey, older)
 	setRaw(t, dir, string(refKey("refs/heads/main")), string(old[:]))
 	setRaw(t, dir, string(refKey("refs/heads/dev")), string(old[:]))
 
@@ -197,7 +207,7 @@ func TestFormatV1Upgrade(t *testing.T) {
 		t.Errorf("read-only Ref of a V1 store: %v, %v", id, err)
 	}
 	s.Close()
-	if r := record(); r != formatRecordV1 {
+	if r := record(); r != older {
 		t.Fatalf("a read-only open rewrote the format record: %q", r)
 	}
 	s = openTemp(t, dir, Options{})

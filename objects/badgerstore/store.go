@@ -37,8 +37,9 @@ type Store struct {
 	lock     *dirLock
 	dir      string
 	readOnly bool
-	// refsV1: the store is of formatRecordV1 (open read-only; a writable
-	// open upgrades it), so its refs may lack their check.
+	// refsV1: the store is of an older format (olderFormat; open
+	// read-only, a writable open upgrades it), so its refs may lack their
+	// check.
 	refsV1  bool
 	minFree int64 // see checkSpace
 	// short: Badger runs without compactors (Options.Short); settleOpts

@@ -547,7 +547,7 @@ func (s *Store) checkSetAsideFormat(aside []byte) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("badgerstore: read format record in %s: %w", s.dir, err)
-	case record != nil && string(record) != formatRecord && string(record) != formatRecordV1:
+	case record != nil && !knownFormat(record):
 		return fmt.Errorf("%w: %s has store format %q, this build reads %q; its set-aside tables are left in %s",
 			objects.ErrUnknownFormat, s.dir, record, formatRecord, filepath.Join(s.dir, unlistedDir))
 	}
@@ -797,14 +797,14 @@ func (s *Store) unlistedObject(path string, key []byte, v y.ValueStruct) (*objec
 
 // unlistedFormat looks at the format record of a set-aside table, and
 // puts it back (read-write) where the store lacks it, upgraded as
-// checkFormat upgrades a store of format 1: whichever it was, the store
-// lost its own, and the refs it keeps may be of format 1.
+// checkFormat upgrades a store of an older format: whichever it was, the
+// store lost its own, and the refs it keeps may lack their checks.
 func (s *Store) unlistedFormat(path string, v y.ValueStruct) (*Unlisted, error) {
 	has, err := s.hasFormat()
 	switch {
 	case err != nil || has:
 		return nil, err
-	case string(v.Value) != formatRecord && string(v.Value) != formatRecordV1:
+	case !knownFormat(v.Value):
 		return &Unlisted{Table: path, Why: fmt.Sprintf("holds store format %q, this build reads %q", v.Value, formatRecord)}, nil
 	case s.readOnly:
 		return &Unlisted{Table: path, Why: "holds the store's format record: a read-write open (such as 'folio fsck --repair') takes it back"}, nil
@@ -860,7 +860,7 @@ func deleteRefAdvice(ref string) string {
 // It is lost if the store has an older version of it, or none, that differs.
 func (s *Store) unlistedRef(path string, key []byte, version uint64, v y.ValueStruct) (*Unlisted, error) {
 	name := string(key[1:])
-	// A set-aside table may be older than the store's upgrade to format 2.
+	// A set-aside table may be older than the store's upgrade to format 3.
 	id, err := refValue(name, v.Value, true)
 	if err != nil {
 		return &Unlisted{Table: path, Ref: name, Why: err.Error()}, nil

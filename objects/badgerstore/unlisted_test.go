@@ -829,7 +829,7 @@ func TestZeroTailedUnlistedTableIsKept(t *testing.T) {
 	}
 }
 
-// A store of a format this build does not know ("folio-store 3", from a
+// A store of a format this build does not know ("folio-store 4", from a
 // newer folio) with a cut MANIFEST: its record in the store, or only in a
 // set-aside table. A read-write open must refuse it with ErrUnknownFormat
 // before it changes anything: no object put back, no table deleted.
@@ -838,7 +838,7 @@ func TestUnknownFormatIsRefusedBeforeTakingBack(t *testing.T) {
 	for _, cutToHeader := range []bool{false, true} {
 		dir := filepath.Join(t.TempDir(), "store")
 		newStoreWithMain(t, dir)
-		setRaw(t, dir, formatKey, "folio-store 3")
+		setRaw(t, dir, formatKey, "folio-store 4")
 		cut := fileSize(t, filepath.Join(dir, "MANIFEST"))
 		if cutToHeader {
 			cut = 8
