@@ -45,7 +45,9 @@ func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
 		s.openQuarantines = map[uint64]struct{}{}
 	}
 	s.openQuarantines[s.quarantines] = struct{}{}
-	return &quarantine{s: s, number: s.quarantines, mem: map[objects.ID][]byte{}}, nil
+	q := &quarantine{s: s, number: s.quarantines, mem: map[objects.ID][]byte{}}
+	q.seeSweeps()
+	return q, nil
 }
 
 // abandonedQuarantines lists, from one pass over the quarantine keys, the
@@ -104,6 +106,11 @@ type quarantine struct {
 	memBytes int64
 	spilled  bool   // later objects are in the database
 	seq      uint64 // of the objects in the database
+
+	// pins are the stored objects the transfer builds on (pin.go, under
+	// s.pins.mu); sweepsSeen the sweeps that had ended when q began.
+	pins       []objects.ID
+	sweepsSeen uint64
 }
 
 func (q *quarantine) prefix(kind byte) []byte {
@@ -224,8 +231,11 @@ func (q *quarantine) put(ctx context.Context, objs []objects.Object, keep func([
 // transaction move in it together with the refs, so a push of a few
 // megabytes is one synced write; more (a clone) go first through a
 // WriteBatch, and the refs then move alone.
+//
+// Pins stay until Discard: the caller may move refs after Promote (a
+// converging push merges first).
 func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
-	defer q.Discard()
+	defer q.drop()
 	if err := objects.CheckRefUpdates(updates); err != nil {
 		return err
 	}
@@ -378,8 +388,14 @@ func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn fu
 	})
 }
 
-// Discard implements objects.Quarantine.
+// Discard implements objects.Quarantine. It also releases q's pins.
 func (q *quarantine) Discard() error {
+	q.unpin()
+	return q.drop()
+}
+
+// drop drops what q holds.
+func (q *quarantine) drop() error {
 	q.mu.Lock()
 	q.s.quarantineBytes.Add(-q.memBytes)
 	q.mem, q.memOrder, q.memBytes = map[objects.ID][]byte{}, nil, 0

@@ -37,6 +37,11 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 // only those, are promoted. Objects no target reaches never become
 // visible, so nothing unchecked is left for a later update to name.
 //
+// What the walk trusts as stored (where it stops, and the documents new
+// leaves name) is written again by no one, so a view that pins (Pinner)
+// pins it before Admit returns: the caller's ref update then holds even
+// against a collection that read the refs before it.
+//
 // got is what Receive said of the pack (nil: nothing arrived).
 func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
 	a, err := newAdmitter(ctx, view, store, got)
@@ -48,7 +53,17 @@ func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received,
 			return nil, err
 		}
 	}
-	return a.keeps(), nil
+	return a.keeps(ctx)
+}
+
+// Pinner is a quarantine whose store collects garbage while transfers
+// run (badgerstore's). Pin keeps stored objects that the transfer into it
+// builds on without writing them again, and what they reach, from the
+// collections that run until it is discarded; an error (wrapping
+// objects.ErrNotFound) says a collection may have deleted part of them
+// already, and the transfer must fail and be sent again whole.
+type Pinner interface {
+	Pin(ctx context.Context, ids ...objects.ID) error
 }
 
 // ErrUnreached: a pack received straight into a new store (AdmitFresh)
@@ -104,17 +119,18 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 			return nil, fmt.Errorf("%s: %w", u.Name, err)
 		}
 	}
-	return a.keeps(), nil
+	return a.keeps(ctx)
 }
 
 func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Received) (*admitter, error) {
 	if got == nil {
 		got = &Received{}
 	}
+	pinner, _ := view.(Pinner)
 	if got.reads != nil {
 		view = got.reads.over(view)
 	}
-	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
+	a := &admitter{pinner: pinner, view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
 	if _, fresh := store.(nothingStored); fresh || got.arrived == nil {
 		return a, nil
@@ -126,8 +142,23 @@ func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Rec
 	return a, nil
 }
 
-func (a *admitter) keeps() func(objects.ID) bool {
-	return func(id objects.ID) bool { return a.keep[id] }
+// keeps pins what the walk trusted and says what to promote.
+func (a *admitter) keeps(ctx context.Context) (func(objects.ID) bool, error) {
+	if a.pinner != nil {
+		if err := a.pinner.Pin(ctx, a.trusted...); err != nil {
+			return nil, err
+		}
+	}
+	return func(id objects.ID) bool { return a.keep[id] }, nil
+}
+
+// trust notes a stored object the walk stops at. It is kept too: if it
+// arrived as well, Promote writes it again.
+func (a *admitter) trust(id objects.ID) {
+	a.keep[id] = true
+	if a.pinner != nil {
+		a.trusted = append(a.trusted, id)
+	}
 }
 
 // target checks what a ref is about to name, of type want.
@@ -146,6 +177,9 @@ func (a *admitter) target(ctx context.Context, id objects.ID, want objects.Type)
 		return a.commits(ctx, id)
 	}
 	if old, err := a.stored(ctx, id); err != nil || old {
+		if old {
+			a.trust(id)
+		}
 		return err
 	}
 	a.keep[id] = true
@@ -186,12 +220,16 @@ func (r role) String() string {
 
 type admitter struct {
 	view, store objects.ObjectReader
-	tree        *prolly.Tree
-	keep        map[objects.ID]bool   // quarantined objects reached
-	done        map[objects.ID]bool   // commits seen
-	roles       map[objects.ID]role   // map nodes seen
-	records     map[objects.ID]string // conflict records seen, with their key
-	chunked     map[objects.ID]bool   // chunked documents that arrived
+	// pinner, if the view pins, gets trusted: the stored objects the walk
+	// builds on without writing them (see trust).
+	pinner  Pinner
+	trusted []objects.ID
+	tree    *prolly.Tree
+	keep    map[objects.ID]bool   // quarantined objects reached
+	done    map[objects.ID]bool   // commits seen
+	roles   map[objects.ID]role   // map nodes seen
+	records map[objects.ID]string // conflict records seen, with their key
+	chunked map[objects.ID]bool   // chunked documents that arrived
 	// arrived says, of each commit, node, record and working set that
 	// arrived, whether the store held it already, when a store that
 	// answers in batches was asked about them all at once (askStored).
@@ -236,6 +274,7 @@ func (a *admitter) commits(ctx context.Context, start objects.ID) error {
 			return err
 		}
 		if old {
+			a.trust(id)
 			continue
 		}
 		a.keep[id] = true
@@ -262,7 +301,11 @@ func (a *admitter) walk(ctx context.Context, root objects.ID, want role) error {
 	var fits prolly.Fits
 	if a.parents != nil {
 		fits = func(parent *objects.Node, i int, lo string, lastOfLevel bool) bool {
-			return a.parents.fits(ctx, want, parent, i, lo, lastOfLevel)
+			if !a.parents.fits(ctx, want, parent, i, lo, lastOfLevel) {
+				return false
+			}
+			a.trust(parent.Items[i].Entry.ID) // a stored map holds it
+			return true
 		}
 	}
 	return a.tree.WalkFitting(ctx, root, fits, func(id objects.ID, n *objects.Node) (bool, error) {
@@ -278,6 +321,7 @@ func (a *admitter) walk(ctx context.Context, root objects.ID, want role) error {
 			return false, err
 		}
 		if old {
+			a.trust(id)
 			return false, a.storedRole(ctx, id, n, want)
 		}
 		a.keep[id] = true
@@ -348,6 +392,9 @@ func (a *admitter) record(ctx context.Context, key string, id objects.ID) error 
 		return fmt.Errorf("%w: conflict record %s is for %q, filed under %q", ErrBadMap, id.Short(), rec.Key, key)
 	}
 	if old, err := a.stored(ctx, id); err != nil || old {
+		if old {
+			a.trust(id)
+		}
 		return err
 	}
 	a.keep[id] = true
@@ -369,12 +416,14 @@ func (a *admitter) record(ctx context.Context, key string, id objects.ID) error 
 // document keeps a document and, if it arrived chunked, its chunks.
 // Keeping an object that did not arrive does nothing, and one that
 // arrived but was stored already is only written again, so documents need
-// no look-up in the store (a clone reaches every document).
+// no look-up in the store (a clone reaches every document). It is trusted
+// too: one that did not arrive is stored, and a pin of one that did
+// costs nothing.
 func (a *admitter) document(ctx context.Context, id objects.ID) error {
 	if a.keep[id] {
 		return nil
 	}
-	a.keep[id] = true
+	a.trust(id)
 	if !a.chunked[id] {
 		return nil
 	}
