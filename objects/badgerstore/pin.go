@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/folio-db/folio/objects"
 )
 
 // Pins keep, from the collections of this process, the stored objects a
 // transfer builds on without writing them again (doc.go, "Garbage
-// collection: receives"). A quarantine pins them; Discard releases them.
+// collection: receives"). A quarantine pins the ref values it is about
+// to set; what they reach through it and the store is kept; Discard
+// releases them.
 
 // ErrCollected: a collection under way deleted part of what a transfer
 // builds on, which the store held when the transfer looked. The transfer
@@ -30,17 +32,24 @@ type pinning struct {
 	pinned map[*quarantine]struct{}
 	// sweepsEnded counts the sweeps that deleted objects and ended: a
 	// quarantine made before one ended may have trusted what it deleted.
-	sweepsEnded uint64
+	// Written under mu; read without it as a quarantine begins.
+	sweepsEnded atomic.Uint64
+}
+
+// pin is what one Pin asked to keep, and through which quarantine.
+type pin struct {
+	q   *quarantine
+	ids []objects.ID
 }
 
 // collectionPins is a collection's share of the pins (under pinning.mu).
 type collectionPins struct {
 	// pending are the pins of before the sweep: roots it walks first.
-	pending []objects.ID
+	pending []pin
 	// sweeping: the sweep deletes, and a pin walks what it reaches at once.
 	sweeping bool
 	marked   func(objects.ID) bool
-	// kept is what the pins reach that the mark did not.
+	// kept is what the pins reach in the store that the mark did not.
 	kept    map[objects.ID]struct{}
 	deleted bool // the sweep deleted objects
 	ended   bool
@@ -56,7 +65,7 @@ func (s *Store) beginPins(c *Collection) {
 	}
 	p.collections[c] = struct{}{}
 	for q := range p.pinned {
-		c.pins.pending = append(c.pins.pending, q.pins...)
+		c.pins.pending = append(c.pins.pending, pin{q, q.pins})
 	}
 }
 
@@ -69,10 +78,9 @@ func (c *Collection) End() {
 	if c.pins.ended {
 		return
 	}
-	c.pins.ended = true
 	delete(p.collections, c)
 	if c.pins.deleted {
-		p.sweepsEnded++
+		p.sweepsEnded.Add(1)
 	}
 	c.pins = collectionPins{ended: true}
 }
@@ -87,10 +95,14 @@ func (c *Collection) startSweep(ctx context.Context, marked func(objects.ID) boo
 	c.pins.marked, c.pins.kept = marked, map[objects.ID]struct{}{}
 	pending := c.pins.pending
 	c.pins.pending, c.pins.sweeping = nil, true
-	// Nothing this sweep deletes went before: a pin of then whose
-	// closure is not whole was cut before (damage), and is fsck's.
-	_, err := c.keepReached(ctx, pending, nil)
-	return err
+	for _, pn := range pending {
+		// Nothing this sweep deletes went before: what a pin of then
+		// misses was never stored (a refused transfer) or is damage.
+		if _, err := c.keepReached(ctx, pn, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pinned reports whether a pin keeps id.
@@ -123,40 +135,43 @@ func (c *Collection) deleteUnpinned(ctx context.Context, keys [][]byte) (int, in
 	return n, size, err
 }
 
-// keepReached walks from ids through the store, adding what the mark did
-// not reach to kept, and returns what it added. With q (a pin during the
-// sweep) everything must be there: if the sweep deleted any of it, it
-// adds nothing and returns ErrCollected. One of ids that q holds and the
-// store does not is left out: q's Promote writes it.
-func (c *Collection) keepReached(ctx context.Context, ids []objects.ID, q *quarantine) (added []objects.ID, err error) {
+// keepReached walks from a pin's ids through its quarantine and the
+// store, down to what the mark reached, adds the stored objects it meets
+// to kept, and returns them. Strict (a pin during the sweep), everything
+// must be there: if the sweep deleted any of it, it adds nothing and
+// returns ErrCollected.
+func (c *Collection) keepReached(ctx context.Context, pn pin, strict bool) (added []objects.ID, err error) {
 	defer func() {
 		if err != nil {
 			c.unkeep(added)
 			added = nil
 		}
 	}()
-	stack := slices.Clone(ids)
-	pinned := map[objects.ID]bool{}
-	for _, id := range ids {
-		pinned[id] = true
-	}
+	stack := append([]objects.ID(nil), pn.ids...)
+	quarantined := map[objects.ID]bool{} // walked already
 	for len(stack) > 0 {
 		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if _, ok := c.pins.kept[id]; ok || id.IsZero() || c.pins.marked(id) {
+		if _, ok := c.pins.kept[id]; ok || id.IsZero() || quarantined[id] || c.pins.marked(id) {
 			continue
 		}
 		data, err := c.s.get(ctx, objectKey(id), id)
+		if errors.Is(err, objects.ErrNotFound) {
+			// Not stored (yet): the quarantine's Promote writes it.
+			data, err = pn.q.own(ctx, id)
+			quarantined[id] = err == nil
+		} else if err == nil {
+			c.pins.kept[id] = struct{}{}
+			added = append(added, id)
+		}
 		switch {
-		case errors.Is(err, objects.ErrNotFound) && (q == nil || pinned[id] && q.holds(ctx, id)):
-			continue // without q: cut before this sweep (damage), fsck's
-		case errors.Is(err, objects.ErrNotFound):
+		case errors.Is(err, objects.ErrNotFound) && strict:
 			return added, fmt.Errorf("%w: %s", ErrCollected, id.Short())
+		case errors.Is(err, objects.ErrNotFound):
+			continue
 		case err != nil:
 			return added, err
 		}
-		c.pins.kept[id] = struct{}{}
-		added = append(added, id)
 		if refs, err := objects.References(data); err == nil { // damaged: nothing to follow
 			stack = append(stack, refs...)
 		}
@@ -165,17 +180,18 @@ func (c *Collection) keepReached(ctx context.Context, ids []objects.ID, q *quara
 }
 
 // unkeep undoes keepReached: a refused pin leaves the sweep as it was,
-// which deletes the rest of what was cut.
+// which then deletes the rest of what was cut.
 func (c *Collection) unkeep(ids []objects.ID) {
 	for _, id := range ids {
 		delete(c.pins.kept, id)
 	}
 }
 
-// Pin keeps stored objects that the transfer into q builds on without
-// writing them again from every collection that runs before q is
-// discarded, with all they reach (transfer.Pinner). It fails with
-// ErrCollected if a collection may have deleted part of that already.
+// Pin keeps what ids reach, through q and the store, from every
+// collection that runs before q is discarded (transfer.Pinner): q's
+// transfer is about to set refs to ids, and builds on what the store
+// holds without writing it again. It fails with ErrCollected if a
+// collection may have deleted part of that already. Pin keeps ids.
 func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 	if len(ids) == 0 {
 		return nil
@@ -183,12 +199,12 @@ func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 	p := &q.s.pins
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.sweepsEnded != q.sweepsSeen {
+	if p.sweepsEnded.Load() != q.sweepsSeen {
 		// The transfer looked at the store before that sweep, or while
 		// it ran; what it found may be gone.
 		return fmt.Errorf("%w (the collection ended during the transfer)", ErrCollected)
 	}
-	// Sweeping collections keep what the pins reach at once, all of them
+	// Sweeping collections keep what the pin reaches at once, all of them
 	// or, if one finds something gone, none: a stored object that one
 	// kept and another cut under would outlive both with a hole.
 	added := map[*Collection][]objects.ID{}
@@ -196,7 +212,7 @@ func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 		if !c.pins.sweeping {
 			continue
 		}
-		kept, err := c.keepReached(ctx, ids, q)
+		kept, err := c.keepReached(ctx, pin{q, ids}, true)
 		if err != nil {
 			for c, kept := range added {
 				c.unkeep(kept)
@@ -207,7 +223,7 @@ func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 	}
 	for c := range p.collections {
 		if !c.pins.sweeping {
-			c.pins.pending = append(c.pins.pending, ids...)
+			c.pins.pending = append(c.pins.pending, pin{q, ids})
 		}
 	}
 	if p.pinned == nil {
@@ -218,21 +234,9 @@ func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 	return nil
 }
 
-// holds reports whether q holds id (not the store).
-func (q *quarantine) holds(ctx context.Context, id objects.ID) bool {
-	_, found, spilled := q.lookup(id)
-	if found || !spilled {
-		return found
-	}
-	ok, _ := q.s.has(ctx, q.dataKey(id), id)
-	return ok
-}
-
 // seeSweeps notes, as q begins, the sweeps that ended before it.
 func (q *quarantine) seeSweeps() {
-	q.s.pins.mu.Lock()
-	q.sweepsSeen = q.s.pins.sweepsEnded
-	q.s.pins.mu.Unlock()
+	q.sweepsSeen = q.s.pins.sweepsEnded.Load()
 }
 
 // unpin releases q's pins: collections running keep what they took.

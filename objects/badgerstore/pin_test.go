@@ -96,8 +96,8 @@ func TestPinsAndCollectionsLeaveNothingBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(aborted.pins.pending); n != 2 {
-		t.Errorf("a collection took %d pins, want the 2 held when it began", n)
+	if n := len(aborted.pins.pending); n != 1 || len(aborted.pins.pending[0].ids) != 2 {
+		t.Errorf("a collection took %d pins, want the one of 2 IDs held when it began", n)
 	}
 	aborted.End()
 	aborted.End()

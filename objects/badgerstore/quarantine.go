@@ -107,7 +107,7 @@ type quarantine struct {
 	spilled  bool   // later objects are in the database
 	seq      uint64 // of the objects in the database
 
-	// pins are the stored objects the transfer builds on (pin.go, under
+	// pins are the ref values the transfer is about to set (pin.go, under
 	// s.pins.mu); sweepsSeen the sweeps that had ended when q began.
 	pins       []objects.ID
 	sweepsSeen uint64
@@ -135,27 +135,37 @@ func (q *quarantine) lookup(id objects.ID) (data []byte, found, spilled bool) {
 // Get implements objects.ObjectReader: the quarantine's objects, then
 // the store's.
 func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
+	data, err := q.own(ctx, id)
+	if !errors.Is(err, objects.ErrNotFound) {
+		return data, err
+	}
+	return q.s.Get(ctx, id)
+}
+
+// own reads an object of the quarantine, not of the store: one it does
+// not hold is objects.ErrNotFound. What it returns is the caller's.
+func (q *quarantine) own(ctx context.Context, id objects.ID) ([]byte, error) {
 	data, found, spilled := q.lookup(id)
 	if found {
 		return bytes.Clone(data), nil
 	}
-	if spilled {
-		seq, err := q.s.get(ctx, q.dataKey(id), id)
-		if err == nil && len(seq) == 8 {
-			data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
-			if err == nil && len(data) > objects.IDSize {
-				if err := objects.CheckStored(id, data[objects.IDSize:]); err != nil {
-					return nil, err
-				}
-				return data[objects.IDSize:], nil
+	if !spilled {
+		return nil, fmt.Errorf("badgerstore: quarantined %s: %w", id.Short(), objects.ErrNotFound)
+	}
+	seq, err := q.s.get(ctx, q.dataKey(id), id)
+	if err != nil {
+		return nil, err
+	}
+	if len(seq) == 8 {
+		data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
+		if err == nil && len(data) > objects.IDSize {
+			if err := objects.CheckStored(id, data[objects.IDSize:]); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
-		}
-		if !errors.Is(err, objects.ErrNotFound) {
-			return nil, err
+			return data[objects.IDSize:], nil
 		}
 	}
-	return q.s.Get(ctx, id)
+	return nil, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
 }
 
 // Has implements objects.ObjectReader.

@@ -37,10 +37,9 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 // only those, are promoted. Objects no target reaches never become
 // visible, so nothing unchecked is left for a later update to name.
 //
-// What the walk trusts as stored (where it stops, and the documents new
-// leaves name) is written again by no one, so a view that pins (Pinner)
-// pins it before Admit returns: the caller's ref update then holds even
-// against a collection that read the refs before it.
+// The walk trusts what the store holds, and nothing writes that again: a
+// view that pins (Pinner) pins the targets before Admit returns, so that
+// a collection that read the refs before the caller's ref update keeps it.
 //
 // got is what Receive said of the pack (nil: nothing arrived).
 func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
@@ -53,17 +52,30 @@ func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received,
 			return nil, err
 		}
 	}
-	return a.keeps(ctx)
+	if err := pin(ctx, view, targets); err != nil {
+		return nil, err
+	}
+	return a.keeps(), nil
 }
 
 // Pinner is a quarantine whose store collects garbage while transfers
-// run (badgerstore's). Pin keeps stored objects that the transfer into it
-// builds on without writing them again, and what they reach, from the
-// collections that run until it is discarded; an error (wrapping
-// objects.ErrNotFound) says a collection may have deleted part of them
-// already, and the transfer must fail and be sent again whole.
+// run (badgerstore's). Pin keeps what ids reach, through the quarantine
+// and the store, from the collections that run until the quarantine is
+// discarded: the stored objects a transfer builds on, which it does not
+// write again. An error (wrapping objects.ErrNotFound) says a collection
+// may have deleted some of them already: the transfer must fail, and be
+// sent again whole.
 type Pinner interface {
 	Pin(ctx context.Context, ids ...objects.ID) error
+}
+
+// pin pins targets if view pins.
+func pin(ctx context.Context, view objects.ObjectReader, targets []objects.ID) error {
+	p, ok := view.(Pinner)
+	if !ok {
+		return nil
+	}
+	return p.Pin(ctx, targets...)
 }
 
 // ErrUnreached: a pack received straight into a new store (AdmitFresh)
@@ -110,6 +122,7 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 	if err != nil {
 		return nil, err
 	}
+	targets := make([]objects.ID, 0, len(updates))
 	for _, u := range updates {
 		want := objects.TypeCommit
 		if strings.HasPrefix(u.Name, objects.WorkingSetPrefix) {
@@ -118,19 +131,22 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 		if err := a.target(ctx, u.New, want); err != nil {
 			return nil, fmt.Errorf("%s: %w", u.Name, err)
 		}
+		targets = append(targets, u.New)
 	}
-	return a.keeps(ctx)
+	if err := pin(ctx, view, targets); err != nil {
+		return nil, err
+	}
+	return a.keeps(), nil
 }
 
 func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Received) (*admitter, error) {
 	if got == nil {
 		got = &Received{}
 	}
-	pinner, _ := view.(Pinner)
 	if got.reads != nil {
 		view = got.reads.over(view)
 	}
-	a := &admitter{pinner: pinner, view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
+	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
 	if _, fresh := store.(nothingStored); fresh || got.arrived == nil {
 		return a, nil
@@ -142,23 +158,8 @@ func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Rec
 	return a, nil
 }
 
-// keeps pins what the walk trusted and says what to promote.
-func (a *admitter) keeps(ctx context.Context) (func(objects.ID) bool, error) {
-	if a.pinner != nil {
-		if err := a.pinner.Pin(ctx, a.trusted...); err != nil {
-			return nil, err
-		}
-	}
-	return func(id objects.ID) bool { return a.keep[id] }, nil
-}
-
-// trust notes a stored object the walk stops at. It is kept too: if it
-// arrived as well, Promote writes it again.
-func (a *admitter) trust(id objects.ID) {
-	a.keep[id] = true
-	if a.pinner != nil {
-		a.trusted = append(a.trusted, id)
-	}
+func (a *admitter) keeps() func(objects.ID) bool {
+	return func(id objects.ID) bool { return a.keep[id] }
 }
 
 // target checks what a ref is about to name, of type want.
@@ -177,9 +178,6 @@ func (a *admitter) target(ctx context.Context, id objects.ID, want objects.Type)
 		return a.commits(ctx, id)
 	}
 	if old, err := a.stored(ctx, id); err != nil || old {
-		if old {
-			a.trust(id)
-		}
 		return err
 	}
 	a.keep[id] = true
@@ -220,16 +218,12 @@ func (r role) String() string {
 
 type admitter struct {
 	view, store objects.ObjectReader
-	// pinner, if the view pins, gets trusted: the stored objects the walk
-	// builds on without writing them (see trust).
-	pinner  Pinner
-	trusted []objects.ID
-	tree    *prolly.Tree
-	keep    map[objects.ID]bool   // quarantined objects reached
-	done    map[objects.ID]bool   // commits seen
-	roles   map[objects.ID]role   // map nodes seen
-	records map[objects.ID]string // conflict records seen, with their key
-	chunked map[objects.ID]bool   // chunked documents that arrived
+	tree        *prolly.Tree
+	keep        map[objects.ID]bool   // quarantined objects reached
+	done        map[objects.ID]bool   // commits seen
+	roles       map[objects.ID]role   // map nodes seen
+	records     map[objects.ID]string // conflict records seen, with their key
+	chunked     map[objects.ID]bool   // chunked documents that arrived
 	// arrived says, of each commit, node, record and working set that
 	// arrived, whether the store held it already, when a store that
 	// answers in batches was asked about them all at once (askStored).
@@ -274,7 +268,6 @@ func (a *admitter) commits(ctx context.Context, start objects.ID) error {
 			return err
 		}
 		if old {
-			a.trust(id)
 			continue
 		}
 		a.keep[id] = true
@@ -301,11 +294,7 @@ func (a *admitter) walk(ctx context.Context, root objects.ID, want role) error {
 	var fits prolly.Fits
 	if a.parents != nil {
 		fits = func(parent *objects.Node, i int, lo string, lastOfLevel bool) bool {
-			if !a.parents.fits(ctx, want, parent, i, lo, lastOfLevel) {
-				return false
-			}
-			a.trust(parent.Items[i].Entry.ID) // a stored map holds it
-			return true
+			return a.parents.fits(ctx, want, parent, i, lo, lastOfLevel)
 		}
 	}
 	return a.tree.WalkFitting(ctx, root, fits, func(id objects.ID, n *objects.Node) (bool, error) {
@@ -321,7 +310,6 @@ func (a *admitter) walk(ctx context.Context, root objects.ID, want role) error {
 			return false, err
 		}
 		if old {
-			a.trust(id)
 			return false, a.storedRole(ctx, id, n, want)
 		}
 		a.keep[id] = true
@@ -392,9 +380,6 @@ func (a *admitter) record(ctx context.Context, key string, id objects.ID) error 
 		return fmt.Errorf("%w: conflict record %s is for %q, filed under %q", ErrBadMap, id.Short(), rec.Key, key)
 	}
 	if old, err := a.stored(ctx, id); err != nil || old {
-		if old {
-			a.trust(id)
-		}
 		return err
 	}
 	a.keep[id] = true
@@ -416,14 +401,12 @@ func (a *admitter) record(ctx context.Context, key string, id objects.ID) error 
 // document keeps a document and, if it arrived chunked, its chunks.
 // Keeping an object that did not arrive does nothing, and one that
 // arrived but was stored already is only written again, so documents need
-// no look-up in the store (a clone reaches every document). It is trusted
-// too: one that did not arrive is stored, and a pin of one that did
-// costs nothing.
+// no look-up in the store (a clone reaches every document).
 func (a *admitter) document(ctx context.Context, id objects.ID) error {
 	if a.keep[id] {
 		return nil
 	}
-	a.trust(id)
+	a.keep[id] = true
 	if !a.chunked[id] {
 		return nil
 	}
