@@ -106,18 +106,21 @@
 //	No object is deleted that a pin held when the collection began, or
 //	made while it runs, reaches.
 //
-// The quarantine of the receive pins what Admit trusts (pin.go) and
-// releases it on Discard, after the ref update. A collection keeps what
-// it took until it ends: it may have read the refs before the update.
-// Before its sweep deletes anything it keeps what the pins reach; during
-// the sweep, a new pin walks what it reaches at once, under the lock the
-// delete batches take. The sweep deletes in ID order, so it may already
-// have deleted part of that: the pin then fails with ErrCollected (a
-// kind of objects.ErrNotFound, on which a sender sends everything again)
-// and keeps nothing, and the receive moves no ref. A pin also fails if a
+// The quarantine of the receive pins the ref values Admit checked
+// (pin.go), and releases them on Discard, after the ref update: a pin
+// keeps what it reaches through the quarantine and the store. A
+// collection keeps the pins it took until it ends: it may have read the
+// refs before the update. Before its sweep deletes anything it keeps the
+// stored objects its pins reach that the mark did not; during the sweep,
+// a new pin walks what it reaches at once, under the lock the delete
+// batches take. The sweep deletes in ID order, so it may already have
+// deleted part of that: the pin then fails with ErrCollected (a kind of
+// objects.ErrNotFound, on which a sender sends everything again) and
+// keeps nothing, and the receive moves no ref. A pin also fails if a
 // sweep that deleted objects ended after its quarantine began: what the
-// receive trusted may be gone. Pins live in this process: the CLI's gc
-// holds the store's lock, so only a server's own collections race its
+// receive trusted may be gone. With no collection, a pin costs an append
+// under a mutex. Pins live in this process: the CLI's gc holds the
+// store's lock, so only a server's own collections race its
 // receives. A sweep cut short (an error, a crash) may leave an object
 // whose closure is not whole until the next collection deletes it; a
 // receive that trusts it meanwhile is not caught.
