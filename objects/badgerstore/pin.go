@@ -158,18 +158,19 @@ func (c *Collection) keepReached(ctx context.Context, pn pin, strict bool) (adde
 		data, err := c.s.get(ctx, objectKey(id), id)
 		if errors.Is(err, objects.ErrNotFound) {
 			// Not stored (yet): the quarantine's Promote writes it.
-			data, err = pn.q.own(ctx, id)
-			quarantined[id] = err == nil
+			var found bool
+			if data, found, err = pn.q.own(ctx, id); !found && err == nil {
+				if strict {
+					return added, fmt.Errorf("%w: %s", ErrCollected, id.Short())
+				}
+				continue
+			}
+			quarantined[id] = true
 		} else if err == nil {
 			c.pins.kept[id] = struct{}{}
 			added = append(added, id)
 		}
-		switch {
-		case errors.Is(err, objects.ErrNotFound) && strict:
-			return added, fmt.Errorf("%w: %s", ErrCollected, id.Short())
-		case errors.Is(err, objects.ErrNotFound):
-			continue
-		case err != nil:
+		if err != nil {
 			return added, err
 		}
 		if refs, err := objects.References(data); err == nil { // damaged: nothing to follow

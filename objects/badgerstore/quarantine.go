@@ -135,37 +135,39 @@ func (q *quarantine) lookup(id objects.ID) (data []byte, found, spilled bool) {
 // Get implements objects.ObjectReader: the quarantine's objects, then
 // the store's.
 func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	data, err := q.own(ctx, id)
-	if !errors.Is(err, objects.ErrNotFound) {
+	if data, found, err := q.own(ctx, id); found || err != nil {
 		return data, err
 	}
 	return q.s.Get(ctx, id)
 }
 
-// own reads an object of the quarantine, not of the store: one it does
-// not hold is objects.ErrNotFound. What it returns is the caller's.
-func (q *quarantine) own(ctx context.Context, id objects.ID) ([]byte, error) {
+// own reads an object of the quarantine, not of the store; found says
+// whether it holds it. What it returns is the caller's.
+func (q *quarantine) own(ctx context.Context, id objects.ID) (data []byte, found bool, err error) {
 	data, found, spilled := q.lookup(id)
 	if found {
-		return bytes.Clone(data), nil
+		return bytes.Clone(data), true, nil
 	}
 	if !spilled {
-		return nil, fmt.Errorf("badgerstore: quarantined %s: %w", id.Short(), objects.ErrNotFound)
+		return nil, false, nil
 	}
 	seq, err := q.s.get(ctx, q.dataKey(id), id)
+	if errors.Is(err, objects.ErrNotFound) {
+		return nil, false, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(seq) == 8 {
 		data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
 		if err == nil && len(data) > objects.IDSize {
 			if err := objects.CheckStored(id, data[objects.IDSize:]); err != nil {
-				return nil, err
+				return nil, true, err
 			}
-			return data[objects.IDSize:], nil
+			return data[objects.IDSize:], true, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
+	return nil, true, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
 }
 
 // Has implements objects.ObjectReader.
