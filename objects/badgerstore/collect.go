@@ -111,7 +111,8 @@ type Collection struct {
 // grace ago. A grace of zero makes everything committed before the call
 // old; a longer one uses the newest time mark at least that old (none:
 // nothing is old). Unless dryRun, it leaves a time mark for later
-// collections.
+// collections, and the collection takes pins (pin.go) until Sweep or End
+// ends it.
 func (s *Store) BeginCollection(ctx context.Context, grace time.Duration, dryRun bool) (*Collection, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err

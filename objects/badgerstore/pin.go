@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -192,11 +193,12 @@ func (c *Collection) unkeep(ids []objects.ID) {
 // collection that runs before q is discarded (transfer.Pinner): q's
 // transfer is about to set refs to ids, and builds on what the store
 // holds without writing it again. It fails with ErrCollected if a
-// collection may have deleted part of that already. Pin keeps ids.
+// collection may have deleted part of that already.
 func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	ids = slices.Clone(ids) // kept past the call
 	p := &q.s.pins
 	p.mu.Lock()
 	defer p.mu.Unlock()

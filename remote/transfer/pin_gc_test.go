@@ -263,3 +263,75 @@ func TestPinsWithoutACollectionChangeNothing(t *testing.T) {
 		}
 	}
 }
+
+// Receives and gcs of one store, run at the same time without hooks, in
+// whatever order the scheduler picks (run it with -race): each round
+// names an old commit again under a branch, from an empty pack while the
+// store holds the commit and from a whole one when a gc took it, and then
+// deletes the branch. A receive may be refused (as not found); one that
+// succeeds leaves its commit whole for as long as the branch names it.
+func TestReceivesAndCollectionsAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := newRepo(t, false), newRepo(t, true)
+	stage(t, src, someDocs(200, "v1"))
+	c1 := commit(t, src, "c1")
+	ref := objects.BranchPrefix + "again"
+	done := make(chan struct{})
+	gcs := make(chan error, 1)
+	go func() {
+		defer close(gcs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := dst.GC(ctx, repo.GCOptions{}); err != nil {
+				gcs <- err
+				return
+			}
+		}
+	}()
+	succeeded := 0
+	for range 30 {
+		base := c1
+		if ok, err := dst.Store().Has(ctx, c1); err != nil {
+			t.Fatal(err)
+		} else if !ok {
+			base = objects.ID{} // gone: send it whole
+		}
+		qr, err := dst.Store().Quarantine(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Receive(ctx, qr, wire.NewPackReader(sendPack(t, src, c1, base), wire.Limits{}))
+		var keep func(objects.ID) bool
+		if err == nil {
+			keep, err = Admit(ctx, qr, dst.Store(), got, c1)
+		}
+		if err == nil {
+			err = qr.Promote(ctx, keep, objects.RefUpdate{Name: ref, New: c1})
+		}
+		qr.Discard()
+		if errors.Is(err, objects.ErrNotFound) || errors.Is(err, ErrMissingReference) {
+			continue // refused: the gc took what the receive found
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		succeeded++
+		assertComplete(t, dst, c1)
+		if err := dst.Store().UpdateRefs(ctx, objects.RefUpdate{Name: ref, Old: c1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if err := <-gcs; err != nil {
+		t.Fatal(err)
+	}
+	if succeeded == 0 {
+		t.Fatal("no receive succeeded")
+	}
+	t.Logf("%d of 30 receives succeeded", succeeded)
+}
