@@ -233,7 +233,11 @@ func (q *quarantine) Pin(ctx context.Context, ids ...objects.ID) error {
 		p.pinned = map[*quarantine]struct{}{}
 	}
 	p.pinned[q] = struct{}{}
-	q.pins = append(q.pins, ids...)
+	if q.pins == nil {
+		q.pins = ids // a copy already
+	} else {
+		q.pins = append(q.pins, ids...)
+	}
 	return nil
 }
 

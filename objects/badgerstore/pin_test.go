@@ -110,3 +110,33 @@ func TestPinsAndCollectionsLeaveNothingBehind(t *testing.T) {
 			len(s.pins.collections), len(s.pins.pinned), len(q.pins))
 	}
 }
+
+// BenchmarkQuarantinePin: what a receive's pin of its ref value costs
+// with no collection running, against a quarantine that pins nothing.
+func BenchmarkQuarantinePin(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(b.TempDir(), Options{Create: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tip := blobObject("tip").ID
+	for _, pins := range []bool{false, true} {
+		name := map[bool]string{false: "none", true: "one"}[pins]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				q, err := s.Quarantine(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if pins {
+					if err := q.(*quarantine).Pin(ctx, tip); err != nil {
+						b.Fatal(err)
+					}
+				}
+				q.Discard()
+			}
+		})
+	}
+}
