@@ -96,7 +96,9 @@ type Quarantine interface {
 	// is spent afterwards either way.
 	Promote(ctx context.Context, keep func(ID) bool, updates ...RefUpdate) error
 	// Discard drops what is left in the quarantine. It is safe to call
-	// more than once and after Promote.
+	// more than once and after Promote. Callers call it after Promote
+	// too, once their refs moved: it releases what the transfer pinned
+	// (badgerstore keeps pinned objects from its collections until then).
 	Discard() error
 }
 

@@ -104,13 +104,15 @@ type Collection struct {
 	// before the requested prune time (zero: no mark is that old, and
 	// nothing is old).
 	Cutoff time.Time
+	pins   collectionPins // pin.go, under s.pins.mu
 }
 
 // BeginCollection starts a collection of what was last written more than
 // grace ago. A grace of zero makes everything committed before the call
 // old; a longer one uses the newest time mark at least that old (none:
 // nothing is old). Unless dryRun, it leaves a time mark for later
-// collections.
+// collections, and the collection takes pins (pin.go) until Sweep or End
+// ends it.
 func (s *Store) BeginCollection(ctx context.Context, grace time.Duration, dryRun bool) (*Collection, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
@@ -124,6 +126,9 @@ func (s *Store) BeginCollection(ctx context.Context, grace time.Duration, dryRun
 		}
 	}
 	c := &Collection{s: s}
+	if !dryRun {
+		s.beginPins(c)
+	}
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
 	if grace <= 0 {
@@ -259,11 +264,16 @@ type SweepStats struct {
 // between that read and the delete makes the transaction conflict, and the
 // batch is read again. With dryRun nothing is deleted. A sweep also drops
 // retired ref values older than the cutoff and time marks past
-// markRetention.
+// markRetention. Objects pinned (pin.go) are kept too, with all they
+// reach. The sweep ends the collection.
 func (c *Collection) Sweep(ctx context.Context, keep func(objects.ID) bool, dryRun bool, found func(ObjectInfo)) (SweepStats, error) {
 	var st SweepStats
 	if !dryRun {
+		defer c.End()
 		if err := c.s.checkWritable(); err != nil {
+			return st, err
+		}
+		if err := c.startSweep(ctx, keep); err != nil {
 			return st, err
 		}
 	}
@@ -273,14 +283,14 @@ func (c *Collection) Sweep(ctx context.Context, keep func(objects.ID) bool, dryR
 			batch = batch[:0]
 			return nil
 		}
-		n, size, err := c.deleteOld(ctx, batch)
+		n, size, err := c.deleteUnpinned(ctx, batch)
 		st.Objects += n
 		st.Bytes += size
 		batch = batch[:0]
 		return err
 	}
 	err := c.Objects(ctx, func(o ObjectInfo, _ func() ([]byte, error)) error {
-		if o.Young || keep(o.ID) {
+		if o.Young || keep(o.ID) || !dryRun && c.pinned(o.ID) {
 			return nil
 		}
 		if found != nil {

@@ -98,6 +98,37 @@
 // that commits between that read and the delete makes the transaction
 // conflict, and it is read again (Collection.Sweep).
 //
+// # Garbage collection: receives
+//
+// A receive breaks the writer's argument above: it builds on objects the
+// store holds without writing them again, whether a ref reaches them or
+// not (an old commit that v1/has says is here, or a subtree of a branch
+// deleted weeks ago that a new commit names again): the receiver drops
+// sent objects it holds, Admit stops its walk at them, and the documents
+// new leaves name are not sent. So the rule has one more root:
+//
+//	No object is deleted that a pin held when the collection began, or
+//	made while it runs, reaches.
+//
+// The quarantine of the receive pins the ref values Admit checked
+// (pin.go), and releases them on Discard, after the ref update: a pin
+// keeps what it reaches through the quarantine and the store. A
+// collection keeps the pins it took until it ends: it may have read the
+// refs before the update. Before its sweep deletes anything it keeps the
+// stored objects its pins reach that the mark did not; during the sweep,
+// a new pin walks what it reaches at once, under the lock the delete
+// batches take. The sweep deletes in ID order, so it may already have
+// deleted part of that: the pin then fails with ErrCollected (a kind of
+// objects.ErrNotFound, on which a sender sends everything again) and
+// keeps nothing, and the receive moves no ref. A pin also fails if a
+// sweep that deleted objects ended after its quarantine began: what the
+// receive trusted may be gone. With no collection, a pin costs an append
+// under a mutex. Pins live in this process: the CLI's gc holds the
+// store's lock, so only a server's own collections race its
+// receives. A sweep cut short (an error, a crash) may leave an object
+// whose closure is not whole until the next collection deletes it; a
+// receive that trusts it meanwhile is not caught.
+//
 // Deleted objects free their space when compaction meets the deletions:
 // Reclaim flattens the tables to one level and collects the value log
 // (which only objects over 1 MiB use) until a pass frees nothing.

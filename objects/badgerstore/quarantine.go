@@ -45,7 +45,9 @@ func (s *Store) Quarantine(ctx context.Context) (objects.Quarantine, error) {
 		s.openQuarantines = map[uint64]struct{}{}
 	}
 	s.openQuarantines[s.quarantines] = struct{}{}
-	return &quarantine{s: s, number: s.quarantines, mem: map[objects.ID][]byte{}}, nil
+	q := &quarantine{s: s, number: s.quarantines, mem: map[objects.ID][]byte{}}
+	q.seeSweeps()
+	return q, nil
 }
 
 // abandonedQuarantines lists, from one pass over the quarantine keys, the
@@ -104,6 +106,11 @@ type quarantine struct {
 	memBytes int64
 	spilled  bool   // later objects are in the database
 	seq      uint64 // of the objects in the database
+
+	// pins are the ref values the transfer is about to set (pin.go, under
+	// s.pins.mu); sweepsSeen the sweeps that had ended when q began.
+	pins       []objects.ID
+	sweepsSeen uint64
 }
 
 func (q *quarantine) prefix(kind byte) []byte {
@@ -128,27 +135,39 @@ func (q *quarantine) lookup(id objects.ID) (data []byte, found, spilled bool) {
 // Get implements objects.ObjectReader: the quarantine's objects, then
 // the store's.
 func (q *quarantine) Get(ctx context.Context, id objects.ID) ([]byte, error) {
-	data, found, spilled := q.lookup(id)
-	if found {
-		return bytes.Clone(data), nil
-	}
-	if spilled {
-		seq, err := q.s.get(ctx, q.dataKey(id), id)
-		if err == nil && len(seq) == 8 {
-			data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
-			if err == nil && len(data) > objects.IDSize {
-				if err := objects.CheckStored(id, data[objects.IDSize:]); err != nil {
-					return nil, err
-				}
-				return data[objects.IDSize:], nil
-			}
-			return nil, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
-		}
-		if !errors.Is(err, objects.ErrNotFound) {
-			return nil, err
-		}
+	if data, found, err := q.own(ctx, id); found || err != nil {
+		return data, err
 	}
 	return q.s.Get(ctx, id)
+}
+
+// own reads an object of the quarantine, not of the store; found says
+// whether it holds it. What it returns is the caller's.
+func (q *quarantine) own(ctx context.Context, id objects.ID) (data []byte, found bool, err error) {
+	data, found, spilled := q.lookup(id)
+	if found {
+		return bytes.Clone(data), true, nil
+	}
+	if !spilled {
+		return nil, false, nil
+	}
+	seq, err := q.s.get(ctx, q.dataKey(id), id)
+	if errors.Is(err, objects.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(seq) == 8 {
+		data, err := q.s.get(ctx, q.orderKey(binary.BigEndian.Uint64(seq)), id)
+		if err == nil && len(data) > objects.IDSize {
+			if err := objects.CheckStored(id, data[objects.IDSize:]); err != nil {
+				return nil, true, err
+			}
+			return data[objects.IDSize:], true, nil
+		}
+	}
+	return nil, true, fmt.Errorf("%w: quarantine entry of %s", objects.ErrCorrupt, id.Short())
 }
 
 // Has implements objects.ObjectReader.
@@ -224,8 +243,11 @@ func (q *quarantine) put(ctx context.Context, objs []objects.Object, keep func([
 // transaction move in it together with the refs, so a push of a few
 // megabytes is one synced write; more (a clone) go first through a
 // WriteBatch, and the refs then move alone.
+//
+// Pins stay until Discard: the caller may move refs after Promote (a
+// converging push merges first).
 func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, updates ...objects.RefUpdate) error {
-	defer q.Discard()
+	defer q.drop()
 	if err := objects.CheckRefUpdates(updates); err != nil {
 		return err
 	}
@@ -378,8 +400,14 @@ func (q *quarantine) each(ctx context.Context, keep func(objects.ID) bool, fn fu
 	})
 }
 
-// Discard implements objects.Quarantine.
+// Discard implements objects.Quarantine. It also releases q's pins.
 func (q *quarantine) Discard() error {
+	q.unpin()
+	return q.drop()
+}
+
+// drop drops what q holds.
+func (q *quarantine) drop() error {
 	q.mu.Lock()
 	q.s.quarantineBytes.Add(-q.memBytes)
 	q.mem, q.memOrder, q.memBytes = map[objects.ID][]byte{}, nil, 0

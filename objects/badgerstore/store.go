@@ -76,6 +76,7 @@ type Store struct {
 	quarantineBytes  atomic.Int64        // what they keep in memory
 	quarantineMemory int64               // at most
 	feed             feed                // the change feed's retention, clock and signal (feed.go)
+	pins             pinning             // what transfers build on, kept from collections (pin.go)
 
 	// lastMark is the newest time mark (Unix seconds; 0: not read yet),
 	// markPending the one an UpdateRefs in flight writes (collect.go).

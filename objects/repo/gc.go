@@ -89,6 +89,7 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer c.End() // if it stops before its sweep
 	rep.Cutoff = c.Cutoff
 	m := &marker{r: r, col: c, set: newMarkSet(col.EstimateObjects())}
 	if err := m.markRoots(ctx, c); err != nil {

@@ -37,6 +37,10 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 // only those, are promoted. Objects no target reaches never become
 // visible, so nothing unchecked is left for a later update to name.
 //
+// The walk trusts what the store holds, and nothing writes that again: a
+// view that pins (Pinner) pins the targets before Admit returns, so that
+// a collection that read the refs before the caller's ref update keeps it.
+//
 // got is what Receive said of the pack (nil: nothing arrived).
 func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
 	a, err := newAdmitter(ctx, view, store, got)
@@ -48,7 +52,30 @@ func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received,
 			return nil, err
 		}
 	}
+	if err := pin(ctx, view, targets); err != nil {
+		return nil, err
+	}
 	return a.keeps(), nil
+}
+
+// Pinner is a quarantine whose store collects garbage while transfers
+// run (badgerstore's). Pin keeps what ids reach, through the quarantine
+// and the store, from the collections that run until the quarantine is
+// discarded: the stored objects a transfer builds on, which it does not
+// write again. An error (wrapping objects.ErrNotFound) says a collection
+// may have deleted some of them already: the transfer must fail, and be
+// sent again whole.
+type Pinner interface {
+	Pin(ctx context.Context, ids ...objects.ID) error
+}
+
+// pin pins targets if view pins.
+func pin(ctx context.Context, view objects.ObjectReader, targets []objects.ID) error {
+	p, ok := view.(Pinner)
+	if !ok {
+		return nil
+	}
+	return p.Pin(ctx, targets...)
 }
 
 // ErrUnreached: a pack received straight into a new store (AdmitFresh)
@@ -95,6 +122,7 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 	if err != nil {
 		return nil, err
 	}
+	targets := make([]objects.ID, 0, len(updates))
 	for _, u := range updates {
 		want := objects.TypeCommit
 		if strings.HasPrefix(u.Name, objects.WorkingSetPrefix) {
@@ -103,6 +131,10 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 		if err := a.target(ctx, u.New, want); err != nil {
 			return nil, fmt.Errorf("%s: %w", u.Name, err)
 		}
+		targets = append(targets, u.New)
+	}
+	if err := pin(ctx, view, targets); err != nil {
+		return nil, err
 	}
 	return a.keeps(), nil
 }
