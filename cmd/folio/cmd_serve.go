@@ -225,14 +225,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return fmt.Errorf("--root %s is not a folder", o.root)
 		}
 		opts.Repos = server.Root(o.root, func(ctx context.Context, dir string) (*repo.Repo, error) {
-			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes})
+			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes, RecentBytes: server.RecentBytes})
 			if err == nil {
 				err = announce(dir, filepath.Base(filepath.Dir(dir))+"/")
 			}
 			return r, err
 		}, server.RootOptions{MaxOpen: o.maxOpen, IdleClose: o.idleClose, Logger: logger})
 	} else {
-		r, err := a.openOwn(ctx, repo.Options{CacheBytes: o.cacheBytes})
+		r, err := a.openOwn(ctx, repo.Options{CacheBytes: o.cacheBytes, RecentBytes: server.RecentBytes})
 		if err == nil {
 			err = announce(r.Dir(), "")
 		}
