@@ -110,6 +110,7 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	st, err := c.Sweep(ctx, m.set.Has, opts.DryRun, found)
 	if !opts.DryRun {
 		r.commits.Forget() // commits read before may be gone
+		r.derived.Forget()
 	}
 	rep.Deleted, rep.DeletedBytes = st.Objects, st.Bytes
 	rep.ObjectsAfter, rep.BytesAfter = rep.ObjectsBefore-st.Objects, rep.BytesBefore-st.Bytes

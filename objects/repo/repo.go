@@ -30,6 +30,8 @@ type Repo struct {
 	// commits keeps commits read lately, decoded (Options.RecentBytes);
 	// nil keeps none.
 	commits *objects.Recent[*objects.Commit]
+	// derived are the derived commits remembered (derived.go).
+	derived *objects.Recent[DerivedCommit]
 }
 
 // Files are a repository's small files: format, HEAD and config. They can
@@ -158,7 +160,7 @@ func newRepo(dir string, opts Options) *Repo {
 		clock = time.Now
 	}
 	return &Repo{Files: &Files{dir: dir}, store: opts.Store, tree: prolly.New(opts.Store), readOnly: opts.ReadOnly,
-		clock: clock, commits: newRecentCommits(opts.RecentBytes / recentCommitsShare)}
+		clock: clock, commits: newRecentCommits(opts.RecentBytes / recentCommitsShare), derived: newDerived()}
 }
 
 // Now reads the leader's clock.
