@@ -105,7 +105,7 @@ go on.`,
 	f.StringArrayVar(&o.peers, "peer", nil, "keep converged with this leader (URL or remote name; repeatable)")
 	f.IntVar(&o.maxOpen, "max-open", server.DefaultMaxOpen, "with --root: most repositories open at once")
 	f.DurationVar(&o.idleClose, "idle-close", server.DefaultIdleClose, "with --root: close a repository unused this long")
-	f.Int64Var(&o.memoryLimit, "memory-limit", 0, "soft heap limit in bytes (0: 512 MiB plus the block caches of the repositories open at once)")
+	f.Int64Var(&o.memoryLimit, "memory-limit", 0, "soft heap limit in bytes (0: 512 MiB plus the block caches and the 16 MiB of recent objects of the repositories open at once)")
 	f.DurationVar(&o.gcEvery, "gc-every", 24*time.Hour, "how often to collect garbage (0: never)")
 	f.StringVar(&o.gcPrune, "gc-prune", defaultPrune, "grace period of that collection (see folio gc --prune)")
 	cmd.AddCommand(newTokenCommand(a))
