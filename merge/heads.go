@@ -244,7 +244,10 @@ func Converge(ctx context.Context, r *repo.Repo, a, b objects.ID) (objects.ID, *
 	if b.Compare(a) < 0 {
 		a, b = b, a
 	}
-	res, err := Heads(ctx, r, a, b)
+	// What the merge writes (its virtual bases, maps and commit) is
+	// stored in one synced write, before the caller names it.
+	buf, flush := r.Buffered()
+	res, err := Heads(ctx, buf, a, b)
 	if err != nil {
 		return objects.ID{}, nil, err
 	}
@@ -254,8 +257,11 @@ func Converge(ctx context.Context, r *repo.Repo, a, b objects.ID) (objects.ID, *
 	case FastForward:
 		return b, res, nil
 	}
-	id, _, err := writeMergeCommit(ctx, r, res.Ours, res.Theirs, res.Outcome, ConvergeMessage(a, b, res.Conflicted))
-	return id, res, err
+	id, _, err := writeMergeCommit(ctx, buf, res.Ours, res.Theirs, res.Outcome, ConvergeMessage(a, b, res.Conflicted))
+	if err != nil {
+		return objects.ID{}, nil, err
+	}
+	return id, res, flush(ctx)
 }
 
 // ConvergeMessage describes a converging merge from its inputs only.

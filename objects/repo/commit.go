@@ -22,7 +22,7 @@ func (r *Repo) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, 
 		return nil, fmt.Errorf("commit %s: %w", id.Short(), err)
 	}
 	c, err := objects.DecodeCommit(data)
-	if err == nil {
+	if err == nil && !waits(r.store, id) {
 		r.commits.Add(epoch, id, copyCommit(c))
 	}
 	return c, err
