@@ -555,14 +555,9 @@ func TestBasesRefuseBadHeights(t *testing.T) {
 	}
 }
 
-// TestVirtualBaseReadsEachCommitOnce: a merge whose bases criss-cross
-// (their own bases are several, as leaders peered all-to-all make them)
-// reads each commit of the history once, however many walks pass it, and
-// makes each virtual base once: asked again, it reads nothing.
-func TestVirtualBaseReadsEachCommitOnce(t *testing.T) {
-	ctx := context.Background()
-	r := newMemRepo(t)
-	g := buildGraph(t, r, `
+// crissCrossOfMerges is a history whose heads p and q have two merge bases
+// that have two of their own.
+const crissCrossOfMerges = `
 		root:
 		a1: root
 		b1: root
@@ -572,9 +567,82 @@ func TestVirtualBaseReadsEachCommitOnce(t *testing.T) {
 		m1: x1 c1
 		m2: x2 c1
 		p: m1 m2
-		q: m2 m1`)
+		q: m2 m1`
+
+// virtualBaseOf is the virtual base of p and q that a new merge makes at
+// depth, and the commits it read to make it.
+func virtualBaseOf(t *testing.T, r *repo.Repo, g *graph, depth int) (objects.ID, int64) {
+	t.Helper()
+	ctx := context.Background()
+	bases, err := Bases(ctx, r, g.ids["p"], g.ids["q"])
+	if err != nil {
+		t.Fatal(err)
+	}
 	reads := &countingReader{r: r}
-	m := &merger{r: r, commits: newCommitCache(reads), virtual: map[string]Head{}}
+	m := &merger{r: r, commits: newCommitCache(reads), virtual: map[string]virtualHead{}}
+	h, err := m.virtualBase(ctx, bases, depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Commit, reads.reads.Load()
+}
+
+// TestVirtualBaseIsRememberedAcrossMerges: the repository remembers the
+// virtual bases a merge made, so the next merge of the same bases reads
+// only the virtual commit; after gc deleted it, a merge makes it again.
+func TestVirtualBaseIsRememberedAcrossMerges(t *testing.T) {
+	ctx := context.Background()
+	r := newDiskRepo(t)
+	g := buildGraph(t, r, crissCrossOfMerges)
+	for _, name := range []string{"p", "q"} {
+		if err := r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: objects.BranchPrefix + name, New: g.ids[name]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, made := virtualBaseOf(t, r, g, 0)
+	// Its bases have two bases of their own, which have one: made at any
+	// depth that leaves room for that, it is the same.
+	for _, depth := range []int{0, maxVirtualDepth - 2} {
+		again, reads := virtualBaseOf(t, r, g, depth)
+		if again != first || reads != 1 {
+			t.Errorf("merged again at depth %d: %s after %s, %d commit reads (%d to make it); want the same, from one read",
+				depth, again.Short(), first.Short(), reads, made)
+		}
+	}
+	// Deeper, the depth bound cuts it short: it is made again, as a
+	// repository that remembers nothing makes it, then remembered at
+	// that depth.
+	other := newMemRepo(t)
+	copyObjects(t, other.Store(), r.Store())
+	for i, wantReads := range []int64{made, 1} {
+		cut, reads := virtualBaseOf(t, r, g, maxVirtualDepth-1)
+		want, _ := virtualBaseOf(t, other, g, maxVirtualDepth-1)
+		if cut != want || (i == 0) != (reads > 1) {
+			t.Errorf("at depth %d, time %d: %s, want %s; %d commit reads, want %d", maxVirtualDepth-1, i+1, cut.Short(), want.Short(), reads, wantReads)
+		}
+	}
+	if _, err := r.GC(ctx, repo.GCOptions{Exclusive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Store().Has(ctx, first); ok || err != nil {
+		t.Fatalf("the virtual base survived gc: %v, %v", ok, err)
+	}
+	after, reads := virtualBaseOf(t, r, g, 0)
+	if after != first || reads != made {
+		t.Errorf("after gc: %s after %s, %d commit reads; want the same, made again from %d", after.Short(), first.Short(), reads, made)
+	}
+}
+
+// TestVirtualBaseReadsEachCommitOnce: a merge whose bases criss-cross
+// (their own bases are several, as leaders peered all-to-all make them)
+// reads each commit of the history once, however many walks pass it, and
+// makes each virtual base once: asked again, it reads nothing.
+func TestVirtualBaseReadsEachCommitOnce(t *testing.T) {
+	ctx := context.Background()
+	r := newMemRepo(t)
+	g := buildGraph(t, r, crissCrossOfMerges)
+	reads := &countingReader{r: r}
+	m := &merger{r: r, commits: newCommitCache(reads), virtual: map[string]virtualHead{}}
 	bases, err := Bases(ctx, m.commits, g.ids["p"], g.ids["q"])
 	if err != nil {
 		t.Fatal(err)
@@ -600,8 +668,10 @@ func TestVirtualBaseReadsEachCommitOnce(t *testing.T) {
 	if again.Commit != first.Commit || reads.reads.Load() != before {
 		t.Errorf("asked again: %s after %s, %d more reads", again.Commit.Short(), first.Commit.Short(), reads.reads.Load()-before)
 	}
-	// The same as a merge that remembers nothing makes.
-	fresh := &merger{r: r, commits: newCommitCache(r), virtual: map[string]Head{}}
+	// The same as a merge in a repository that remembers nothing makes.
+	other := newMemRepo(t)
+	copyObjects(t, other.Store(), r.Store())
+	fresh := &merger{r: other, commits: newCommitCache(other), virtual: map[string]virtualHead{}}
 	if h, err := fresh.virtualBase(ctx, bases, 0); err != nil || h.Commit != first.Commit {
 		t.Errorf("a fresh merge makes %s (%v), this one %s", h.Commit.Short(), err, first.Commit.Short())
 	}

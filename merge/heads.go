@@ -38,7 +38,7 @@ const maxVirtualDepth = 8
 // bases into a virtual one, and merges the indexes. It stores the merged
 // documents, conflict records and maps, but makes no commit and moves no ref.
 func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result, error) {
-	m := &merger{r: r, commits: newCommitCache(r), virtual: map[string]Head{}}
+	m := &merger{r: r, commits: newCommitCache(r), virtual: map[string]virtualHead{}}
 	oursHead, err := HeadOf(ctx, m.commits, ours)
 	if err != nil {
 		return nil, err
@@ -72,54 +72,128 @@ func Heads(ctx context.Context, r *repo.Repo, ours, theirs objects.ID) (*Result,
 // virtual bases it made, which a criss-cross history asks for again and
 // again (the same bases turn up below several pairs). Both are only
 // shortcuts: a virtual base depends on its bases and depth alone, so it
-// comes out the same whether made or remembered.
+// comes out the same whether made or remembered. The repository
+// remembers virtual bases too, for later merges (repo.Derived).
 type merger struct {
 	r       *repo.Repo
 	commits *commitCache
-	virtual map[string]Head // by depth and bases
+	virtual map[string]virtualHead // by depth and bases
 }
+
+// virtualHead is a virtual base, and the levels of virtual bases below
+// it that it took (need, counting its own): made at any depth d with
+// d+need <= maxVirtualDepth, it comes out the same, as nothing cuts its
+// recursion short. need is cutShort when the depth bound did: then it is
+// particular to its depth.
+type virtualHead struct {
+	Head
+	need int
+}
+
+const cutShort = -1
 
 // virtualBase turns the merge bases into one head: none is the empty map,
 // one is itself, several are merged pairwise in ID order, each merge
 // against their own bases, into virtual commits that are stored but that no
 // ref names.
 func (m *merger) virtualBase(ctx context.Context, bases []objects.ID, depth int) (Head, error) {
-	if len(bases) == 0 {
-		return Head{}, nil
+	v, err := m.virtualAt(ctx, bases, depth)
+	return v.Head, err
+}
+
+func (m *merger) virtualAt(ctx context.Context, bases []objects.ID, depth int) (virtualHead, error) {
+	switch {
+	case len(bases) == 0:
+		return virtualHead{}, nil
+	case len(bases) == 1 || depth >= maxVirtualDepth:
+		h, err := HeadOf(ctx, m.commits, bases[0])
+		need := 0
+		if len(bases) > 1 {
+			need = cutShort // deeper criss-crosses use the first base as it is
+		}
+		return virtualHead{h, need}, err
 	}
 	key := fmt.Sprint(depth, bases)
-	if h, ok := m.virtual[key]; ok {
-		return h, nil
+	if v, ok := m.virtual[key]; ok {
+		return v, nil
 	}
+	// Remembered by the repository: made at a depth that did not cut it
+	// short, or cut short at this depth.
+	anyDepth := objects.Hash([]byte("virtual merge base " + fmt.Sprint(bases)))
+	atDepth := objects.Hash([]byte("virtual merge base at " + key))
+	if d, ok := m.r.Derived(anyDepth); ok && depth+d.Note <= maxVirtualDepth {
+		if v, err := m.remembered(ctx, key, d); err == nil {
+			return v, nil
+		}
+	}
+	if d, ok := m.r.Derived(atDepth); ok {
+		if v, err := m.remembered(ctx, key, d); err == nil {
+			return v, nil
+		}
+	}
+	epoch := m.r.DerivedEpoch()
+	v, err := m.mergeBases(ctx, bases, depth)
+	if err != nil {
+		return virtualHead{}, err
+	}
+	m.virtual[key] = v
+	if v.need == cutShort {
+		m.r.RememberDerived(epoch, atDepth, repo.DerivedCommit{Commit: v.Commit, Note: cutShort})
+	} else {
+		m.r.RememberDerived(epoch, anyDepth, repo.DerivedCommit{Commit: v.Commit, Note: v.need})
+	}
+	return v, nil
+}
+
+// remembered is a virtual base the repository remembered, read again.
+func (m *merger) remembered(ctx context.Context, key string, d repo.DerivedCommit) (virtualHead, error) {
+	h, err := HeadOf(ctx, m.commits, d.Commit)
+	if err != nil {
+		return virtualHead{}, err // gone: made again
+	}
+	v := virtualHead{h, d.Note}
+	m.virtual[key] = v
+	return v, nil
+}
+
+// mergeBases merges several bases pairwise in ID order, each merge
+// against their own bases, into a virtual commit.
+func (m *merger) mergeBases(ctx context.Context, bases []objects.ID, depth int) (virtualHead, error) {
 	acc, err := HeadOf(ctx, m.commits, bases[0])
-	if err != nil || depth >= maxVirtualDepth {
-		return acc, err
+	if err != nil {
+		return virtualHead{}, err
 	}
+	need := 1
 	for _, b := range bases[1:] {
 		next, err := HeadOf(ctx, m.commits, b)
 		if err != nil {
-			return Head{}, err
+			return virtualHead{}, err
 		}
 		sub, err := Bases(ctx, m.commits, acc.Commit, b)
 		if err != nil {
-			return Head{}, err
+			return virtualHead{}, err
 		}
-		subBase, err := m.virtualBase(ctx, sub, depth+1)
+		subBase, err := m.virtualAt(ctx, sub, depth+1)
 		if err != nil {
-			return Head{}, err
+			return virtualHead{}, err
 		}
-		out, err := Indexes(ctx, m.r, subBase, acc, next)
+		if need != cutShort {
+			need = max(need, 1+subBase.need)
+		}
+		if subBase.need == cutShort {
+			need = cutShort
+		}
+		out, err := Indexes(ctx, m.r, subBase.Head, acc, next)
 		if err != nil {
-			return Head{}, err
+			return virtualHead{}, err
 		}
 		id, c, err := writeMergeCommit(ctx, m.r, acc, next, out, "virtual merge base")
 		if err != nil {
-			return Head{}, err
+			return virtualHead{}, err
 		}
 		acc = headOf(id, c)
 	}
-	m.virtual[key] = acc
-	return acc, nil
+	return virtualHead{acc, need}, nil
 }
 
 // maxCachedCommits bounds the commits one merge keeps read.
@@ -170,7 +244,10 @@ func Converge(ctx context.Context, r *repo.Repo, a, b objects.ID) (objects.ID, *
 	if b.Compare(a) < 0 {
 		a, b = b, a
 	}
-	res, err := Heads(ctx, r, a, b)
+	// What the merge writes (its virtual bases, maps and commit) is
+	// stored in one synced write, before the caller names it.
+	buf, flush := r.Buffered()
+	res, err := Heads(ctx, buf, a, b)
 	if err != nil {
 		return objects.ID{}, nil, err
 	}
@@ -180,8 +257,11 @@ func Converge(ctx context.Context, r *repo.Repo, a, b objects.ID) (objects.ID, *
 	case FastForward:
 		return b, res, nil
 	}
-	id, _, err := writeMergeCommit(ctx, r, res.Ours, res.Theirs, res.Outcome, ConvergeMessage(a, b, res.Conflicted))
-	return id, res, err
+	id, _, err := writeMergeCommit(ctx, buf, res.Ours, res.Theirs, res.Outcome, ConvergeMessage(a, b, res.Conflicted))
+	if err != nil {
+		return objects.ID{}, nil, err
+	}
+	return id, res, flush(ctx)
 }
 
 // ConvergeMessage describes a converging merge from its inputs only.

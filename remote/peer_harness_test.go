@@ -90,7 +90,7 @@ func newPeered(t testing.TB) *peered {
 // start opens the repository, serves it and starts its peerings.
 func (p *peered) start(t testing.TB) {
 	t.Helper()
-	r, err := repo.Open(context.Background(), p.dir, repo.Options{})
+	r, err := repo.Open(context.Background(), p.dir, repo.Options{RecentBytes: server.RecentBytes}) // as folio serve opens it
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ go on.`,
 	f.StringArrayVar(&o.peers, "peer", nil, "keep converged with this leader (URL or remote name; repeatable)")
 	f.IntVar(&o.maxOpen, "max-open", server.DefaultMaxOpen, "with --root: most repositories open at once")
 	f.DurationVar(&o.idleClose, "idle-close", server.DefaultIdleClose, "with --root: close a repository unused this long")
-	f.Int64Var(&o.memoryLimit, "memory-limit", 0, "soft heap limit in bytes (0: 512 MiB plus the block caches of the repositories open at once)")
+	f.Int64Var(&o.memoryLimit, "memory-limit", 0, "soft heap limit in bytes (0: 512 MiB plus the block caches and the 16 MiB of recent objects of the repositories open at once)")
 	f.DurationVar(&o.gcEvery, "gc-every", 24*time.Hour, "how often to collect garbage (0: never)")
 	f.StringVar(&o.gcPrune, "gc-prune", defaultPrune, "grace period of that collection (see folio gc --prune)")
 	cmd.AddCommand(newTokenCommand(a))
@@ -225,14 +225,14 @@ func (a *app) serve(ctx context.Context, o serveOptions) error {
 			return fmt.Errorf("--root %s is not a folder", o.root)
 		}
 		opts.Repos = server.Root(o.root, func(ctx context.Context, dir string) (*repo.Repo, error) {
-			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes})
+			r, err := repo.Open(ctx, dir, repo.Options{CacheBytes: o.cacheBytes, RecentBytes: server.RecentBytes})
 			if err == nil {
 				err = announce(dir, filepath.Base(filepath.Dir(dir))+"/")
 			}
 			return r, err
 		}, server.RootOptions{MaxOpen: o.maxOpen, IdleClose: o.idleClose, Logger: logger})
 	} else {
-		r, err := a.openOwn(ctx, repo.Options{CacheBytes: o.cacheBytes})
+		r, err := a.openOwn(ctx, repo.Options{CacheBytes: o.cacheBytes, RecentBytes: server.RecentBytes})
 		if err == nil {
 			err = announce(r.Dir(), "")
 		}

@@ -359,6 +359,9 @@ func (c *Collection) deleteOld(ctx context.Context, keys [][]byte) (int, int64, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("badgerstore: delete: %w", err)
 		}
+		if n > 0 {
+			c.s.recent.Forget() // what it kept of them, and what was read before
+		}
 		return n, size, nil
 	}
 	return 0, 0, fmt.Errorf("badgerstore: delete: objects kept being written during the sweep")

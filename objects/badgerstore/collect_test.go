@@ -86,6 +86,41 @@ func TestCollectionSparesFreshenedObjects(t *testing.T) {
 	}
 }
 
+// Objects kept in memory (Options.RecentBytes) that a collection deleted
+// are gone: the store says it lacks them, and cannot read them.
+func TestCollectionDeletesRecentObjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), Options{Create: true, RecentBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	put, read := blobObject("put"), blobObject("read")
+	if err := s.Put(ctx, put, read); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.BeginCollection(ctx, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Sweep(ctx, func(objects.ID) bool {
+		if _, err := s.Get(ctx, read.ID); err != nil { // read during the walk
+			t.Error(err)
+		}
+		return false
+	}, false, nil)
+	if err != nil || st.Objects != 2 {
+		t.Fatalf("sweep: %+v, %v; want 2 objects deleted", st, err)
+	}
+	for _, o := range []objects.Object{put, read} {
+		mustHave(t, s, o, false)
+		if _, err := s.Get(ctx, o.ID); !errors.Is(err, objects.ErrNotFound) {
+			t.Errorf("Get(%s) after it was deleted: %v, want ErrNotFound", o.Data, err)
+		}
+	}
+}
+
 // The grace period: objects written before a time mark older than the
 // grace go, those written after it stay.
 func TestCollectionHonoursTimeMarks(t *testing.T) {

@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,10 @@ import (
 // objects.ErrDamaged, never wrong bytes.
 func (s *Store) Get(ctx context.Context, id objects.ID) (_ []byte, err error) {
 	defer recoverDamage(s.dir, &err)
+	if data, ok, err := s.getRecent(ctx, id); ok || err != nil {
+		return data, err
+	}
+	epoch := s.recent.Epoch()
 	data, err := s.get(ctx, objectKey(id), id)
 	if err != nil || s.unverified {
 		return data, err
@@ -23,7 +28,30 @@ func (s *Store) Get(ctx context.Context, id objects.ID) (_ []byte, err error) {
 	if err := objects.CheckStored(id, data); err != nil {
 		return nil, err
 	}
+	s.recent.Add(epoch, id, bytes.Clone(data))
 	return data, nil
+}
+
+// getRecent is Get from the objects kept in memory (Options.RecentBytes):
+// a copy of their bytes, checked against id like those read from Badger.
+func (s *Store) getRecent(ctx context.Context, id objects.ID) ([]byte, bool, error) {
+	kept, ok := s.recent.Get(id)
+	if !ok {
+		return nil, false, nil
+	}
+	if err := s.checkOpen(); err != nil {
+		return nil, true, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, true, err
+	}
+	data := bytes.Clone(kept)
+	if !s.unverified {
+		if err := objects.CheckStored(id, data); err != nil {
+			return nil, true, err
+		}
+	}
+	return data, true, nil
 }
 
 // get reads the value kept under key for object id, as stored: callers
@@ -57,6 +85,12 @@ func (s *Store) get(ctx context.Context, key []byte, id objects.ID) ([]byte, err
 // Has implements objects.ObjectReader.
 func (s *Store) Has(ctx context.Context, id objects.ID) (_ bool, err error) {
 	defer recoverDamage(s.dir, &err)
+	if _, ok := s.recent.Get(id); ok {
+		if err := s.checkOpen(); err != nil {
+			return false, err
+		}
+		return true, ctx.Err()
+	}
 	return s.has(ctx, objectKey(id), id)
 }
 
@@ -103,9 +137,16 @@ const cancelCheckEvery = 256
 // objects are in Badger's synced write-ahead log (syncWrites), so one Put
 // of many objects costs far less than many Puts of one.
 func (s *Store) Put(ctx context.Context, objs ...objects.Object) error {
-	return s.write(ctx, objs, func(wb *badger.WriteBatch, o objects.Object) error {
+	epoch := s.recent.Epoch()
+	err := s.write(ctx, objs, func(wb *badger.WriteBatch, o objects.Object) error {
 		return wb.Set(objectKey(o.ID), o.Data)
 	})
+	if err == nil && s.recent != nil {
+		for _, o := range objs {
+			s.recent.Add(epoch, o.ID, bytes.Clone(o.Data)) // the caller may reuse o.Data
+		}
+	}
+	return err
 }
 
 // checkRoomFor refuses objects larger than MaxObjectSize, and objects the

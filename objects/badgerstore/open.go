@@ -160,7 +160,7 @@ func openAs(dir string, opts Options, readOnly, maintain bool) (*Store, error) {
 	}
 	return &Store{db: db, lock: lock, dir: dir, minFree: minFree, quarantineMemory: quarantineMemory,
 		short: opts.Short && !readOnly, settleOpts: full, mergesLevelZero: merge, badgerOpens: opens,
-		badgerOpts: bopts, setAside: setAside, syncFailed: failed}, nil
+		badgerOpts: bopts, setAside: setAside, syncFailed: failed, recent: newRecent(opts.RecentBytes)}, nil
 }
 
 // mergeLevelZeroOnClose has Close merge level 0 into a small level (see

@@ -7,6 +7,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/folio-db/folio/objects"
 )
 
 // Options says how to open a store.
@@ -30,6 +32,11 @@ type Options struct {
 	// of its hot data: every object read from a block not in the cache
 	// decompresses the block.
 	CacheBytes int64
+	// RecentBytes keeps up to about this many bytes of the objects
+	// written or read lately in memory (objects.Recent); zero keeps none.
+	// A server wants some: its peers fetch what it just wrote, and a
+	// look-up in Badger searches every memtable and level.
+	RecentBytes int64
 	// MinFreeBytes is the free space below which writes are refused with
 	// objects.ErrNoSpace (see space.go); zero means the default, enough for
 	// everything Badger maps while it runs.
@@ -199,4 +206,12 @@ func badgerOptions(dir string, readOnly bool, logger *slog.Logger, cacheBytes in
 		// second process gets ErrLocked, not Badger's message.
 		WithBypassLockGuard(true)
 	return opts
+}
+
+// recentOverhead is what an object kept in memory (Options.RecentBytes)
+// costs besides its bytes: its key, slice header and map slot.
+const recentOverhead = 64
+
+func newRecent(budget int64) *objects.Recent[[]byte] {
+	return objects.NewRecent(budget, func(data []byte) int64 { return int64(len(data)) + recentOverhead })
 }

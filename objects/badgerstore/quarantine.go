@@ -264,6 +264,7 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 	if err != nil {
 		return err
 	}
+	epoch := q.s.recent.Epoch()
 	txn := q.s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	var last []objects.Object // the objects of txn, for a retry
@@ -332,7 +333,13 @@ func (q *quarantine) Promote(ctx context.Context, keep func(objects.ID) bool, up
 		return fmt.Errorf("badgerstore: promote: %w", err)
 	}
 	s.refsMoved(moved)
-	return s.syncFailed.err() // this commit's sync may be the one that failed
+	if err := s.syncFailed.err(); err != nil {
+		return err // this commit's sync may be the one that failed
+	}
+	for _, o := range last {
+		s.recent.Add(epoch, o.ID, o.Data) // bytes the quarantine kept or copied, changed by no one
+	}
+	return nil
 }
 
 // promoteBatched writes the objects keep accepts through one WriteBatch.

@@ -70,6 +70,10 @@ type Store struct {
 	// measure what it costs.
 	unverified bool
 
+	// recent keeps the bytes of objects written or read lately
+	// (Options.RecentBytes); nil keeps none.
+	recent *objects.Recent[[]byte]
+
 	quarantineMu     sync.Mutex
 	quarantines      uint64              // numbers the quarantines opened (quarantineMu)
 	openQuarantines  map[uint64]struct{} // not yet discarded (quarantineMu)

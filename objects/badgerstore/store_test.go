@@ -24,6 +24,13 @@ func TestConformanceQuarantineInTheDatabase(t *testing.T) {
 	})
 }
 
+// The same with recent objects kept in memory (Options.RecentBytes).
+func TestConformanceRecentObjects(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) objects.Store {
+		return openTemp(t, filepath.Join(t.TempDir(), "store"), Options{Create: true, RecentBytes: 1 << 20})
+	})
+}
+
 // openTemp opens a store and fails the test if it cannot.
 func openTemp(t testing.TB, dir string, opts Options) *Store {
 	t.Helper()

@@ -3,19 +3,50 @@ package repo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/prolly"
 )
 
-// ReadCommit reads and decodes a commit.
+// ReadCommit reads and decodes a commit. The caller may change what it
+// gets.
 func (r *Repo) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, error) {
+	if c, ok := r.commits.Get(id); ok {
+		return copyCommit(c), ctx.Err()
+	}
+	epoch := r.commits.Epoch()
 	data, err := r.store.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", id.Short(), err)
 	}
-	return objects.DecodeCommit(data)
+	c, err := objects.DecodeCommit(data)
+	if err == nil && !waits(r.store, id) {
+		r.commits.Add(epoch, id, copyCommit(c))
+	}
+	return c, err
+}
+
+// recentCommitsShare is the share of Options.RecentBytes given to decoded
+// commits; recentCommitCost is what one costs besides its message and
+// parents.
+const (
+	recentCommitsShare = 4
+	recentCommitCost   = 256
+)
+
+func newRecentCommits(budget int64) *objects.Recent[*objects.Commit] {
+	return objects.NewRecent(budget, func(c *objects.Commit) int64 {
+		return recentCommitCost + int64(len(c.Message)+len(c.Parents)*objects.IDSize)
+	})
+}
+
+// copyCommit copies what a caller could change in place.
+func copyCommit(c *objects.Commit) *objects.Commit {
+	cp := *c
+	cp.Parents = slices.Clone(c.Parents)
+	return &cp
 }
 
 // Height returns the height a commit with these parents gets.

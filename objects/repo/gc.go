@@ -109,6 +109,10 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 		found = func(o badgerstore.ObjectInfo) { opts.Found(o.ID, o.Size) }
 	}
 	st, err := c.Sweep(ctx, m.set.Has, opts.DryRun, found)
+	if !opts.DryRun {
+		r.commits.Forget() // commits read before may be gone
+		r.derived.Forget()
+	}
 	rep.Deleted, rep.DeletedBytes = st.Objects, st.Bytes
 	rep.ObjectsAfter, rep.BytesAfter = rep.ObjectsBefore-st.Objects, rep.BytesBefore-st.Bytes
 	if err != nil {

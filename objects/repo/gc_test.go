@@ -198,6 +198,49 @@ func TestGCDeletesGarbageAndKeepsEveryRoot(t *testing.T) {
 	}
 }
 
+// A commit read, and so kept decoded (Options.RecentBytes), that gc
+// deleted can no longer be read.
+func TestGCDeletesRecentCommits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, err := Init(ctx, t.TempDir(), "", Options{RecentBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	put(t, r, "a.txt", "a")
+	first := commit(t, r, "one", 1)
+	if err := r.CreateBranch(ctx, "gone", first); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.WriteDocumentBytes(ctx, []byte("only on gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.StageEdits(ctx, objects.BranchPrefix+"gone", []Edit{{Key: "b.txt", Entry: e}}); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := r.Commit(ctx, objects.BranchPrefix+"gone", CommitOptions{Message: "gone", Author: ada, Time: time.Unix(1_700_000_200, 0).UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.DeleteBranch(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadCommit(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GC(ctx, GCOptions{Exclusive: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadCommit(ctx, gone); !errors.Is(err, objects.ErrNotFound) {
+		t.Errorf("ReadCommit of a commit gc deleted: %v, want ErrNotFound", err)
+	}
+	if _, err := r.ReadCommit(ctx, first); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestGCDryRunDeletesNothing(t *testing.T) {
 	t.Parallel()
 	f := newGCFixture(t)

@@ -27,6 +27,11 @@ type Repo struct {
 	tree     *prolly.Tree
 	readOnly bool
 	clock    func() time.Time
+	// commits keeps commits read lately, decoded (Options.RecentBytes);
+	// nil keeps none.
+	commits *objects.Recent[*objects.Commit]
+	// derived are the derived commits remembered (derived.go).
+	derived *objects.Recent[DerivedCommit]
 }
 
 // Files are a repository's small files: format, HEAD and config. They can
@@ -66,6 +71,12 @@ type Options struct {
 	// CacheBytes sizes the store's block cache (zero: a command's small
 	// default); servers want more.
 	CacheBytes int64
+	// RecentBytes keeps about this many bytes of the objects written or
+	// read lately in memory (zero: none), and a share of it of commits
+	// read lately, decoded; servers want some: their merges, sends and
+	// receives walk the same recent commits again and again
+	// (badgerstore.Options.RecentBytes).
+	RecentBytes int64
 	// Short marks a read-write session that writes little, as most CLI
 	// commands: the store then starts no background compaction that its
 	// Close would wait for (badgerstore.Options.Short).
@@ -96,7 +107,7 @@ func Init(ctx context.Context, worktree, branch string, opts Options) (*Repo, er
 		return nil, err
 	}
 	if opts.Store == nil {
-		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{Create: true, Logger: opts.Logger})
+		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{Create: true, Logger: opts.Logger, RecentBytes: opts.RecentBytes})
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -114,7 +125,8 @@ func Init(ctx context.Context, worktree, branch string, opts Options) (*Repo, er
 			return nil, err
 		}
 	}
-	return newRepo(dir, opts.Store, false, opts.Clock), nil
+	opts.ReadOnly = false
+	return newRepo(dir, opts), nil
 }
 
 // Open opens the repository whose .folio folder is dir.
@@ -125,7 +137,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 	if opts.Store == nil {
 		store, err := badgerstore.Open(filepath.Join(dir, storeDir), badgerstore.Options{
 			ReadOnly: opts.ReadOnly, LockWait: opts.LockWait, Logger: opts.Logger, CacheBytes: opts.CacheBytes,
-			Short: opts.Short,
+			RecentBytes: opts.RecentBytes, Short: opts.Short,
 		})
 		if err != nil {
 			return nil, err
@@ -138,14 +150,17 @@ func Open(ctx context.Context, dir string, opts Options) (*Repo, error) {
 			return nil, err
 		}
 	}
-	return newRepo(dir, opts.Store, opts.ReadOnly, opts.Clock), nil
+	return newRepo(dir, opts), nil
 }
 
-func newRepo(dir string, store objects.Store, readOnly bool, clock func() time.Time) *Repo {
+// newRepo is the repository over opts.Store.
+func newRepo(dir string, opts Options) *Repo {
+	clock := opts.Clock
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Repo{Files: &Files{dir: dir}, store: store, tree: prolly.New(store), readOnly: readOnly, clock: clock}
+	return &Repo{Files: &Files{dir: dir}, store: opts.Store, tree: prolly.New(opts.Store), readOnly: opts.ReadOnly,
+		clock: clock, commits: newRecentCommits(opts.RecentBytes / recentCommitsShare), derived: newDerived()}
 }
 
 // Now reads the leader's clock.

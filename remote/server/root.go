@@ -302,12 +302,12 @@ func CacheBytes(limit int64, open int) int64 {
 }
 
 // MemoryLimit is the soft heap limit of a server: limit if positive, else
-// MemoryBase plus the block caches of the repositories open at once. Go's
-// collector works harder as the heap nears it, instead of letting the heap
-// double past what the server holds.
+// MemoryBase plus the block caches and recent objects (RecentBytes) of the
+// repositories open at once. Go's collector works harder as the heap nears
+// it, instead of letting the heap double past what the server holds.
 func MemoryLimit(limit, cacheBytes int64, open int) int64 {
 	if limit > 0 {
 		return limit
 	}
-	return MemoryBase + cacheBytes*int64(open)
+	return MemoryBase + (cacheBytes+RecentBytes)*int64(open)
 }

@@ -36,6 +36,12 @@ type Limits struct {
 // cached decompresses the block.
 const DefaultCacheBytes = 256 << 20
 
+// RecentBytes is how much of the objects it wrote or read lately a server
+// keeps in memory for each repository it opens (repo.Options.RecentBytes):
+// its peers fetch what it just wrote, and its merges and receives read
+// the commits and nodes that just arrived.
+const RecentBytes = 16 << 20
+
 // DefaultLimits suit a server for a few applications and leaders.
 var DefaultLimits = Limits{
 	MaxPushBytes:    8 << 30,
