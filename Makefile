@@ -17,9 +17,12 @@ build:
 install:
 	CGO_ENABLED=0 $(GO) install $(BUILDFLAGS) ./cmd/folio
 
+# Tests run their own binary as folio and as helper processes, a few
+# thousand times: built static like the shipped binary (BUILDFLAGS' note),
+# each start costs ~5 ms less CPU than with the dynamic loader and libc.
 test:
-	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 15m $(PKGS)
+	CGO_ENABLED=0 $(GO) vet $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 15m $(PKGS)
 
 demo: build
 	./testdata/demo.sh $(BIN)

@@ -194,8 +194,9 @@ func TestCutManifestDeletesNoTable(t *testing.T) {
 	}
 }
 
-// One bit flipped in a table file, at every offset of its footer and
-// index and of the block before them, and at every 32nd elsewhere: a
+// One bit flipped in a table file, at every other offset of its footer
+// and index and of the block before them (the last 256 bytes, counted
+// from the end), and at every 32nd elsewhere: a
 // read-only open and a read of the refs in a real process must work or
 // fail with ErrCorrupt (a damaged table named by its file) or
 // ErrUnknownFormat (the format record changed), never panic. Badger opens
@@ -204,6 +205,11 @@ func TestCutManifestDeletesNoTable(t *testing.T) {
 // documents as bad usage; its reads panic on some damaged blocks too.
 // Failed before: 22 of 451 flips (every 16th offset then) panicked, in
 // the footer's two lengths, the last block's entries and the first's.
+// Every byte of the last 256 flipped one at a time (286 processes) took
+// ~12 s of CPU. With checkListedTables off, 18 of those flips panicked,
+// in 3-byte runs or closer (1017-1064 and the footer's 1193-1195 and
+// 1203-1205, of 1207 bytes); 9 of the 158 flipped now do, in each of
+// those places.
 //
 // Not parallel: its hundreds of forks would hold, between fork and exec,
 // the directory locks that other tests' raw Badger sessions take and
@@ -225,7 +231,9 @@ func TestFlippedBitInTableNeverPanics(t *testing.T) {
 	}
 	var offsets []int
 	for off := range len(orig) {
-		if off%32 == 0 || off >= len(orig)-256 {
+		// Every other byte still flips two bytes of each 4-byte length
+		// and count.
+		if off%32 == 0 || off >= len(orig)-256 && (len(orig)-off)%2 == 1 {
 			offsets = append(offsets, off)
 		}
 	}

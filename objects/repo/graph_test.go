@@ -194,27 +194,33 @@ func randomHistory(rnd *rand.Rand, n int) (spec string, tips []string) {
 	return strings.Join(lines, "\n"), tips
 }
 
-// gitGraph is what git log --graph --oneline --all draws for spec.
-func gitGraph(t *testing.T, spec string, tips []string) string {
+// gitGraphs is what git log --graph --format=%s --all draws for each
+// history in specs, with tips its branches. One repository holds them all,
+// each history's branches under a folder of its own (refs/heads/hN/), so
+// that git runs twice, then once a history, not four times a history.
+func gitGraphs(t *testing.T, specs []string, tips [][]string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	var in strings.Builder
-	marks := map[string]int{}
-	for i, line := range strings.Split(spec, "\n") {
-		f := strings.Fields(line)
-		marks[f[0]] = i + 1
-		fmt.Fprintf(&in, "reset refs/heads/tmp\ncommit refs/heads/tmp\nmark :%d\ncommitter a <a@example.com> %d +0000\ndata %d\n%s\n",
-			i+1, 1_000_000_000+60*(i+1), len(f[0]), f[0])
-		for j, p := range f[1:] {
-			verb := "merge"
-			if j == 0 {
-				verb = "from"
+	for h, spec := range specs {
+		marks := map[string]int{}
+		for i, line := range strings.Split(spec, "\n") {
+			f := strings.Fields(line)
+			mark := 1000*(h+1) + i + 1
+			marks[f[0]] = mark
+			fmt.Fprintf(&in, "reset refs/tmp/h%d\ncommit refs/tmp/h%d\nmark :%d\ncommitter a <a@example.com> %d +0000\ndata %d\n%s\n",
+				h, h, mark, 1_000_000_000+60*(i+1), len(f[0]), f[0])
+			for j, p := range f[1:] {
+				verb := "merge"
+				if j == 0 {
+					verb = "from"
+				}
+				fmt.Fprintf(&in, "%s :%d\n", verb, marks[p])
 			}
-			fmt.Fprintf(&in, "%s :%d\n", verb, marks[p])
 		}
-	}
-	for _, tip := range tips {
-		fmt.Fprintf(&in, "reset refs/heads/%s\nfrom :%d\n\n", tip, marks[tip])
+		for _, tip := range tips[h] {
+			fmt.Fprintf(&in, "reset refs/heads/h%d/%s\nfrom :%d\n\n", h, tip, marks[tip])
+		}
 	}
 	run := func(stdin string, args ...string) string {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
@@ -227,13 +233,16 @@ func gitGraph(t *testing.T, spec string, tips []string) string {
 	}
 	run("", "init", "-q")
 	run(in.String(), "fast-import", "--quiet")
-	run("", "update-ref", "-d", "refs/heads/tmp")
-	out := run("", "log", "--graph", "--format=%s", "--all")
-	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	var graphs []string
+	for h := range specs {
+		out := run("", "log", "--graph", "--format=%s", fmt.Sprintf("--branches=h%d/*", h))
+		var b strings.Builder
+		for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+		}
+		graphs = append(graphs, b.String())
 	}
-	return b.String()
+	return graphs
 }
 
 // TestGraphLikeGit draws random histories as git does, when git is here
@@ -245,15 +254,21 @@ func TestGraphLikeGit(t *testing.T) {
 		t.Skip("no git to compare with")
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range 40 {
-		spec, tips := randomHistory(rnd, 8+rnd.IntN(10))
+	var specs []string
+	var tips [][]string
+	for range 40 {
+		spec, tipsOf := randomHistory(rnd, 8+rnd.IntN(10))
+		specs, tips = append(specs, spec), append(tips, tipsOf)
+	}
+	drawnByGit := gitGraphs(t, specs, tips)
+	for i, spec := range specs {
 		r := newMemRepo(t)
 		ids := buildHistory(t, r, spec)
 		var starts []objects.ID
-		for _, tip := range tips {
+		for _, tip := range tips[i] {
 			starts = append(starts, ids[tip])
 		}
-		got, want := drawGraph(t, r, starts, false), gitGraph(t, spec, tips)
+		got, want := drawGraph(t, r, starts, false), drawnByGit[i]
 		if commitsOf(got) != commitsOf(want) {
 			t.Errorf("history %d:\n%s\ngot the commits in the order\n%s\ngit shows\n%s", i, spec, commitsOf(got), commitsOf(want))
 		}
