@@ -37,6 +37,10 @@ type pinning struct {
 	sweepsEnded atomic.Uint64
 }
 
+// pinLookStep, when a test sets it, is told each object a pin's walk
+// did not find where it looked first, before it looks in the other place.
+var pinLookStep func(objects.ID)
+
 // pin is what one Pin asked to keep, and through which quarantine.
 type pin struct {
 	q   *quarantine
@@ -156,23 +160,37 @@ func (c *Collection) keepReached(ctx context.Context, pn pin, strict bool) (adde
 		if _, ok := c.pins.kept[id]; ok || id.IsZero() || quarantined[id] || c.pins.marked(id) {
 			continue
 		}
-		data, err := c.s.get(ctx, objectKey(id), id)
-		if errors.Is(err, objects.ErrNotFound) {
-			// Not stored (yet): the quarantine's Promote writes it.
-			var found bool
-			if data, found, err = pn.q.own(ctx, id); !found && err == nil {
+		// The quarantine first: its Promote stores its objects before it
+		// drops them, so what one look misses the other finds.
+		data, inQuarantine, err := pn.q.own(ctx, id)
+		if err != nil {
+			return added, err
+		}
+		if !inQuarantine && pinLookStep != nil {
+			pinLookStep(id)
+		}
+		stored := false
+		if inQuarantine {
+			quarantined[id] = true
+			stored, err = c.s.has(ctx, objectKey(id), id)
+		} else {
+			data, err = c.s.get(ctx, objectKey(id), id)
+			stored = err == nil
+			if errors.Is(err, objects.ErrNotFound) {
 				if strict {
 					return added, fmt.Errorf("%w: %s", ErrCollected, id.Short())
 				}
-				continue
+				continue // never stored: a refused transfer's
 			}
-			quarantined[id] = true
-		} else if err == nil {
-			c.pins.kept[id] = struct{}{}
-			added = append(added, id)
 		}
 		if err != nil {
 			return added, err
+		}
+		if stored {
+			// Kept even when the quarantine holds it too: Admit does not
+			// promote what it found stored.
+			c.pins.kept[id] = struct{}{}
+			added = append(added, id)
 		}
 		if refs, err := objects.References(data); err == nil { // damaged: nothing to follow
 			stack = append(stack, refs...)

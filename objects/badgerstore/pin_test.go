@@ -140,3 +140,46 @@ func BenchmarkQuarantinePin(b *testing.B) {
 		})
 	}
 }
+
+// A sweep walks the pins taken during its mark while their quarantines
+// go on: one is promoted, and dropped, between the walk's look in the
+// store and its look in the quarantine for the same object. The walk
+// must not take that object for never stored: what it reaches (x, old
+// and trusted) would go unkept. Failed before: the sweep deleted x under
+// main.
+func TestPinWalkSeesAPromoteBetweenItsLooks(t *testing.T) {
+	ctx := context.Background()
+	s := newCollectStore(t)
+	x := blobObject("old, trusted by the receive")
+	if err := s.Put(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	y := (&objects.Commit{Index: x.ID, Height: 1, Message: "names x"}).Encode()
+	q := pinningQuarantine(t, s)
+	if err := q.Put(ctx, y); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Pin(ctx, y.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.BeginCollection(ctx, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	promoted := false
+	promote := func() {
+		if !promoted {
+			promoted = true
+			keepAll := func(objects.ID) bool { return true }
+			if err := q.Promote(ctx, keepAll, objects.RefUpdate{Name: "refs/heads/main", New: y.ID}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	pinLookStep = func(objects.ID) { promote() }
+	defer func() { pinLookStep = nil }()
+	sweepAll(t, c)
+	promote() // if the walk never missed
+	mustHave(t, s, y, true)
+	mustHave(t, s, x, true)
+}

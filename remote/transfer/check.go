@@ -38,11 +38,17 @@ var ErrBadMap = fmt.Errorf("transfer: %w: a map holds the wrong kind of entry", 
 // visible, so nothing unchecked is left for a later update to name.
 //
 // The walk trusts what the store holds, and nothing writes that again: a
-// view that pins (Pinner) pins the targets before Admit returns, so that
-// a collection that read the refs before the caller's ref update keeps it.
+// view that pins (Pinner) pins the targets before the walk looks at the
+// store, so that a collection that read the refs before the caller's ref
+// update keeps what the walk finds there. Pinned after, a sweep could
+// delete an object between the walk's look and the pin, which then finds
+// the quarantine's copy, one the walk chose not to promote.
 //
 // got is what Receive said of the pack (nil: nothing arrived).
 func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received, targets ...objects.ID) (keep func(objects.ID) bool, err error) {
+	if err := pin(ctx, view, targets); err != nil {
+		return nil, err
+	}
 	a, err := newAdmitter(ctx, view, store, got)
 	if err != nil {
 		return nil, err
@@ -51,9 +57,6 @@ func Admit(ctx context.Context, view, store objects.ObjectReader, got *Received,
 		if err := a.target(ctx, id, objects.TypeCommit); err != nil {
 			return nil, err
 		}
-	}
-	if err := pin(ctx, view, targets); err != nil {
-		return nil, err
 	}
 	return a.keeps(), nil
 }
@@ -118,11 +121,17 @@ func (nothingStored) Has(context.Context, objects.ID) (bool, error) { return fal
 // (whose commits and maps are checked as a commit's), any other ref a
 // commit. got must come from ReceiveStaged.
 func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Received, updates ...objects.RefUpdate) (keep func(objects.ID) bool, err error) {
+	targets := make([]objects.ID, 0, len(updates))
+	for _, u := range updates {
+		targets = append(targets, u.New)
+	}
+	if err := pin(ctx, view, targets); err != nil { // before the walk: see Admit
+		return nil, err
+	}
 	a, err := newAdmitter(ctx, view, store, got)
 	if err != nil {
 		return nil, err
 	}
-	targets := make([]objects.ID, 0, len(updates))
 	for _, u := range updates {
 		want := objects.TypeCommit
 		if strings.HasPrefix(u.Name, objects.WorkingSetPrefix) {
@@ -131,10 +140,6 @@ func AdmitRefs(ctx context.Context, view, store objects.ObjectReader, got *Recei
 		if err := a.target(ctx, u.New, want); err != nil {
 			return nil, fmt.Errorf("%s: %w", u.Name, err)
 		}
-		targets = append(targets, u.New)
-	}
-	if err := pin(ctx, view, targets); err != nil {
-		return nil, err
 	}
 	return a.keeps(), nil
 }
