@@ -85,6 +85,13 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	if rep.DiskBefore, err = DiskUsage(r.dir); err != nil {
 		return nil, err
 	}
+	if !opts.DryRun {
+		// A merge that takes a remembered virtual base builds on objects
+		// no ref reaches without writing them again: from now on, merges
+		// make (and so write) their bases anew, and what they write is
+		// younger than the cutoff.
+		r.derived.Forget()
+	}
 	c, err := col.BeginCollection(ctx, opts.Grace, opts.DryRun)
 	if err != nil {
 		return nil, err
