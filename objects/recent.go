@@ -106,3 +106,19 @@ func (r *Recent[V]) Forget() {
 	r.cur, r.prev, r.curCost = nil, nil, 0
 	r.epoch++
 }
+
+// Values returns the values kept now.
+func (r *Recent[V]) Values() []V {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]V, 0, len(r.cur)+len(r.prev))
+	for _, m := range []map[ID]V{r.cur, r.prev} {
+		for _, v := range m {
+			out = append(out, v)
+		}
+	}
+	return out
+}

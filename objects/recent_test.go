@@ -1,6 +1,7 @@
 package objects_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -94,5 +95,26 @@ func TestNilRecentKeepsNothing(t *testing.T) {
 	r.Forget()
 	if _, ok := r.Get(id); ok {
 		t.Error("a nil Recent kept a value")
+	}
+}
+
+// Values are those of both generations, and none after Forget.
+func TestRecentValues(t *testing.T) {
+	r := recentOf(8)
+	for _, v := range []string{"aa", "bb", "cc"} { // aa, bb previous
+		r.Add(r.Epoch(), objects.Hash([]byte(v)), v)
+	}
+	got := r.Values()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"aa", "bb", "cc"}) {
+		t.Errorf("Values() = %q", got)
+	}
+	r.Forget()
+	if got := r.Values(); len(got) != 0 {
+		t.Errorf("Values() after Forget = %q", got)
+	}
+	var none *objects.Recent[string]
+	if got := none.Values(); got != nil {
+		t.Errorf("nil Recent: %q", got)
 	}
 }

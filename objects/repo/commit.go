@@ -29,7 +29,7 @@ func (r *Repo) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, 
 }
 
 // recentCommitsShare is the share of Options.RecentBytes given to decoded
-// commits; recentCommitCost is what one costs besides its message and
+// commits; recentCommitCost is what one costs besides its strings and
 // parents.
 const (
 	recentCommitsShare = 4
@@ -38,7 +38,9 @@ const (
 
 func newRecentCommits(budget int64) *objects.Recent[*objects.Commit] {
 	return objects.NewRecent(budget, func(c *objects.Commit) int64 {
-		return recentCommitCost + int64(len(c.Message)+len(c.Parents)*objects.IDSize)
+		// Names count too: a pusher chooses them, as long as it likes.
+		strs := len(c.Message) + len(c.Author.Name) + len(c.Author.Email) + len(c.Committer.Name) + len(c.Committer.Email)
+		return recentCommitCost + int64(strs+len(c.Parents)*objects.IDSize)
 	})
 }
 

@@ -11,7 +11,10 @@ import "github.com/folio-db/folio/objects"
 // its write lock).
 //
 // Nothing names a derived commit, so gc deletes it once its grace period
-// has passed; gc then forgets them all.
+// has passed; gc forgets them all as it begins (a merge during it makes
+// its bases anew, so writes what it builds on) and once it swept. A gc
+// that is not exclusive keeps what those it forgot reach, for merges
+// that took one before it began.
 
 // DerivedCommit is a derived commit, and a note from its maker on when
 // it may be used again.

@@ -85,6 +85,18 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	if rep.DiskBefore, err = DiskUsage(r.dir); err != nil {
 		return nil, err
 	}
+	var derived []DerivedCommit
+	if !opts.DryRun {
+		// A merge that takes a remembered virtual base builds on objects
+		// no ref reaches without writing them again: from now on, merges
+		// make (and so write) their bases anew, and what they write is
+		// younger than the cutoff; this gc keeps what those remembered
+		// until now reach, for merges under way (none if exclusive).
+		if !opts.Exclusive {
+			derived = r.derived.Values()
+		}
+		r.derived.Forget()
+	}
 	c, err := col.BeginCollection(ctx, opts.Grace, opts.DryRun)
 	if err != nil {
 		return nil, err
@@ -94,6 +106,12 @@ func (r *Repo) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	m := &marker{r: r, col: c, set: newMarkSet(col.EstimateObjects())}
 	if err := m.markRoots(ctx, c); err != nil {
 		return nil, err
+	}
+	for _, d := range derived {
+		m.push(d.Commit)
+		if err := m.drain(ctx); err != nil { // not strict: one never stored is no damage
+			return nil, err
+		}
 	}
 	err = c.Objects(ctx, func(o badgerstore.ObjectInfo, read func() ([]byte, error)) error {
 		rep.ObjectsBefore++
