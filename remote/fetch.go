@@ -254,7 +254,10 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 	} else {
 		keep, err = transfer.Admit(ctx, in.qr, r.Store(), received, targets...)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, transfer.ErrCollectedHere): // not the remote's fault
+		return rep, nil, fmt.Errorf("fetch from %s: %w", rm.Name, err)
+	case err != nil:
 		return rep, nil, fmt.Errorf("%s sent what this repository refuses: %w", rm.Name, err)
 	}
 	updates, err := trackingUpdates(ctx, r, rm.Name, got, tags)

@@ -72,13 +72,22 @@ type Pinner interface {
 	Pin(ctx context.Context, ids ...objects.ID) error
 }
 
+// ErrCollectedHere: a pin failed: a garbage collection of the receiving
+// repository deleted objects the transfer builds on. The sender is not at
+// fault; the transfer, run again, sends them. It keeps the Pinner's error
+// (objects.ErrNotFound) in its chain.
+var ErrCollectedHere = errors.New("transfer: a garbage collection in this repository deleted objects the transfer builds on; run it again")
+
 // pin pins targets if view pins.
 func pin(ctx context.Context, view objects.ObjectReader, targets []objects.ID) error {
 	p, ok := view.(Pinner)
 	if !ok {
 		return nil
 	}
-	return p.Pin(ctx, targets...)
+	if err := p.Pin(ctx, targets...); err != nil {
+		return fmt.Errorf("%w: %w", ErrCollectedHere, err)
+	}
+	return nil
 }
 
 // ErrUnreached: a pack received straight into a new store (AdmitFresh)

@@ -228,8 +228,8 @@ func TestReceiveFailsWhenTheSweepCutWhatItTrusts(t *testing.T) {
 		}
 		// The receiver holds c1 (v1/has): the pack is empty.
 		_, err := receiveToMain(ctx, dst, sendPack(t, src, c1, c1), c1)
-		if !errors.Is(err, objects.ErrNotFound) {
-			t.Fatalf("a receive naming a commit whose closure the sweep cut: %v, want not found", err)
+		if !errors.Is(err, objects.ErrNotFound) || !errors.Is(err, ErrCollectedHere) {
+			t.Fatalf("a receive naming a commit whose closure the sweep cut: %v, want not found, collected here", err)
 		}
 		if got, err := dst.RefOrZero(ctx, main); err != nil || !got.IsZero() {
 			t.Fatalf("the refused receive moved main to %s (%v)", got.Short(), err)
