@@ -18,13 +18,25 @@ func TestGCDuringAMergeKeepsWhatARememberedBaseGivesIt(t *testing.T) {
 	ctx := context.Background()
 	r := newDiskRepo(t)
 	p, q, baseDoc := rememberedBaseConflict(t, r)
+	mergeDuringGC(t, r, baseDoc, func() (objects.ID, error) {
+		merged, _, err := Converge(ctx, r, p, q)
+		return merged, err
+	})
+}
+
+// mergeDuringGC runs merge once inside a gc's sweep (its first deletion),
+// and checks that the merge's commit is whole afterwards and baseDoc,
+// which its conflict record names, is still stored.
+func mergeDuringGC(t *testing.T, r *repo.Repo, baseDoc objects.ID, merge func() (objects.ID, error)) {
+	t.Helper()
+	ctx := context.Background()
 	var merged objects.ID
 	_, err := r.GC(ctx, repo.GCOptions{Found: func(objects.ID, int64) {
 		if !merged.IsZero() {
 			return
 		}
 		var err error
-		if merged, _, err = Converge(ctx, r, p, q); err != nil {
+		if merged, err = merge(); err != nil {
 			t.Error(err)
 		}
 	}})
@@ -66,32 +78,17 @@ func TestGCKeepsWhatAMergeInFlightTookFromARememberedBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var merged objects.ID
-	_, err = r.GC(ctx, repo.GCOptions{Found: func(objects.ID, int64) {
-		if !merged.IsZero() {
-			return
-		}
+	mergeDuringGC(t, r, baseDoc, func() (objects.ID, error) {
 		out, err := Indexes(ctx, buf, base, ours, theirs)
-		if err == nil {
-			merged, _, err = writeMergeCommit(ctx, buf, ours, theirs, out, "in flight")
-		}
-		if err == nil {
-			err = flush(ctx)
-		}
 		if err != nil {
-			t.Error(err)
+			return objects.ID{}, err
 		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if merged.IsZero() {
-		t.Fatal("gc deleted nothing: the test merged nowhere")
-	}
-	if ok, err := r.Store().Has(ctx, baseDoc); !ok || err != nil {
-		t.Errorf("the base document %s of the merge's conflict record is gone (%v)", baseDoc.Short(), err)
-	}
-	checkClosure(t, r, merged)
+		merged, _, err := writeMergeCommit(ctx, buf, ours, theirs, out, "in flight")
+		if err != nil {
+			return objects.ID{}, err
+		}
+		return merged, flush(ctx)
+	})
 }
 
 // rememberedBaseConflict writes a criss-cross history whose heads p and q
