@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,15 +129,17 @@ func (s *Store) DropDamagedRef(ctx context.Context, name string) (DamagedRef, er
 	return DamagedRef{}, fmt.Errorf("%w: %s kept changing during the update", objects.ErrRefChanged, name)
 }
 
-// readDamagedRef reads ref name, which must be damaged.
+// readDamagedRef reads ref name, which must be damaged. It finds the key
+// by iterating, as Refs does: a key whose name was damaged on disk is not
+// the one its table's bloom filter was built from, so Get may miss it.
 func readDamagedRef(txn *badger.Txn, name string, v1 bool) (DamagedRef, error) {
-	item, err := txn.Get(refKey(name))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	key := refKey(name)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: key})
+	defer it.Close()
+	if it.Seek(key); !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
 		return DamagedRef{}, fmt.Errorf("badgerstore: ref %s: %w", name, objects.ErrNotFound)
 	}
-	if err != nil {
-		return DamagedRef{}, fmt.Errorf("badgerstore: ref %s: %w", name, err)
-	}
+	item := it.Item()
 	var d DamagedRef
 	bad := false
 	if err := item.Value(func(v []byte) error { d, bad = damagedRef(name, v, v1); return nil }); err != nil {
