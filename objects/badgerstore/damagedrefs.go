@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -33,7 +34,7 @@ func damagedRef(name string, v []byte, v1 bool) (d DamagedRef, damaged bool) {
 	if err == nil {
 		return DamagedRef{}, false
 	}
-	d = DamagedRef{Name: name, Why: err.Error()}
+	d = DamagedRef{Name: name, Why: strings.TrimPrefix(err.Error(), objects.ErrCorrupt.Error()+": ")}
 	if len(v) >= objects.IDSize {
 		copy(d.ID[:], v)
 	}
