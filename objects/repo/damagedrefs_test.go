@@ -11,10 +11,11 @@ import (
 	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 )
 
-// A bit flipped on disk in the names of a tag and a branch: fsck reports
+// A bit flipped on disk in the names of two tags and a branch: fsck reports
 // each damaged ref (with the ID it holds, unverified) and checks the rest,
 // gc still refuses (it must not take the store for one without them),
-// branch -D removes the damaged branch, RemoveDamagedRefs the tag, and
+// branch -D removes the damaged branch, tag -d one tag, RemoveDamagedRefs
+// the other, and
 // then fsck is clean and gc runs. Before, Fsck failed with ErrCorrupt for
 // the whole repository and nothing could delete the refs.
 func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
@@ -27,15 +28,17 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	}
 	put(t, r, "a", "alpha")
 	head := commit(t, r, "one", 1)
-	tag, branch := "Kq3vT9xLm2PzR7bWn4YcH8dF", "Gt5sJ1uEo6NaV0iXk3MwQ9rL"
-	if err := r.CreateTag(ctx, tag, head); err != nil {
-		t.Fatal(err)
+	tag, tag2, branch := "Kq3vT9xLm2PzR7bWn4YcH8dF", "Hx7pQ2wLz9KcM4vB1nRt6YsD", "Gt5sJ1uEo6NaV0iXk3MwQ9rL"
+	for _, name := range []string{tag, tag2} {
+		if err := r.CreateTag(ctx, name, head); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := r.CreateBranch(ctx, branch, head); err != nil {
 		t.Fatal(err)
 	}
 	r.Close()
-	for _, name := range []string{tag, branch} {
+	for _, name := range []string{tag, tag2, branch} {
 		if _, err := damagetest.Flip(filepath.Join(dir, DirName), []byte(name)); err != nil {
 			t.Fatal(err)
 		}
@@ -50,10 +53,10 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fsck of a repository with damaged refs: %v; want a report", err)
 	}
-	if rep.Refs != 3 || len(rep.Problems) != 2 {
-		t.Fatalf("fsck: %d refs, problems %+v; want 3 refs and the 2 damaged ones", rep.Refs, rep.Problems)
+	if rep.Refs != 4 || len(rep.Problems) != 3 {
+		t.Fatalf("fsck: %d refs, problems %+v; want 4 refs and the 3 damaged ones", rep.Refs, rep.Problems)
 	}
-	damagedBranch := ""
+	damagedBranch, damagedTag2 := "", ""
 	for _, p := range rep.Problems {
 		if p.DamagedRef == "" || p.ID != head || !strings.Contains(p.Message, p.DamagedRef) ||
 			!strings.Contains(p.Message, "unverified") || !strings.Contains(p.Message, "fsck --repair") {
@@ -61,6 +64,9 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 		}
 		if name, ok := strings.CutPrefix(p.DamagedRef, objects.BranchPrefix); ok {
 			damagedBranch = name
+		}
+		if name, ok := strings.CutPrefix(p.DamagedRef, objects.TagPrefix); ok && name[0] == tag2[0] {
+			damagedTag2 = name
 		}
 	}
 	if len(rep.Damaged()) != 0 {
@@ -72,6 +78,9 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 
 	if id, err := r.DeleteBranch(ctx, damagedBranch); err != nil || id != head {
 		t.Fatalf("DeleteBranch of damaged %q = %s, %v; want the unverified %s", damagedBranch, id.Short(), err, head.Short())
+	}
+	if id, err := r.DeleteTag(ctx, damagedTag2); err != nil || id != head {
+		t.Fatalf("DeleteTag of damaged %q = %s, %v; want the unverified %s", damagedTag2, id.Short(), err, head.Short())
 	}
 	removed, err := r.RemoveDamagedRefs(ctx)
 	if err != nil || len(removed) != 1 || !strings.HasPrefix(removed[0].Name, objects.TagPrefix) ||
