@@ -20,7 +20,8 @@ var ErrRefNotDamaged = errors.New("badgerstore: ref is not damaged")
 // name or its value was damaged on disk.
 type DamagedRef struct {
 	Name string `json:"name"`
-	// Why says how the value fails its check.
+	// Why says how the value fails its check ("it does not match its
+	// check: ...").
 	Why string `json:"why"`
 	// ID is what the value holds where the ID goes, when it holds that
 	// many bytes: unverified, since the check that would vouch for it
@@ -34,7 +35,7 @@ func damagedRef(name string, v []byte, v1 bool) (d DamagedRef, damaged bool) {
 	if err == nil {
 		return DamagedRef{}, false
 	}
-	d = DamagedRef{Name: name, Why: strings.TrimPrefix(err.Error(), objects.ErrCorrupt.Error()+": ")}
+	d = DamagedRef{Name: name, Why: strings.TrimPrefix(err.Error(), ErrRefDamaged.Error()+" "+name+": ")}
 	if len(v) >= objects.IDSize {
 		copy(d.ID[:], v)
 	}

@@ -60,8 +60,8 @@ func TestDropDamagedRef(t *testing.T) {
 		t.Fatalf("CheckedRefs damaged = %+v, want %d", damaged, len(wantIDs))
 	}
 	for _, d := range damaged {
-		if id, ok := wantIDs[d.Name]; !ok || d.ID != id || !strings.Contains(d.Why, d.Name) {
-			t.Errorf("damaged %+v; want ID %s and a reason naming it", d, id.Short())
+		if id, ok := wantIDs[d.Name]; !ok || d.ID != id || !strings.Contains(d.Why, "check") && !strings.Contains(d.Why, "bytes") {
+			t.Errorf("damaged %+v; want ID %s and the reason", d, id.Short())
 		}
 	}
 

@@ -98,6 +98,6 @@ func damagedRefProblem(d badgerstore.DamagedRef) Problem {
 		holds = "it holds " + d.ID.String() + " (unverified)"
 	}
 	return Problem{ID: d.ID, DamagedRef: d.Name, Message: fmt.Sprintf(
-		"damaged: %s; %s. 'folio fsck --repair' removes it and prints the command that sets it again",
-		d.Why, holds)}
+		"damaged ref %s: %s; %s. 'folio fsck --repair' removes it and prints the command that sets it again",
+		d.Name, d.Why, holds)}
 }
