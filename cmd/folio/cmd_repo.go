@@ -33,7 +33,9 @@ are reported one line each with what they hold that the store lacks;
 
 With --repair, fetch every damaged or missing object by ID from REMOTE (default:
 each remote in turn), check that it hashes to its ID, store it over the damaged
-copy, and check again. Exits 0 only when the repository is clean afterwards.`,
+copy, and check again. A ref whose stored value fails its check (damaged on
+disk) is removed first, printing the unverified ID it held and the command
+that sets it again. Exits 0 only when the repository is clean afterwards.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 || len(args) == 1 && !repair {
 				return usagef("fsck takes no arguments; fsck --repair takes at most one REMOTE")
@@ -97,6 +99,13 @@ func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string, verbo
 	if noRemote != nil && (len(names) > 0 || !errors.Is(noRemote, remote.ErrNoRemote)) {
 		return noRemote
 	}
+	removed, err := r.RemoveDamagedRefs(ctx)
+	if !a.jsonOut {
+		a.printRemovedRefs(removed)
+	}
+	if err != nil {
+		return err
+	}
 	// A clean repository needs no remote; a damaged one without any is
 	// told so after the check.
 	rep, err := remote.Repair(ctx, r, remotes, remote.Options{})
@@ -104,7 +113,11 @@ func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string, verbo
 		return err
 	}
 	if a.jsonOut {
-		if err := a.printJSON(rep); err != nil {
+		out := struct {
+			*remote.RepairReport
+			RemovedRefs []repo.RemovedRef `json:"removed_refs"`
+		}{rep, append([]repo.RemovedRef{}, removed...)}
+		if err := a.printJSON(out); err != nil {
 			return err
 		}
 		return repairResult(rep.Fsck, noRemote)
@@ -119,6 +132,21 @@ func (a *app) runRepair(ctx context.Context, r *repo.Repo, names []string, verbo
 	}
 	a.printFsck(rep.Fsck, verbose)
 	return repairResult(rep.Fsck, noRemote)
+}
+
+// printRemovedRefs says which damaged refs fsck --repair removed, and how
+// to set each again.
+func (a *app) printRemovedRefs(removed []repo.RemovedRef) {
+	for _, d := range removed {
+		held := "no ID"
+		if !d.ID.IsZero() {
+			held = d.ID.String() + ", unverified"
+		}
+		a.printf("removed damaged ref %s (it held %s)\n", d.Name, held)
+		if d.Restore != "" {
+			a.printf("  to set it again once you know that ID is right: %s\n", d.Restore)
+		}
+	}
 }
 
 // repairResult is the error fsck --repair exits with; noRemote says why
@@ -146,6 +174,10 @@ func (a *app) printFsck(rep *repo.FsckReport, verbose bool) {
 				tables = append(tables, p.Table)
 			}
 			c.add(p)
+			continue
+		}
+		if p.DamagedRef != "" {
+			a.printf("%s\n", wire.UserText(p.Message))
 			continue
 		}
 		where := ""

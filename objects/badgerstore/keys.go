@@ -103,6 +103,10 @@ func encodeRef(name string, id objects.ID) []byte {
 	return append(id[:len(id):len(id)], refCheck(name, id)...)
 }
 
+// ErrRefDamaged: a ref's stored value fails its check (refValue). It is
+// an objects.ErrCorrupt; DropDamagedRef removes such a ref.
+var ErrRefDamaged = fmt.Errorf("%w: damaged ref", objects.ErrCorrupt)
+
 // refValue decodes the value v of ref name, checking it. A value of the ID
 // alone was written by a store of formatRecordV1 (or left by format 2's
 // upgrade of one), and is read where v1 says one may be there; a store of
@@ -113,16 +117,16 @@ func refValue(name string, v []byte, v1 bool) (objects.ID, error) {
 	switch len(v) {
 	case objects.IDSize:
 		if !v1 {
-			return id, fmt.Errorf("%w: ref %s holds an ID without its check: its value was cut short on disk", objects.ErrCorrupt, name)
+			return id, fmt.Errorf("%w %s: it holds an ID without its check: its value was cut short on disk", ErrRefDamaged, name)
 		}
 		copy(id[:], v)
 	case objects.IDSize + refCheckSize:
 		copy(id[:], v)
 		if !bytes.Equal(v[objects.IDSize:], refCheck(name, id)) {
-			return objects.ID{}, fmt.Errorf("%w: ref %s does not match its check: its name or value was damaged on disk", objects.ErrCorrupt, name)
+			return objects.ID{}, fmt.Errorf("%w %s: it does not match its check: its name or value was damaged on disk", ErrRefDamaged, name)
 		}
 	default:
-		return id, fmt.Errorf("%w: ref %s holds %d bytes, not an ID", objects.ErrCorrupt, name, len(v))
+		return id, fmt.Errorf("%w %s: it holds %d bytes, not an ID", ErrRefDamaged, name, len(v))
 	}
 	return id, nil
 }

@@ -70,26 +70,15 @@ func (s *Store) Refs(ctx context.Context, prefix string) (_ []objects.Ref, err e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	keyPrefix := refKey(prefix)
 	var refs []objects.Ref
 	s.refsMu.RLock()
 	defer s.refsMu.RUnlock()
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
-		defer it.Close()
-		for it.Seek(keyPrefix); it.ValidForPrefix(keyPrefix); it.Next() {
-			item := it.Item()
-			name := string(item.Key()[1:])
-			err := item.Value(func(v []byte) error {
-				id, err := refValue(name, v, s.refsV1)
-				refs = append(refs, objects.Ref{Name: name, ID: id})
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachRefValue(txn, prefix, func(name string, v []byte) error {
+			id, err := refValue(name, v, s.refsV1)
+			refs = append(refs, objects.Ref{Name: name, ID: id})
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -195,6 +184,12 @@ func (s *Store) writeRefs(txn *badger.Txn, updates []objects.RefUpdate) (moved b
 	if err := applyRefUpdates(txn, updates); err != nil {
 		return false, err
 	}
+	return s.recordMoves(txn, updates)
+}
+
+// recordMoves records in txn what ref moves leave besides the refs
+// themselves: the values retired, and the change feed's entries.
+func (s *Store) recordMoves(txn *badger.Txn, updates []objects.RefUpdate) (moved bool, err error) {
 	if err := s.retire(txn, updates); err != nil {
 		return false, err
 	}

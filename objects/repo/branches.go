@@ -117,16 +117,22 @@ func (r *Repo) DeleteBranch(ctx context.Context, name string) (objects.ID, error
 	if ref == current {
 		return objects.ID{}, fmt.Errorf("%w %q: switch to another branch first", ErrCurrentBranch, name)
 	}
-	id, err := r.store.Ref(ctx, ref)
+	ws, err := r.RefOrZero(ctx, WorkingSetRef(ref))
 	if err != nil {
-		return objects.ID{}, fmt.Errorf("branch %q: %w", name, err)
-	}
-	updates := []objects.RefUpdate{{Name: ref, Old: id}}
-	if ws, err := r.RefOrZero(ctx, WorkingSetRef(ref)); err != nil {
 		return objects.ID{}, err
-	} else if !ws.IsZero() {
+	}
+	var updates []objects.RefUpdate
+	if !ws.IsZero() {
 		updates = append(updates, objects.RefUpdate{Name: WorkingSetRef(ref), Old: ws})
 	}
+	id, err := r.store.Ref(ctx, ref)
+	if id, dropped, err := r.dropIfDamaged(ctx, ref, err); dropped || err != nil {
+		if err != nil {
+			return objects.ID{}, fmt.Errorf("branch %q: %w", name, err)
+		}
+		return id, r.store.UpdateRefs(ctx, updates...)
+	}
+	updates = append(updates, objects.RefUpdate{Name: ref, Old: id})
 	return id, r.store.UpdateRefs(ctx, updates...)
 }
 
@@ -187,8 +193,11 @@ func (r *Repo) DeleteTag(ctx context.Context, name string) (objects.ID, error) {
 	}
 	ref := objects.TagPrefix + name
 	id, err := r.store.Ref(ctx, ref)
-	if err != nil {
-		return objects.ID{}, fmt.Errorf("tag %q: %w", name, err)
+	if id, dropped, err := r.dropIfDamaged(ctx, ref, err); dropped || err != nil {
+		if err != nil {
+			return objects.ID{}, fmt.Errorf("tag %q: %w", name, err)
+		}
+		return id, nil
 	}
 	return id, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, Old: id})
 }

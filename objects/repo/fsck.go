@@ -28,6 +28,9 @@ type Problem struct {
 	// whose content (or chunk, or conflict record) it is, or the commit
 	// it is, or whose map holds it. At most maxUses.
 	Uses []Use `json:"uses,omitempty"`
+	// DamagedRef names a ref whose stored value fails its check; ID is
+	// then what the value holds, unverified (RemoveDamagedRefs).
+	DamagedRef string `json:"damaged_ref,omitempty"`
 }
 
 // Use is one place a damaged or missing object is needed: document Key
@@ -44,12 +47,12 @@ type Use struct {
 const maxUses = 10
 
 // Damaged lists the IDs of the problems, once each: the objects a repair
-// fetches again.
+// fetches again (not the unverified IDs of damaged refs).
 func (f *FsckReport) Damaged() []objects.ID {
 	seen := map[objects.ID]bool{}
 	var out []objects.ID
 	for _, p := range f.Problems {
-		if !seen[p.ID] {
+		if p.DamagedRef == "" && !seen[p.ID] {
 			seen[p.ID] = true
 			out = append(out, p.ID)
 		}
@@ -83,11 +86,14 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs, err := r.store.Refs(ctx, "")
+	refs, damaged, err := r.checkedRefs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep.Refs = len(refs)
+	rep.Refs = len(refs) + len(damaged)
+	for _, d := range damaged {
+		rep.Problems = append(rep.Problems, damagedRefProblem(d))
+	}
 	for _, ref := range refs {
 		c.missing = nil
 		c.ref, c.commit = ref.Name, objects.ID{}

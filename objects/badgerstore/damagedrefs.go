@@ -1,0 +1,154 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/folio-db/folio/objects"
+)
+
+// ErrRefNotDamaged: DropDamagedRef was asked to drop a ref whose value
+// passes its check; it changed nothing.
+var ErrRefNotDamaged = errors.New("badgerstore: ref is not damaged")
+
+// DamagedRef is a ref whose stored value fails its check (refValue): its
+// name or its value was damaged on disk.
+type DamagedRef struct {
+	Name string `json:"name"`
+	// Why says how the value fails its check ("it does not match its
+	// check: ...").
+	Why string `json:"why"`
+	// ID is what the value holds where the ID goes, when it holds that
+	// many bytes: unverified, since the check that would vouch for it
+	// failed (zero: the value is shorter than an ID).
+	ID objects.ID `json:"unverified_id,omitzero"`
+}
+
+// damagedRef checks the value v of ref name; damaged is false when it passes.
+func damagedRef(name string, v []byte, v1 bool) (d DamagedRef, damaged bool) {
+	_, err := refValue(name, v, v1)
+	if err == nil {
+		return DamagedRef{}, false
+	}
+	d = DamagedRef{Name: name, Why: strings.TrimPrefix(err.Error(), ErrRefDamaged.Error()+" "+name+": ")}
+	if len(v) >= objects.IDSize {
+		copy(d.ID[:], v)
+	}
+	return d, true
+}
+
+// CheckedRefs is Refs that goes on past damaged refs: it lists the refs
+// whose values pass their checks, and the damaged ones apart (fsck).
+// Refs itself fails on a damaged ref, so that no caller (gc, a sync)
+// takes the store for one without it.
+func (s *Store) CheckedRefs(ctx context.Context, prefix string) (refs []objects.Ref, damaged []DamagedRef, err error) {
+	defer recoverDamage(s.dir, &err)
+	if err := s.checkOpen(); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.refsMu.RLock()
+	defer s.refsMu.RUnlock()
+	err = s.db.View(func(txn *badger.Txn) error {
+		return eachRefValue(txn, prefix, func(name string, v []byte) error {
+			if d, bad := damagedRef(name, v, s.refsV1); bad {
+				damaged = append(damaged, d)
+				return nil
+			}
+			id, err := refValue(name, v, s.refsV1)
+			refs = append(refs, objects.Ref{Name: name, ID: id})
+			return err
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return refs, damaged, nil
+}
+
+// eachRefValue calls fn with the name and stored value of every ref whose
+// name starts with prefix, in name order. v is valid during the call only.
+func eachRefValue(txn *badger.Txn, prefix string, fn func(name string, v []byte) error) error {
+	keyPrefix := refKey(prefix)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: keyPrefix})
+	defer it.Close()
+	for it.Seek(keyPrefix); it.ValidForPrefix(keyPrefix); it.Next() {
+		item := it.Item()
+		name := string(item.Key()[1:])
+		if err := item.Value(func(v []byte) error { return fn(name, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DropDamagedRef deletes ref name if its value fails its check, and only
+// then (ErrRefNotDamaged; an absent ref is ErrNotFound): the one way out
+// of a damaged ref, which UpdateRefs refuses to read, so to move or
+// delete. The ID the value held, unverified, is retired as a ref's old
+// value is (collect.go), so gc keeps what it names for the grace period,
+// and a branch's removal enters the change feed, in the same transaction.
+func (s *Store) DropDamagedRef(ctx context.Context, name string) (DamagedRef, error) {
+	if err := s.checkWritable(); err != nil {
+		return DamagedRef{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return DamagedRef{}, err
+	}
+	s.refsMu.RLock()
+	defer s.refsMu.RUnlock()
+	for try := range maxConflictRetries {
+		backOff(try)
+		var d DamagedRef
+		moved := false
+		err := s.db.Update(func(txn *badger.Txn) error {
+			var err error
+			if d, err = readDamagedRef(txn, name, s.refsV1); err != nil {
+				return err
+			}
+			if err := txn.Delete(refKey(name)); err != nil {
+				return err
+			}
+			moved, err = s.recordMoves(txn, []objects.RefUpdate{{Name: name, Old: d.ID}})
+			return err
+		})
+		if errors.Is(err, badger.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return DamagedRef{}, err
+		}
+		s.refsMoved(moved)
+		return d, s.syncFailed.err()
+	}
+	return DamagedRef{}, fmt.Errorf("%w: %s kept changing during the update", objects.ErrRefChanged, name)
+}
+
+// readDamagedRef reads ref name, which must be damaged. It finds the key
+// by iterating, as Refs does: a key whose name was damaged on disk is not
+// the one its table's bloom filter was built from, so Get may miss it.
+func readDamagedRef(txn *badger.Txn, name string, v1 bool) (DamagedRef, error) {
+	key := refKey(name)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: key})
+	defer it.Close()
+	if it.Seek(key); !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+		return DamagedRef{}, fmt.Errorf("badgerstore: ref %s: %w", name, objects.ErrNotFound)
+	}
+	item := it.Item()
+	var d DamagedRef
+	bad := false
+	if err := item.Value(func(v []byte) error { d, bad = damagedRef(name, v, v1); return nil }); err != nil {
+		return DamagedRef{}, err
+	}
+	if !bad {
+		return DamagedRef{}, fmt.Errorf("%w: %s passes its check, so it was left as it is", ErrRefNotDamaged, name)
+	}
+	return d, nil
+}

@@ -1,0 +1,99 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/badgerstore/damagetest"
+)
+
+// A bit flipped on disk in the names of two tags and a branch: fsck reports
+// each damaged ref (with the ID it holds, unverified) and checks the rest,
+// gc still refuses (it must not take the store for one without them),
+// branch -D removes the damaged branch, tag -d one tag, RemoveDamagedRefs
+// the other, and
+// then fsck is clean and gc runs. Before, Fsck failed with ErrCorrupt for
+// the whole repository and nothing could delete the refs.
+func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	r, err := Init(ctx, dir, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, r, "a", "alpha")
+	head := commit(t, r, "one", 1)
+	tag, tag2, branch := "Kq3vT9xLm2PzR7bWn4YcH8dF", "Hx7pQ2wLz9KcM4vB1nRt6YsD", "Gt5sJ1uEo6NaV0iXk3MwQ9rL"
+	for _, name := range []string{tag, tag2} {
+		if err := r.CreateTag(ctx, name, head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.CreateBranch(ctx, branch, head); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	for _, name := range []string{tag, tag2, branch} {
+		if _, err := damagetest.Flip(filepath.Join(dir, DirName), []byte(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err = Open(ctx, filepath.Join(dir, DirName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	rep, err := r.Fsck(ctx)
+	if err != nil {
+		t.Fatalf("fsck of a repository with damaged refs: %v; want a report", err)
+	}
+	if rep.Refs != 4 || len(rep.Problems) != 3 {
+		t.Fatalf("fsck: %d refs, problems %+v; want 4 refs and the 3 damaged ones", rep.Refs, rep.Problems)
+	}
+	damagedBranch, damagedTag2 := "", ""
+	for _, p := range rep.Problems {
+		if p.DamagedRef == "" || p.ID != head || !strings.Contains(p.Message, p.DamagedRef) ||
+			!strings.Contains(p.Message, "unverified") || !strings.Contains(p.Message, "fsck --repair") {
+			t.Errorf("problem %+v: want the damaged ref, the unverified %s and how to fix it", p, head.Short())
+		}
+		if name, ok := strings.CutPrefix(p.DamagedRef, objects.BranchPrefix); ok {
+			damagedBranch = name
+		}
+		if name, ok := strings.CutPrefix(p.DamagedRef, objects.TagPrefix); ok && name[0] == tag2[0] {
+			damagedTag2 = name
+		}
+	}
+	if len(rep.Damaged()) != 0 {
+		t.Errorf("Damaged() = %v: a repair would fetch a damaged ref's unverified ID as an object", rep.Damaged())
+	}
+	if _, err := r.GC(ctx, GCOptions{Grace: DefaultGrace}); !errors.Is(err, objects.ErrCorrupt) {
+		t.Errorf("gc with damaged refs: %v; want ErrCorrupt (gc must not skip a ref)", err)
+	}
+
+	if id, err := r.DeleteBranch(ctx, damagedBranch); err != nil || id != head {
+		t.Fatalf("DeleteBranch of damaged %q = %s, %v; want the unverified %s", damagedBranch, id.Short(), err, head.Short())
+	}
+	if id, err := r.DeleteTag(ctx, damagedTag2); err != nil || id != head {
+		t.Fatalf("DeleteTag of damaged %q = %s, %v; want the unverified %s", damagedTag2, id.Short(), err, head.Short())
+	}
+	removed, err := r.RemoveDamagedRefs(ctx)
+	if err != nil || len(removed) != 1 || !strings.HasPrefix(removed[0].Name, objects.TagPrefix) ||
+		removed[0].Restore != "folio tag "+strings.TrimPrefix(removed[0].Name, objects.TagPrefix)+" "+head.String() {
+		t.Fatalf("RemoveDamagedRefs = %+v, %v; want the tag, with the command that sets it again", removed, err)
+	}
+	if rep, err := r.Fsck(ctx); err != nil || !rep.OK() || rep.Refs != 1 {
+		t.Fatalf("fsck after removing the damaged refs: %+v, %v; want clean, with main", rep, err)
+	}
+	if _, err := r.GC(ctx, GCOptions{Grace: DefaultGrace}); err != nil {
+		t.Fatalf("gc after removing the damaged refs: %v", err)
+	}
+	if ok, err := r.store.Has(ctx, head); err != nil || !ok {
+		t.Errorf("gc deleted %s, which main reaches: %t, %v", head.Short(), ok, err)
+	}
+}
