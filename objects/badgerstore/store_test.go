@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/storetest"
@@ -31,9 +32,15 @@ func TestConformanceRecentObjects(t *testing.T) {
 	})
 }
 
-// openTemp opens a store and fails the test if it cannot.
+// openTemp opens a store and fails the test if it cannot. It waits for
+// the store's lock: a parallel test that starts a process
+// (a helper, the CLI) forks this one, and the child holds every open
+// file, the store's lock file with them, until it execs.
 func openTemp(t testing.TB, dir string, opts Options) *Store {
 	t.Helper()
+	if opts.LockWait == 0 {
+		opts.LockWait = 5 * time.Second
+	}
 	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatalf("Open(%s, %+v): %v", dir, opts, err)
