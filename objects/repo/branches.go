@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -78,7 +79,8 @@ func (r *Repo) createRef(ctx context.Context, name string, at objects.ID, exists
 // no working folder to leave behind. A branch with staged changes is
 // refused, as they were staged on its old commit. The move is a
 // compare-and-swap from the value read, so a concurrent commit is not lost
-// silently.
+// silently. A branch whose stored value is damaged is removed first, and
+// its unverified ID returned.
 func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (objects.ID, error) {
 	if err := r.checkWritable(); err != nil {
 		return objects.ID{}, err
@@ -91,6 +93,9 @@ func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (obje
 	}
 	ref := objects.BranchPrefix + name
 	from, err := r.RefOrZero(ctx, ref)
+	if errors.Is(err, objects.ErrCorrupt) {
+		return r.moveDamagedBranch(ctx, name, to, err)
+	}
 	if err != nil {
 		return objects.ID{}, err
 	}
@@ -101,6 +106,26 @@ func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (obje
 		return from, nil
 	}
 	return from, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, Old: from, New: to})
+}
+
+// moveDamagedBranch sets a branch whose stored value is damaged, which
+// nothing else can move: the damaged value goes first, kept for gc as a
+// retired value. Staged changes cannot be read
+// against a head that cannot be read: such a branch is refused.
+func (r *Repo) moveDamagedBranch(ctx context.Context, name string, to objects.ID, readErr error) (objects.ID, error) {
+	ref := objects.BranchPrefix + name
+	ws, err := r.RefOrZero(ctx, WorkingSetRef(ref))
+	if err != nil {
+		return objects.ID{}, err
+	}
+	if !ws.IsZero() {
+		return objects.ID{}, fmt.Errorf("%w on damaged branch %s: 'folio branch -D %s' removes both: %w", ErrStagedChanges, name, name, readErr)
+	}
+	was, _, err := r.dropIfDamaged(ctx, ref, readErr)
+	if err != nil {
+		return objects.ID{}, fmt.Errorf("branch %q: %w", name, err)
+	}
+	return was, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, New: to})
 }
 
 // DeleteBranch removes a branch and its working set. The current branch

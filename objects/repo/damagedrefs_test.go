@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/folio-db/folio/objects"
 	"github.com/folio-db/folio/objects/badgerstore/damagetest"
 )
@@ -95,5 +96,75 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	}
 	if ok, err := r.store.Has(ctx, head); err != nil || !ok {
 		t.Errorf("gc deleted %s, which main reaches: %t, %v", head.Short(), ok, err)
+	}
+}
+
+// TestMoveDamagedBranch: 'folio branch -f NAME ID' sets a branch whose
+// stored value is damaged (here an ID without its check, cut short on
+// disk), as 'branch -D' removes one, and returns the unverified ID it
+// held. One with staged changes is refused: they were staged on a head
+// that cannot be read.
+func TestMoveDamagedBranch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	r, err := Init(ctx, dir, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, r, "a", "alpha")
+	first := commit(t, r, "one", 1)
+	put(t, r, "a", "beta")
+	second := commit(t, r, "two", 2)
+	for _, name := range []string{"side", "staged"} {
+		if err := r.CreateBranch(ctx, name, first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := r.WriteDocumentBytes(ctx, []byte("staged on a branch then damaged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.StageEdits(ctx, objects.BranchPrefix+"staged", []Edit{{Key: "s.txt", Entry: e}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, DirName, storeDir)).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		return errors.Join(txn.Set([]byte("r"+objects.BranchPrefix+"side"), first[:]),
+			txn.Set([]byte("r"+objects.BranchPrefix+"staged"), first[:]))
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Open(ctx, filepath.Join(dir, DirName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.store.Ref(ctx, objects.BranchPrefix+"side"); !errors.Is(err, objects.ErrCorrupt) {
+		t.Fatalf("the cut branch reads: %v; want ErrCorrupt", err)
+	}
+	if _, err := r.MoveBranch(ctx, "staged", second); !errors.Is(err, ErrStagedChanges) {
+		t.Errorf("MoveBranch of a damaged branch with staged changes: %v; want ErrStagedChanges", err)
+	}
+	if ws, err := r.RefOrZero(ctx, WorkingSetRef(objects.BranchPrefix+"staged")); err != nil || ws.IsZero() {
+		t.Errorf("the refused move lost the staged changes: %s, %v", ws.Short(), err)
+	}
+	was, err := r.MoveBranch(ctx, "side", second)
+	if err != nil || was != first {
+		t.Fatalf("MoveBranch of a damaged branch = %s, %v; want it moved from the unverified %s", was.Short(), err, first.Short())
+	}
+	if got, err := r.store.Ref(ctx, objects.BranchPrefix+"side"); err != nil || got != second {
+		t.Errorf("side after the move: %s, %v; want %s", got.Short(), err, second.Short())
+	}
+	if rep, err := r.Fsck(ctx); err != nil || len(rep.Problems) != 1 || rep.Problems[0].DamagedRef != objects.BranchPrefix+"staged" {
+		t.Errorf("fsck after the move: %+v, %v; want only the damaged branch with staged changes", rep, err)
+	}
+	if _, err := r.MoveBranch(ctx, "side", first); err != nil {
+		t.Errorf("a move of the mended branch: %v", err)
 	}
 }
