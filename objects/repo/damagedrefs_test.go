@@ -16,17 +16,13 @@ import (
 // each damaged ref (with the ID it holds, unverified) and checks the rest,
 // gc still refuses (it must not take the store for one without them),
 // branch -D removes the damaged branch, tag -d one tag, RemoveDamagedRefs
-// the other, and
-// then fsck is clean and gc runs. Before, Fsck failed with ErrCorrupt for
-// the whole repository and nothing could delete the refs.
+// the other, and then fsck is clean and gc runs. Before, Fsck failed with
+// ErrCorrupt for the whole repository and nothing could delete the refs.
 func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := t.TempDir()
-	r, err := Init(ctx, dir, "", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTestRepo(t)
+	folio := r.Dir()
 	put(t, r, "a", "alpha")
 	head := commit(t, r, "one", 1)
 	tag, tag2, branch := "Kq3vT9xLm2PzR7bWn4YcH8dF", "Hx7pQ2wLz9KcM4vB1nRt6YsD", "Gt5sJ1uEo6NaV0iXk3MwQ9rL"
@@ -40,11 +36,11 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	}
 	r.Close()
 	for _, name := range []string{tag, tag2, branch} {
-		if _, err := damagetest.Flip(filepath.Join(dir, DirName), []byte(name)); err != nil {
+		if _, err := damagetest.Flip(folio, []byte(name)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r, err = Open(ctx, filepath.Join(dir, DirName), Options{})
+	r, err := Open(ctx, folio, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +103,8 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 func TestMoveDamagedBranch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := t.TempDir()
-	r, err := Init(ctx, dir, "", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newTestRepo(t)
+	folio := r.Dir()
 	put(t, r, "a", "alpha")
 	first := commit(t, r, "one", 1)
 	put(t, r, "a", "beta")
@@ -129,7 +122,7 @@ func TestMoveDamagedBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, DirName, storeDir)).WithLogger(nil))
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(folio, storeDir)).WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +133,7 @@ func TestMoveDamagedBranch(t *testing.T) {
 	if err := errors.Join(err, db.Close()); err != nil {
 		t.Fatal(err)
 	}
-	r, err = Open(ctx, filepath.Join(dir, DirName), Options{})
+	r, err = Open(ctx, folio, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
