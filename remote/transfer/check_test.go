@@ -40,8 +40,8 @@ func packOf(t *testing.T, objs ...objects.Object) *bytes.Buffer {
 
 // admitPack receives a pack into a quarantine of dst and admits what the
 // targets reach, as a fetch or push does; with no error, it promotes what
-// was admitted.
-func admitPack(dst objects.Store, pack io.Reader, targets []objects.ID) (*Received, error) {
+// was admitted with the ref updates.
+func admitPack(dst objects.Store, pack io.Reader, targets []objects.ID, updates ...objects.RefUpdate) (*Received, error) {
 	ctx := context.Background()
 	qr, err := dst.Quarantine(ctx)
 	if err != nil {
@@ -56,7 +56,7 @@ func admitPack(dst objects.Store, pack io.Reader, targets []objects.ID) (*Receiv
 	if err != nil {
 		return got, err
 	}
-	return got, qr.Promote(ctx, keep)
+	return got, qr.Promote(ctx, keep, updates...)
 }
 
 func TestReceiveRefusesWrongTypesAndHeights(t *testing.T) {

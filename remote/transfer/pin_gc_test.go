@@ -40,21 +40,8 @@ func oldGarbage(t *testing.T, src, dst *repo.Repo, tip objects.ID) {
 
 // receiveToMain is a push of pack that moves main to tip: Receive into a
 // quarantine, Admit, Promote with the ref update.
-func receiveToMain(ctx context.Context, dst *repo.Repo, pack io.Reader, tip objects.ID) (*Received, error) {
-	qr, err := dst.Store().Quarantine(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer qr.Discard()
-	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
-	if err != nil {
-		return got, err
-	}
-	keep, err := Admit(ctx, qr, dst.Store(), got, tip)
-	if err != nil {
-		return got, err
-	}
-	return got, qr.Promote(ctx, keep, objects.RefUpdate{Name: main, New: tip})
+func receiveToMain(dst *repo.Repo, pack io.Reader, tip objects.ID) (*Received, error) {
+	return admitPack(dst.Store(), pack, []objects.ID{tip}, objects.RefUpdate{Name: main, New: tip})
 }
 
 // gcDuring runs a gc of dst with no grace period and calls during once,
@@ -114,11 +101,10 @@ func oldParentAndChild(t *testing.T) (src, dst *repo.Repo, c1, c2 objects.ID) {
 // Failed before pins: the sweep deleted c1 and those leaves under main.
 func TestGCKeepsWhatAdmitStopsAt(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	src, dst, c1, c2 := oldParentAndChild(t)
 	pack := sendPack(t, src, c2, c1)
 	gcDuring(t, dst, first, func() {
-		if _, err := receiveToMain(ctx, dst, pack, c2); err != nil {
+		if _, err := receiveToMain(dst, pack, c2); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -164,7 +150,6 @@ func TestGCKeepsPinsReleasedDuringItsSweep(t *testing.T) {
 // the sweep deleted the dropped leaves under main.
 func TestGCKeepsWhatHeldDrops(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	_, dst, _, _ := oldParentAndChild(t)
 	other := newRepo(t, false)
 	docs := someDocs(300, "v1")
@@ -173,7 +158,7 @@ func TestGCKeepsWhatHeldDrops(t *testing.T) {
 	c3 := commit(t, other, "the same documents and one more, with no history")
 	pack := sendPack(t, other, c3, objects.ID{})
 	gcDuring(t, dst, first, func() {
-		got, err := receiveToMain(ctx, dst, pack, c3)
+		got, err := receiveToMain(dst, pack, c3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +212,7 @@ func TestReceiveFailsWhenTheSweepCutWhatItTrusts(t *testing.T) {
 			t.Fatalf("the first batch should cut c1's closure and spare c1: c1 held %v, %d of %d gone", ok, cut, len(closed))
 		}
 		// The receiver holds c1 (v1/has): the pack is empty.
-		_, err := receiveToMain(ctx, dst, sendPack(t, src, c1, c1), c1)
+		_, err := receiveToMain(dst, sendPack(t, src, c1, c1), c1)
 		if !errors.Is(err, objects.ErrNotFound) || !errors.Is(err, ErrCollectedHere) {
 			t.Fatalf("a receive naming a commit whose closure the sweep cut: %v, want not found, collected here", err)
 		}
@@ -235,7 +220,7 @@ func TestReceiveFailsWhenTheSweepCutWhatItTrusts(t *testing.T) {
 			t.Fatalf("the refused receive moved main to %s (%v)", got.Short(), err)
 		}
 	})
-	if _, err := receiveToMain(ctx, dst, sendPack(t, src, c1, objects.ID{}), c1); err != nil {
+	if _, err := receiveToMain(dst, sendPack(t, src, c1, objects.ID{}), c1); err != nil {
 		t.Fatalf("sent again after the gc: %v", err)
 	}
 	wantWhole(t, dst, c1)
@@ -247,7 +232,7 @@ func TestPinsWithoutACollectionChangeNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst, c1, c2 := oldParentAndChild(t)
-	if _, err := receiveToMain(ctx, dst, sendPack(t, src, c2, c1), c2); err != nil {
+	if _, err := receiveToMain(dst, sendPack(t, src, c2, c1), c2); err != nil {
 		t.Fatal(err)
 	}
 	wantWhole(t, dst, c2)
