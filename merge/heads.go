@@ -177,11 +177,11 @@ func (m *merger) mergeBases(ctx context.Context, bases []objects.ID, depth int) 
 		if err != nil {
 			return virtualHead{}, err
 		}
-		if need != cutShort {
-			need = max(need, 1+subBase.need)
-		}
-		if subBase.need == cutShort {
+		switch {
+		case subBase.need == cutShort:
 			need = cutShort
+		case need != cutShort:
+			need = max(need, 1+subBase.need)
 		}
 		out, err := Indexes(ctx, m.r, subBase.Head, acc, next)
 		if err != nil {
