@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -29,17 +28,9 @@ type DamagedRef struct {
 	ID objects.ID `json:"unverified_id,omitzero"`
 }
 
-// damagedRef checks the value v of ref name; damaged is false when it passes.
-func damagedRef(name string, v []byte, v1 bool) (d DamagedRef, damaged bool) {
-	_, err := refValue(name, v, v1)
-	if err == nil {
-		return DamagedRef{}, false
-	}
-	d = DamagedRef{Name: name, Why: strings.TrimPrefix(err.Error(), ErrRefDamaged.Error()+" "+name+": ")}
-	if len(v) >= objects.IDSize {
-		copy(d.ID[:], v)
-	}
-	return d, true
+// Err is the error a read of the ref fails with.
+func (d DamagedRef) Err() error {
+	return fmt.Errorf("%w %s: %s", ErrRefDamaged, d.Name, d.Why)
 }
 
 // CheckedRefs is Refs that goes on past damaged refs: it lists the refs
@@ -58,13 +49,12 @@ func (s *Store) CheckedRefs(ctx context.Context, prefix string) (refs []objects.
 	defer s.refsMu.RUnlock()
 	err = s.db.View(func(txn *badger.Txn) error {
 		return eachRefValue(txn, prefix, func(name string, v []byte) error {
-			if d, bad := damagedRef(name, v, s.refsV1); bad {
-				damaged = append(damaged, d)
-				return nil
+			if id, d := checkRef(name, v, s.refsV1); d != nil {
+				damaged = append(damaged, *d)
+			} else {
+				refs = append(refs, objects.Ref{Name: name, ID: id})
 			}
-			id, err := refValue(name, v, s.refsV1)
-			refs = append(refs, objects.Ref{Name: name, ID: id})
-			return err
+			return nil
 		})
 	})
 	if err != nil {
@@ -142,13 +132,12 @@ func readDamagedRef(txn *badger.Txn, name string, v1 bool) (DamagedRef, error) {
 		return DamagedRef{}, fmt.Errorf("badgerstore: ref %s: %w", name, objects.ErrNotFound)
 	}
 	item := it.Item()
-	var d DamagedRef
-	bad := false
-	if err := item.Value(func(v []byte) error { d, bad = damagedRef(name, v, v1); return nil }); err != nil {
+	var d *DamagedRef
+	if err := item.Value(func(v []byte) error { _, d = checkRef(name, v, v1); return nil }); err != nil {
 		return DamagedRef{}, err
 	}
-	if !bad {
+	if d == nil {
 		return DamagedRef{}, fmt.Errorf("%w: %s passes its check, so it was left as it is", ErrRefNotDamaged, name)
 	}
-	return d, nil
+	return *d, nil
 }

@@ -107,26 +107,40 @@ func encodeRef(name string, id objects.ID) []byte {
 // an objects.ErrCorrupt; DropDamagedRef removes such a ref.
 var ErrRefDamaged = fmt.Errorf("%w: damaged ref", objects.ErrCorrupt)
 
-// refValue decodes the value v of ref name, checking it. A value of the ID
-// alone was written by a store of formatRecordV1 (or left by format 2's
-// upgrade of one), and is read where v1 says one may be there; a store of
-// formatRecord gave every ref its check (upgradeFormat), so there it is a
-// value cut short.
+// refValue decodes the value v of ref name, checking it (checkRef); a
+// damaged value is an ErrRefDamaged naming the ref.
 func refValue(name string, v []byte, v1 bool) (objects.ID, error) {
+	id, d := checkRef(name, v, v1)
+	if d != nil {
+		return objects.ID{}, d.Err()
+	}
+	return id, nil
+}
+
+// checkRef decodes the value v of ref name, or says how it is damaged. A
+// value of the ID alone was written by a store of formatRecordV1 (or left
+// by format 2's upgrade of one), and is read where v1 says one may be
+// there; a store of formatRecord gave every ref its check (upgradeFormat),
+// so there it is a value cut short.
+func checkRef(name string, v []byte, v1 bool) (objects.ID, *DamagedRef) {
 	var id objects.ID
-	switch len(v) {
-	case objects.IDSize:
-		if !v1 {
-			return id, fmt.Errorf("%w %s: it holds an ID without its check: its value was cut short on disk", ErrRefDamaged, name)
+	copy(id[:], v) // unverified until checked
+	damaged := func(why string) (objects.ID, *DamagedRef) {
+		d := &DamagedRef{Name: name, Why: why}
+		if len(v) >= objects.IDSize {
+			d.ID = id
 		}
-		copy(id[:], v)
-	case objects.IDSize + refCheckSize:
-		copy(id[:], v)
-		if !bytes.Equal(v[objects.IDSize:], refCheck(name, id)) {
-			return objects.ID{}, fmt.Errorf("%w %s: it does not match its check: its name or value was damaged on disk", ErrRefDamaged, name)
-		}
-	default:
-		return id, fmt.Errorf("%w %s: it holds %d bytes, not an ID", ErrRefDamaged, name, len(v))
+		return objects.ID{}, d
+	}
+	switch {
+	case len(v) == objects.IDSize && !v1:
+		return damaged("it holds an ID without its check: its value was cut short on disk")
+	case len(v) == objects.IDSize:
+		return id, nil
+	case len(v) != objects.IDSize+refCheckSize:
+		return damaged(fmt.Sprintf("it holds %d bytes, not an ID", len(v)))
+	case !bytes.Equal(v[objects.IDSize:], refCheck(name, id)):
+		return damaged("it does not match its check: its name or value was damaged on disk")
 	}
 	return id, nil
 }

@@ -61,25 +61,13 @@ func readRefOf(txn *badger.Txn, name string, v1 bool) (objects.ID, error) {
 }
 
 // Refs implements objects.RefReader. Keys sort bytewise, which is the
-// order of the names.
-func (s *Store) Refs(ctx context.Context, prefix string) (_ []objects.Ref, err error) {
-	defer recoverDamage(s.dir, &err)
-	if err := s.checkOpen(); err != nil {
-		return nil, err
+// order of the names. It fails on the first damaged ref (CheckedRefs goes
+// on past them).
+func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) {
+	refs, damaged, err := s.CheckedRefs(ctx, prefix)
+	if err == nil && len(damaged) > 0 {
+		err = damaged[0].Err()
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var refs []objects.Ref
-	s.refsMu.RLock()
-	defer s.refsMu.RUnlock()
-	err = s.db.View(func(txn *badger.Txn) error {
-		return eachRefValue(txn, prefix, func(name string, v []byte) error {
-			id, err := refValue(name, v, s.refsV1)
-			refs = append(refs, objects.Ref{Name: name, ID: id})
-			return err
-		})
-	})
 	if err != nil {
 		return nil, err
 	}
