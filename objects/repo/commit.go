@@ -22,7 +22,7 @@ func (r *Repo) ReadCommit(ctx context.Context, id objects.ID) (*objects.Commit, 
 		return nil, fmt.Errorf("commit %s: %w", id.Short(), err)
 	}
 	c, err := objects.DecodeCommit(data)
-	if err == nil && !waits(r.store, id) {
+	if err == nil && r.commits != nil && !waits(r.store, id) { // the copy is for it alone
 		r.commits.Add(epoch, id, copyCommit(c))
 	}
 	return c, err
