@@ -13,7 +13,10 @@ import (
 // packPipe runs the writer on a goroutine of its own, so the two share
 // the cores instead of taking turns. Objects are copied into batches of
 // pipeBatchBytes or pipeBatchObjects, at most pipeBatches of them under
-// way, so the pipe's memory stays bounded whatever the pack's size.
+// way, so the pipe's memory stays bounded whatever the pack's size. The
+// batches are made as the pack needs them, and grow as objects are copied
+// in: most packs between peered leaders are a few kilobytes, and making
+// the whole bound up front allocated a megabyte for each.
 const (
 	pipeBatchBytes   = 256 << 10
 	pipeBatchObjects = 1024
@@ -28,6 +31,7 @@ type packPipe struct {
 	cur  *pipeBatch
 	full chan *pipeBatch // to the writing goroutine
 	free chan *pipeBatch // back from it, written
+	made int             // batches made, at most pipeBatches
 	done chan struct{}   // closed when the goroutine has ended
 
 	mu  sync.Mutex
@@ -41,10 +45,7 @@ type pipeBatch struct {
 
 func newPackPipe(ctx context.Context, w PackWriter) *packPipe {
 	p := &packPipe{ctx: ctx, full: make(chan *pipeBatch, pipeBatches), free: make(chan *pipeBatch, pipeBatches), done: make(chan struct{})}
-	for range pipeBatches {
-		p.free <- &pipeBatch{data: make([]byte, 0, pipeBatchBytes)}
-	}
-	p.cur = <-p.free
+	p.cur, p.made = &pipeBatch{}, 1
 	go p.write(w)
 	return p
 }
@@ -64,7 +65,7 @@ func (p *packPipe) write(w PackWriter) {
 		}
 		b.objs = b.objs[:0]
 		if cap(b.data) > 2*pipeBatchBytes {
-			b.data = make([]byte, 0, pipeBatchBytes) // after a large object
+			b.data = nil // after a large object
 		}
 		b.data = b.data[:0]
 		p.free <- b
@@ -108,6 +109,16 @@ func (p *packPipe) pass() error {
 	}
 	p.full <- p.cur
 	p.cur = nil
+	select {
+	case p.cur = <-p.free:
+		return p.failed()
+	default:
+	}
+	if p.made < pipeBatches {
+		p.cur = &pipeBatch{}
+		p.made++
+		return nil
+	}
 	select {
 	case p.cur = <-p.free:
 		return p.failed()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -81,5 +82,35 @@ func TestCloneReadsNoSpilledRunPerDocument(t *testing.T) {
 	}
 	if s.spill.runLookups > 20 {
 		t.Errorf("the clone of 2,000 documents read the spilled runs %d times, want at most 20", s.spill.runLookups)
+	}
+}
+
+// discardObjects is a PackWriter that keeps nothing.
+type discardObjects struct{}
+
+func (discardObjects) Write(objects.Object) error { return nil }
+
+// A send of a few small commits, as leaders peered with each other make
+// several times a second, allocates about what it sends, not the bound of
+// its pipe's batches (a megabyte each time, most of what a mesh of
+// leaders allocated). Not parallel: it counts the process's allocations.
+func TestSmallSendAllocatesLittle(t *testing.T) {
+	ctx := context.Background()
+	src, _, base, tip := smallEdits(t, true, 200, 3, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*67%200) })
+	send := func() {
+		if _, err := Send(ctx, src.Store(), discardObjects{}, []objects.ID{tip}, []objects.ID{base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send() // the store's caches
+	const sends = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range sends {
+		send()
+	}
+	runtime.ReadMemStats(&after)
+	if each := (after.TotalAlloc - before.TotalAlloc) / sends; each > 256<<10 {
+		t.Fatalf("a send of 3 small commits allocated %d KiB", each>>10)
 	}
 }
