@@ -31,7 +31,23 @@ const maxDeferred = 10_000
 type deferredRef struct {
 	from, id objects.ID
 	allowed  []objects.Type
-	item     *itemAt
+	item     itemAt // where the reference sits, if onItem
+	onItem   bool
+}
+
+// deferredCheck is what a deferred reference checks: that an object is
+// stored, as one of a set of types (bit t for type t; types are below 8).
+type deferredCheck struct {
+	id      objects.ID
+	allowed uint32
+}
+
+func typeSet(types []objects.Type) uint32 {
+	var set uint32
+	for _, t := range types {
+		set |= 1 << t
+	}
+	return set
 }
 
 // checkDeferred checks the references deferred so far: those the stored
@@ -46,7 +62,7 @@ func (rc *receiver) checkDeferred() error {
 	var rest []deferredRef
 	asked := map[objects.ID]bool{}
 	for _, d := range rc.deferred {
-		if d.item != nil {
+		if d.onItem {
 			if ok, t := rc.parents.prove(rc.ctx, d); ok {
 				if t != 0 {
 					rc.remember(d.id, t)
@@ -77,6 +93,7 @@ func (rc *receiver) checkDeferred() error {
 		}
 	}
 	rc.deferred = rc.deferred[:0]
+	clear(rc.deferredAs)
 	return nil
 }
 

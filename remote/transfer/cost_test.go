@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"context"
 	"fmt"
 	"testing"
@@ -351,5 +353,50 @@ func TestReceiveDropsWhatIsStored(t *testing.T) {
 	}
 	if err := qr.Promote(ctx, keep, objects.RefUpdate{Name: "refs/heads/again", New: tip}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A pack of commits that each change a document of the same leaf carries
+// that leaf (and the nodes above it) again for each: a reference to a
+// stored object that several of them make is checked once, not once a
+// node. Every reference is still checked
+// (TestReceiveRefusesMissingReferences).
+func TestReceiveChecksEachReferenceOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, true, 2000, 20, func(i int) string { return fmt.Sprintf("docs/%05d.json", 1000+i%3) })
+	pack := sendPack(t, src, tip, base)
+	distinct := map[objects.ID]bool{}
+	nodes := 0
+	pr := wire.NewPackReader(bytes.NewReader(pack.Bytes()), wire.Limits{})
+	for {
+		obj, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := objects.DecodeNode(obj.Data); err == nil {
+			nodes++
+			for _, it := range n.Items {
+				distinct[it.Entry.ID] = true
+			}
+		}
+	}
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Commits != 20 || nodes < 20 {
+		t.Fatalf("received %d commits and %d nodes, want 20 and more", got.Commits, nodes)
+	}
+	if got.deferredChecks == 0 || got.deferredChecks > len(distinct) {
+		t.Fatalf("checked %d references against the store, for %d distinct ones in %d nodes", got.deferredChecks, len(distinct), nodes)
 	}
 }

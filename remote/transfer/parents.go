@@ -64,7 +64,7 @@ type itemAt struct {
 // node that cannot be read proves nothing: the reference is then read
 // from the store like any other.
 func (p *parentMaps) prove(ctx context.Context, d deferredRef) (bool, objects.Type) {
-	it := d.item
+	it := &d.item
 	want := []objects.Type{objects.TypeBlob, objects.TypeChunked}
 	switch {
 	case it.level > 0:

@@ -63,6 +63,9 @@ type Received struct {
 	// parents are the maps of the stored parents of the commits that
 	// arrived (nil for a store that answers in batches).
 	parents *parentMaps
+	// deferredChecks counts the references checked against the store
+	// (not in the pack, nor known to the receiver).
+	deferredChecks int
 }
 
 // ArrivedCommits lists the commits that arrived, in ID order.
@@ -163,7 +166,12 @@ type receiver struct {
 	// parents prove most of them (parentMaps), and the rest are read.
 	batcher  BatchReader
 	deferred []deferredRef
-	parents  *parentMaps
+	// deferredAs are the checks deferred, by object and the types they
+	// allow: the nodes of a pack's commits name mostly the same stored
+	// objects (each commit's new leaf and the nodes above it name what
+	// the last one's did), and one check of each is enough.
+	deferredAs map[deferredCheck]struct{}
+	parents    *parentMaps
 
 	// One batch is stored while the next is read and checked: the store's
 	// write and the pack's decoding and hashing each keep a core busy.
@@ -307,7 +315,8 @@ func (rc *receiver) want(from, id objects.ID, allowed ...objects.Type) error {
 func (rc *receiver) wantItem(from objects.ID, n *objects.Node, i int, allowed ...objects.Type) error {
 	d := deferredRef{from: from, id: n.Items[i].Entry.ID, allowed: allowed}
 	if rc.parents != nil {
-		d.item = &itemAt{level: n.Level, key: n.Items[i].Key, kind: n.Items[i].Entry.Kind}
+		d.item = itemAt{level: n.Level, key: n.Items[i].Key, kind: n.Items[i].Entry.Kind}
+		d.onItem = true
 	}
 	return rc.check(d)
 }
@@ -340,8 +349,21 @@ func (rc *receiver) check(d deferredRef) error {
 }
 
 // deferRef keeps a reference to an object not in the pack, to check with
-// others (checkDeferred), at the latest once maxDeferred wait.
+// others (checkDeferred), at the latest once maxDeferred wait; unless the
+// same check waits already. One that an item's place in a stored map
+// proves (parentMaps) holds for another reference to the same object
+// allowing the same types: that map's closure is stored whole, the object
+// with it.
 func (rc *receiver) deferRef(d deferredRef) error {
+	k := deferredCheck{id: d.id, allowed: typeSet(d.allowed)}
+	if _, ok := rc.deferredAs[k]; ok {
+		return nil
+	}
+	if rc.deferredAs == nil {
+		rc.deferredAs = map[deferredCheck]struct{}{}
+	}
+	rc.deferredAs[k] = struct{}{}
+	rc.got.deferredChecks++
 	rc.deferred = append(rc.deferred, d)
 	if len(rc.deferred) < maxDeferred {
 		return nil
