@@ -2,10 +2,10 @@ package transfer
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
