@@ -67,7 +67,15 @@ func writeLoad(ctx context.Context, leaders []*peered, interval time.Duration, c
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				tick := time.NewTicker(interval * time.Duration(clients))
+				// The writers take their turns spread over the period,
+				// not all at once: bursts of every writer at the same
+				// moment measured how long the leaders took to drain them.
+				period := interval * time.Duration(clients)
+				select {
+				case <-ctx.Done():
+				case <-time.After(period * time.Duration(i*clients+c) / time.Duration(len(leaders)*clients)):
+				}
+				tick := time.NewTicker(period)
 				defer tick.Stop()
 				for n := 0; ctx.Err() == nil; n++ {
 					key := fmt.Sprintf("own/%d/%d/%d", i, c, n)

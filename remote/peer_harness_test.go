@@ -406,7 +406,7 @@ func waitSettled(t testing.TB, leaders []*peered) {
 
 // docClient is the applications' client: short timeouts, as a write that
 // hangs on a cut connection is simply not acknowledged.
-var docClient = &http.Client{Timeout: 10 * time.Second}
+var docClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 // putDoc writes a document through a leader's document API and returns
 // the commit it acknowledged.
