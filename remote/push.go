@@ -122,7 +122,7 @@ func refreshTracking(ctx context.Context, r *repo.Repo, remote string, branches 
 func pushUpdates(ctx context.Context, r *repo.Repo, c *client.Client, remote string, req wire.PushRequest, have []objects.ID, rep *Report) error {
 	wants := pushWants(req.Updates)
 	resp, err := c.Push(ctx, req, func(pw *wire.PackWriter) error {
-		stats, err := transfer.Send(ctx, r.Store(), pw, wants, have)
+		stats, err := transfer.SendWithNodes(ctx, r.Store(), r.Tree(), pw, wants, have)
 		rep.ObjectsSent = stats.Objects
 		return err
 	})

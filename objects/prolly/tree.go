@@ -77,6 +77,21 @@ func (t *Tree) Publish() {
 	}
 }
 
+// Cached returns the node with that ID if t holds it decoded (from its
+// store, or from the store of the Tree it overlays), else nil. The node
+// is shared: only read it.
+func (t *Tree) Cached(id objects.ID) *objects.Node {
+	for _, c := range []*nodeCache{t.cache, t.prev, t.base} {
+		if c == nil {
+			continue
+		}
+		if n := c.get(id); n != nil {
+			return n
+		}
+	}
+	return nil
+}
+
 // node loads and decodes one node; objects.DecodeNode checks its structure
 // (sorted valid keys, known kinds, canonical encoding).
 func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {
@@ -88,16 +103,8 @@ func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {
 // of 100,000 keys would otherwise hold all of its leaves, and the garbage
 // collector lets the heap grow to a multiple of what is held.
 func (t *Tree) load(ctx context.Context, id objects.ID, keep bool) (*objects.Node, error) {
-	if n := t.cache.get(id); n != nil {
+	if n := t.Cached(id); n != nil {
 		return n, nil
-	}
-	for _, c := range []*nodeCache{t.prev, t.base} {
-		if c == nil {
-			continue
-		}
-		if n := c.get(id); n != nil {
-			return n, nil
-		}
 	}
 	data, err := t.store.Get(ctx, id)
 	if err != nil {

@@ -98,7 +98,7 @@ func (s *Server) fetch(q *request) error {
 		if err := wire.WriteFrame(bw, head); err != nil {
 			return err
 		}
-		_, err := transfer.Send(q.Context(), q.repo.Store(), pw, wants, req.Haves)
+		_, err := transfer.SendWithNodes(q.Context(), q.repo.Store(), q.repo.Tree(), pw, wants, req.Haves)
 		return err
 	})
 }

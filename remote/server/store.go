@@ -170,7 +170,7 @@ func (s *Server) storeSend(q *request) error {
 		}
 	}
 	return s.sendPack(q, "store send", func(_ io.Writer, pw *wire.PackWriter) error {
-		_, err := transfer.Send(q.Context(), q.repo.Store(), pw, req.Wants, req.Haves)
+		_, err := transfer.SendWithNodes(q.Context(), q.repo.Store(), q.repo.Tree(), pw, req.Wants, req.Haves)
 		return err
 	})
 }

@@ -161,13 +161,14 @@ func lastKey(n *objects.Node) string { return n.Items[len(n.Items)-1].Key }
 // with their stored bytes: a sender sends the new nodes it decoded, and a
 // second read from Badger would decompress a block and hash them again.
 type nodeReader struct {
-	store objects.ObjectReader
-	cache map[objects.ID]readNode
+	store   objects.ObjectReader
+	decoded DecodedNodes // nil: none
+	cache   map[objects.ID]readNode
 }
 
 type readNode struct {
 	node *objects.Node
-	data []byte
+	data []byte // nil for a node decoded held: read on demand
 }
 
 func newNodeReader(store objects.ObjectReader) *nodeReader {
@@ -181,13 +182,16 @@ func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, er
 	if n, ok := r.cache[id]; ok {
 		return n.node, nil
 	}
-	data, err := r.store.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	n, err := objects.DecodeNode(data)
-	if err != nil {
-		return nil, err
+	var data []byte
+	n := r.cachedNode(id)
+	if n == nil {
+		var err error
+		if data, err = r.store.Get(ctx, id); err != nil {
+			return nil, err
+		}
+		if n, err = objects.DecodeNode(data); err != nil {
+			return nil, err
+		}
 	}
 	if len(r.cache) >= maxCachedNodes {
 		clear(r.cache)
@@ -196,10 +200,17 @@ func (r *nodeReader) read(ctx context.Context, id objects.ID) (*objects.Node, er
 	return n, nil
 }
 
+func (r *nodeReader) cachedNode(id objects.ID) *objects.Node {
+	if r.decoded == nil {
+		return nil
+	}
+	return r.decoded.Cached(id)
+}
+
 // get is the stored bytes of an object: a node's as read, else from the
 // store.
 func (r *nodeReader) get(ctx context.Context, id objects.ID) ([]byte, error) {
-	if n, ok := r.cache[id]; ok {
+	if n, ok := r.cache[id]; ok && n.data != nil {
 		return n.data, nil
 	}
 	return r.store.Get(ctx, id)

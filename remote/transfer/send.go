@@ -49,6 +49,13 @@ func newSender(src Source, w PackWriter, memIDs int) *sender {
 	return &sender{src: src, nodes: newNodeReader(src), w: w, spill: sp, sent: newIDSet(sp)}
 }
 
+// DecodedNodes holds nodes of a source decoded (prolly.Tree, whose cache
+// has the nodes its repository wrote and read lately).
+type DecodedNodes interface {
+	// Cached returns the node with that ID, or nil if it holds none.
+	Cached(id objects.ID) *objects.Node
+}
+
 // PackSender is a source that makes the pack itself: a remote store
 // (remote/client.Store, the CLI of a served repository), whose server
 // holds the objects. Sending from it object by object would cost a round
@@ -62,11 +69,19 @@ type PackSender interface {
 // from haves, in dependency order, and returns what it wrote. A source
 // that is a PackSender makes the pack itself.
 func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID) (Stats, error) {
+	return SendWithNodes(ctx, src, nil, w, wants, haves)
+}
+
+// SendWithNodes is Send comparing the maps with the nodes that decoded
+// holds (nil: none), rather than reading and decoding them again: the
+// nodes a leader's peers fetch are mostly those it just wrote or
+// received, and compares with those before them.
+func SendWithNodes(ctx context.Context, src Source, decoded DecodedNodes, w PackWriter, wants, haves []objects.ID) (Stats, error) {
 	if ps, ok := src.(PackSender); ok {
 		return ps.SendPack(ctx, w, wants, haves)
 	}
 	pipe := newPackPipe(ctx, w)
-	st, err := send(ctx, src, pipe, wants, haves, memIDs)
+	st, err := send(ctx, src, decoded, pipe, wants, haves, memIDs)
 	if perr := pipe.close(); err == nil {
 		err = perr
 	}
@@ -74,8 +89,9 @@ func Send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.
 }
 
 // send is Send from a store, writing to w on the sender's goroutine.
-func send(ctx context.Context, src Source, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
+func send(ctx context.Context, src Source, decoded DecodedNodes, w PackWriter, wants, haves []objects.ID, memIDs int) (Stats, error) {
 	s := newSender(src, w, memIDs)
+	s.nodes.decoded = decoded
 	defer s.spill.close()
 	return s.send(ctx, wants, haves)
 }

@@ -1,7 +1,9 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -47,15 +49,24 @@ func TestSendReadsEachStoredObjectOnce(t *testing.T) {
 }
 
 // BenchmarkSend100SmallCommits: the send half of
-// BenchmarkSendReceive100SmallCommits, on a Badger store.
+// BenchmarkSendReceive100SmallCommits, on a Badger store; from-tree
+// compares the maps with the nodes the repository's tree holds decoded
+// (SendWithNodes, as leaders send).
 func BenchmarkSend100SmallCommits(b *testing.B) {
 	ctx := context.Background()
 	src, _, base, tip := smallEdits(b, true, 20000, 100, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*197%20000) })
-	for b.Loop() {
-		pw := wire.NewPackWriter(io.Discard, wire.WriterOptions{})
-		if _, err := Send(ctx, src.Store(), pw, []objects.ID{tip}, []objects.ID{base}); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name    string
+		decoded DecodedNodes
+	}{{"from-store", nil}, {"from-tree", src.Tree()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				pw := wire.NewPackWriter(io.Discard, wire.WriterOptions{})
+				if _, err := SendWithNodes(ctx, src.Store(), bc.decoded, pw, []objects.ID{tip}, []objects.ID{base}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -112,5 +123,53 @@ func TestSmallSendAllocatesLittle(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if each := (after.TotalAlloc - before.TotalAlloc) / sends; each > 256<<10 {
 		t.Fatalf("a send of 3 small commits allocated %d KiB", each>>10)
+	}
+}
+
+// A send from a repository compares maps with the nodes its tree holds
+// decoded (those its commits wrote, or that it read lately), rather than
+// reading and decoding them again: of the nodes, it reads from the store
+// only the bytes of those it sends, once each.
+func TestSendComparesWithTheTreesNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, _, base, tip := smallEdits(t, true, 2000, 10, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*197%2000) })
+	cs := counting(src.Store())
+	var pack bytes.Buffer
+	pw := wire.NewPackWriter(&pack, wire.WriterOptions{})
+	if _, err := SendWithNodes(ctx, cs, src.Tree(), pw, []objects.ID{tip}, []objects.ID{base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sent := map[objects.ID]bool{}
+	pr := wire.NewPackReader(&pack, wire.Limits{})
+	for {
+		obj, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[obj.ID] = true
+	}
+	nodes := 0
+	for id, n := range cs.gets {
+		data, err := src.Store().Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ty, _ := objects.TypeOf(data); ty != objects.TypeNode {
+			continue
+		}
+		nodes++
+		if !sent[id] || n > 1 {
+			t.Errorf("node %s read %d times, sent: %v", id.Short(), n, sent[id])
+		}
+	}
+	if nodes == 0 {
+		t.Error("no node was read: the nodes sent were not read from the store")
 	}
 }

@@ -108,7 +108,7 @@ func sendOnce(t *testing.T, src, dst *repo.Repo, wants, haves []objects.ID, memI
 	ctx := context.Background()
 	var buf bytes.Buffer
 	pw := &countingPack{PackWriter: wire.NewPackWriter(&buf, wire.WriterOptions{}), times: map[objects.ID]int{}}
-	stats, err := send(ctx, src.Store(), pw, wants, haves, memIDs)
+	stats, err := send(ctx, src.Store(), nil, pw, wants, haves, memIDs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func sendGrowth(t *testing.T, n int) (int64, int) {
 	src, tip := linearSource(t, n)
 	p := &heapPack{}
 	before := liveHeap()
-	stats, err := send(context.Background(), src, p, []objects.ID{tip}, nil, 1024)
+	stats, err := send(context.Background(), src, nil, p, []objects.ID{tip}, nil, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestIDSetIsExact(t *testing.T) {
 func TestSendWithoutTemporaryFilesFails(t *testing.T) {
 	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
 	src, tip := linearSource(t, 100)
-	_, err := send(context.Background(), src, &heapPack{}, []objects.ID{tip}, nil, 16)
+	_, err := send(context.Background(), src, nil, &heapPack{}, []objects.ID{tip}, nil, 16)
 	if err == nil || !strings.Contains(err.Error(), "temporary file") {
 		t.Fatalf("Send without a temporary folder: %v, want an error about its temporary file", err)
 	}
@@ -412,7 +412,7 @@ func TestCloneOfAStoreMissingADocumentFails(t *testing.T) {
 		for i, o := range lacking.objs {
 			lacking.at[o.ID] = i
 		}
-		_, err := send(context.Background(), lacking, &heapPack{}, []objects.ID{tip}, nil, 16)
+		_, err := send(context.Background(), lacking, nil, &heapPack{}, []objects.ID{tip}, nil, 16)
 		if !errors.Is(err, objects.ErrNotFound) {
 			t.Errorf("a clone without %s: %v, want ErrNotFound", src.objs[drop].ID.Short(), err)
 		}
