@@ -179,6 +179,16 @@ func (p *peered) peer(t testing.TB, other *peered) {
 	p.run(l)
 }
 
+// direct makes p's URL its server's own, not its proxy's: for benchmarks,
+// which neither restart leaders nor cut connections, so that what they
+// measure is the leaders, not the proxies' copying. Call it before any
+// leader peers with p.
+func (p *peered) direct() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.url = p.hs.URL + "/"
+}
+
 // status is the state of p's first peering.
 func (p *peered) status() remote.PeerStatus {
 	p.mu.Lock()
