@@ -414,7 +414,9 @@ func syncBranchOnce(ctx context.Context, r *repo.Repo, name string, local, remot
 	if err != nil {
 		return b, local, err
 	}
-	head, res, err := merge.Converge(ctx, r, local, remote)
+	// The merge, if any, and the branch's move are one synced write.
+	buf, store := r.Buffered()
+	head, res, err := merge.Converge(ctx, buf, local, remote)
 	if err != nil {
 		return b, local, err
 	}
@@ -430,7 +432,7 @@ func syncBranchOnce(ctx context.Context, r *repo.Repo, name string, local, remot
 	default:
 		b.Action, b.Conflicts = "merged", res.Conflicted
 	}
-	if err := r.Store().UpdateRefs(ctx, objects.RefUpdate{Name: name, Old: local, New: head}); err != nil {
+	if err := store(ctx, objects.RefUpdate{Name: name, Old: local, New: head}); err != nil {
 		return b, head, fmt.Errorf("moving %s: %w", name, err)
 	}
 	b.Head = head

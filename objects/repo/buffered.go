@@ -3,30 +3,45 @@ package repo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/folio-db/folio/objects"
 )
 
 // Buffered returns a repository over r whose object writes wait in memory,
-// read back from there, until flush stores them all in one synced write
-// (and whenever they pass maxBuffered bytes): a merge writes the nodes of
-// each map it merges, then its commit, and a converging merge of a
-// criss-cross history merges virtual bases first, each with its nodes and
-// commit; stored one by one, those were half of a peered leader's synced
-// writes. Ref updates through it store what waits first. Once flush
-// returned, r holds everything written through it; until then, nothing
-// may name those objects.
-func (r *Repo) Buffered() (b *Repo, flush func(context.Context) error) {
+// read back from there, until store stores them all in one synced write,
+// with the ref updates it is given (and whenever they pass maxBuffered
+// bytes): a merge writes the nodes of each map it merges, then its
+// commit, and a converging merge of a criss-cross history merges virtual
+// bases first, each with its nodes and commit; stored one by one, those
+// were half of a peered leader's synced writes, and the move of the
+// branch to the merge one more. Where the store can (a quarantine's
+// Promote), the objects and the refs are one write; a ref that moved
+// meanwhile is objects.ErrRefChanged, and the objects are stored all the
+// same (a caller that lost that race merges again on them). Ref updates
+// through b store what waits first. Once store returned, r holds
+// everything written through b; until then, nothing may name those
+// objects. Over a repository that is Buffered itself, it returns that
+// one: what it writes waits for that one's store.
+func (r *Repo) Buffered() (b *Repo, store func(context.Context, ...objects.RefUpdate) error) {
+	if outer, ok := r.store.(*bufferedStore); ok {
+		return r, func(ctx context.Context, updates ...objects.RefUpdate) error {
+			if len(updates) == 0 {
+				return nil
+			}
+			return outer.UpdateRefs(ctx, updates...)
+		}
+	}
 	st := &bufferedStore{Store: r.store, pending: map[objects.ID][]byte{}}
 	b = &Repo{Files: r.Files, store: st, tree: r.tree.Overlay(st), readOnly: r.readOnly, clock: r.clock,
 		commits: r.commits, derived: r.derived} // ReadCommit keeps no commit that waits
-	return b, func(ctx context.Context) error {
-		if err := st.flush(ctx); err != nil {
-			return err
+	return b, func(ctx context.Context, updates ...objects.RefUpdate) error {
+		stored, err := st.store(ctx, updates)
+		if stored {
+			b.tree.Publish()
 		}
-		b.tree.Publish()
-		return nil
+		return err
 	}
 }
 
@@ -94,16 +109,62 @@ func (b *bufferedStore) Has(ctx context.Context, id objects.ID) (bool, error) {
 }
 
 func (b *bufferedStore) UpdateRefs(ctx context.Context, updates ...objects.RefUpdate) error {
-	if err := b.flush(ctx); err != nil {
+	_, err := b.store(ctx, updates)
+	return err
+}
+
+// store stores what waits and applies updates, in one write where the
+// store can; stored says whether what waits was stored (then nothing
+// waits any more), even if the updates failed.
+func (b *bufferedStore) store(ctx context.Context, updates []objects.RefUpdate) (stored bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q, ok := b.Store.(objects.Quarantiner)
+	if ok && len(updates) > 0 && len(b.order) > 0 {
+		err = b.promote(ctx, q, updates)
+		if err == nil {
+			b.pending, b.order, b.size = map[objects.ID][]byte{}, nil, 0
+			return true, nil
+		}
+		if !errors.Is(err, objects.ErrRefChanged) {
+			return false, err
+		}
+	}
+	if perr := b.flushLocked(ctx); perr != nil {
+		return false, perr
+	}
+	if err == nil && len(updates) > 0 {
+		err = b.Store.UpdateRefs(ctx, updates...)
+	}
+	return true, err
+}
+
+// promote stores what waits and applies updates through a quarantine.
+func (b *bufferedStore) promote(ctx context.Context, q objects.Quarantiner, updates []objects.RefUpdate) error {
+	qr, err := q.Quarantine(ctx)
+	if err != nil {
 		return err
 	}
-	return b.Store.UpdateRefs(ctx, updates...)
+	defer qr.Discard()
+	if a, ok := qr.(adopter); ok {
+		err = a.Adopt(ctx, b.order...) // their bytes are never changed: Put cloned them
+	} else {
+		err = qr.Put(ctx, b.order...)
+	}
+	if err != nil {
+		return err
+	}
+	return qr.Promote(ctx, func(objects.ID) bool { return true }, updates...)
 }
 
 // flush stores what waits, in one Put; what it could not store stays.
 func (b *bufferedStore) flush(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.flushLocked(ctx)
+}
+
+func (b *bufferedStore) flushLocked(ctx context.Context) error {
 	if len(b.order) == 0 {
 		return nil
 	}

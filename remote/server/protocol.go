@@ -237,10 +237,13 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 	}
 	q.repo.writeMu.Lock()
 	defer q.repo.writeMu.Unlock()
-	if err := mergeMovedBranches(ctx, q.repo.Repo, updates); err != nil {
+	// What the merge under writeMu writes is stored with the refs' move,
+	// in one synced write.
+	buf, store := q.repo.Buffered()
+	if err := mergeMovedBranches(ctx, buf, updates); err != nil {
 		return nil, err
 	}
-	return updates, q.repo.Store().UpdateRefs(ctx, updates...)
+	return updates, store(ctx, updates...)
 }
 
 // mergeMovedBranches merges, into each branch update whose branch writes
