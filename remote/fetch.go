@@ -270,7 +270,9 @@ func fetch(ctx context.Context, r *repo.Repo, rm Remote, opts Options, clone boo
 			return rep, nil, err
 		}
 		updates = append(updates, made...)
-		err = in.qr.Promote(ctx, keep, updates...)
+		if err = in.qr.Promote(ctx, keep, updates...); err == nil {
+			received.KeepNodes(r.Tree(), keep)
+		}
 	} else {
 		err = r.Store().UpdateRefs(ctx, updates...)
 	}

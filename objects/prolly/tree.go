@@ -92,6 +92,14 @@ func (t *Tree) Cached(id objects.ID) *objects.Node {
 	return nil
 }
 
+// Keep puts n in t's cache as the node with that ID, for a caller that
+// decoded it already from bytes of that hash (size long) and whose store
+// holds them: a receive decodes every node that arrives. n is shared from
+// then on: only read it.
+func (t *Tree) Keep(id objects.ID, n *objects.Node, size int) {
+	t.cache.put(id, n, size)
+}
+
 // node loads and decodes one node; objects.DecodeNode checks its structure
 // (sorted valid keys, known kinds, canonical encoding).
 func (t *Tree) node(ctx context.Context, id objects.ID) (*objects.Node, error) {

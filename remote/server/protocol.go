@@ -154,11 +154,13 @@ func (s *Server) push(q *request) error {
 		}
 	}
 	if req.Converge {
-		if updates, err = s.converge(q, qr, keep, updates); err != nil {
+		if updates, err = s.converge(q, qr, got, keep, updates); err != nil {
 			return err
 		}
 	} else if err := s.promoteLocked(q, qr, keep, updates); err != nil {
 		return fmt.Errorf("%w (someone pushed first: fetch, merge and push again)", err)
+	} else {
+		got.KeepNodes(q.repo.Tree(), keep)
 	}
 	out := make([]wire.RefUpdate, len(updates))
 	for i, u := range updates {
@@ -222,7 +224,7 @@ func (s *Server) promoteLocked(q *request, qr objects.Quarantine, keep func(obje
 // with the head the first merge made, which merges in only the writes
 // that came meanwhile. The refs move all at once, by compare-and-swap,
 // under writeMu.
-func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
+func (s *Server) converge(q *request, qr objects.Quarantine, got *transfer.Received, keep func(objects.ID) bool, updates []objects.RefUpdate) ([]objects.RefUpdate, error) {
 	ctx := q.Context()
 	// The objects first, then the merges that read them; the refs move
 	// once all are made. Until then no ref names the pushed objects, as
@@ -232,6 +234,7 @@ func (s *Server) converge(q *request, qr objects.Quarantine, keep func(objects.I
 	if err := qr.Promote(ctx, keep); err != nil {
 		return nil, err
 	}
+	got.KeepNodes(q.repo.Tree(), keep) // the merges read them
 	if err := mergeMovedBranches(ctx, q.repo.Repo, updates); err != nil {
 		return nil, err
 	}

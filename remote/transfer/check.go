@@ -162,6 +162,7 @@ func newAdmitter(ctx context.Context, view, store objects.ObjectReader, got *Rec
 	}
 	a := &admitter{view: view, store: store, tree: prolly.New(readOnly{view}), chunked: got.chunked,
 		keep: map[objects.ID]bool{}, done: map[objects.ID]bool{}, roles: map[objects.ID]role{}, records: map[objects.ID]string{}}
+	got.KeepNodes(a.tree, nil) // decoded as they arrived: the walk reads them from there
 	if _, fresh := store.(nothingStored); fresh || got.arrived == nil {
 		return a, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/prolly"
 	"github.com/folio-db/folio/objects/repo"
 	"github.com/folio-db/folio/remote/wire"
 )
@@ -398,5 +399,73 @@ func TestReceiveChecksEachReferenceOnce(t *testing.T) {
 	}
 	if got.deferredChecks == 0 || got.deferredChecks > len(distinct) {
 		t.Fatalf("checked %d references against the store, for %d distinct ones in %d nodes", got.deferredChecks, len(distinct), nodes)
+	}
+}
+
+// Admit walks the new maps with the nodes Receive decoded as they arrived,
+// not reading and decoding each again.
+func TestAdmitReadsNoNodeThatArrived(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst, base, tip := smallEdits(t, true, 2000, 20, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*97%2000) })
+	pack := sendPack(t, src, tip, base)
+	arrived := map[objects.ID]bool{}
+	pr := wire.NewPackReader(bytes.NewReader(pack.Bytes()), wire.Limits{})
+	for {
+		obj, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ty, _ := objects.TypeOf(obj.Data); ty == objects.TypeNode {
+			arrived[obj.ID] = true
+		}
+	}
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := counting(qr)
+	if _, err := Admit(ctx, view, dst.Store(), got, tip); err != nil {
+		t.Fatal(err)
+	}
+	for id := range view.gets {
+		if arrived[id] {
+			t.Errorf("node %s arrived, and Admit read it again", id.Short())
+		}
+	}
+	if len(arrived) < 20 {
+		t.Fatalf("%d nodes arrived, want 20 and more", len(arrived))
+	}
+}
+
+// KeepNodes hands a tree only the arrived nodes keep accepts: a node the
+// quarantine did not promote is not in the store, and a tree's cache must
+// hold nothing its store lacks.
+func TestKeepNodesKeepsOnlyWhatWasKept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, qr, pack, _ := oneDocumentChange(t)
+	got, err := Receive(ctx, qr, pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.nodes) < 2 {
+		t.Fatalf("%d nodes arrived, want 2 and more", len(got.nodes))
+	}
+	refused := got.nodes[0].id
+	tree := prolly.New(readOnly{qr})
+	got.KeepNodes(tree, func(id objects.ID) bool { return id != refused })
+	for _, n := range got.nodes {
+		if cached := tree.Cached(n.id) != nil; cached != (n.id != refused) {
+			t.Errorf("node %s cached: %v", n.id.Short(), cached)
+		}
 	}
 }

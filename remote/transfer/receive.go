@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/folio-db/folio/objects"
+	"github.com/folio-db/folio/objects/prolly"
 )
 
 // PackReader is where a receiver reads objects (wire.PackReader); Next
@@ -66,6 +67,41 @@ type Received struct {
 	// deferredChecks counts the references checked against the store
 	// (not in the pack, nor known to the receiver).
 	deferredChecks int
+	// nodes are the nodes that arrived, as decoded (up to maxKeptNodeBytes
+	// of them): Admit walks them, and the repository's tree may keep them.
+	nodes     []arrivedNode
+	nodeBytes int
+}
+
+type arrivedNode struct {
+	id   objects.ID
+	node *objects.Node
+	size int
+}
+
+// maxKeptNodeBytes bounds the encoded size of the nodes a Received keeps
+// decoded: a pack between leaders carries a few hundred kilobytes of them,
+// a clone of a large repository gigabytes.
+const maxKeptNodeBytes = 8 << 20
+
+func (r *Received) keepNode(id objects.ID, n *objects.Node, size int) {
+	if r.nodeBytes+size > maxKeptNodeBytes {
+		return
+	}
+	r.nodes = append(r.nodes, arrivedNode{id, n, size})
+	r.nodeBytes += size
+}
+
+// KeepNodes hands the nodes that arrived, decoded, to t's cache, those
+// keep accepts (nil: all): call it once they are in t's store (the
+// quarantine promoted with keep), so that what reads them next (a merge,
+// a send to another peer) does not decode them again.
+func (r *Received) KeepNodes(t *prolly.Tree, keep func(objects.ID) bool) {
+	for _, n := range r.nodes {
+		if keep == nil || keep(n.id) {
+			t.Keep(n.id, n.node, n.size)
+		}
+	}
 }
 
 // ArrivedCommits lists the commits that arrived, in ID order.
@@ -197,6 +233,8 @@ func (rc *receiver) take(obj objects.Object) error {
 		rc.got.Stats.Commits++
 	case *objects.Chunked:
 		rc.got.chunked[obj.ID] = true
+	case *objects.Node:
+		rc.got.keepNode(obj.ID, o, len(obj.Data))
 	}
 	if rc.got.arrived != nil && t != objects.TypeBlob && t != objects.TypeChunked {
 		if rc.batcher == nil && len(rc.got.arrived) >= maxArrived {
