@@ -149,7 +149,14 @@ func diffMaps(ctx context.Context, nodes *nodeReader, from, to objects.ID) (*map
 			if err != nil {
 				return nil, err
 			}
-			d.old = append(d.old, n.Items...)
+			// Most changes are next to one old leaf: its items as they
+			// are, not a copy; clipped, so that the append of a second
+			// leaf copies them rather than write into the node's array.
+			if d.old == nil {
+				d.old = slices.Clip(n.Items)
+			} else {
+				d.old = append(d.old, n.Items...)
+			}
 		}
 	}
 	return d, nil
