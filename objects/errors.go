@@ -1,6 +1,9 @@
 package objects
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Callers test them with errors.Is; they keep their meaning
 // across the HTTP round trip (the remote package maps them to stable codes).
@@ -32,4 +35,11 @@ var (
 	// ErrNoSpace: the disk is too full to write safely. Nothing was
 	// written; reads still work.
 	ErrNoSpace = errors.New("objects: no space left on device")
+	// ErrRefDamaged: a ref's stored value fails its check (a disk that
+	// changed under the store). It is an ErrCorrupt; a store that can tell
+	// damaged refs apart lists them (fsck) and drops them (DamagedRef).
+	ErrRefDamaged = fmt.Errorf("%w: damaged ref", ErrCorrupt)
+	// ErrRefNotDamaged: a ref asked to be dropped as damaged passes its
+	// check; nothing was changed.
+	ErrRefNotDamaged = errors.New("objects: ref is not damaged")
 )

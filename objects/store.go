@@ -3,6 +3,7 @@ package objects
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Ref is a named pointer to an object: a branch, tag, remote-tracking
@@ -10,6 +11,24 @@ import (
 type Ref struct {
 	Name string `json:"name"`
 	ID   ID     `json:"id"`
+}
+
+// DamagedRef is a ref whose stored value fails its check: its name or its
+// value was damaged on disk.
+type DamagedRef struct {
+	Name string `json:"name"`
+	// Why says how the value fails its check ("it does not match its
+	// check: ...").
+	Why string `json:"why"`
+	// ID is what the value holds where the ID goes, when it holds that
+	// many bytes: unverified, since the check that would vouch for it
+	// failed (zero: the value is shorter than an ID).
+	ID ID `json:"unverified_id,omitzero"`
+}
+
+// Err is the error a read of the ref fails with.
+func (d DamagedRef) Err() error {
+	return fmt.Errorf("%w %s: %s", ErrRefDamaged, d.Name, d.Why)
 }
 
 // RefUpdate is one compare-and-swap of a ref: it moves Name from Old to New.

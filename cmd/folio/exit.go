@@ -69,7 +69,7 @@ var hints = []struct {
 	{repo.ErrStagedChanges, ""},
 	{objects.ErrNoSpace, "free some space on that disk and try again; nothing was written, and reads still work"},
 	{objects.ErrDamaged, "the repository's files changed under it (disk or file damage): 'folio fsck' lists what is damaged, 'folio fsck --repair [REMOTE]' fetches good copies from another leader"},
-	{badgerstore.ErrRefDamaged, "'folio fsck' lists the damaged refs; 'folio fsck --repair' removes them and prints how to set each again"},
+	{objects.ErrRefDamaged, "'folio fsck' lists the damaged refs; 'folio fsck --repair' removes them and prints how to set each again"},
 	{objects.ErrUnknownFormat, "this repository was written by a newer folio; upgrade folio"},
 	{repo.ErrUnknownRepoFormat, ""},
 	{client.ErrTimeout, "check that the remote is up and reachable, or wait longer with --timeout or 'folio config " + remote.TimeoutKey + " 2m'"},

@@ -11,33 +11,11 @@ import (
 	"github.com/folio-db/folio/objects"
 )
 
-// ErrRefNotDamaged: DropDamagedRef was asked to drop a ref whose value
-// passes its check; it changed nothing.
-var ErrRefNotDamaged = errors.New("badgerstore: ref is not damaged")
-
-// DamagedRef is a ref whose stored value fails its check (refValue): its
-// name or its value was damaged on disk.
-type DamagedRef struct {
-	Name string `json:"name"`
-	// Why says how the value fails its check ("it does not match its
-	// check: ...").
-	Why string `json:"why"`
-	// ID is what the value holds where the ID goes, when it holds that
-	// many bytes: unverified, since the check that would vouch for it
-	// failed (zero: the value is shorter than an ID).
-	ID objects.ID `json:"unverified_id,omitzero"`
-}
-
-// Err is the error a read of the ref fails with.
-func (d DamagedRef) Err() error {
-	return fmt.Errorf("%w %s: %s", ErrRefDamaged, d.Name, d.Why)
-}
-
 // CheckedRefs is Refs that goes on past damaged refs: it lists the refs
 // whose values pass their checks, and the damaged ones apart (fsck).
 // Refs itself fails on a damaged ref, so that no caller (gc, a sync)
 // takes the store for one without it.
-func (s *Store) CheckedRefs(ctx context.Context, prefix string) (refs []objects.Ref, damaged []DamagedRef, err error) {
+func (s *Store) CheckedRefs(ctx context.Context, prefix string) (refs []objects.Ref, damaged []objects.DamagedRef, err error) {
 	defer recoverDamage(s.dir, &err)
 	if err := s.checkOpen(); err != nil {
 		return nil, nil, err
@@ -80,23 +58,23 @@ func eachRefValue(txn *badger.Txn, prefix string, fn func(name string, v []byte)
 }
 
 // DropDamagedRef deletes ref name if its value fails its check, and only
-// then (ErrRefNotDamaged; an absent ref is ErrNotFound): the one way out
-// of a damaged ref, which UpdateRefs refuses to read, so to move or
-// delete. The ID the value held, unverified, is retired as a ref's old
+// then (objects.ErrRefNotDamaged; an absent ref is ErrNotFound): the one
+// way out of a damaged ref, which UpdateRefs refuses to read, so to move
+// or delete. The ID the value held, unverified, is retired as a ref's old
 // value is (collect.go), so gc keeps what it names for the grace period,
 // and a branch's removal enters the change feed, in the same transaction.
-func (s *Store) DropDamagedRef(ctx context.Context, name string) (DamagedRef, error) {
+func (s *Store) DropDamagedRef(ctx context.Context, name string) (objects.DamagedRef, error) {
 	if err := s.checkWritable(); err != nil {
-		return DamagedRef{}, err
+		return objects.DamagedRef{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return DamagedRef{}, err
+		return objects.DamagedRef{}, err
 	}
 	s.refsMu.RLock()
 	defer s.refsMu.RUnlock()
 	for try := range maxConflictRetries {
 		backOff(try)
-		var d DamagedRef
+		var d objects.DamagedRef
 		moved := false
 		err := s.db.Update(func(txn *badger.Txn) error {
 			var err error
@@ -113,31 +91,31 @@ func (s *Store) DropDamagedRef(ctx context.Context, name string) (DamagedRef, er
 			continue
 		}
 		if err != nil {
-			return DamagedRef{}, err
+			return objects.DamagedRef{}, err
 		}
 		s.refsMoved(moved)
 		return d, s.syncFailed.err()
 	}
-	return DamagedRef{}, fmt.Errorf("%w: %s kept changing during the update", objects.ErrRefChanged, name)
+	return objects.DamagedRef{}, fmt.Errorf("%w: %s kept changing during the update", objects.ErrRefChanged, name)
 }
 
 // readDamagedRef reads ref name, which must be damaged. It finds the key
 // by iterating, as Refs does: a key whose name was damaged on disk is not
 // the one its table's bloom filter was built from, so Get may miss it.
-func readDamagedRef(txn *badger.Txn, name string, v1 bool) (DamagedRef, error) {
+func readDamagedRef(txn *badger.Txn, name string, v1 bool) (objects.DamagedRef, error) {
 	key := refKey(name)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: key})
 	defer it.Close()
 	if it.Seek(key); !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
-		return DamagedRef{}, fmt.Errorf("badgerstore: ref %s: %w", name, objects.ErrNotFound)
+		return objects.DamagedRef{}, fmt.Errorf("badgerstore: ref %s: %w", name, objects.ErrNotFound)
 	}
 	item := it.Item()
-	var d *DamagedRef
+	var d *objects.DamagedRef
 	if err := item.Value(func(v []byte) error { _, d = checkRef(name, v, v1); return nil }); err != nil {
-		return DamagedRef{}, err
+		return objects.DamagedRef{}, err
 	}
 	if d == nil {
-		return DamagedRef{}, fmt.Errorf("%w: %s passes its check, so it was left as it is", ErrRefNotDamaged, name)
+		return objects.DamagedRef{}, fmt.Errorf("%w: %s passes its check, so it was left as it is", objects.ErrRefNotDamaged, name)
 	}
 	return *d, nil
 }

@@ -99,7 +99,7 @@ func TestDropDamagedRefRefusesAGoodRef(t *testing.T) {
 	s := openTemp(t, dir, Options{})
 	defer s.Close()
 	seq := feedSeq(t, s)
-	if _, err := s.DropDamagedRef(ctx, "refs/heads/main"); !errors.Is(err, ErrRefNotDamaged) || !strings.Contains(err.Error(), "refs/heads/main") {
+	if _, err := s.DropDamagedRef(ctx, "refs/heads/main"); !errors.Is(err, objects.ErrRefNotDamaged) || !strings.Contains(err.Error(), "refs/heads/main") {
 		t.Errorf("DropDamagedRef of a good ref: %v, want ErrRefNotDamaged naming it", err)
 	}
 	if _, err := s.DropDamagedRef(ctx, "refs/heads/none"); !errors.Is(err, objects.ErrNotFound) {

@@ -103,12 +103,8 @@ func encodeRef(name string, id objects.ID) []byte {
 	return append(id[:len(id):len(id)], refCheck(name, id)...)
 }
 
-// ErrRefDamaged: a ref's stored value fails its check (refValue). It is
-// an objects.ErrCorrupt; DropDamagedRef removes such a ref.
-var ErrRefDamaged = fmt.Errorf("%w: damaged ref", objects.ErrCorrupt)
-
 // refValue decodes the value v of ref name, checking it (checkRef); a
-// damaged value is an ErrRefDamaged naming the ref.
+// damaged value is an objects.ErrRefDamaged naming the ref.
 func refValue(name string, v []byte, v1 bool) (objects.ID, error) {
 	id, d := checkRef(name, v, v1)
 	if d != nil {
@@ -122,11 +118,11 @@ func refValue(name string, v []byte, v1 bool) (objects.ID, error) {
 // by format 2's upgrade of one), and is read where v1 says one may be
 // there; a store of formatRecord gave every ref its check (upgradeFormat),
 // so there it is a value cut short.
-func checkRef(name string, v []byte, v1 bool) (objects.ID, *DamagedRef) {
+func checkRef(name string, v []byte, v1 bool) (objects.ID, *objects.DamagedRef) {
 	var id objects.ID
 	copy(id[:], v) // unverified until checked
-	damaged := func(why string) (objects.ID, *DamagedRef) {
-		d := &DamagedRef{Name: name, Why: why}
+	damaged := func(why string) (objects.ID, *objects.DamagedRef) {
+		d := &objects.DamagedRef{Name: name, Why: why}
 		if len(v) >= objects.IDSize {
 			d.ID = id
 		}

@@ -79,8 +79,8 @@ func (r *Repo) createRef(ctx context.Context, name string, at objects.ID, exists
 // no working folder to leave behind. A branch with staged changes is
 // refused, as they were staged on its old commit. The move is a
 // compare-and-swap from the value read, so a concurrent commit is not lost
-// silently. A branch whose stored value is damaged is removed first, and
-// its unverified ID returned.
+// silently. A branch whose stored name or value was damaged is removed
+// first, and its unverified ID returned.
 func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (objects.ID, error) {
 	if err := r.checkWritable(); err != nil {
 		return objects.ID{}, err
@@ -92,9 +92,12 @@ func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (obje
 		return objects.ID{}, ErrNoCommits
 	}
 	ref := objects.BranchPrefix + name
-	from, err := r.RefOrZero(ctx, ref)
-	if errors.Is(err, objects.ErrCorrupt) {
-		return r.moveDamagedBranch(ctx, name, to, err)
+	from, err := r.store.Ref(ctx, ref)
+	if errors.Is(err, objects.ErrCorrupt) || errors.Is(err, objects.ErrNotFound) {
+		if was, done, err := r.moveDamagedBranch(ctx, name, to, err); done {
+			return was, err
+		}
+		from, err = objects.ID{}, nil
 	}
 	if err != nil {
 		return objects.ID{}, err
@@ -109,23 +112,32 @@ func (r *Repo) MoveBranch(ctx context.Context, name string, to objects.ID) (obje
 }
 
 // moveDamagedBranch sets a branch whose stored value is damaged, which
-// nothing else can move: the damaged value goes first, kept for gc as a
-// retired value. Staged changes cannot be read
-// against a head that cannot be read: such a branch is refused.
-func (r *Repo) moveDamagedBranch(ctx context.Context, name string, to objects.ID, readErr error) (objects.ID, error) {
+// nothing else can move, when readErr from reading it says it may be (a
+// damaged name may read as absent: dropIfDamaged): the damaged value goes
+// first, kept for gc as a retired value. done is false when there is no
+// damaged branch to set (the branch is new). Staged changes cannot be
+// read against a head that cannot be read: such a branch is refused.
+func (r *Repo) moveDamagedBranch(ctx context.Context, name string, to objects.ID, readErr error) (was objects.ID, done bool, _ error) {
 	ref := objects.BranchPrefix + name
 	ws, err := r.RefOrZero(ctx, WorkingSetRef(ref))
 	if err != nil {
-		return objects.ID{}, err
+		return objects.ID{}, true, err
 	}
+	absent := errors.Is(readErr, objects.ErrNotFound)
 	if !ws.IsZero() {
-		return objects.ID{}, fmt.Errorf("%w on damaged branch %s: 'folio branch -D %s' removes both: %w", ErrStagedChanges, name, name, readErr)
+		if absent { // an unborn branch with staged changes, which MoveBranch refuses
+			return objects.ID{}, false, nil
+		}
+		return objects.ID{}, true, fmt.Errorf("%w on damaged branch %s: 'folio branch -D %s' removes both: %w", ErrStagedChanges, name, name, readErr)
 	}
-	was, _, err := r.dropIfDamaged(ctx, ref, readErr)
+	was, dropped, err := r.dropIfDamaged(ctx, ref, readErr)
+	if !dropped && absent && errors.Is(err, objects.ErrNotFound) { // no such ref at all
+		return objects.ID{}, false, nil
+	}
 	if err != nil {
-		return objects.ID{}, fmt.Errorf("branch %q: %w", name, err)
+		return objects.ID{}, true, fmt.Errorf("branch %q: %w", name, err)
 	}
-	return was, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, New: to})
+	return was, true, r.store.UpdateRefs(ctx, objects.RefUpdate{Name: ref, New: to})
 }
 
 // DeleteBranch removes a branch and its working set. The current branch

@@ -7,29 +7,48 @@ import (
 	"strings"
 
 	"github.com/folio-db/folio/objects"
-	"github.com/folio-db/folio/objects/badgerstore"
 )
 
-// damagedRefStore is a store that lists damaged refs apart and removes
-// them (badgerstore.Store); on others a damaged ref fails Refs.
-type damagedRefStore interface {
-	CheckedRefs(ctx context.Context, prefix string) ([]objects.Ref, []badgerstore.DamagedRef, error)
-	DropDamagedRef(ctx context.Context, name string) (badgerstore.DamagedRef, error)
+// DamagedRefStore is a store that lists damaged refs apart and removes
+// them (badgerstore.Store, and remote/client.Store over a server's); on
+// others a damaged ref fails Refs.
+type DamagedRefStore interface {
+	// CheckedRefs is Refs that goes on past damaged refs: it lists the
+	// refs whose values pass their checks, and the damaged ones apart.
+	CheckedRefs(ctx context.Context, prefix string) ([]objects.Ref, []objects.DamagedRef, error)
+	// DropDamagedRef deletes ref name if its value fails its check, and
+	// only then: a good ref is objects.ErrRefNotDamaged, an absent one
+	// objects.ErrNotFound, and either changes nothing.
+	DropDamagedRef(ctx context.Context, name string) (objects.DamagedRef, error)
 }
 
-// checkedRefs lists the refs, and the damaged ones apart where the store
-// can tell them.
-func (r *Repo) checkedRefs(ctx context.Context) ([]objects.Ref, []badgerstore.DamagedRef, error) {
-	if s, ok := r.store.(damagedRefStore); ok {
-		return s.CheckedRefs(ctx, "")
+// CheckedRefs lists the refs under prefix, and the damaged ones apart
+// where the store can tell them.
+func (r *Repo) CheckedRefs(ctx context.Context, prefix string) ([]objects.Ref, []objects.DamagedRef, error) {
+	if s, ok := r.store.(DamagedRefStore); ok {
+		return s.CheckedRefs(ctx, prefix)
 	}
-	refs, err := r.store.Refs(ctx, "")
+	refs, err := r.store.Refs(ctx, prefix)
 	return refs, nil, err
+}
+
+// DropDamagedRef removes ref name if its stored value fails its check
+// (DamagedRefStore), and returns what it was. A store that cannot tell
+// damaged refs holds none: there, every ref is ErrRefNotDamaged.
+func (r *Repo) DropDamagedRef(ctx context.Context, name string) (objects.DamagedRef, error) {
+	if err := r.checkWritable(); err != nil {
+		return objects.DamagedRef{}, err
+	}
+	s, ok := r.store.(DamagedRefStore)
+	if !ok {
+		return objects.DamagedRef{}, fmt.Errorf("%w: %s: this store keeps no damaged refs", objects.ErrRefNotDamaged, name)
+	}
+	return s.DropDamagedRef(ctx, name)
 }
 
 // RemovedRef is a damaged ref RemoveDamagedRefs removed.
 type RemovedRef struct {
-	badgerstore.DamagedRef
+	objects.DamagedRef
 	// Restore is the command that sets the ref again at the ID it held,
 	// for a branch or tag whose value held one: to be run once that ID is
 	// known to be the right one.
@@ -43,17 +62,13 @@ func (r *Repo) RemoveDamagedRefs(ctx context.Context) ([]RemovedRef, error) {
 	if err := r.checkWritable(); err != nil {
 		return nil, err
 	}
-	s, ok := r.store.(damagedRefStore)
-	if !ok {
-		return nil, nil
-	}
-	_, damaged, err := s.CheckedRefs(ctx, "")
+	_, damaged, err := r.CheckedRefs(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	var out []RemovedRef
 	for _, d := range damaged {
-		if _, err := s.DropDamagedRef(ctx, d.Name); err != nil {
+		if _, err := r.DropDamagedRef(ctx, d.Name); err != nil {
 			return out, err
 		}
 		out = append(out, RemovedRef{DamagedRef: d, Restore: restoreCommand(d)})
@@ -62,7 +77,7 @@ func (r *Repo) RemoveDamagedRefs(ctx context.Context) ([]RemovedRef, error) {
 }
 
 // restoreCommand is the command that sets a removed branch or tag again.
-func restoreCommand(d badgerstore.DamagedRef) string {
+func restoreCommand(d objects.DamagedRef) string {
 	if d.ID.IsZero() {
 		return ""
 	}
@@ -80,7 +95,7 @@ func restoreCommand(d badgerstore.DamagedRef) string {
 // held, and done. Otherwise it returns err and done is false. A ref whose
 // name was damaged on disk may read as absent (readDamagedRef).
 func (r *Repo) dropIfDamaged(ctx context.Context, ref string, err error) (id objects.ID, done bool, _ error) {
-	s, ok := r.store.(damagedRefStore)
+	s, ok := r.store.(DamagedRefStore)
 	if !ok || !errors.Is(err, objects.ErrCorrupt) && !errors.Is(err, objects.ErrNotFound) {
 		return objects.ID{}, false, err
 	}
@@ -92,7 +107,7 @@ func (r *Repo) dropIfDamaged(ctx context.Context, ref string, err error) (id obj
 }
 
 // damagedRefProblem is fsck's report of a damaged ref.
-func damagedRefProblem(d badgerstore.DamagedRef) Problem {
+func damagedRefProblem(d objects.DamagedRef) Problem {
 	holds := "it holds no ID"
 	if !d.ID.IsZero() {
 		holds = "it holds " + d.ID.String() + " (unverified)"

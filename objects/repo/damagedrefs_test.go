@@ -161,3 +161,47 @@ func TestMoveDamagedBranch(t *testing.T) {
 		t.Errorf("a move of the mended branch: %v", err)
 	}
 }
+
+// TestMoveBranchWhoseNameWasDamaged: 'folio branch -f NAME ID' of a branch
+// whose name was damaged on disk, NAME as fsck reports it, sets it as it
+// sets one whose value was damaged: the read of such a name misses (its
+// table's bloom filter was built from the name as written), so before,
+// MoveBranch took it for a new branch and wrote over the damaged value
+// without returning the unverified ID or retiring it for gc.
+func TestMoveBranchWhoseNameWasDamaged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newTestRepo(t)
+	folio := r.Dir()
+	put(t, r, "a", "alpha")
+	first := commit(t, r, "one", 1)
+	put(t, r, "a", "beta")
+	second := commit(t, r, "two", 2)
+	const name, damaged = "Pw8nR3yTq6LdJ1mZc5VxB2hK", "Pw8nR3yTq6LdK1mZc5VxB2hK" // Flip: J -> K
+	if err := r.CreateBranch(ctx, name, first); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := damagetest.Flip(folio, []byte(name)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, folio, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	was, err := r.MoveBranch(ctx, damaged, second)
+	if err != nil || was != first {
+		t.Fatalf("MoveBranch of %s, damaged on disk = %s, %v; want it moved from the unverified %s", damaged, was.Short(), err, first.Short())
+	}
+	if rep, err := r.Fsck(ctx); err != nil || !rep.OK() || rep.Refs != 2 {
+		t.Fatalf("fsck after the move: %+v, %v; want clean, with main and %s", rep, err, damaged)
+	}
+	if got, err := r.store.Ref(ctx, objects.BranchPrefix+damaged); err != nil || got != second {
+		t.Errorf("%s after the move: %s, %v; want %s", damaged, got.Short(), err, second.Short())
+	}
+	// A new branch is made as before.
+	if was, err := r.MoveBranch(ctx, "fresh", second); err != nil || !was.IsZero() {
+		t.Errorf("MoveBranch of a new branch = %s, %v; want it made", was.Short(), err)
+	}
+}

@@ -86,7 +86,7 @@ func (r *Repo) Fsck(ctx context.Context) (*FsckReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs, damaged, err := r.checkedRefs(ctx)
+	refs, damaged, err := r.CheckedRefs(ctx, "")
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,7 @@ type Store struct {
 var (
 	_ objects.Store        = (*Store)(nil)
 	_ repo.Maintainer      = (*Store)(nil)
+	_ repo.DamagedRefStore = (*Store)(nil)
 	_ transfer.BatchReader = (*Store)(nil)
 	_ transfer.PackSender  = (*Store)(nil)
 	_ prolly.Prefetcher    = (*Store)(nil)
@@ -344,6 +345,29 @@ func (s *Store) Refs(ctx context.Context, prefix string) ([]objects.Ref, error) 
 	var out []objects.Ref
 	err := s.c.getJSON(ctx, wire.PathStoreRefs+"?prefix="+url.QueryEscape(prefix), &out)
 	return out, err
+}
+
+// CheckedRefs lists the server's refs under prefix whose stored values
+// pass their checks, and the damaged ones apart (fsck --repair).
+func (s *Store) CheckedRefs(ctx context.Context, prefix string) ([]objects.Ref, []objects.DamagedRef, error) {
+	var out wire.StoreCheckedRefs
+	if err := s.c.getJSON(ctx, wire.PathStoreCheckedRefs+"?prefix="+url.QueryEscape(prefix), &out); err != nil {
+		return nil, nil, err
+	}
+	var damaged []objects.DamagedRef
+	for _, d := range out.Damaged {
+		damaged = append(damaged, d.DamagedRef())
+	}
+	return out.Refs, damaged, nil
+}
+
+// DropDamagedRef has the server delete ref name if its stored value fails
+// its check, and only then (objects.ErrRefNotDamaged; an absent ref is
+// objects.ErrNotFound).
+func (s *Store) DropDamagedRef(ctx context.Context, name string) (objects.DamagedRef, error) {
+	var out wire.StoreDamagedRef
+	err := s.c.postJSON(ctx, s.c.timeouts.Reply, wire.PathStoreDropDamagedRef, wire.StoreDropDamagedRef{Name: []byte(name)}, &out)
+	return out.DamagedRef(), err
 }
 
 // Quarantine keeps what arrives from another leader here until Promote

@@ -29,7 +29,7 @@ func status(err error) int {
 		return http.StatusConflict
 	case "not_found":
 		return http.StatusNotFound
-	case "ref_changed":
+	case "ref_changed", "ref_not_damaged":
 		return http.StatusConflict
 	case "too_large":
 		return http.StatusRequestEntityTooLarge
@@ -41,7 +41,7 @@ func status(err error) int {
 		return http.StatusInsufficientStorage
 	case "feed_reset":
 		return http.StatusGone
-	case "truncated", "unknown_format", "corrupt", "invalid_key", "invalid_ref", "invalid_id", "bad_request", "clock_ahead":
+	case "truncated", "unknown_format", "corrupt", "ref_damaged", "invalid_key", "invalid_ref", "invalid_id", "bad_request", "clock_ahead":
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

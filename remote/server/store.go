@@ -32,7 +32,8 @@ import (
 // finds its ref moved (objects.ErrRefChanged) and the CLI says so, as it
 // does when two processes race on an unserved repository. The updates go
 // through the store's own UpdateRefs path, so the change feed and the
-// peers see them. Store-wide work (gc, fsck, stats) runs here, on this
+// peers see them. A damaged ref, which no update can read, is listed and
+// dropped by requests of its own, the drop under the same lock. Store-wide work (gc, fsck, stats) runs here, on this
 // server's repository, with the same code as unserved.
 
 // storeRoutes are the store API's routes, for New.
@@ -41,6 +42,8 @@ func (s *Server) storeRoutes() []route {
 	return []route{
 		{"GET /" + wire.PathStoreRef, ScopeAdmin, request, s.storeRef},
 		{"GET /" + wire.PathStoreRefs, ScopeAdmin, request, s.storeRefs},
+		{"GET /" + wire.PathStoreCheckedRefs, ScopeAdmin, request, s.storeCheckedRefs},
+		{"POST /" + wire.PathStoreDropDamagedRef, ScopeAdmin, request, s.storeDropDamagedRef},
 		{"GET /" + wire.PathStoreObject + "/{id}", ScopeAdmin, request, s.storeObject},
 		{"POST /" + wire.PathStoreHas, ScopeAdmin, request, s.storeHas},
 		{"POST /" + wire.PathStoreTypes, ScopeAdmin, request, s.storeTypes},
@@ -70,6 +73,39 @@ func (s *Server) storeRef(q *request) error {
 func (s *Server) storeRefs(q *request) error {
 	refs, err := q.repo.Store().Refs(q.Context(), q.URL.Query().Get("prefix"))
 	return answer(q, append([]objects.Ref{}, refs...), err)
+}
+
+// storeCheckedRefs lists the refs, and apart the damaged ones, on which
+// storeRefs fails (fsck --repair lists them to drop them).
+func (s *Server) storeCheckedRefs(q *request) error {
+	refs, damaged, err := q.repo.CheckedRefs(q.Context(), q.URL.Query().Get("prefix"))
+	if err != nil {
+		return err
+	}
+	out := wire.StoreCheckedRefs{Refs: append([]objects.Ref{}, refs...), Damaged: make([]wire.StoreDamagedRef, len(damaged))}
+	for i, d := range damaged {
+		out.Damaged[i] = wire.DamagedRefOf(d)
+	}
+	return answer(q, out, nil)
+}
+
+// storeDropDamagedRef deletes a damaged ref (branch -D, tag -d, branch -f
+// and fsck --repair of one), under the lock the server's other ref writes
+// take. A ref that passes its check, or none, is refused and nothing
+// changes. The name is not held to the ref name rules: a damaged one may
+// break them, and only a stored ref that fails its check is deleted.
+func (s *Server) storeDropDamagedRef(q *request) error {
+	var req wire.StoreDropDamagedRef
+	if err := readJSON(q, &req); err != nil {
+		return err
+	}
+	if len(req.Name) == 0 {
+		return badRequest("drop damaged ref: no ref name given")
+	}
+	q.repo.writeMu.Lock()
+	defer q.repo.writeMu.Unlock()
+	d, err := q.repo.DropDamagedRef(q.Context(), string(req.Name))
+	return answer(q, wire.DamagedRefOf(d), err)
 }
 
 // storeObject sends one object's bytes, which the store checked against

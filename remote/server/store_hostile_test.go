@@ -25,6 +25,8 @@ var storeEndpoints = []struct {
 }{
 	{http.MethodGet, wire.PathStoreRef + "?name=refs/heads/main", nil},
 	{http.MethodGet, wire.PathStoreRefs, nil},
+	{http.MethodGet, wire.PathStoreCheckedRefs, nil},
+	{http.MethodPost, wire.PathStoreDropDamagedRef, []byte(`{"name": "cmVmcy9oZWFkcy9tYWlu"}`)},
 	{http.MethodGet, wire.PathStoreObject + "/" + "0000000000000000000000000000000000000000000000000000000000000000", nil},
 	{http.MethodPost, wire.PathStoreHas, []byte(`{"ids": []}`)},
 	{http.MethodPost, wire.PathStoreTypes, []byte(`{"ids": []}`)},

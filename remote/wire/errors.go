@@ -59,6 +59,7 @@ var codes = []struct {
 	{"truncated", ErrTruncated},
 	{"too_large", objects.ErrTooLarge},
 	{"unknown_format", objects.ErrUnknownFormat},
+	{"ref_damaged", objects.ErrRefDamaged}, // an objects.ErrCorrupt too
 	{"corrupt", objects.ErrCorrupt},
 	{"damaged", objects.ErrDamaged}, // the server's own copy: HTTP 500
 	{"invalid_key", objects.ErrInvalidKey},
@@ -72,6 +73,7 @@ var codes = []struct {
 	{"no_space", objects.ErrNoSpace},
 	{"clock_ahead", ErrClockAhead},
 	{"feed_reset", objects.ErrFeedReset},
+	{"ref_not_damaged", objects.ErrRefNotDamaged},
 	{"internal", ErrInternal},
 }
 

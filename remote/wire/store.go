@@ -31,11 +31,52 @@ const (
 	PathStoreGC    = "v1/store/gc"    // POST StoreGC: JSON lines of StoreGCLine
 	PathStoreFsck  = "v1/store/fsck"  // POST: repo.FsckReport
 	PathStoreStats = "v1/store/stats" // GET: repo.Stats
+
+	// PathStoreCheckedRefs lists the refs as PathStoreRefs does, which
+	// fails on a damaged one, and the damaged ones apart: GET ?prefix=P,
+	// answered by StoreCheckedRefs.
+	PathStoreCheckedRefs = "v1/store/checked-refs"
+	// PathStoreDropDamagedRef deletes a ref whose stored value fails its
+	// check, and only such a ref: POST StoreDropDamagedRef, answered by
+	// the StoreDamagedRef it was (ref_not_damaged: the ref passes its
+	// check; not_found: there is no such ref; either changed nothing).
+	PathStoreDropDamagedRef = "v1/store/drop-damaged-ref"
 )
 
 // StoreRef is one ref's value.
 type StoreRef struct {
 	ID objects.ID `json:"id"`
+}
+
+// StoreCheckedRefs lists the refs whose stored values pass their checks,
+// and the damaged ones apart.
+type StoreCheckedRefs struct {
+	Refs    []objects.Ref     `json:"refs"`
+	Damaged []StoreDamagedRef `json:"damaged"`
+}
+
+// StoreDamagedRef is an objects.DamagedRef with its name as stored: in
+// bytes, since a name damaged on disk need not be UTF-8, which a JSON
+// string would not carry unchanged (and the name is how it is dropped).
+type StoreDamagedRef struct {
+	Name []byte     `json:"name"`
+	Why  string     `json:"why"`
+	ID   objects.ID `json:"unverified_id,omitzero"`
+}
+
+// DamagedRefOf is d as sent.
+func DamagedRefOf(d objects.DamagedRef) StoreDamagedRef {
+	return StoreDamagedRef{Name: []byte(d.Name), Why: d.Why, ID: d.ID}
+}
+
+// DamagedRef is the objects.DamagedRef d carries.
+func (d StoreDamagedRef) DamagedRef() objects.DamagedRef {
+	return objects.DamagedRef{Name: string(d.Name), Why: d.Why, ID: d.ID}
+}
+
+// StoreDropDamagedRef names the damaged ref to delete, as stored.
+type StoreDropDamagedRef struct {
+	Name []byte `json:"name"`
 }
 
 // StoreIDs names objects.
