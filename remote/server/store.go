@@ -33,8 +33,9 @@ import (
 // does when two processes race on an unserved repository. The updates go
 // through the store's own UpdateRefs path, so the change feed and the
 // peers see them. A damaged ref, which no update can read, is listed and
-// dropped by requests of its own, the drop under the same lock. Store-wide work (gc, fsck, stats) runs here, on this
-// server's repository, with the same code as unserved.
+// dropped by requests of its own, the drop under the same lock. Store-wide
+// work (gc, fsck, stats) runs here, on this server's repository, with the
+// same code as unserved.
 
 // storeRoutes are the store API's routes, for New.
 func (s *Server) storeRoutes() []route {
