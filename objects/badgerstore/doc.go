@@ -134,14 +134,16 @@
 //
 // It deletes in objects.ReferenceRank order: working sets, commits from
 // the highest down, map nodes from the top level down, conflict records
-// (in passes: a record after every record that replaces it), chunked
-// documents, blobs. Each batch is one transaction, so after any batch,
-// and after a crash, what is left is closed as it was before the sweep,
-// and a receive may trust any stored object. The sweep learns the ranks
-// in its walk over the keys, reading a few bytes of each object it will
-// delete, and sorts them with bounded memory: runs of 65,536 entries (48
-// bytes each) go to temporary files in the store's folder, unlinked at
-// once, merged 64 at a time (sweeporder.go).
+// (a record after every record that replaces it), chunked documents,
+// blobs. Each batch is one transaction, so after any batch, and after a
+// crash, what is left is closed as it was before the sweep, and a
+// receive may trust any stored object. The sweep learns the ranks in its
+// walk over the keys, reading a few bytes of each object it will delete,
+// and sorts them with bounded memory: runs of 65,536 entries (48 bytes
+// each) go to temporary files in the store's folder, unlinked at once,
+// merged 64 at a time (sweeporder.go). Only conflict records that other
+// records to delete replace take memory each (a few dozen bytes), as
+// chains of them have any length.
 //
 // Deleted objects free their space when compaction meets the deletions:
 // Reclaim flattens the tables to one level and collects the value log

@@ -21,7 +21,14 @@ import (
 // delete with a bounded memory whatever its number: runs of sortRun
 // entries are sorted in memory and written to temporary files in the
 // store's folder, which are merged sortFanIn at a time and read back
-// merged.
+// merged. Conflict records, which all share one rank, are ordered among
+// themselves as they come (deleteRecords).
+//
+// The order costs the sweep its locality: deleting in ID order, the
+// transaction's read of each key (the freshness check) found the
+// neighbours' block decompressed already; in rank order, each rank reads
+// the blocks again, and commits (one rank a height) read one each.
+// BenchmarkSweep measured 1.2 to 1.35 times the time of an ID-order sweep.
 
 // sweeper deletes objects in the order it is given them, sweepBatch to a
 // transaction.
@@ -85,119 +92,115 @@ func (d *sweeper) deleteInOrder(ctx context.Context, order entrySource) error {
 	}
 }
 
-// deleteRecords deletes conflict records in passes: each pass deletes
-// those that no record left replaces (objects.Conflict.Replaces), so as
-// many passes as the longest chain of replaced records. The sorter is
-// spent.
+// deleteRecords deletes conflict records, which may replace one another
+// (objects.Conflict.Replaces) in chains of any length: a record goes only
+// after every record to delete that replaces it. A first read of the
+// records counts, for each record that one of them replaces, how many do
+// (in memory: a few dozen bytes for each such record); the second deletes
+// each record whose count is zero as it comes, and then those its
+// deletion brings to zero. A record left counted was replaced by one that
+// could not be read twice alike, and stays for the next collection. The
+// sorter is spent.
 func (d *sweeper) deleteRecords(ctx context.Context, records *entrySorter) error {
-	for records.len() > 0 {
-		left, replaced, err := d.replacedRecords(ctx, records)
+	again := newEntrySorter(d.c.s.dir)
+	defer again.close()
+	replaced := map[objects.ID]replacedRecord{}
+	err := eachEntry(records, func(e sweepEntry) error {
+		ids, err := d.replaces(ctx, e.id)
+		for _, id := range ids {
+			r := replaced[id]
+			r.by++
+			replaced[id] = r
+		}
+		if err == nil {
+			err = again.add(e)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return eachEntry(again, func(e sweepEntry) error {
+		if r := replaced[e.id]; r.by > 0 {
+			r.entry, r.toDelete = e, true
+			replaced[e.id] = r
+			return nil
+		}
+		delete(replaced, e.id)
+		return d.deleteRecord(ctx, e, replaced)
+	})
+}
+
+// replacedRecord counts the records to delete that replace one record.
+type replacedRecord struct {
+	by       int
+	toDelete bool // a record to delete, its entry read
+	entry    sweepEntry
+}
+
+// deleteRecord deletes a record no record left replaces, and then those
+// that only it held.
+func (d *sweeper) deleteRecord(ctx context.Context, e sweepEntry, replaced map[objects.ID]replacedRecord) error {
+	stack := []sweepEntry{e}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ids, err := d.replaces(ctx, e.id) // before its batch may go
 		if err != nil {
 			return err
 		}
-		next, err := d.deleteUnreplaced(ctx, left, replaced)
-		if err != nil {
+		if err := d.add(ctx, e); err != nil {
 			return err
 		}
-		if next.len() == records.len() {
-			next.close()
-			return fmt.Errorf("badgerstore: delete: %d conflict records replace one another in a cycle", next.len())
+		for _, id := range ids {
+			r, ok := replaced[id]
+			if !ok {
+				continue
+			}
+			if r.by--; r.by > 0 || !r.toDelete {
+				replaced[id] = r
+				continue
+			}
+			delete(replaced, id)
+			stack = append(stack, r.entry)
 		}
-		records = next
 	}
 	return nil
 }
 
-// replacedRecords reads the records and returns them again (records is
-// spent) and, sorted by ID, the records they replace.
-func (d *sweeper) replacedRecords(ctx context.Context, records *entrySorter) (left, replaced *entrySorter, err error) {
-	order, err := records.sorted()
-	if err != nil {
-		return nil, nil, err
-	}
-	defer order.close()
-	left, replaced = newEntrySorter(d.c.s.dir), newEntrySorter(d.c.s.dir)
-	for err == nil {
-		e, ok, nerr := order.next()
-		if nerr != nil || !ok {
-			err = nerr
-			break
-		}
-		if err = left.add(e); err != nil {
-			break
-		}
-		data, gerr := d.c.s.get(ctx, objectKey(e.id), e.id)
-		if errors.Is(gerr, objects.ErrNotFound) {
-			continue // gone already: it replaces nothing
-		}
-		if gerr != nil {
-			err = gerr
-			break
-		}
-		rec, derr := objects.DecodeConflict(data)
-		if derr != nil {
-			continue // damaged: nothing to follow
-		}
-		for _, id := range rec.Replaces {
-			if err = replaced.add(sweepEntry{id: id}); err != nil {
-				break
-			}
-		}
+// replaces reads the records a record replaces: none if it is gone or
+// damaged.
+func (d *sweeper) replaces(ctx context.Context, id objects.ID) ([]objects.ID, error) {
+	data, err := d.c.s.get(ctx, objectKey(id), id)
+	if errors.Is(err, objects.ErrNotFound) {
+		return nil, nil
 	}
 	if err != nil {
-		left.close()
-		replaced.close()
-		return nil, nil, err
-	}
-	return left, replaced, nil
-}
-
-// deleteUnreplaced deletes the records of left that replaced does not
-// list, and returns the others. Both are spent.
-func (d *sweeper) deleteUnreplaced(ctx context.Context, left, replaced *entrySorter) (*entrySorter, error) {
-	next := newEntrySorter(d.c.s.dir)
-	err := mergeJoin(left, replaced, func(e sweepEntry, isReplaced bool) error {
-		if isReplaced {
-			return next.add(e)
-		}
-		return d.add(ctx, e)
-	})
-	if err != nil {
-		next.close()
 		return nil, err
 	}
-	return next, nil
+	rec, err := objects.DecodeConflict(data)
+	if err != nil {
+		return nil, nil // damaged: nothing to follow
+	}
+	return rec.Replaces, nil
 }
 
-// mergeJoin calls fn with each entry of a, in order, and whether b holds
-// its ID. Both are sorted by ID (a's entries of one rank, b's of rank 0)
-// and spent.
-func mergeJoin(a, b *entrySorter, fn func(e sweepEntry, inB bool) error) error {
-	as, err := a.sorted()
-	if err != nil {
-		b.close()
-		return err
-	}
-	defer as.close()
-	bs, err := b.sorted()
+// eachEntry calls fn with what s holds, in order; s is spent.
+func eachEntry(s *entrySorter, fn func(sweepEntry) error) error {
+	m, err := s.sorted()
 	if err != nil {
 		return err
 	}
-	defer bs.close()
-	be, bok, err := bs.next()
-	for err == nil {
-		e, ok, aerr := as.next()
-		if aerr != nil || !ok {
-			return aerr
+	defer m.close()
+	for {
+		e, ok, err := m.next()
+		if err != nil || !ok {
+			return err
 		}
-		for err == nil && bok && be.id.Compare(e.id) < 0 {
-			be, bok, err = bs.next()
-		}
-		if err == nil {
-			err = fn(e, bok && be.id == e.id)
+		if err := fn(e); err != nil {
+			return err
 		}
 	}
-	return err
 }
 
 // sweepEntry is one object to delete.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -73,7 +74,7 @@ func TestEntrySorterSpills(t *testing.T) {
 // sweepHistory stores a history of every kind of object a sweep meets,
 // none of it reachable: commits commits, every fourth a merge of a side
 // commit, each with an index of three levels that shares a subtree with
-// the one before; a chain of conflict records (each replacing the one
+// the one before; a chain of conflict records (each replacing the two
 // before) in a conflicts map; and now and then a chunked document. It
 // returns every ID (about 12 a commit), sorted.
 func sweepHistory(t testing.TB, s *Store, commits int) []objects.ID {
@@ -84,13 +85,20 @@ func sweepHistory(t testing.TB, s *Store, commits int) []objects.ID {
 		objs = append(objs, o)
 		return objects.Entry{ID: o.ID, Kind: objects.KindText, Size: uint64(len(o.Data))}
 	}
+	// Leaves of about 4 KiB (40 keys over their documents), as a prolly
+	// map's are.
 	node := func(level uint8, es ...objects.Entry) objects.Entry {
 		n := &objects.Node{Level: level}
-		for i, e := range es {
+		keys := len(es)
+		if level == 0 {
+			keys = max(keys, 40)
+		}
+		for i := range keys {
+			e := es[i%len(es)]
 			if level > 0 {
 				e.Kind = 0
 			}
-			n.Items = append(n.Items, objects.NodeItem{Key: fmt.Sprintf("k%03d", i), Entry: e})
+			n.Items = append(n.Items, objects.NodeItem{Key: fmt.Sprintf("docs/%s/%03d.json", strings.Repeat("k", 40), i), Entry: e})
 		}
 		return add(n.Encode())
 	}
@@ -99,11 +107,12 @@ func sweepHistory(t testing.TB, s *Store, commits int) []objects.ID {
 			Author: objects.Signature{Name: "sweep", Email: "sweep@example.com"}, Time: time.Unix(int64(height), 0).UTC()}).Encode()).ID
 	}
 	var ids []objects.ID
-	var head, record, conflicts objects.ID
+	var head, conflicts objects.ID
+	var records []objects.ID
 	var lastSub objects.Entry
 	var height uint64
 	for i := range commits {
-		blob := func(j int) objects.Entry { return add(objects.EncodeBlob(fmt.Appendf(nil, "doc %d.%d", i, j))) }
+		blob := func(j int) objects.Entry { return add(objects.EncodeBlob(sweepDoc(i, j))) }
 		leaves := []objects.Entry{node(0, blob(0), blob(1)), node(0, blob(2), blob(3))}
 		if i%10 == 5 {
 			chunked := &objects.Chunked{Size: 18, Chunks: []objects.ChunkRef{{ID: blob(4).ID, Size: 9}, {ID: blob(5).ID, Size: 9}}}
@@ -117,12 +126,13 @@ func sweepHistory(t testing.TB, s *Store, commits int) []objects.ID {
 		lastSub = sub
 		if i%3 == 1 {
 			c := &objects.Conflict{Key: "hot", Ours: blob(6), Theirs: blob(7), OursCommit: head, TheirsCommit: head, Winner: objects.SideOurs}
-			if !record.IsZero() {
-				c.Replaces = []objects.ID{record}
+			for _, r := range records[max(0, len(records)-2):] {
+				c.Replaces = append(c.Replaces, r)
 			}
+			slices.SortFunc(c.Replaces, objects.ID.Compare)
 			rec := add(c.Encode())
 			rec.Kind = objects.KindConflict
-			record, conflicts = rec.ID, node(0, rec).ID
+			records, conflicts = append(records, rec.ID), node(0, rec).ID
 		}
 		var parents []objects.ID
 		if i > 0 {
@@ -146,6 +156,18 @@ func sweepHistory(t testing.TB, s *Store, commits int) []objects.ID {
 	}
 	slices.SortFunc(ids, objects.ID.Compare)
 	return slices.Compact(ids)
+}
+
+// sweepDoc is a document of about 1 KiB that compresses about as well as
+// JSON does.
+func sweepDoc(i, j int) []byte {
+	rng := rand.New(rand.NewPCG(uint64(i), uint64(j)))
+	doc := fmt.Appendf(nil, `{"doc":"%d.%d","words":"`, i, j)
+	for len(doc) < 1000 {
+		doc = strconv.AppendUint(doc, rng.Uint64()>>(rng.Uint64()%40), 16)
+		doc = append(doc, ' ')
+	}
+	return append(doc, `"}`...)
 }
 
 // A sweep deletes an object only after every object it deletes that
