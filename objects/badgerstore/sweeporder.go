@@ -22,7 +22,7 @@ import (
 // entries are sorted in memory and written to temporary files in the
 // store's folder, which are merged sortFanIn at a time and read back
 // merged. Conflict records, which all share one rank, are ordered among
-// themselves as they come (deleteRecords).
+// themselves once they have all come (deleteInOrder).
 //
 // The order costs the sweep its locality: deleting in ID order, the
 // transaction's read of each key (the freshness check) found the
@@ -61,24 +61,37 @@ func (d *sweeper) flush(ctx context.Context) error {
 	return err
 }
 
-// deleteInOrder deletes what order yields; the conflict records, which
-// may replace one another, go together once they have all come.
+// deleteInOrder deletes what order yields. The conflict records, which
+// may replace one another (objects.Conflict.Replaces) in chains of any
+// length, it holds until they have all come, counting as they come, for
+// each record one of them replaces, how many do (in memory: a few dozen
+// bytes for each such record); then deleteRecords deletes them.
 func (d *sweeper) deleteInOrder(ctx context.Context, order entrySource) error {
 	records := newEntrySorter(d.c.s.dir)
 	defer func() { records.close() }()
+	replaced := map[objects.ID]replacedRecord{}
 	for {
 		e, ok, err := order.next()
 		if err != nil {
 			return err
 		}
 		if ok && e.rank == objects.ConflictRank {
-			if err := records.add(e); err != nil {
+			ids, err := d.replaces(ctx, e.id)
+			for _, id := range ids {
+				r := replaced[id]
+				r.by++
+				replaced[id] = r
+			}
+			if err == nil {
+				err = records.add(e)
+			}
+			if err != nil {
 				return err
 			}
 			continue
 		}
 		if records.len() > 0 {
-			if err := d.deleteRecords(ctx, records); err != nil {
+			if err := d.deleteRecords(ctx, records, replaced); err != nil {
 				return err
 			}
 			records = newEntrySorter(d.c.s.dir)
@@ -92,35 +105,13 @@ func (d *sweeper) deleteInOrder(ctx context.Context, order entrySource) error {
 	}
 }
 
-// deleteRecords deletes conflict records, which may replace one another
-// (objects.Conflict.Replaces) in chains of any length: a record goes only
-// after every record to delete that replaces it. A first read of the
-// records counts, for each record that one of them replaces, how many do
-// (in memory: a few dozen bytes for each such record); the second deletes
-// each record whose count is zero as it comes, and then those its
-// deletion brings to zero. A record left counted was replaced by one that
-// could not be read twice alike, and stays for the next collection. The
-// sorter is spent.
-func (d *sweeper) deleteRecords(ctx context.Context, records *entrySorter) error {
-	again := newEntrySorter(d.c.s.dir)
-	defer again.close()
-	replaced := map[objects.ID]replacedRecord{}
-	err := eachEntry(records, func(e sweepEntry) error {
-		ids, err := d.replaces(ctx, e.id)
-		for _, id := range ids {
-			r := replaced[id]
-			r.by++
-			replaced[id] = r
-		}
-		if err == nil {
-			err = again.add(e)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return eachEntry(again, func(e sweepEntry) error {
+// deleteRecords deletes the conflict records, each only after every
+// record to delete that replaces it: each whose count is zero as it
+// comes, and then those its deletion brings to zero. A record left
+// counted was replaced by one that could not be read twice alike, and
+// stays for the next collection. The sorter is spent.
+func (d *sweeper) deleteRecords(ctx context.Context, records *entrySorter, replaced map[objects.ID]replacedRecord) error {
+	return eachEntry(records, func(e sweepEntry) error {
 		if r := replaced[e.id]; r.by > 0 {
 			r.entry, r.toDelete = e, true
 			replaced[e.id] = r
