@@ -269,10 +269,10 @@ type SweepStats struct {
 // reach. The sweep ends the collection.
 //
 // It deletes in objects.ReferenceRank order (sweeporder.go), a batch of
-// sweepBatch objects to a transaction: an object goes only in the batch
-// of every object it deletes that references it, or after it. So a sweep
-// cut short (an error, a crash) leaves every object it did not delete
-// with its whole closure, as before it began.
+// sweepBatch objects to a transaction: no object goes in a batch before
+// that of an object it deletes that references it. So a sweep cut short
+// (an error, a crash) leaves every object it did not delete with its
+// whole closure, as before it began.
 func (c *Collection) Sweep(ctx context.Context, keep func(objects.ID) bool, dryRun bool, found func(ObjectInfo)) (SweepStats, error) {
 	if dryRun {
 		return c.countOld(ctx, keep, found)
