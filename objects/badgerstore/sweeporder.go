@@ -28,7 +28,8 @@ import (
 // transaction's read of each key (the freshness check) found the
 // neighbours' block decompressed already; in rank order, each rank reads
 // the blocks again, and commits (one rank a height) read one each.
-// BenchmarkSweep measured 1.2 to 1.35 times the time of an ID-order sweep.
+// BenchmarkSweep measured 1.2 to 1.35 times the time of an ID-order
+// sweep, for 224,668 objects and for 1,011,000 alike.
 
 // sweeper deletes objects in the order it is given them, sweepBatch to a
 // transaction.
