@@ -40,3 +40,62 @@ func References(data []byte) ([]ID, error) {
 	}
 	return refs, nil
 }
+
+// Reference ranks (ReferenceRank): a class in the top byte, an order
+// within the class below it.
+const (
+	rankClassShift = 56
+	maxRankHeight  = 1<<rankClassShift - 1
+)
+
+// ConflictRank is the rank of every conflict record (ReferenceRank).
+const ConflictRank = 3 << rankClassShift
+
+// ReferenceRank orders objects by what they reference: an object
+// references only objects of a greater rank, except a conflict record,
+// which may reference records of its own rank (those it replaces). Working
+// sets come first, then commits from the highest down, map nodes from the
+// top level down, conflict records, chunked documents, and blobs last.
+// Deleting objects in rank order (and a conflict record only after every
+// record that replaces it) so never leaves a stored object that references
+// a deleted one. It reads a header only (a commit's, down to its height).
+// Bytes that are no object this build knows rank first (0): nothing can
+// follow what they name.
+func ReferenceRank(data []byte) uint64 {
+	t, err := TypeOf(data)
+	if err != nil {
+		return 0
+	}
+	switch t {
+	case TypeCommit:
+		return 1<<rankClassShift | maxRankHeight - min(commitHeight(data), maxRankHeight)
+	case TypeNode:
+		if len(data) <= HeaderSize {
+			return 0
+		}
+		return 2<<rankClassShift | uint64(255-data[HeaderSize])
+	case TypeConflict:
+		return ConflictRank
+	case TypeChunked:
+		return 4 << rankClassShift
+	case TypeBlob:
+		return 5 << rankClassShift
+	}
+	return 0 // a working set: nothing references it
+}
+
+// commitHeight reads an encoded commit's height without decoding the rest
+// (0 if it cannot: a damaged commit).
+func commitHeight(data []byte) uint64 {
+	d := newDecoder(data, TypeCommit)
+	d.id() // index
+	d.id() // conflicts
+	for range d.count(IDSize) {
+		d.id()
+	}
+	h := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	return h
+}

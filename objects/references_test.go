@@ -105,3 +105,64 @@ func TestReferencesRejectsBadObjects(t *testing.T) {
 		}
 	}
 }
+
+// Deleting in ReferenceRank order keeps every object's closure: whatever
+// a sample references among the samples ranks after it (a conflict
+// record's replaced records alongside it), and each kind ranks where a
+// sweep needs it.
+func TestReferenceRank(t *testing.T) {
+	rank := map[objects.ID]uint64{}
+	var all [][]byte
+	for _, data := range sampleBytes(t, 0) {
+		rank[objects.Hash(data)] = objects.ReferenceRank(data)
+		all = append(all, data)
+	}
+	for _, data := range all {
+		refs, err := objects.References(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := objects.ReferenceRank(data)
+		for _, ref := range refs {
+			to, ok := rank[ref]
+			if ok && !(to > from || to == from && from == objects.ConflictRank) {
+				t.Errorf("%s object ranks %#x, but references %s ranked %#x", objects.Type(data[0]), from, ref.Short(), to)
+			}
+		}
+	}
+
+	commit := func(height uint64) []byte {
+		c := &objects.Commit{Height: height, Author: objects.Signature{Name: "a", Email: "a@b"}}
+		if height > 1 {
+			c.Parents = []objects.ID{fakeID(byte(height))}
+		}
+		return c.Encode().Data
+	}
+	node := func(level uint8) []byte {
+		return (&objects.Node{Level: level, Items: []objects.NodeItem{{Key: "k", Entry: objects.Entry{ID: fakeID(1), Kind: objects.KindText, Size: 1}}}}).Encode().Data
+	}
+	chunked := (&objects.Chunked{Chunks: []objects.ChunkRef{{ID: fakeID(2), Size: 1 << 20}, {ID: fakeID(3), Size: 1}}}).Encode().Data
+	// In the order a sweep deletes them.
+	ordered := [][]byte{
+		(&objects.WorkingSet{Base: fakeID(4)}).Encode().Data,
+		commit(1 << 60), commit(300), commit(2), commit(1),
+		node(40), node(2), node(1), node(0),
+		sampleBytes(t, objects.TypeConflict)[0],
+		chunked,
+		objects.EncodeBlob([]byte("blob")).Data,
+	}
+	for i := 1; i < len(ordered); i++ {
+		a, b := objects.ReferenceRank(ordered[i-1]), objects.ReferenceRank(ordered[i])
+		if a >= b {
+			t.Errorf("%s ranks %#x, not before the %s after it (%#x)", objects.Type(ordered[i-1][0]), a, objects.Type(ordered[i][0]), b)
+		}
+	}
+	if got := objects.ReferenceRank(ordered[9]); got != objects.ConflictRank {
+		t.Errorf("a conflict record ranks %#x, want ConflictRank", got)
+	}
+	for _, bad := range [][]byte{nil, {9, 1}, []byte("a blob with no header"), {byte(objects.TypeNode), objects.FormatVersion}} {
+		if got := objects.ReferenceRank(bad); got != 0 {
+			t.Errorf("ReferenceRank(%q) = %#x, want 0", bad, got)
+		}
+	}
+}

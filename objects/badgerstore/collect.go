@@ -259,61 +259,84 @@ type SweepStats struct {
 }
 
 // Sweep deletes every object that is old and not kept, calling found for
-// each. Each delete re-reads the object in its transaction and skips it if
-// it was written again (freshened) since the cutoff; a Put committed
-// between that read and the delete makes the transaction conflict, and the
-// batch is read again. With dryRun nothing is deleted. A sweep also drops
+// each as it goes into a delete batch. Each delete re-reads the object in
+// its transaction and skips it if it was written again (freshened) since
+// the cutoff; a Put committed between that read and the delete makes the
+// transaction conflict, and the batch is read again. With dryRun nothing
+// is deleted, and found sees the objects in ID order. A sweep also drops
 // retired ref values older than the cutoff and time marks past
 // markRetention. Objects pinned (pin.go) are kept too, with all they
 // reach. The sweep ends the collection.
+//
+// It deletes in objects.ReferenceRank order (sweeporder.go), a batch of
+// sweepBatch objects to a transaction: no object goes in a batch before
+// that of an object it deletes that references it. So a sweep cut short
+// (an error, a crash) leaves every object it did not delete with its
+// whole closure, as before it began.
 func (c *Collection) Sweep(ctx context.Context, keep func(objects.ID) bool, dryRun bool, found func(ObjectInfo)) (SweepStats, error) {
+	if dryRun {
+		return c.countOld(ctx, keep, found)
+	}
+	defer c.End()
+	if err := c.s.checkWritable(); err != nil {
+		return SweepStats{}, err
+	}
+	if err := c.startSweep(ctx, keep); err != nil {
+		return SweepStats{}, err
+	}
+	order, err := c.deleteOrder(ctx, keep)
+	if err != nil {
+		return SweepStats{}, err
+	}
+	defer order.close()
+	d := &sweeper{c: c, found: found}
+	err = d.deleteInOrder(ctx, order)
+	if err == nil {
+		err = d.flush(ctx)
+	}
+	if err != nil {
+		return d.st, err
+	}
+	return d.st, c.dropExpired(ctx)
+}
+
+// countOld is a dry run's sweep: it counts what a sweep would delete.
+func (c *Collection) countOld(ctx context.Context, keep func(objects.ID) bool, found func(ObjectInfo)) (SweepStats, error) {
 	var st SweepStats
-	if !dryRun {
-		defer c.End()
-		if err := c.s.checkWritable(); err != nil {
-			return st, err
-		}
-		if err := c.startSweep(ctx, keep); err != nil {
-			return st, err
-		}
-	}
-	var batch [][]byte
-	flush := func() error {
-		if len(batch) == 0 || dryRun {
-			batch = batch[:0]
-			return nil
-		}
-		n, size, err := c.deleteUnpinned(ctx, batch)
-		st.Objects += n
-		st.Bytes += size
-		batch = batch[:0]
-		return err
-	}
 	err := c.Objects(ctx, func(o ObjectInfo, _ func() ([]byte, error)) error {
-		if o.Young || keep(o.ID) || !dryRun && c.pinned(o.ID) {
+		if o.Young || keep(o.ID) {
 			return nil
 		}
 		if found != nil {
 			found(o)
 		}
-		if dryRun {
-			st.Objects++
-			st.Bytes += o.Size
-			return nil
-		}
-		batch = append(batch, objectKey(o.ID))
-		if len(batch) < sweepBatch {
-			return nil
-		}
-		return flush()
+		st.Objects++
+		st.Bytes += o.Size
+		return nil
 	})
-	if err == nil {
-		err = flush()
+	return st, err
+}
+
+// deleteOrder returns the objects to delete in the order to delete them:
+// one walk reads the header of each (most are in the LSM tree, whose
+// blocks the walk reads anyway; the first bytes of one in the value log).
+func (c *Collection) deleteOrder(ctx context.Context, keep func(objects.ID) bool) (*entryMerger, error) {
+	s := newEntrySorter(c.s.dir)
+	defer s.close()
+	err := c.Objects(ctx, func(o ObjectInfo, read func() ([]byte, error)) error {
+		if o.Young || keep(o.ID) || c.pinned(o.ID) {
+			return nil
+		}
+		var rank uint64 // unreadable: first, it names nothing to keep
+		if data, err := read(); err == nil {
+			rank = objects.ReferenceRank(data)
+		}
+		return s.add(sweepEntry{rank: rank, id: o.ID, size: o.Size})
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err != nil || dryRun {
-		return st, err
-	}
-	return st, c.dropExpired(ctx)
+	return s.sorted()
 }
 
 // deleteOld deletes the keys whose newest version is still old, in one

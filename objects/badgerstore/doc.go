@@ -117,17 +117,33 @@
 // refs before the update. Before its sweep deletes anything it keeps the
 // stored objects its pins reach that the mark did not; during the sweep,
 // a new pin walks what it reaches at once, under the lock the delete
-// batches take. The sweep deletes in ID order, so it may already have
-// deleted part of that: the pin then fails with ErrCollected (a kind of
-// objects.ErrNotFound, on which a sender sends everything again) and
-// keeps nothing, and the receive moves no ref. A pin also fails if a
-// sweep that deleted objects ended after its quarantine began: what the
-// receive trusted may be gone. With no collection, a pin costs an append
-// under a mutex. Pins live in this process: the CLI's gc holds the
-// store's lock, so only a server's own collections race its
-// receives. A sweep cut short (an error, a crash) may leave an object
-// whose closure is not whole until the next collection deletes it; a
-// receive that trusts it meanwhile is not caught.
+// batches take. The sweep may already have deleted part of that (the
+// commit a receive was told the store holds): the pin then fails with
+// ErrCollected (a kind of objects.ErrNotFound, on which a sender sends
+// everything again) and keeps nothing, and the receive moves no ref. A
+// pin also fails if a sweep that deleted objects ended after its
+// quarantine began: what the receive trusted may be gone. With no
+// collection, a pin costs an append under a mutex. Pins live in this
+// process: the CLI's gc holds the store's lock, so only a server's own
+// collections race its receives.
+//
+// Whatever stops a sweep, every object it leaves has its whole closure:
+//
+//	A sweep deletes an object only in the batch of, or after, every
+//	object it deletes that references it.
+//
+// It deletes in objects.ReferenceRank order: working sets, commits from
+// the highest down, map nodes from the top level down, conflict records
+// (a record after every record that replaces it), chunked documents,
+// blobs. Each batch is one transaction, so after any batch, and after a
+// crash, what is left is closed as it was before the sweep, and a
+// receive may trust any stored object. The sweep learns the ranks in its
+// walk over the keys, reading a few bytes of each object it will delete,
+// and sorts them with bounded memory: runs of 65,536 entries (48 bytes
+// each) go to temporary files in the store's folder, unlinked at once,
+// merged 64 at a time (sweeporder.go). Only conflict records that other
+// records to delete replace take memory each (a few dozen bytes), as
+// chains of them have any length.
 //
 // Deleted objects free their space when compaction meets the deletions:
 // Reclaim flattens the tables to one level and collects the value log

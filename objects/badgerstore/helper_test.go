@@ -32,6 +32,7 @@ var helpers = map[string]func(dir string) error{
 	"unclean":       writeAndExitUncleanly,
 	"unclean-large": writeLargeAndExitUncleanly,
 	"crash-writer":  runCrashWriter,
+	"sweeper":       runSweeper,
 	"import":        runImport,
 	"leaf-load":     runLeafLoad,
 	"get-one":       getOne,
