@@ -139,3 +139,86 @@ func TestBufferedStoresWithItsRefUpdatesInOneWrite(t *testing.T) {
 		t.Fatalf("%s is at %s (%v), want %s", branch, got.Short(), err, heads[0].Short())
 	}
 }
+
+// bufferedIndex writes a document and an index holding it through b, and
+// returns the index's root node.
+func bufferedIndex(t *testing.T, b *Repo, doc string) objects.ID {
+	t.Helper()
+	ctx := context.Background()
+	e, err := b.WriteDocumentBytes(ctx, []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := b.applyEdits(ctx, objects.ID{}, []Edit{{Key: "k", Entry: e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// held says whether r's store holds id, and whether r's tree holds it
+// decoded.
+func held(t *testing.T, r *Repo, id objects.ID) (stored, cached bool) {
+	t.Helper()
+	stored, err := r.Store().Has(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stored, r.Tree().Cached(id) != nil
+}
+
+// A Buffered repository's tree hands the nodes it wrote to the
+// repository's tree only once its store stored them: a store that failed
+// leaves the repository's tree without them, as its store is. (A tree
+// holding a node its store lacks reads a map the store cannot send.)
+func TestBufferedPublishesOnlyWhatItStored(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	b, store := r.Buffered()
+	idx := bufferedIndex(t, b, "published once stored")
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := store(canceled); err == nil {
+		t.Fatal("a store with its context canceled stored")
+	}
+	if stored, cached := held(t, r, idx); stored || cached {
+		t.Fatalf("after a failed store, node %s stored: %v, in the repository's tree: %v", idx.Short(), stored, cached)
+	}
+	if err := store(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if stored, cached := held(t, r, idx); !stored || !cached {
+		t.Fatalf("after the store, node %s stored: %v, in the repository's tree: %v", idx.Short(), stored, cached)
+	}
+}
+
+// A Buffered repository made over a Buffered one is that one: what it
+// writes waits for that one's store, and its own store (without ref
+// updates) neither stores it nor hands its nodes to the repository's
+// tree. A merge (merge.Converge, which buffers) inside a sync's buffer
+// (remote.syncBranchOnce) writes so; made over the buffer as an Overlay
+// of its Overlay, its store put its nodes in the outer buffer and
+// published them to the repository's tree, whose store never got them
+// if the sync then moved no branch.
+func TestBufferedInBufferedWaitsForTheOuterStore(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t)
+	outer, storeOuter := r.Buffered()
+	inner, storeInner := outer.Buffered()
+	idx := bufferedIndex(t, inner, "written inside another buffer")
+	if err := storeInner(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if stored, cached := held(t, r, idx); stored || cached {
+		t.Fatalf("after the inner store, node %s stored: %v, in the repository's tree: %v", idx.Short(), stored, cached)
+	}
+	if stored, cached := held(t, outer, idx); !stored || !cached {
+		t.Fatalf("the outer buffer does not read node %s back: stored %v, cached %v", idx.Short(), stored, cached)
+	}
+	if err := storeOuter(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if stored, cached := held(t, r, idx); !stored || !cached {
+		t.Fatalf("after the outer store, node %s stored: %v, in the repository's tree: %v", idx.Short(), stored, cached)
+	}
+}

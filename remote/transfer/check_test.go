@@ -374,3 +374,46 @@ func TestAdmitTakesSubtreesOnlyFromAMapOfTheSameRole(t *testing.T) {
 		t.Fatalf("admit: %v, want ErrBadMap", err)
 	}
 }
+
+// A receive checks a reference to a stored object once for each set of
+// types it may have (deferRef), not once for each object: the same stored
+// object named as a document and as a conflict record, as a child node
+// and as a document, or as a commit's index and as a document, is
+// refused at the second name. Keyed by the object alone, the checks of
+// the first name stood in for the second's.
+func TestReceiveChecksEachTypeAStoredObjectIsNamedAs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blob := objects.EncodeBlob([]byte("x"))
+	leaf := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	good := (&objects.Commit{Index: leaf.ID, Height: 1, Time: time.Unix(1, 0).UTC()}).Encode()
+	names := func(key string, id objects.ID, kind objects.Kind) objects.Object {
+		return (&objects.Node{Items: []objects.NodeItem{{Key: key, Entry: objects.Entry{ID: id, Kind: kind, Size: 1}}}}).Encode()
+	}
+	// Item a is where the stored parent's map holds it (parentMaps).
+	proved := (&objects.Node{Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}},
+		{Key: "b", Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}}}}).Encode()
+	child := (&objects.Node{Level: 1, Items: []objects.NodeItem{{Key: "a", Entry: objects.Entry{ID: leaf.ID, Size: 1}}}}).Encode()
+	onGood := func(index objects.ID) objects.Object {
+		return (&objects.Commit{Index: index, Parents: []objects.ID{good.ID}, Height: 2, Time: time.Unix(2, 0).UTC()}).Encode()
+	}
+	for name, pack := range map[string][]objects.Object{
+		"a document, then a conflict record":                {names("b", blob.ID, objects.KindText), names("c", blob.ID, objects.KindConflict)},
+		"a child node, then a document":                     {child, names("d", leaf.ID, objects.KindText)},
+		"an index, then a document":                         {onGood(leaf.ID), names("d", leaf.ID, objects.KindText)},
+		"a document, then an index":                         {names("b", blob.ID, objects.KindText), onGood(blob.ID)},
+		"a document its parent's map proves, then an index": {onGood(leaf.ID), proved, onGood(blob.ID)},
+	} {
+		for _, badger := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/badger=%v", name, badger), func(t *testing.T) {
+				dst := newRepo(t, badger)
+				if err := dst.Store().Put(ctx, blob, leaf, good); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := admitPack(dst.Store(), packOf(t, pack...), nil); !errors.Is(err, ErrBadReference) {
+					t.Fatalf("receive: %v, want %v", err, ErrBadReference)
+				}
+			})
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/folio-db/folio/objects"
@@ -467,5 +468,52 @@ func TestKeepNodesKeepsOnlyWhatWasKept(t *testing.T) {
 		if cached := tree.Cached(n.id) != nil; cached != (n.id != refused) {
 			t.Errorf("node %s cached: %v", n.id.Short(), cached)
 		}
+	}
+}
+
+// A receive keeps at most maxKeptNodeBytes of the nodes that arrive
+// decoded, for Admit and the repository's tree: a pack of more (a clone,
+// a hostile push) is received whole, its nodes past the bound read again
+// where needed.
+func TestReceiveKeepsABoundedShareOfItsNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := newRepo(t, false)
+	blob := objects.EncodeBlob([]byte("named by every item"))
+	if err := dst.Store().Put(ctx, blob); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 1000)
+	var pack []objects.Object
+	size := 0
+	for i := 0; size <= maxKeptNodeBytes+maxKeptNodeBytes/4; i++ {
+		n := &objects.Node{}
+		for j := range 16 {
+			n.Items = append(n.Items, objects.NodeItem{Key: fmt.Sprintf("%05d/%02d/%s", i, j, long),
+				Entry: objects.Entry{ID: blob.ID, Kind: objects.KindText, Size: 1}})
+		}
+		o := n.Encode()
+		pack = append(pack, o)
+		size += len(o.Data)
+	}
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Discard()
+	got, err := Receive(ctx, qr, wire.NewPackReader(packOf(t, pack...), wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Objects != len(pack) {
+		t.Fatalf("received %d objects of %d", got.Objects, len(pack))
+	}
+	kept := 0
+	for _, n := range got.nodes {
+		kept += n.size
+	}
+	if kept > maxKeptNodeBytes || kept != got.nodeBytes || len(got.nodes) == 0 {
+		t.Fatalf("kept %d nodes of %d bytes (counted %d) of %d arrived (%d bytes), want at most %d bytes",
+			len(got.nodes), kept, got.nodeBytes, len(pack), size, maxKeptNodeBytes)
 	}
 }
