@@ -18,19 +18,8 @@ func TestBufferedStoresOnFlushOrRefUpdate(t *testing.T) {
 	r := newTestRepo(t)
 	for _, byRef := range []bool{false, true} {
 		b, flush := r.Buffered()
-		e, err := b.WriteDocumentBytes(ctx, fmt.Appendf(nil, "buffered, by ref update: %v", byRef))
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, err := b.applyEdits(ctx, objects.ID{}, []Edit{{Key: "k", Entry: e}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := b.WriteCommit(ctx, &objects.Commit{Index: idx, Author: ada, Time: time.Unix(1_700_000_000, 0).UTC(), Message: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrote := []objects.ID{e.ID, idx, id}
+		wrote := writeOneCommit(t, b, fmt.Sprintf("buffered, by ref update: %v", byRef))
+		id := wrote[2]
 		if _, err := b.ReadCommit(ctx, id); err != nil {
 			t.Fatalf("reading back what waits: %v", err)
 		}
@@ -42,6 +31,7 @@ func TestBufferedStoresOnFlushOrRefUpdate(t *testing.T) {
 		if _, err := r.ReadCommit(ctx, id); err == nil {
 			t.Fatal("the repository read a commit that waits")
 		}
+		var err error
 		if byRef {
 			err = b.Store().UpdateRefs(ctx, objects.RefUpdate{Name: objects.BranchPrefix + "buffered", New: id})
 		} else {
@@ -105,21 +95,11 @@ func TestBufferedStoresWithItsRefUpdatesInOneWrite(t *testing.T) {
 	var heads []objects.ID
 	for i, old := range []objects.ID{{}, {1}} {
 		b, store := r.Buffered()
-		e, err := b.WriteDocumentBytes(ctx, fmt.Appendf(nil, "write %d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, err := b.applyEdits(ctx, objects.ID{}, []Edit{{Key: "k", Entry: e}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := b.WriteCommit(ctx, &objects.Commit{Index: idx, Author: ada, Time: time.Unix(1_700_000_000, 0).UTC(), Message: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		wrote := writeOneCommit(t, b, fmt.Sprintf("write %d", i))
+		id := wrote[2]
 		heads = append(heads, id)
 		*cw = countingWrites{Store: cw.Store}
-		err = store(ctx, objects.RefUpdate{Name: branch, Old: old, New: id})
+		err := store(ctx, objects.RefUpdate{Name: branch, Old: old, New: id})
 		if i == 0 && err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +109,7 @@ func TestBufferedStoresWithItsRefUpdatesInOneWrite(t *testing.T) {
 		if i == 0 && (cw.promotes != 1 || cw.puts+cw.updates != 0) {
 			t.Errorf("stored in %d promotes, %d puts and %d ref updates, want one promote", cw.promotes, cw.puts, cw.updates)
 		}
-		for _, o := range []objects.ID{e.ID, idx, id} {
+		for _, o := range wrote {
 			if ok, err := r.Store().Has(ctx, o); !ok || err != nil {
 				t.Errorf("%s not stored (ref update %d): %v", o.Short(), i, err)
 			}
@@ -221,4 +201,24 @@ func TestBufferedInBufferedWaitsForTheOuterStore(t *testing.T) {
 	if stored, cached := held(t, r, idx); !stored || !cached {
 		t.Fatalf("after the outer store, node %s stored: %v, in the repository's tree: %v", idx.Short(), stored, cached)
 	}
+}
+
+// writeOneCommit writes through r a document, an index naming it and a
+// commit of that index, and returns their IDs in that order.
+func writeOneCommit(t *testing.T, r *Repo, body string) []objects.ID {
+	t.Helper()
+	ctx := context.Background()
+	e, err := r.WriteDocumentBytes(ctx, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := r.applyEdits(ctx, objects.ID{}, []Edit{{Key: "k", Entry: e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := r.WriteCommit(ctx, &objects.Commit{Index: idx, Author: ada, Time: time.Unix(1_700_000_000, 0).UTC(), Message: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []objects.ID{e.ID, idx, id}
 }

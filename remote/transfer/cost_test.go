@@ -370,15 +370,7 @@ func TestReceiveChecksEachReferenceOnce(t *testing.T) {
 	pack := sendPack(t, src, tip, base)
 	distinct := map[objects.ID]bool{}
 	nodes := 0
-	pr := wire.NewPackReader(bytes.NewReader(pack.Bytes()), wire.Limits{})
-	for {
-		obj, err := pr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, obj := range packObjects(t, pack.Bytes()) {
 		if n, err := objects.DecodeNode(obj.Data); err == nil {
 			nodes++
 			for _, it := range n.Items {
@@ -411,15 +403,7 @@ func TestAdmitReadsNoNodeThatArrived(t *testing.T) {
 	src, dst, base, tip := smallEdits(t, true, 2000, 20, func(i int) string { return fmt.Sprintf("docs/%05d.json", i*97%2000) })
 	pack := sendPack(t, src, tip, base)
 	arrived := map[objects.ID]bool{}
-	pr := wire.NewPackReader(bytes.NewReader(pack.Bytes()), wire.Limits{})
-	for {
-		obj, err := pr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, obj := range packObjects(t, pack.Bytes()) {
 		if ty, _ := objects.TypeOf(obj.Data); ty == objects.TypeNode {
 			arrived[obj.ID] = true
 		}
@@ -515,5 +499,22 @@ func TestReceiveKeepsABoundedShareOfItsNodes(t *testing.T) {
 	if kept > maxKeptNodeBytes || kept != got.nodeBytes || len(got.nodes) == 0 {
 		t.Fatalf("kept %d nodes of %d bytes (counted %d) of %d arrived (%d bytes), want at most %d bytes",
 			len(got.nodes), kept, got.nodeBytes, len(pack), size, maxKeptNodeBytes)
+	}
+}
+
+// packObjects reads every object of an encoded pack.
+func packObjects(t *testing.T, pack []byte) []objects.Object {
+	t.Helper()
+	var out []objects.Object
+	pr := wire.NewPackReader(bytes.NewReader(pack), wire.Limits{})
+	for {
+		obj, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, obj)
 	}
 }

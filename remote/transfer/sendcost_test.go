@@ -3,7 +3,6 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -144,15 +143,7 @@ func TestSendComparesWithTheTreesNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := map[objects.ID]bool{}
-	pr := wire.NewPackReader(&pack, wire.Limits{})
-	for {
-		obj, err := pr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, obj := range packObjects(t, pack.Bytes()) {
 		sent[obj.ID] = true
 	}
 	nodes := 0
