@@ -123,12 +123,13 @@ func (b *bufferedStore) store(ctx context.Context, updates []objects.RefUpdate) 
 	if ok && len(updates) > 0 && len(b.order) > 0 {
 		err = b.promote(ctx, q, updates)
 		if err == nil {
-			b.pending, b.order, b.size = map[objects.ID][]byte{}, nil, 0
+			b.clear()
 			return true, nil
 		}
 		if !errors.Is(err, objects.ErrRefChanged) {
 			return false, err
 		}
+		// Nothing was promoted: the objects go alone, for a retry.
 	}
 	if perr := b.flushLocked(ctx); perr != nil {
 		return false, perr
@@ -171,6 +172,11 @@ func (b *bufferedStore) flushLocked(ctx context.Context) error {
 	if err := b.Store.Put(ctx, b.order...); err != nil {
 		return err
 	}
-	b.pending, b.order, b.size = map[objects.ID][]byte{}, nil, 0
+	b.clear()
 	return nil
+}
+
+// clear forgets what waited, once stored.
+func (b *bufferedStore) clear() {
+	b.pending, b.order, b.size = map[objects.ID][]byte{}, nil, 0
 }

@@ -22,7 +22,6 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := newTestRepo(t)
-	folio := r.Dir()
 	put(t, r, "a", "alpha")
 	head := commit(t, r, "one", 1)
 	tag, tag2, branch := "Kq3vT9xLm2PzR7bWn4YcH8dF", "Hx7pQ2wLz9KcM4vB1nRt6YsD", "Gt5sJ1uEo6NaV0iXk3MwQ9rL"
@@ -34,17 +33,7 @@ func TestDamagedRefsAreReportedAndRemoved(t *testing.T) {
 	if err := r.CreateBranch(ctx, branch, head); err != nil {
 		t.Fatal(err)
 	}
-	r.Close()
-	for _, name := range []string{tag, tag2, branch} {
-		if _, err := damagetest.Flip(folio, []byte(name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := Open(ctx, folio, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r = reopenWithNamesDamaged(t, r, tag, tag2, branch)
 
 	rep, err := r.Fsck(ctx)
 	if err != nil {
@@ -105,10 +94,7 @@ func TestMoveDamagedBranch(t *testing.T) {
 	ctx := context.Background()
 	r := newTestRepo(t)
 	folio := r.Dir()
-	put(t, r, "a", "alpha")
-	first := commit(t, r, "one", 1)
-	put(t, r, "a", "beta")
-	second := commit(t, r, "two", 2)
+	first, second := twoCommits(t, r)
 	for _, name := range []string{"side", "staged"} {
 		if err := r.CreateBranch(ctx, name, first); err != nil {
 			t.Fatal(err)
@@ -172,24 +158,12 @@ func TestMoveBranchWhoseNameWasDamaged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := newTestRepo(t)
-	folio := r.Dir()
-	put(t, r, "a", "alpha")
-	first := commit(t, r, "one", 1)
-	put(t, r, "a", "beta")
-	second := commit(t, r, "two", 2)
+	first, second := twoCommits(t, r)
 	const name, damaged = "Pw8nR3yTq6LdJ1mZc5VxB2hK", "Pw8nR3yTq6LdK1mZc5VxB2hK" // Flip: J -> K
 	if err := r.CreateBranch(ctx, name, first); err != nil {
 		t.Fatal(err)
 	}
-	r.Close()
-	if _, err := damagetest.Flip(folio, []byte(name)); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(ctx, folio, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r = reopenWithNamesDamaged(t, r, name)
 	was, err := r.MoveBranch(ctx, damaged, second)
 	if err != nil || was != first {
 		t.Fatalf("MoveBranch of %s, damaged on disk = %s, %v; want it moved from the unverified %s", damaged, was.Short(), err, first.Short())
@@ -204,4 +178,32 @@ func TestMoveBranchWhoseNameWasDamaged(t *testing.T) {
 	if was, err := r.MoveBranch(ctx, "fresh", second); err != nil || !was.IsZero() {
 		t.Errorf("MoveBranch of a new branch = %s, %v; want it made", was.Short(), err)
 	}
+}
+
+// reopenWithNamesDamaged closes r, flips a byte of each name where the
+// store's files hold it (damagetest.Flip), and opens the repository again.
+func reopenWithNamesDamaged(t *testing.T, r *Repo, names ...string) *Repo {
+	t.Helper()
+	folio := r.Dir()
+	r.Close()
+	for _, name := range names {
+		if _, err := damagetest.Flip(folio, []byte(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Open(context.Background(), folio, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// twoCommits commits two versions of document a on r's branch.
+func twoCommits(t *testing.T, r *Repo) (first, second objects.ID) {
+	t.Helper()
+	put(t, r, "a", "alpha")
+	first = commit(t, r, "one", 1)
+	put(t, r, "a", "beta")
+	return first, commit(t, r, "two", 2)
 }

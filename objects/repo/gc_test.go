@@ -126,20 +126,8 @@ func newGCFixture(t *testing.T) *gcFixture {
 	for _, ch := range od.Chunks {
 		f.garbage = append(f.garbage, ch.ID)
 	}
-	if err := r.CreateBranch(ctx, "gone", c1); err != nil {
-		t.Fatal(err)
-	}
 	reset := doc([]byte("staged then reset"))
-	if _, err := r.StageEdits(ctx, objects.BranchPrefix+"gone", []Edit{{Key: "r.txt", Entry: reset}}); err != nil {
-		t.Fatal(err)
-	}
-	gone, err := r.Commit(ctx, objects.BranchPrefix+"gone", CommitOptions{Message: "gone", Author: ada, Time: time.Unix(1_700_000_200, 0).UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.DeleteBranch(ctx, "gone"); err != nil {
-		t.Fatal(err)
-	}
+	gone := deletedBranchCommit(t, r, c1, Edit{Key: "r.txt", Entry: reset})
 	f.garbage = append(f.garbage, reset.ID, gone)
 	return f
 }
@@ -210,23 +198,11 @@ func TestGCDeletesRecentCommits(t *testing.T) {
 	t.Cleanup(func() { r.Close() })
 	put(t, r, "a.txt", "a")
 	first := commit(t, r, "one", 1)
-	if err := r.CreateBranch(ctx, "gone", first); err != nil {
-		t.Fatal(err)
-	}
 	e, err := r.WriteDocumentBytes(ctx, []byte("only on gone"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.StageEdits(ctx, objects.BranchPrefix+"gone", []Edit{{Key: "b.txt", Entry: e}}); err != nil {
-		t.Fatal(err)
-	}
-	gone, err := r.Commit(ctx, objects.BranchPrefix+"gone", CommitOptions{Message: "gone", Author: ada, Time: time.Unix(1_700_000_200, 0).UTC()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.DeleteBranch(ctx, "gone"); err != nil {
-		t.Fatal(err)
-	}
+	gone := deletedBranchCommit(t, r, first, Edit{Key: "b.txt", Entry: e})
 	if _, err := r.ReadCommit(ctx, gone); err != nil {
 		t.Fatal(err)
 	}
@@ -389,4 +365,25 @@ func TestMarkSet(t *testing.T) {
 	if m.Len() != 2500 || m.Add(ids[0]) || m.Add(objects.ID{}) || m.Has(objects.ID{}) {
 		t.Errorf("Len %d; re-adding or the zero ID changed the set", m.Len())
 	}
+}
+
+// deletedBranchCommit commits edit on a branch "gone" made at from, then
+// deletes the branch, and returns the commit no ref names any more.
+func deletedBranchCommit(t *testing.T, r *Repo, from objects.ID, edit Edit) objects.ID {
+	t.Helper()
+	ctx := context.Background()
+	if err := r.CreateBranch(ctx, "gone", from); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.StageEdits(ctx, objects.BranchPrefix+"gone", []Edit{edit}); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := r.Commit(ctx, objects.BranchPrefix+"gone", CommitOptions{Message: "gone", Author: ada, Time: time.Unix(1_700_000_200, 0).UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.DeleteBranch(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	return gone
 }

@@ -365,7 +365,6 @@ func TestReceiveDropsWhatIsStored(t *testing.T) {
 // (TestReceiveRefusesMissingReferences).
 func TestReceiveChecksEachReferenceOnce(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	src, dst, base, tip := smallEdits(t, true, 2000, 20, func(i int) string { return fmt.Sprintf("docs/%05d.json", 1000+i%3) })
 	pack := sendPack(t, src, tip, base)
 	distinct := map[objects.ID]bool{}
@@ -378,15 +377,7 @@ func TestReceiveChecksEachReferenceOnce(t *testing.T) {
 			}
 		}
 	}
-	qr, err := dst.Store().Quarantine(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qr.Discard()
-	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got := receiveQuarantined(t, dst, pack)
 	if got.Commits != 20 || nodes < 20 {
 		t.Fatalf("received %d commits and %d nodes, want 20 and more", got.Commits, nodes)
 	}
@@ -408,15 +399,7 @@ func TestAdmitReadsNoNodeThatArrived(t *testing.T) {
 			arrived[obj.ID] = true
 		}
 	}
-	qr, err := dst.Store().Quarantine(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qr.Discard()
-	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	qr, got := receiveQuarantined(t, dst, pack)
 	view := counting(qr)
 	if _, err := Admit(ctx, view, dst.Store(), got, tip); err != nil {
 		t.Fatal(err)
@@ -480,15 +463,7 @@ func TestReceiveKeepsABoundedShareOfItsNodes(t *testing.T) {
 		pack = append(pack, o)
 		size += len(o.Data)
 	}
-	qr, err := dst.Store().Quarantine(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer qr.Discard()
-	got, err := Receive(ctx, qr, wire.NewPackReader(packOf(t, pack...), wire.Limits{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got := receiveQuarantined(t, dst, packOf(t, pack...))
 	if got.Objects != len(pack) {
 		t.Fatalf("received %d objects of %d", got.Objects, len(pack))
 	}
@@ -517,4 +492,21 @@ func packObjects(t *testing.T, pack []byte) []objects.Object {
 		}
 		out = append(out, obj)
 	}
+}
+
+// receiveQuarantined receives pack into a quarantine of dst, discarded
+// when the test ends.
+func receiveQuarantined(t *testing.T, dst *repo.Repo, pack io.Reader) (objects.Quarantine, *Received) {
+	t.Helper()
+	ctx := context.Background()
+	qr, err := dst.Store().Quarantine(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qr.Discard() })
+	got, err := Receive(ctx, qr, wire.NewPackReader(pack, wire.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qr, got
 }
